@@ -1,0 +1,19 @@
+//! Heimdall's database schema, as an ordered list of sea-orm migrations.
+//!
+//! Migrations declare their own identifiers and never import the server's entities, so an old
+//! migration keeps its meaning when the entities move on. The same migrations run on SQLite and
+//! PostgreSQL; the few statements that differ are raw SQL both dialects accept.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

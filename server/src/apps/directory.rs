@@ -1,0 +1,74 @@
+//! Slug → app resolution for the consumer surface, cached: every consumer request starts here,
+//! so it must not cost a database round trip. Kept coherent through [`crate::coherence`].
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::store;
+use crate::{clock, http::error::ApiError};
+
+/// How long a resolution is trusted without an invalidation.
+const TTL: Duration = Duration::from_secs(30);
+
+/// What consumer routes need to know about an app.
+#[derive(Debug, Clone)]
+pub struct AppRef {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    /// The current slug (differs from the requested one when resolved through an alias).
+    pub slug: String,
+    pub status: String,
+    pub via_alias: bool,
+}
+
+#[derive(Default)]
+pub struct Directory {
+    by_slug: RwLock<HashMap<String, (Instant, Option<Arc<AppRef>>)>>,
+}
+
+impl Directory {
+    /// Resolves a slug (or a recent former slug); 404 `app_not_found` if neither.
+    pub async fn resolve(&self, db: &DatabaseConnection, slug: &str) -> Result<Arc<AppRef>, ApiError> {
+        let cached = self.by_slug.read().expect("directory lock").get(slug).cloned();
+        let found = match cached {
+            Some((at, found)) if at.elapsed() < TTL => found,
+            _ => {
+                let found = store::resolve_slug(db, slug, clock::now()).await?.map(|(app, via_alias)| {
+                    Arc::new(AppRef {
+                        id: app.id,
+                        workspace_id: app.workspace_id,
+                        slug: app.slug,
+                        status: app.status,
+                        via_alias,
+                    })
+                });
+                let mut map = self.by_slug.write().expect("directory lock");
+                if map.len() > 100_000 {
+                    map.clear();
+                }
+                map.insert(slug.to_owned(), (Instant::now(), found.clone()));
+                found
+            }
+        };
+        found.ok_or_else(|| ApiError::new(poem::http::StatusCode::NOT_FOUND, "app_not_found", format!("no app with slug '{slug}'")))
+    }
+
+    /// Forgets everything about `app_id` (and every negative answer, since a rename may have
+    /// freed or taken a slug).
+    pub fn invalidate(&self, app_id: Uuid) {
+        self.by_slug
+            .write()
+            .expect("directory lock")
+            .retain(|_, (_, found)| found.as_ref().is_some_and(|a| a.id != app_id));
+    }
+
+    pub fn clear(&self) {
+        self.by_slug.write().expect("directory lock").clear();
+    }
+}

@@ -1,0 +1,264 @@
+//! App lifecycle rules: creation with everything an app needs, renames with a JWKS alias,
+//! status, deletion, and the workspace statistics.
+
+use chrono::Duration;
+use poem::http::StatusCode;
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use uuid::Uuid;
+
+use super::{slug::AppSlug, store};
+use crate::{
+    audit::Entry,
+    auth_config::AuthConfig,
+    clock,
+    coherence::Change,
+    db,
+    entity::app,
+    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
+    state::AppState,
+};
+
+/// How long a former slug keeps resolving the app's JWKS.
+pub const SLUG_ALIAS_DAYS: i64 = 30;
+
+/// The system roles every app starts with.
+pub const SYSTEM_ROLES: [(&str, &str); 3] = [
+    ("owner", "Full control of the app"),
+    ("admin", "Administers the app's users and settings"),
+    ("member", "Default role for new end-users"),
+];
+
+/// Status values of an app.
+pub const STATUSES: [&str; 3] = ["active", "suspended", "archived"];
+
+pub struct NewApp {
+    pub display_name: String,
+    pub slug: String,
+    pub workspace_id: Option<Uuid>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Default)]
+pub struct AppChanges {
+    pub display_name: Option<String>,
+    pub slug: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+fn display_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(ApiError::validation("display_name", "must be 1 to 120 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn slug_taken(slug: &str) -> ApiError {
+    ApiError::conflict("slug_taken", format!("the slug '{slug}' is already in use"))
+}
+
+/// The app `app_id` if the caller may see it and holds `permission`.
+pub async fn visible(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    app_id: Uuid,
+    permission: &str,
+) -> Result<app::Model, ApiError> {
+    let app = store::find(&state.db, app_id)
+        .await?
+        .filter(|a| principal.can_see(a))
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    principal.require(permission)?;
+    Ok(app)
+}
+
+/// Creates an app with its signing key, default auth config and system roles, atomically.
+pub async fn create(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    new: NewApp,
+) -> Result<app::Model, ApiError> {
+    let workspace_id = principal.require_platform()?;
+    if new.workspace_id.is_some_and(|w| w != workspace_id) {
+        return Err(ApiError::forbidden("this key cannot create apps in that workspace"));
+    }
+    let slug = AppSlug::parse(&new.slug)?;
+    let display_name = display_name(&new.display_name)?;
+    let metadata = new.metadata.unwrap_or_else(|| serde_json::json!({}));
+    // Claimed before the transaction: key generation must never run under a database lock.
+    let key = state.keys.claim().await?;
+    let result = async {
+        let now = clock::now();
+        let tx = db::begin_write(&state.db).await?;
+        if store::slug_taken(&tx, slug.as_str(), None, now).await? {
+            return Err(slug_taken(slug.as_str()));
+        }
+        let model = app::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(workspace_id),
+            slug: Set(slug.as_str().to_owned()),
+            display_name: Set(display_name),
+            status: Set("active".into()),
+            metadata: Set(metadata),
+            created_by: Set(principal.actor().id.unwrap_or_default()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            keys_rotated_at: Set(now),
+        }
+        .insert(&tx)
+        .await
+        .map_err(|e| if db::is_unique_violation(&e) { slug_taken(slug.as_str()) } else { e.into() })?;
+        let config = serde_json::to_value(AuthConfig::default()).expect("config serializes");
+        store::insert_auth_config(&tx, model.id, config, now).await?;
+        for (name, description) in SYSTEM_ROLES {
+            store::insert_system_role(&tx, model.id, name, description, now).await?;
+        }
+        state.keys.provision(&tx, model.id, &key, now).await?;
+        Entry::new(model.id, &principal.actor(), "app.created", ctx)
+            .resource("app", model.id)
+            .details(serde_json::json!({ "slug": model.slug, "display_name": model.display_name }))
+            .record(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(model)
+    }
+    .await;
+    if result.is_err() {
+        state.keys.give_back(&key).await;
+    }
+    let model = result?;
+    state.bus.publish(Change::App(model.id)).await;
+    Ok(model)
+}
+
+/// Applies profile changes; a slug change leaves the old slug as a JWKS alias for 30 days.
+pub async fn update(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    changes: AppChanges,
+) -> Result<app::Model, ApiError> {
+    let current = visible(state, principal, app_id, crate::permissions::APP_UPDATE).await?;
+    let now = clock::now();
+    let tx = db::begin_write(&state.db).await?;
+    let mut changed = serde_json::Map::new();
+    let mut model = current.clone().into_active_model();
+    if let Some(name) = changes.display_name {
+        let name = display_name(&name)?;
+        if name != current.display_name {
+            changed.insert("display_name".into(), name.clone().into());
+            model.display_name = Set(name);
+        }
+    }
+    if let Some(metadata) = changes.metadata {
+        if !metadata.is_object() {
+            return Err(ApiError::validation("metadata", "must be a JSON object"));
+        }
+        changed.insert("metadata".into(), serde_json::Value::Bool(true));
+        model.metadata = Set(metadata);
+    }
+    if let Some(raw) = changes.slug {
+        let slug = AppSlug::parse(&raw)?;
+        if slug.as_str() != current.slug {
+            if store::slug_taken(&tx, slug.as_str(), Some(app_id), now).await? {
+                return Err(slug_taken(slug.as_str()));
+            }
+            store::drop_alias(&tx, slug.as_str()).await?;
+            store::put_alias(&tx, &current.slug, app_id, now + Duration::days(SLUG_ALIAS_DAYS)).await?;
+            changed.insert("slug".into(), serde_json::json!({ "from": current.slug, "to": slug.as_str() }));
+            model.slug = Set(slug.into_inner());
+        }
+    }
+    if changed.is_empty() {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    model.updated_at = Set(now);
+    let updated = model
+        .update(&tx)
+        .await
+        .map_err(|e| if db::is_unique_violation(&e) { ApiError::conflict("slug_taken", "the slug is already in use") } else { e.into() })?;
+    Entry::new(app_id, &principal.actor(), "app.updated", ctx)
+        .resource("app", app_id)
+        .details(serde_json::Value::Object(changed))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    state.bus.publish(Change::App(app_id)).await;
+    Ok(updated)
+}
+
+pub async fn set_status(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    status: &str,
+) -> Result<app::Model, ApiError> {
+    if !STATUSES.contains(&status) {
+        return Err(ApiError::validation("status", "must be active, suspended or archived"));
+    }
+    let current = visible(state, principal, app_id, crate::permissions::APP_UPDATE).await?;
+    if current.status == status {
+        return Ok(current);
+    }
+    let tx = db::begin_write(&state.db).await?;
+    let mut model = current.clone().into_active_model();
+    model.status = Set(status.to_owned());
+    model.updated_at = Set(clock::now());
+    let updated = model.update(&tx).await?;
+    Entry::new(app_id, &principal.actor(), "app.status_changed", ctx)
+        .resource("app", app_id)
+        .details(serde_json::json!({ "from": current.status, "to": status }))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    state.bus.publish(Change::App(app_id)).await;
+    Ok(updated)
+}
+
+/// Deletes the app and everything in it. The audit log keeps its entries, ending with this one.
+pub async fn delete(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+) -> Result<(), ApiError> {
+    let current = visible(state, principal, app_id, crate::permissions::APP_DELETE).await?;
+    let tx = db::begin_write(&state.db).await?;
+    Entry::new(app_id, &principal.actor(), "app.deleted", ctx)
+        .resource("app", app_id)
+        .details(serde_json::json!({ "slug": current.slug }))
+        .record(&tx)
+        .await?;
+    let deleted = app::Entity::delete_by_id(app_id).exec(&tx).await?;
+    if deleted.rows_affected == 0 {
+        return Err(ApiError::not_found("app"));
+    }
+    tx.commit().await?;
+    state.bus.publish(Change::App(app_id)).await;
+    Ok(())
+}
+
+/// Rotates the app's signing key on request.
+pub async fn rotate_key(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    immediate: bool,
+) -> Result<crate::entity::signing_key::Model, ApiError> {
+    let app = visible(state, principal, app_id, crate::permissions::SIGNING_KEY_ROTATE).await?;
+    let entry = Entry::new(app_id, &principal.actor(), "signing_key.rotated", ctx);
+    let rotation = state
+        .keys
+        .rotate(app_id, app.keys_rotated_at, immediate, entry)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::CONFLICT, "rotation_in_progress", "another rotation of this app's key just happened; retry")
+        })?;
+    state.bus.publish(Change::App(app_id)).await;
+    Ok(rotation.new_key)
+}

@@ -1,0 +1,133 @@
+//! Cache coherence between instances sharing one PostgreSQL database.
+//!
+//! A change is applied to this instance's caches at once and announced with `NOTIFY`; every
+//! other instance `LISTEN`s and applies it too. If the listening connection drops, notifications
+//! may have been missed, so the instance clears every cache on reconnect. Cached entries also
+//! expire on their own (seconds to a minute), which bounds staleness if all else fails. SQLite is
+//! single-instance: changes are only applied locally.
+
+use std::sync::{Arc, RwLock};
+
+use sea_orm::sqlx::{PgPool, postgres::PgListener};
+use uuid::Uuid;
+
+const CHANNEL: &str = "heimdall_changes";
+
+/// Something cached changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The app's record, slug, status or keys.
+    App(Uuid),
+    /// Anything: drop every cache.
+    All,
+}
+
+impl Change {
+    fn encode(&self) -> String {
+        match self {
+            Change::App(id) => format!("app:{id}"),
+            Change::All => "all".into(),
+        }
+    }
+
+    fn decode(raw: &str) -> Option<Change> {
+        match raw.split_once(':') {
+            Some(("app", id)) => id.parse().ok().map(Change::App),
+            _ if raw == "all" => Some(Change::All),
+            _ => None,
+        }
+    }
+}
+
+type Handler = Box<dyn Fn(&Change) + Send + Sync>;
+
+/// Fans changes out to local caches and, on PostgreSQL, to other instances.
+#[derive(Default)]
+pub struct Bus {
+    handlers: RwLock<Vec<Handler>>,
+    pg: Option<PgPool>,
+}
+
+impl Bus {
+    pub fn new(pg: Option<PgPool>) -> Self {
+        Bus { handlers: RwLock::default(), pg }
+    }
+
+    /// Registers a cache to be told about changes.
+    pub fn subscribe(&self, handler: impl Fn(&Change) + Send + Sync + 'static) {
+        self.handlers.write().expect("bus lock").push(Box::new(handler));
+    }
+
+    fn apply(&self, change: &Change) {
+        for h in self.handlers.read().expect("bus lock").iter() {
+            h(change);
+        }
+    }
+
+    /// Applies `change` here and announces it to other instances. Call after the commit.
+    pub async fn publish(&self, change: Change) {
+        self.apply(&change);
+        if let Some(pg) = &self.pg {
+            let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(change.encode())
+                .execute(pg)
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "could not announce a change to other instances");
+            }
+        }
+    }
+
+    /// Listens for other instances' changes until the process ends (PostgreSQL only).
+    pub async fn run_listener(self: Arc<Self>) {
+        let Some(pg) = self.pg.clone() else { return };
+        loop {
+            let mut listener = match PgListener::connect_with(&pg).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "change listener cannot connect; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(CHANNEL).await {
+                tracing::warn!(error = %e, "LISTEN failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            // Anything may have changed while we were not listening.
+            self.apply(&Change::All);
+            loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        if let Some(change) = Change::decode(n.payload()) {
+                            self.apply(&change);
+                        }
+                    }
+                    Ok(None) => {
+                        tracing::warn!("change listener lost its connection; resubscribing");
+                        self.apply(&Change::All);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change listener failed; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_round_trip_through_their_payload() {
+        let id = Uuid::now_v7();
+        assert_eq!(Change::decode(&Change::App(id).encode()), Some(Change::App(id)));
+        assert_eq!(Change::decode("all"), Some(Change::All));
+        assert_eq!(Change::decode("garbage"), None);
+    }
+}

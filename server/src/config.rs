@@ -1,0 +1,304 @@
+//! The operator interface: every setting is a CLI flag and a `HEIMDALL_*` environment variable,
+//! parsed once into [`Config`]. Invalid values fail start-up with one line naming the variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use base64::Engine;
+use clap::{Args, Parser, Subcommand};
+use poem::http::Uri;
+
+use crate::secrets::PlatformKey;
+
+/// Command line of the `heimdall` binary.
+#[derive(Debug, Parser)]
+#[command(name = "heimdall", version, about = "Multi-tenant authentication and authorization service")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does; `serve` when none is given.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create a workspace and a platform API key, print the key once and exit.
+    Bootstrap {
+        /// Name of the new workspace.
+        #[arg(long, default_value = "default")]
+        workspace_name: String,
+    },
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+/// Raw settings as given on the command line or in the environment; [`Config::from_settings`]
+/// validates them.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Socket address to listen on.
+    #[arg(long, env = "HEIMDALL_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: String,
+    /// Public origin (scheme://host[:port]) clients use; token issuers are `<origin>/<slug>`.
+    #[arg(long, env = "HEIMDALL_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://…`. Default: SQLite under the data dir.
+    #[arg(long, env = "HEIMDALL_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory for the default SQLite database and the development master key.
+    #[arg(long, env = "HEIMDALL_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Base64 of 32 random bytes; encrypts signing keys at rest. Development default: generated
+    /// into the data dir.
+    #[arg(long, env = "HEIMDALL_MASTER_KEY", global = true, hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// A `pcft_live_…` platform API key to seed into an empty database.
+    #[arg(long, env = "HEIMDALL_BOOTSTRAP_PAK", global = true, hide_env_values = true)]
+    pub bootstrap_pak: Option<String>,
+    /// Log filter, e.g. `info` or `heimdall_server=debug,info`.
+    #[arg(long, env = "HEIMDALL_LOG", default_value = "info", global = true)]
+    pub log: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "HEIMDALL_MAX_BODY_BYTES", default_value = "1048576", global = true)]
+    pub max_body_bytes: String,
+    /// Days between automatic signing-key rotations.
+    #[arg(long, env = "HEIMDALL_KEY_ROTATION_DAYS", default_value = "90", global = true)]
+    pub key_rotation_days: String,
+    /// Seconds a rotated-in key is published in the JWKS before it signs.
+    #[arg(long, env = "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS", default_value = "3600", global = true)]
+    pub key_publish_lead_seconds: String,
+    /// RSA keys kept generated ahead of time so app creation never waits for key generation.
+    #[arg(long, env = "HEIMDALL_KEY_POOL_SIZE", default_value = "8", global = true)]
+    pub key_pool_size: String,
+}
+
+/// Validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Public origin without a trailing slash; `None` derives it from the bound address.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    /// Explicit master key; `None` uses (or creates) the development key file in `data_dir`.
+    pub master_key: Option<[u8; 32]>,
+    pub bootstrap_pak: Option<PlatformKey>,
+    pub log: String,
+    pub max_body_bytes: usize,
+    pub key_rotation_period: Duration,
+    pub key_publish_lead: Duration,
+    /// How long a superseded key stays in the JWKS.
+    pub key_overlap: Duration,
+    pub key_pool_size: usize,
+    /// Period of background maintenance (key rotation, pool refill, cache poll).
+    pub maintenance_interval: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field("master_key", &self.master_key.map(|_| "<redacted>"))
+            .field("bootstrap_pak", &self.bootstrap_pak.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration error: names the variable and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { variable, message: message.into() }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    variable: &'static str,
+    raw: &str,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    let value: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| invalid(variable, format!("'{raw}' is not a whole number")))?;
+    if value < min || value > max {
+        return Err(invalid(variable, format!("{value} is outside {min}..={max}")));
+    }
+    Ok(value)
+}
+
+impl Config {
+    /// Validates raw settings.
+    pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = s.listen.trim().parse().map_err(|_| {
+            invalid("HEIMDALL_LISTEN", format!("'{}' is not a socket address like 127.0.0.1:8080", s.listen))
+        })?;
+        let public_url = s
+            .public_url
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map(normalize_origin)
+            .transpose()
+            .map_err(|m| invalid("HEIMDALL_PUBLIC_URL", m))?;
+        let database_url = match s.database_url.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url.to_owned(),
+            Some(_) => {
+                return Err(invalid(
+                    "HEIMDALL_DATABASE_URL",
+                    "must start with sqlite: or postgres://",
+                ));
+            }
+            None => format!("sqlite://{}/heimdall.db?mode=rwc", s.data_dir.display()),
+        };
+        let master_key = s
+            .master_key
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map(|raw| decode_master_key(raw.trim()))
+            .transpose()
+            .map_err(|m| invalid("HEIMDALL_MASTER_KEY", m))?;
+        let bootstrap_pak = s
+            .bootstrap_pak
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map(|raw| {
+                PlatformKey::parse(raw.trim()).ok_or_else(|| {
+                    invalid(
+                        "HEIMDALL_BOOTSTRAP_PAK",
+                        "must be pcft_live_ followed by at least 32 characters of [A-Za-z0-9_-]",
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(Config {
+            listen,
+            public_url,
+            database_url,
+            data_dir: s.data_dir.clone(),
+            master_key,
+            bootstrap_pak,
+            log: s.log.clone(),
+            max_body_bytes: parse_number("HEIMDALL_MAX_BODY_BYTES", &s.max_body_bytes, 1024, 64 << 20)?,
+            key_rotation_period: Duration::from_secs(
+                86_400 * parse_number::<u64>("HEIMDALL_KEY_ROTATION_DAYS", &s.key_rotation_days, 1, 3650)?,
+            ),
+            key_publish_lead: Duration::from_secs(parse_number(
+                "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS",
+                &s.key_publish_lead_seconds,
+                0,
+                86_400,
+            )?),
+            key_overlap: Duration::from_secs(7 * 86_400),
+            key_pool_size: parse_number("HEIMDALL_KEY_POOL_SIZE", &s.key_pool_size, 0, 1000)?,
+            maintenance_interval: Duration::from_secs(30),
+        })
+    }
+
+    /// Defaults for a database URL, as used by tests and tools.
+    pub fn for_database(database_url: &str, data_dir: PathBuf) -> Self {
+        let settings = Settings::parse_from_defaults();
+        let mut config = Config::from_settings(&settings).expect("defaults are valid");
+        config.database_url = database_url.to_owned();
+        config.data_dir = data_dir;
+        config
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+impl Settings {
+    /// The defaults, ignoring the process environment.
+    fn parse_from_defaults() -> Self {
+        Settings {
+            listen: "127.0.0.1:0".into(),
+            public_url: None,
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            master_key: None,
+            bootstrap_pak: None,
+            log: "info".into(),
+            max_body_bytes: "1048576".into(),
+            key_rotation_days: "90".into(),
+            key_publish_lead_seconds: "3600".into(),
+            key_pool_size: "8".into(),
+        }
+    }
+}
+
+/// Decodes a base64 (standard or URL-safe) master key of exactly 32 bytes.
+pub fn decode_master_key(raw: &str) -> Result<[u8; 32], String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')))
+        .map_err(|_| "is not valid base64".to_owned())?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("decodes to {} bytes; 32 are required (openssl rand -base64 32)", b.len()))
+}
+
+/// Normalises a public URL to its origin: lowercase scheme and host, default port dropped, no
+/// trailing slash. Paths are refused because clients drop them (contract §1).
+pub fn normalize_origin(raw: &str) -> Result<String, String> {
+    let uri: Uri = raw.trim().parse().map_err(|_| format!("'{raw}' is not a URL"))?;
+    let scheme = uri
+        .scheme_str()
+        .map(str::to_ascii_lowercase)
+        .filter(|s| s == "http" || s == "https")
+        .ok_or_else(|| format!("'{raw}' must start with http:// or https://"))?;
+    let host = uri.host().ok_or_else(|| format!("'{raw}' has no host"))?.to_ascii_lowercase();
+    if uri.path() != "/" && !uri.path().is_empty() || uri.query().is_some() {
+        return Err(format!("'{raw}' must be an origin without a path or query"));
+    }
+    let port = match (scheme.as_str(), uri.port_u16()) {
+        ("http", Some(80)) | ("https", Some(443)) | (_, None) => String::new(),
+        (_, Some(p)) => format!(":{p}"),
+    };
+    Ok(format!("{scheme}://{host}{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_like_the_sdk_does() {
+        assert_eq!(normalize_origin("http://LocalHost:80/").unwrap(), "http://localhost");
+        assert_eq!(normalize_origin("https://a.example:8443").unwrap(), "https://a.example:8443");
+        assert!(normalize_origin("https://a.example/auth").is_err());
+        assert!(normalize_origin("ftp://a.example").is_err());
+    }
+
+    #[test]
+    fn master_key_must_be_32_bytes() {
+        assert!(decode_master_key("c2hvcnQ=").unwrap_err().contains("32"));
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert_eq!(decode_master_key(&key).unwrap(), [7u8; 32]);
+    }
+
+    #[test]
+    fn invalid_settings_name_the_variable() {
+        let mut s = Settings::parse_from_defaults();
+        s.listen = "nope".into();
+        let err = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(err.starts_with("HEIMDALL_LISTEN:"), "{err}");
+        let mut s = Settings::parse_from_defaults();
+        s.key_pool_size = "-1".into();
+        assert!(Config::from_settings(&s).unwrap_err().to_string().starts_with("HEIMDALL_KEY_POOL_SIZE:"));
+    }
+}

@@ -1,0 +1,174 @@
+//! The outermost middleware: request ids, the body size limit, JSON errors for everything
+//! (including poem's own 404/405/413 and parse errors), and request metrics.
+
+use std::{sync::Arc, time::Instant};
+
+use poem::{
+    Body, Endpoint, IntoResponse, Middleware, Request, Response,
+    http::{HeaderValue, StatusCode, header},
+    web::RemoteAddr,
+};
+use poem_openapi::OperationId;
+
+use super::{
+    context::{RequestContext, sanitize_request_id, with_request_id},
+    error::{ApiError, code_for_status},
+};
+use crate::telemetry::Metrics;
+
+/// See the module docs.
+pub struct FrontDoor {
+    pub max_body_bytes: usize,
+    pub metrics: Arc<Metrics>,
+}
+
+impl<E: Endpoint> Middleware<E> for FrontDoor {
+    type Output = FrontDoorEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        FrontDoorEndpoint { inner, max_body_bytes: self.max_body_bytes, metrics: self.metrics.clone() }
+    }
+}
+
+pub struct FrontDoorEndpoint<E> {
+    inner: E,
+    max_body_bytes: usize,
+    metrics: Arc<Metrics>,
+}
+
+fn remote_ip(addr: &RemoteAddr) -> Option<std::net::IpAddr> {
+    addr.as_socket_addr().map(|a| a.ip())
+}
+
+impl<E: Endpoint> FrontDoorEndpoint<E> {
+    /// Enforces the body limit: by `Content-Length` when present, otherwise by reading at most
+    /// the limit of a chunked body.
+    async fn limit_body(&self, req: &mut Request) -> Result<(), ApiError> {
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body exceeds {} bytes", self.max_body_bytes),
+            )
+        };
+        match req.headers().get(header::CONTENT_LENGTH) {
+            Some(len) => {
+                let len: usize = len
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| ApiError::bad_request("invalid_request", "invalid Content-Length"))?;
+                if len > self.max_body_bytes {
+                    return Err(too_large());
+                }
+            }
+            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+                let body = req.take_body();
+                let bytes = body.into_bytes_limit(self.max_body_bytes).await.map_err(|_| too_large())?;
+                req.set_body(Body::from_bytes(bytes));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let request_id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(sanitize_request_id)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let ctx = RequestContext {
+            request_id: Some(request_id.clone()),
+            ip: remote_ip(req.remote_addr()),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(256).collect()),
+        };
+        req.extensions_mut().insert(ctx);
+
+        let mut resp = with_request_id(request_id.clone(), async {
+            if let Err(e) = self.limit_body(&mut req).await {
+                return e.into_response();
+            }
+            match self.inner.call(req).await {
+                Ok(out) => out.into_response(),
+                Err(err) => error_response(err),
+            }
+        })
+        .await;
+
+        if resp.status().as_u16() >= 400 && !is_json(&resp) {
+            let status = resp.status();
+            let message = match status.as_u16() {
+                404 => "no such route".to_owned(),
+                405 => "method not allowed on this route".to_owned(),
+                s if s >= 500 => "internal error".to_owned(),
+                _ => resp.take_body().into_string().await.unwrap_or_default(),
+            };
+            let keep_op = resp.data::<OperationId>().copied();
+            let mut json = with_request_id(request_id.clone(), async {
+                ApiError::new(status, code_for_status(status), message).into_response()
+            })
+            .await;
+            if let Some(op) = keep_op {
+                json.set_data(op);
+            }
+            for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER, header::ALLOW] {
+                if let Some(v) = resp.headers().get(&name).cloned() {
+                    json.headers_mut().insert(name, v);
+                }
+            }
+            resp = json;
+        }
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        let operation = resp.data::<OperationId>().map(|op| op.0).unwrap_or("unmatched");
+        self.metrics.observe_request(operation, resp.status().as_u16(), started.elapsed());
+        Ok(resp)
+    }
+}
+
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("application/problem+json"))
+}
+
+/// Turns any poem error into a response; errors that are already Heimdall JSON pass through,
+/// the rest get a message from the error itself (4xx) or a generic one (5xx, logged).
+fn error_response(err: poem::Error) -> Response {
+    let status = err.status();
+    let operation = err.data::<OperationId>().copied();
+    let message = err.to_string();
+    let mut resp = err.into_response();
+    if !is_json(&resp) {
+        let api = if status.is_server_error() {
+            ApiError::internal(message)
+        } else {
+            ApiError::new(status, code_for_status(status), message)
+        };
+        let extra: Vec<_> = [header::WWW_AUTHENTICATE, header::ALLOW]
+            .into_iter()
+            .filter_map(|h| resp.headers().get(&h).cloned().map(|v| (h, v)))
+            .collect();
+        resp = api.into_response();
+        for (h, v) in extra {
+            resp.headers_mut().insert(h, v);
+        }
+    }
+    if let Some(op) = operation {
+        resp.set_data(op);
+    }
+    resp
+}

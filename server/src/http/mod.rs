@@ -1,0 +1,10 @@
+//! HTTP plumbing shared by every domain: the error model, credential lanes, pagination, request
+//! context, the front-door middleware and the OpenAPI document.
+
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod frontdoor;
+pub mod openapi;
+pub mod pagination;
+pub mod responses;

@@ -1,0 +1,122 @@
+//! `Idempotency-Key` on creates: the same key and body replay the first response, the same key
+//! with another body is refused (422), and a retry racing the original gets 409.
+//!
+//! Keys are scoped to the calling credential and operation and remembered for 24 hours. A
+//! failed create forgets its key, so the client can retry it.
+
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+use crate::{
+    clock, db,
+    entity::idempotency_key,
+    http::{auth::AdminPrincipal, error::ApiError},
+    secrets::hash_secret,
+    state::AppState,
+};
+
+/// How long a key is remembered.
+pub const RETENTION_HOURS: i64 = 24;
+
+fn validate(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ApiError::validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+    }
+    Ok(())
+}
+
+/// Runs `create` at most once per (credential, operation, key).
+pub async fn run<T, B, F, Fut>(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    key: Option<&str>,
+    operation: &str,
+    body: &B,
+    create: F,
+) -> Result<T, ApiError>
+where
+    T: Serialize + DeserializeOwned,
+    B: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+        return create().await;
+    };
+    validate(key)?;
+    let scope = format!("{}:{operation}", principal.key_id());
+    let fingerprint = hash_secret(&serde_json::to_string(body).expect("request serializes"));
+    let now = clock::now();
+    let row_id = Uuid::now_v7();
+    let inserted = idempotency_key::ActiveModel {
+        id: Set(row_id),
+        scope: Set(scope.clone()),
+        key: Set(key.to_owned()),
+        fingerprint: Set(fingerprint.clone()),
+        status_code: Set(None),
+        response: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&state.db)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if db::is_unique_violation(&e) => {
+            let existing = idempotency_key::Entity::find()
+                .filter(idempotency_key::Column::Scope.eq(scope.as_str()))
+                .filter(idempotency_key::Column::Key.eq(key))
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| ApiError::conflict("idempotency_request_in_progress", "retry shortly"))?;
+            if existing.created_at < now - Duration::hours(RETENTION_HOURS) {
+                idempotency_key::Entity::delete_by_id(existing.id).exec(&state.db).await?;
+                return Box::pin(run(state, principal, Some(key), operation, body, create)).await;
+            }
+            if existing.fingerprint != fingerprint {
+                return Err(ApiError::new(
+                    poem::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request",
+                ));
+            }
+            return match existing.response {
+                Some(stored) => serde_json::from_value(stored).map_err(ApiError::internal),
+                None => Err(ApiError::conflict(
+                    "idempotency_request_in_progress",
+                    "a request with this Idempotency-Key is still being processed",
+                )),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    match create().await {
+        Ok(value) => {
+            let stored = serde_json::to_value(&value).map_err(ApiError::internal)?;
+            idempotency_key::ActiveModel {
+                id: Set(row_id),
+                status_code: Set(Some(201)),
+                response: Set(Some(stored)),
+                ..Default::default()
+            }
+            .update(&state.db)
+            .await?;
+            Ok(value)
+        }
+        Err(e) => {
+            idempotency_key::Entity::delete_by_id(row_id).exec(&state.db).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Forgets keys past their retention.
+pub async fn prune(state: &AppState) -> Result<u64, sea_orm::DbErr> {
+    let cutoff = clock::now() - Duration::hours(RETENTION_HOURS);
+    let res = idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected)
+}

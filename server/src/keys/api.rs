@@ -1,0 +1,254 @@
+//! HTTP surface of signing keys: the public JWKS and OpenID discovery documents of each app,
+//! and the admin listing and rotation.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::{Path, Query}, payload::Json};
+use uuid::Uuid;
+
+use crate::{
+    apps::service as apps,
+    entity::signing_key,
+    http::{
+        auth::{AdminKey, authenticate},
+        context::RequestContext,
+        error::{AdminReadErrors, AdminWriteErrors, Errors, PublicErrors},
+        openapi::ApiTags,
+        responses::PreSerialized,
+    },
+    permissions,
+    state::AppState,
+};
+
+/// One public signing key (RFC 7517). Never carries private members.
+#[derive(Debug, Clone, Object)]
+pub struct Jwk {
+    /// Always `RSA`.
+    pub kty: String,
+    /// Always `sig`.
+    #[oai(rename = "use")]
+    pub use_: String,
+    /// Always `RS256`.
+    pub alg: String,
+    /// Key id, matched against the `kid` header of tokens.
+    pub kid: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Public exponent, base64url.
+    pub e: String,
+}
+
+/// The app's published keys: the one signing now, any about to sign, and retired keys whose
+/// tokens may still be live.
+#[derive(Debug, Clone, Object)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+#[derive(ApiResponse)]
+pub enum JwksResponse {
+    /// The key set. Cacheable for an hour; refetch on an unknown `kid`.
+    #[oai(status = 200)]
+    Ok(PreSerialized<JwkSet>, #[oai(header = "Cache-Control")] String),
+}
+
+/// OpenID Provider metadata for the app (OpenID Connect Discovery 1.0).
+#[derive(Debug, Clone, Object)]
+pub struct OpenIdConfiguration {
+    /// `<public origin>/<slug>`: the `iss` of every token of the app.
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub response_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum DiscoveryResponse {
+    /// The discovery document.
+    #[oai(status = 200)]
+    Ok(Json<OpenIdConfiguration>, #[oai(header = "Cache-Control")] String),
+}
+
+/// A signing key's public record.
+#[derive(Debug, Clone, Object)]
+pub struct SigningKey {
+    pub kid: String,
+    /// `pending` (published, not signing yet), `active` (signing), `retired` (published until
+    /// `expires_at` so its tokens verify), `expired` or `revoked` (withdrawn from the JWKS).
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// When it starts (or started) signing.
+    pub activates_at: DateTime<Utc>,
+    /// When its successor took or takes over.
+    pub retires_at: Option<DateTime<Utc>>,
+    /// When it leaves the JWKS.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn key_status(k: &signing_key::Model, current_kid: Option<&str>, now: DateTime<Utc>) -> &'static str {
+    if k.revoked_at.is_some() {
+        "revoked"
+    } else if k.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else if current_kid == Some(k.kid.as_str()) {
+        "active"
+    } else if k.activates_at > now {
+        "pending"
+    } else {
+        "retired"
+    }
+}
+
+fn key_list(rows: Vec<signing_key::Model>) -> Vec<SigningKey> {
+    let now = Utc::now();
+    let current = rows
+        .iter()
+        .filter(|k| k.revoked_at.is_none() && k.activates_at <= now && k.expires_at.is_none_or(|e| e > now))
+        .max_by_key(|k| k.activates_at)
+        .map(|k| k.kid.clone());
+    rows.into_iter()
+        .map(|k| SigningKey {
+            status: key_status(&k, current.as_deref(), now).to_owned(),
+            kid: k.kid,
+            created_at: k.created_at,
+            activates_at: k.activates_at,
+            retires_at: k.retires_at,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+        })
+        .collect()
+}
+
+/// Signing keys of an app, newest first.
+#[derive(Debug, Clone, Object)]
+pub struct SigningKeyList {
+    pub data: Vec<SigningKey>,
+}
+
+pub struct KeysApi;
+
+impl KeysApi {
+    async fn discovery(state: &AppState, slug: &str) -> Result<DiscoveryResponse, Errors<PublicErrors>> {
+        let app = state.directory.resolve(&state.db, slug).await?;
+        let issuer = state.issuer(&app.slug);
+        Ok(DiscoveryResponse::Ok(
+            Json(OpenIdConfiguration {
+                jwks_uri: format!("{issuer}/v1/.well-known/jwks.json"),
+                issuer,
+                response_types_supported: vec!["token".into()],
+                subject_types_supported: vec!["public".into()],
+                id_token_signing_alg_values_supported: vec!["RS256".into()],
+                claims_supported: ["iss", "aud", "sub", "aid", "sid", "role", "type", "amr", "permissions", "iat", "exp", "jti"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            }),
+            "public, max-age=3600".into(),
+        ))
+    }
+}
+
+#[OpenApi]
+impl KeysApi {
+    /// App JSON Web Key Set
+    ///
+    /// Public keys that verify the app's RS256 tokens. A key is published here before it signs
+    /// anything and stays after retirement until its tokens have expired. Also served under a
+    /// former slug for 30 days after a rename. Always a direct 200, never a redirect.
+    #[oai(path = "/:app_slug/v1/.well-known/jwks.json", method = "get", operation_id = "jwks_get", tag = "ApiTags::Discovery")]
+    async fn jwks(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The app's slug (or a former slug within 30 days of a rename).
+        app_slug: Path<String>,
+    ) -> Result<JwksResponse, Errors<PublicErrors>> {
+        let app = state.directory.resolve(&state.db, &app_slug.0).await?;
+        let set = state.keys.key_set(app.id).await?;
+        Ok(JwksResponse::Ok(PreSerialized::new(set.jwks.clone()), "public, max-age=3600".into()))
+    }
+
+    /// App OpenID configuration
+    ///
+    /// OpenID Provider metadata: the issuer and where its keys are.
+    #[oai(
+        path = "/:app_slug/v1/.well-known/openid-configuration",
+        method = "get",
+        operation_id = "openid_configuration_get",
+        tag = "ApiTags::Discovery"
+    )]
+    async fn openid_configuration(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The app's slug.
+        app_slug: Path<String>,
+    ) -> Result<DiscoveryResponse, Errors<PublicErrors>> {
+        Self::discovery(&state, &app_slug.0).await
+    }
+
+    /// App OpenID configuration (issuer-relative)
+    ///
+    /// The same document at `<issuer>/.well-known/openid-configuration`, where OpenID Connect
+    /// Discovery §4 says clients configured with only the issuer URL look for it.
+    #[oai(
+        path = "/:app_slug/.well-known/openid-configuration",
+        method = "get",
+        operation_id = "openid_configuration_get_by_issuer",
+        tag = "ApiTags::Discovery"
+    )]
+    async fn openid_configuration_by_issuer(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// The app's slug.
+        app_slug: Path<String>,
+    ) -> Result<DiscoveryResponse, Errors<PublicErrors>> {
+        Self::discovery(&state, &app_slug.0).await
+    }
+
+    /// List signing keys
+    ///
+    /// The app's signing keys with their lifecycle, newest first. Public data only.
+    #[oai(path = "/v1/apps/:app_id/signing-keys", method = "get", operation_id = "signing_key_list", tag = "ApiTags::SigningKeys")]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        app_id: Path<Uuid>,
+    ) -> Result<Json<SigningKeyList>, Errors<AdminReadErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        apps::visible(&state, &principal, app_id.0, permissions::SIGNING_KEY_READ).await?;
+        Ok(Json(SigningKeyList { data: key_list(state.keys.list(app_id.0).await?) }))
+    }
+
+    /// Rotate the signing key
+    ///
+    /// Publishes a new key at once; it starts signing after the publish lead (default one
+    /// hour, so cached JWKS copies pick it up first), and the previous key stays published for
+    /// 7 days after that. With `immediate=true` the new key signs at once and every older key
+    /// is withdrawn: tokens they signed stop verifying. Use that only after a key compromise.
+    /// Keys also rotate on their own every 90 days.
+    #[oai(
+        path = "/v1/apps/:app_id/signing-keys/rotate",
+        method = "post",
+        operation_id = "signing_key_rotate",
+        tag = "ApiTags::SigningKeys"
+    )]
+    async fn rotate(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Sign with the new key now and withdraw the old ones (compromise response).
+        immediate: Query<Option<bool>>,
+    ) -> Result<Json<SigningKeyList>, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let ctx = RequestContext::of(req);
+        apps::rotate_key(&state, &principal, &ctx, app_id.0, immediate.0.unwrap_or(false)).await?;
+        Ok(Json(SigningKeyList { data: key_list(state.keys.list(app_id.0).await?) }))
+    }
+}

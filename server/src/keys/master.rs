@@ -1,0 +1,72 @@
+//! Resolving the master key and proving it is the one this database was created with.
+
+use std::path::Path;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+
+use super::crypto::MasterKey;
+use crate::{config::decode_master_key, db, entity::server_meta, secrets::random_bytes};
+
+const CHECK_NAME: &str = "master_key_check";
+const CHECK_AAD: &str = "heimdall-master-key-check";
+const CHECK_PLAINTEXT: &[u8] = b"heimdall master key check v1";
+
+/// The configured key, or the development key file in `data_dir` (created on first use).
+pub fn resolve(explicit: Option<[u8; 32]>, data_dir: &Path) -> anyhow::Result<MasterKey> {
+    if let Some(bytes) = explicit {
+        return Ok(MasterKey::new(&bytes));
+    }
+    let path = data_dir.join("master.key");
+    let bytes = if path.exists() {
+        let raw = std::fs::read_to_string(&path)?;
+        decode_master_key(raw.trim()).map_err(|m| anyhow::anyhow!("{}: {m}", path.display()))?
+    } else {
+        std::fs::create_dir_all(data_dir)?;
+        let bytes = random_bytes::<32>();
+        write_private(&path, &STANDARD.encode(bytes))?;
+        bytes
+    };
+    tracing::warn!(
+        path = %path.display(),
+        "HEIMDALL_MASTER_KEY is not set: using a development master key from the data dir; set HEIMDALL_MASTER_KEY in production"
+    );
+    Ok(MasterKey::new(&bytes))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Fails if `master` is not the key this database's secrets are sealed with; on a new database,
+/// records a check value sealed with it.
+pub async fn verify(db_conn: &DatabaseConnection, master: &MasterKey) -> anyhow::Result<()> {
+    match server_meta::Entity::find_by_id(CHECK_NAME.to_owned()).one(db_conn).await? {
+        Some(row) => {
+            let sealed = STANDARD.decode(row.value.trim())?;
+            match master.open(CHECK_AAD, &sealed) {
+                Ok(plain) if plain == CHECK_PLAINTEXT => Ok(()),
+                _ => anyhow::bail!(
+                    "HEIMDALL_MASTER_KEY: does not match the key this database was created with; refusing to start"
+                ),
+            }
+        }
+        None => {
+            let sealed = STANDARD.encode(master.seal(CHECK_AAD, CHECK_PLAINTEXT));
+            let inserted = server_meta::ActiveModel { name: Set(CHECK_NAME.into()), value: Set(sealed) }
+                .insert(db_conn)
+                .await;
+            match inserted {
+                Ok(_) => Ok(()),
+                // Another instance initialised it first: check against theirs.
+                Err(e) if db::is_unique_violation(&e) => Box::pin(verify(db_conn, master)).await,
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}

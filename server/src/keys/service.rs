@@ -1,0 +1,285 @@
+//! The key ring: per-app signing keys, cached parsed, plus rotation and the pre-generated pool.
+//!
+//! Which key signs is decided from the cached key set at signing time: the newest key whose
+//! `activates_at` has passed. A rotated-in key is therefore published in the JWKS for the
+//! publish lead before any instance signs with it, and every instance agrees on the signer
+//! without coordination. Rotations themselves are serialised by a compare-and-set on
+//! `apps.keys_rotated_at`, so concurrent instances cannot create two successors.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::DecodingKey;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::{
+    crypto::{MasterKey, SealedKey, Signer, generate_sealed},
+    store,
+};
+use crate::{audit, clock, db, entity::signing_key, http::error::ApiError, telemetry::Metrics};
+
+/// How long a loaded key set is trusted before it is re-read (bounds staleness if a cache
+/// invalidation from another instance is missed).
+const KEY_SET_TTL: chrono::Duration = chrono::Duration::seconds(60);
+
+/// One published key of an app, parsed for use.
+pub struct LiveKey {
+    pub kid: String,
+    pub activates_at: DateTime<Utc>,
+    pub decoding: DecodingKey,
+    pub signer: Arc<Signer>,
+}
+
+/// An app's published keys and its serialized JWKS.
+pub struct KeySet {
+    valid_until: DateTime<Utc>,
+    pub keys: Vec<LiveKey>,
+    /// `{"keys":[…]}`, serialized once per load.
+    pub jwks: bytes::Bytes,
+}
+
+impl KeySet {
+    /// The key that signs at `now`: the newest one already active.
+    pub fn current(&self, now: DateTime<Utc>) -> Option<&LiveKey> {
+        self.keys.iter().filter(|k| k.activates_at <= now).max_by_key(|k| k.activates_at)
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&LiveKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+}
+
+/// Timings of the key lifecycle.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyPolicy {
+    pub rotation_period: Duration,
+    pub publish_lead: Duration,
+    pub overlap: Duration,
+    pub pool_target: usize,
+}
+
+/// What a rotation did.
+pub struct Rotation {
+    pub new_key: signing_key::Model,
+}
+
+pub struct KeyRing {
+    db: DatabaseConnection,
+    master: MasterKey,
+    policy: KeyPolicy,
+    cache: RwLock<HashMap<Uuid, Arc<KeySet>>>,
+    refill: Notify,
+    metrics: Arc<Metrics>,
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+impl KeyRing {
+    pub fn new(db: DatabaseConnection, master: MasterKey, policy: KeyPolicy, metrics: Arc<Metrics>) -> Self {
+        KeyRing { db, master, policy, cache: RwLock::default(), refill: Notify::new(), metrics }
+    }
+
+    pub fn policy(&self) -> KeyPolicy {
+        self.policy
+    }
+
+    /// The app's key set, from cache or freshly loaded.
+    pub async fn key_set(&self, app_id: Uuid) -> Result<Arc<KeySet>, ApiError> {
+        let now = Utc::now();
+        if let Some(set) = self.cache.read().expect("key cache").get(&app_id) {
+            if set.valid_until > now {
+                return Ok(set.clone());
+            }
+        }
+        let set = Arc::new(self.load(app_id).await?);
+        self.cache.write().expect("key cache").insert(app_id, set.clone());
+        Ok(set)
+    }
+
+    /// Reloads after a `kid` miss, at most once per 5 s per app so bad tokens cannot force a
+    /// database read each.
+    pub async fn key_set_after_miss(&self, app_id: Uuid, current: &Arc<KeySet>) -> Result<Arc<KeySet>, ApiError> {
+        let loaded_at = current.valid_until - KEY_SET_TTL;
+        if Utc::now() - loaded_at < chrono::Duration::seconds(5) {
+            return Ok(current.clone());
+        }
+        self.invalidate(app_id);
+        self.key_set(app_id).await
+    }
+
+    async fn load(&self, app_id: Uuid) -> Result<KeySet, ApiError> {
+        let now = clock::now();
+        let rows = store::live_keys(&self.db, app_id, now).await?;
+        let mut valid_until = now + KEY_SET_TTL;
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut jwks = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(exp) = row.expires_at {
+                valid_until = valid_until.min(exp);
+            }
+            let signer = Signer::open(&self.master, &row.kid, &row.private_key_enc)?;
+            let decoding = DecodingKey::from_rsa_components(&row.jwk_n, &row.jwk_e)
+                .map_err(|e| ApiError::internal(format_args!("bad public key {}: {e}", row.kid)))?;
+            jwks.push(serde_json::json!({
+                "kty": "RSA", "use": "sig", "alg": "RS256",
+                "kid": row.kid, "n": row.jwk_n, "e": row.jwk_e,
+            }));
+            keys.push(LiveKey { kid: row.kid, activates_at: row.activates_at, decoding, signer: Arc::new(signer) });
+        }
+        let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks })).expect("json").into();
+        Ok(KeySet { valid_until, keys, jwks })
+    }
+
+    /// The parsed key that signs for the app right now.
+    pub async fn signer(&self, app_id: Uuid) -> Result<Arc<Signer>, ApiError> {
+        let set = self.key_set(app_id).await?;
+        set.current(Utc::now())
+            .map(|k| k.signer.clone())
+            .ok_or_else(|| ApiError::internal(format_args!("app {app_id} has no active signing key")))
+    }
+
+    pub fn invalidate(&self, app_id: Uuid) {
+        self.cache.write().expect("key cache").remove(&app_id);
+    }
+
+    pub fn invalidate_all(&self) {
+        self.cache.write().expect("key cache").clear();
+    }
+
+    /// A new sealed key: from the pool when one is there, generated on a blocking thread
+    /// otherwise.
+    pub async fn claim(&self) -> Result<SealedKey, ApiError> {
+        let taken = store::pool_take(&self.db).await?;
+        self.refill.notify_one();
+        match taken {
+            Some(key) => Ok(key),
+            None => self.generate().await,
+        }
+    }
+
+    /// Puts an unused claimed key back (e.g. when the app creation that claimed it failed).
+    pub async fn give_back(&self, key: &SealedKey) {
+        if let Err(e) = store::pool_put(&self.db, key, clock::now()).await {
+            tracing::warn!(error = %e, "could not return a key to the pool");
+        }
+    }
+
+    async fn generate(&self) -> Result<SealedKey, ApiError> {
+        let master = self.master.clone();
+        let key = tokio::task::spawn_blocking(move || generate_sealed(&master))
+            .await
+            .map_err(ApiError::internal)??;
+        self.metrics.event("signing_key_generated");
+        Ok(key)
+    }
+
+    /// Stores the first key of a new app inside the app-creation transaction.
+    pub async fn provision(
+        &self,
+        tx: &DatabaseTransaction,
+        app_id: Uuid,
+        key: &SealedKey,
+        now: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        store::insert(tx, app_id, key, now, now).await.map(|_| ())
+    }
+
+    /// Adds a successor key. It is published at once and signs after the publish lead (or at
+    /// once when `immediate`, which also withdraws every older key: the emergency path after a
+    /// key compromise). Older keys stay published for the overlap after the successor takes
+    /// over. `audit` runs inside the same transaction. Returns `None` when a concurrent rotation
+    /// of the same app won.
+    pub async fn rotate(
+        &self,
+        app_id: Uuid,
+        seen_rotated_at: DateTime<Utc>,
+        immediate: bool,
+        audit: audit::Entry,
+    ) -> Result<Option<Rotation>, ApiError> {
+        let key = self.claim().await?;
+        let now = clock::now();
+        let activates_at = if immediate { now } else { now + chrono_duration(self.policy.publish_lead) };
+        let tx = db::begin_write(&self.db).await?;
+        if !store::claim_rotation(&tx, app_id, seen_rotated_at, now).await? {
+            tx.rollback().await?;
+            self.give_back(&key).await;
+            return Ok(None);
+        }
+        let new_key = store::insert(&tx, app_id, &key, now, activates_at).await?;
+        store::retire_before(&tx, app_id, activates_at, activates_at + chrono_duration(self.policy.overlap)).await?;
+        if immediate {
+            store::revoke_all_but(&tx, app_id, new_key.id, now).await?;
+        }
+        audit
+            .resource("signing_key", &new_key.kid)
+            .details(serde_json::json!({ "activates_at": activates_at, "immediate": immediate }))
+            .record(&tx)
+            .await?;
+        tx.commit().await?;
+        self.invalidate(app_id);
+        self.metrics.event("signing_key_rotated");
+        Ok(Some(Rotation { new_key }))
+    }
+
+    /// Every key row of an app, newest first, for the admin listing.
+    pub async fn list(&self, app_id: Uuid) -> Result<Vec<signing_key::Model>, ApiError> {
+        Ok(store::all_keys(&self.db, app_id).await?)
+    }
+
+    /// Keeps the pool at its target size; runs until the process ends.
+    pub async fn run_pool_refill(self: Arc<Self>) {
+        loop {
+            match store::pool_size(&self.db).await {
+                Ok(size) if (size as usize) < self.policy.pool_target => match self.generate().await {
+                    Ok(key) => {
+                        if let Err(e) = store::pool_put(&self.db, &key, clock::now()).await {
+                            tracing::warn!(error = %e, "key pool refill failed");
+                            tokio::time::sleep(Duration::from_secs(5)).await;
+                        }
+                        continue;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "key generation failed"),
+                },
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "key pool size check failed"),
+            }
+            tokio::select! {
+                _ = self.refill.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        }
+    }
+
+    /// One maintenance pass: rotates apps whose key is older than the rotation period and
+    /// prunes keys that left the JWKS. Returns the apps rotated.
+    pub async fn maintain(&self) -> Result<Vec<Uuid>, ApiError> {
+        let now = clock::now();
+        let cutoff = now - chrono_duration(self.policy.rotation_period);
+        let mut rotated = Vec::new();
+        for (app_id, seen) in store::due_for_rotation(&self.db, cutoff, 100).await? {
+            let entry = audit::Entry::system(app_id, "signing_key.rotated");
+            if self.rotate(app_id, seen, false, entry).await?.is_some() {
+                rotated.push(app_id);
+            }
+        }
+        let pruned = store::prune(&self.db, now - chrono::Duration::days(1)).await?;
+        if pruned > 0 {
+            tracing::info!(pruned, "pruned expired signing keys");
+        }
+        Ok(rotated)
+    }
+}
+
+impl From<super::crypto::DecryptError> for ApiError {
+    fn from(e: super::crypto::DecryptError) -> Self {
+        ApiError::internal(e)
+    }
+}

@@ -1,0 +1,184 @@
+//! Signing-key and key-pool queries.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::crypto::SealedKey;
+use crate::entity::{app, key_pool, signing_key};
+
+pub async fn pool_size(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
+    key_pool::Entity::find().count(db).await
+}
+
+pub async fn pool_put(db: &impl ConnectionTrait, key: &SealedKey, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
+    key_pool::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kid: Set(key.kid.clone()),
+        jwk_n: Set(key.n.clone()),
+        jwk_e: Set(key.e.clone()),
+        private_key_enc: Set(key.private_key_enc.clone()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes and returns one pooled key. Concurrent takers never get the same row: the delete
+/// decides, and a taker whose delete hit nothing tries the next row.
+pub async fn pool_take(db: &impl ConnectionTrait) -> Result<Option<SealedKey>, sea_orm::DbErr> {
+    for _ in 0..5 {
+        let Some(row) = key_pool::Entity::find().order_by_asc(key_pool::Column::Id).one(db).await? else {
+            return Ok(None);
+        };
+        let deleted = key_pool::Entity::delete_by_id(row.id).exec(db).await?;
+        if deleted.rows_affected == 1 {
+            return Ok(Some(SealedKey {
+                kid: row.kid,
+                n: row.jwk_n,
+                e: row.jwk_e,
+                private_key_enc: row.private_key_enc,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    key: &SealedKey,
+    now: DateTime<Utc>,
+    activates_at: DateTime<Utc>,
+) -> Result<signing_key::Model, sea_orm::DbErr> {
+    signing_key::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app_id),
+        kid: Set(key.kid.clone()),
+        jwk_n: Set(key.n.clone()),
+        jwk_e: Set(key.e.clone()),
+        private_key_enc: Set(key.private_key_enc.clone()),
+        created_at: Set(now),
+        activates_at: Set(activates_at),
+        retires_at: Set(None),
+        expires_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+/// Every key of the app that may still be published (not revoked, not expired).
+pub async fn live_keys(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<signing_key::Model>, sea_orm::DbErr> {
+    signing_key::Entity::find()
+        .filter(signing_key::Column::AppId.eq(app_id))
+        .filter(signing_key::Column::RevokedAt.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(signing_key::Column::ExpiresAt.is_null())
+                .add(signing_key::Column::ExpiresAt.gt(now)),
+        )
+        .order_by_asc(signing_key::Column::ActivatesAt)
+        .all(db)
+        .await
+}
+
+/// Every key row of the app, for the admin listing.
+pub async fn all_keys(db: &impl ConnectionTrait, app_id: Uuid) -> Result<Vec<signing_key::Model>, sea_orm::DbErr> {
+    signing_key::Entity::find()
+        .filter(signing_key::Column::AppId.eq(app_id))
+        .order_by_desc(signing_key::Column::ActivatesAt)
+        .all(db)
+        .await
+}
+
+/// Schedules the retirement of every live key that activated before `successor_at`.
+pub async fn retire_before(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    successor_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    signing_key::Entity::update_many()
+        .col_expr(signing_key::Column::RetiresAt, Expr::value(successor_at))
+        .col_expr(signing_key::Column::ExpiresAt, Expr::value(expires_at))
+        .filter(signing_key::Column::AppId.eq(app_id))
+        .filter(signing_key::Column::ActivatesAt.lt(successor_at))
+        .filter(signing_key::Column::RetiresAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Withdraws every key of the app except `keep` at once (emergency rotation).
+pub async fn revoke_all_but(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    keep: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    signing_key::Entity::update_many()
+        .col_expr(signing_key::Column::RevokedAt, Expr::value(now))
+        .filter(signing_key::Column::AppId.eq(app_id))
+        .filter(signing_key::Column::Id.ne(keep))
+        .filter(signing_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Compare-and-set of `apps.keys_rotated_at`: the guard that lets exactly one of several
+/// concurrent rotations (across instances) win.
+pub async fn claim_rotation(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    seen: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let res = app::Entity::update_many()
+        .col_expr(app::Column::KeysRotatedAt, Expr::value(now))
+        .filter(app::Column::Id.eq(app_id))
+        .filter(app::Column::KeysRotatedAt.eq(seen))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Apps whose last rotation is older than `cutoff`, oldest first.
+pub async fn due_for_rotation(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, sea_orm::DbErr> {
+    app::Entity::find()
+        .select_only()
+        .column(app::Column::Id)
+        .column(app::Column::KeysRotatedAt)
+        .filter(app::Column::KeysRotatedAt.lt(cutoff))
+        .order_by_asc(app::Column::KeysRotatedAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Deletes keys that left the JWKS more than a day ago.
+pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+    let res = signing_key::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(signing_key::Column::ExpiresAt.lt(before))
+                .add(signing_key::Column::RevokedAt.lt(before)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -1,0 +1,28 @@
+//! Heimdall: a self-hostable, multi-tenant authentication and authorization service.
+//!
+//! The crate is a library (router, domains, storage) plus the `heimdall` binary in `main.rs`.
+//! [`openapi`] builds the whole HTTP API without a database or a socket, which is how
+//! `cargo xtask codegen` produces `openapi.json` and the SDK; [`startup::Application`] runs it.
+
+pub mod apps;
+pub mod audit;
+pub mod auth_config;
+pub mod clock;
+pub mod coherence;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod http;
+pub mod idempotency;
+pub mod keys;
+pub mod permissions;
+pub mod secrets;
+pub mod startup;
+pub mod state;
+pub mod system;
+pub mod telemetry;
+pub mod tokens;
+pub mod usage;
+pub mod workspaces;
+
+pub use http::openapi::openapi;

@@ -1,0 +1,72 @@
+//! The `heimdall` binary: `serve` (default), `migrate`, `bootstrap`, `openapi`.
+
+use clap::Parser;
+use heimdall_server::{
+    config::{Cli, Command, Config},
+    db, secrets::PlatformKey,
+    startup::Application,
+    telemetry, workspaces,
+};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.clone().unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        print!("{}", heimdall_server::http::openapi::spec_json());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let mut app = Application::build(config).await?;
+            if let Some(key) = app.take_generated_key() {
+                print_key_once(&key, "first start of an empty database");
+            }
+            tracing::info!(port = app.port(), public_url = %app.state().public_url, "heimdall listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = db::connect(&config.database_url).await?;
+            db::migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::Bootstrap { workspace_name } => {
+            let db = db::connect(&config.database_url).await?;
+            db::migrate(&db).await?;
+            let key = PlatformKey::generate();
+            let workspace_id = workspaces::create_with_key(&db, &workspace_name, &key).await?;
+            println!("workspace {workspace_id} ({workspace_name}) created");
+            print_key_once(key.expose(), "bootstrap");
+        }
+        Command::Openapi => unreachable!("handled before the runtime starts"),
+    }
+    Ok(())
+}
+
+/// Prints a new platform API key to stdout (never to the log). It is not stored in clear and
+/// cannot be shown again.
+fn print_key_once(key: &str, why: &str) {
+    println!();
+    println!("  Platform API key ({why}); shown once, store it now:");
+    println!();
+    println!("    {key}");
+    println!();
+}

@@ -1,0 +1,212 @@
+//! Building and running the server. `main` and the tests start exactly the same thing.
+
+use std::{sync::Arc, time::Duration};
+
+use poem::{
+    EndpointExt, Route, Server,
+    endpoint::make_sync,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    web::Html,
+};
+use tokio::sync::Notify;
+
+use crate::{
+    apps::Directory,
+    coherence::{Bus, Change},
+    config::Config,
+    db,
+    http::{frontdoor::FrontDoor, openapi},
+    idempotency,
+    keys::{KeyPolicy, KeyRing, master},
+    state::AppState,
+    telemetry::Metrics,
+    usage::Usage,
+    workspaces::{self, FirstStart},
+};
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    port: u16,
+    state: Arc<AppState>,
+    stop: Arc<Notify>,
+    first_key: Option<String>,
+}
+
+impl Application {
+    /// Connects and migrates the database, checks the master key, binds the listener, performs
+    /// first-start bootstrap, and starts background maintenance.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = db::connect(&config.database_url).await?;
+        db::migrate(&db).await?;
+        let master = master::resolve(config.master_key, &config.data_dir)?;
+        master::verify(&db, &master).await?;
+
+        let acceptor = TcpListener::bind(config.listen).into_acceptor().await?;
+        let local = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| anyhow::anyhow!("HEIMDALL_LISTEN: could not determine the bound address"))?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| {
+            let host = if local.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local.ip().to_string() };
+            if local.is_ipv6() && !local.ip().is_unspecified() {
+                format!("http://[{host}]:{}", local.port())
+            } else {
+                format!("http://{host}:{}", local.port())
+            }
+        });
+
+        let metrics = Arc::new(Metrics::default());
+        let pg = (!config.is_sqlite()).then(|| db.get_postgres_connection_pool().clone());
+        let bus = Arc::new(Bus::new(pg));
+        let policy = KeyPolicy {
+            rotation_period: config.key_rotation_period,
+            publish_lead: config.key_publish_lead,
+            overlap: config.key_overlap,
+            pool_target: config.key_pool_size,
+        };
+        let keys = Arc::new(KeyRing::new(db.clone(), master, policy, metrics.clone()));
+        let directory = Arc::new(Directory::default());
+        {
+            let (keys, directory) = (keys.clone(), directory.clone());
+            bus.subscribe(move |change| match change {
+                Change::App(id) => {
+                    keys.invalidate(*id);
+                    directory.invalidate(*id);
+                }
+                Change::All => {
+                    keys.invalidate_all();
+                    directory.clear();
+                }
+            });
+        }
+
+        let first_key = match workspaces::first_start(&db, config.bootstrap_pak.as_ref()).await? {
+            FirstStart::Generated(key) => Some(key.expose().to_owned()),
+            FirstStart::Seeded => {
+                tracing::info!("seeded the platform API key from HEIMDALL_BOOTSTRAP_PAK");
+                None
+            }
+            FirstStart::AlreadyBootstrapped => None,
+        };
+
+        let state = Arc::new(AppState {
+            config,
+            public_url,
+            db,
+            keys,
+            directory,
+            metrics,
+            bus,
+            usage: Usage::default(),
+        });
+        spawn_background(&state);
+        Ok(Application { acceptor, port: local.port(), state, stop: Arc::new(Notify::new()), first_key })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// A platform API key generated on first start, to be shown to the operator once.
+    pub fn take_generated_key(&mut self) -> Option<String> {
+        self.first_key.take()
+    }
+
+    /// A handle that stops the server gracefully when notified.
+    pub fn stop_handle(&self) -> Arc<Notify> {
+        self.stop.clone()
+    }
+
+    /// Serves until SIGTERM, Ctrl-C or the stop handle, then drains in-flight requests (up to
+    /// 30 s) and flushes bookkeeping.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let stop = self.stop.clone();
+        let server = Server::new_with_acceptor(self.acceptor);
+        let result = server
+            .run_with_graceful_shutdown(routes(state.clone()), shutdown_signal(stop), Some(Duration::from_secs(30)))
+            .await;
+        if let Err(e) = state.usage.flush(&state.db).await {
+            tracing::warn!(error = %e, "could not flush usage on shutdown");
+        }
+        result
+    }
+}
+
+async fn shutdown_signal(stop: Arc<Notify>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+        _ = stop.notified() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// The whole HTTP surface.
+pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Response> {
+    let api = openapi::openapi();
+    let docs = api.swagger_ui();
+    let spec = openapi::spec_json();
+    Route::new()
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                poem::Response::builder().content_type("application/json").body(spec.clone())
+            }),
+        )
+        .nest("/docs", docs)
+        .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")))
+        .nest("/", api)
+        .data(state.clone())
+        .with(FrontDoor { max_body_bytes: state.config.max_body_bytes, metrics: state.metrics.clone() })
+}
+
+fn spawn_background(state: &Arc<AppState>) {
+    tokio::spawn(state.keys.clone().run_pool_refill());
+    tokio::spawn(state.bus.clone().run_listener());
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.maintenance_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            maintain(&state).await;
+        }
+    });
+}
+
+/// One pass of background upkeep; failures are logged and retried next tick.
+pub async fn maintain(state: &AppState) {
+    match state.keys.maintain().await {
+        Ok(rotated) => {
+            for app in rotated {
+                state.bus.publish(Change::App(app)).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "key maintenance failed"),
+    }
+    if let Err(e) = state.usage.flush(&state.db).await {
+        tracing::warn!(error = %e, "usage flush failed");
+    }
+    if let Err(e) = idempotency::prune(state).await {
+        tracing::warn!(error = %e, "idempotency pruning failed");
+    }
+}

@@ -1,0 +1,26 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{apps::Directory, coherence::Bus, config::Config, keys::KeyRing, telemetry::Metrics, usage::Usage};
+
+pub struct AppState {
+    pub config: Config,
+    /// Public origin, no trailing slash; issuers are `<public_url>/<slug>`.
+    pub public_url: String,
+    pub db: DatabaseConnection,
+    pub keys: Arc<KeyRing>,
+    pub directory: Arc<Directory>,
+    pub metrics: Arc<Metrics>,
+    pub bus: Arc<Bus>,
+    pub usage: Usage,
+}
+
+impl AppState {
+    /// The `iss` of the app's tokens.
+    pub fn issuer(&self, slug: &str) -> String {
+        format!("{}/{}", self.public_url, slug)
+    }
+}

@@ -1,0 +1,63 @@
+//! Operator endpoints: liveness, readiness and metrics.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::{Json, PlainText}};
+
+use crate::{
+    http::{
+        error::{ApiError, Errors, SystemErrors},
+        openapi::ApiTags,
+    },
+    state::AppState,
+};
+
+/// Health answer.
+#[derive(Debug, Clone, Object)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+#[derive(ApiResponse)]
+pub enum MetricsResponse {
+    /// Prometheus text exposition format 0.0.4.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    Ok(PlainText<String>),
+}
+
+pub struct SystemApi;
+
+#[OpenApi]
+impl SystemApi {
+    /// Liveness
+    ///
+    /// 200 while the process serves HTTP. Does not touch the database.
+    #[oai(path = "/healthz", method = "get", operation_id = "health_live", tag = "ApiTags::System")]
+    async fn live(&self) -> Result<Json<Health>, Errors<SystemErrors>> {
+        Ok(Json(Health { status: "ok".into() }))
+    }
+
+    /// Readiness
+    ///
+    /// 200 when the database answers; 503 `unavailable` otherwise, so a load balancer stops
+    /// routing to this instance.
+    #[oai(path = "/readyz", method = "get", operation_id = "health_ready", tag = "ApiTags::System")]
+    async fn ready(&self, state: Data<&Arc<AppState>>) -> Result<Json<Health>, Errors<SystemErrors>> {
+        crate::db::ping(&state.db).await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(poem::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "database unreachable")
+        })?;
+        Ok(Json(Health { status: "ok".into() }))
+    }
+
+    /// Metrics
+    ///
+    /// Request counts and latencies by operation and status, and domain events, in the
+    /// Prometheus text format.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics_get", tag = "ApiTags::System")]
+    async fn metrics(&self, state: Data<&Arc<AppState>>) -> Result<MetricsResponse, Errors<SystemErrors>> {
+        Ok(MetricsResponse::Ok(PlainText(state.metrics.render())))
+    }
+}

@@ -1,0 +1,126 @@
+//! Access tokens: RS256 JWTs signed with the app's current key, verified strictly.
+//!
+//! Signing uses the key ring's pre-parsed key (no per-token key parsing). Verification pins the
+//! algorithm to RS256, requires a `kid` that belongs to the app, and checks `iss`, `aud`, `exp`
+//! and `nbf` with 60 s of leeway. Header members such as `jku`, `jwk` and `x5u` are never used:
+//! keys come only from the app's own key set.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+use crate::{apps::AppRef, http::error::ApiError, state::AppState};
+
+/// Leeway for `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 60;
+
+/// The claims of an access token (DESIGN §6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// End-user account id, or the M2M `client_id`.
+    pub sub: String,
+    /// App id.
+    pub aid: Uuid,
+    /// Session id (end-user tokens).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid: Option<Uuid>,
+    /// Role name (end-user tokens).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role: Option<String>,
+    /// `end_user` or `m2m`.
+    #[serde(rename = "type")]
+    pub token_type: String,
+    /// Authentication methods (end-user tokens).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub amr: Option<Vec<String>>,
+    /// Role permissions or client scopes.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token algorithm is not RS256")]
+    Algorithm,
+    #[error("token has no key id")]
+    MissingKid,
+    #[error("token key id is not one of this app's keys")]
+    UnknownKid,
+    #[error("token signature is invalid")]
+    Signature,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token issuer does not match the app")]
+    Issuer,
+    #[error("token audience does not match the app")]
+    Audience,
+    #[error("token claims are invalid")]
+    Claims,
+}
+
+impl TokenError {
+    /// Code used in `/verify` and `/authorize` answers.
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenError::Expired => "TOKEN_EXPIRED",
+            _ => "TOKEN_INVALID",
+        }
+    }
+}
+
+/// Signs `claims` with the app's current key.
+pub async fn sign<C: Serialize>(state: &AppState, app_id: Uuid, claims: &C) -> Result<String, ApiError> {
+    let signer = state.keys.signer(app_id).await?;
+    let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": signer.kid });
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json"));
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(ApiError::internal)?));
+    let signature = signer.sign(token.as_bytes());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
+}
+
+/// Verifies a token of `app`: signature with one of the app's keys, then issuer, audience and
+/// validity window.
+pub async fn verify<C: DeserializeOwned>(state: &AppState, app: &AppRef, token: &str) -> Result<C, TokenError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(TokenError::Algorithm);
+    }
+    let kid = header.kid.ok_or(TokenError::MissingKid)?;
+    let mut set = state.keys.key_set(app.id).await.map_err(|_| TokenError::UnknownKid)?;
+    if set.find(&kid).is_none() {
+        set = state.keys.key_set_after_miss(app.id, &set).await.map_err(|_| TokenError::UnknownKid)?;
+    }
+    let key = set.find(&kid).ok_or(TokenError::UnknownKid)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[state.issuer(&app.slug)]);
+    validation.set_audience(&[app.slug.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    jsonwebtoken::decode::<C>(token, &key.decoding, &validation).map(|d| d.claims).map_err(|e| {
+        use jsonwebtoken::errors::ErrorKind as K;
+        match e.kind() {
+            K::InvalidSignature => TokenError::Signature,
+            K::ExpiredSignature => TokenError::Expired,
+            K::ImmatureSignature => TokenError::NotYetValid,
+            K::InvalidIssuer => TokenError::Issuer,
+            K::InvalidAudience => TokenError::Audience,
+            K::InvalidToken | K::Base64(_) | K::Json(_) | K::Utf8(_) => TokenError::Malformed,
+            _ => TokenError::Claims,
+        }
+    })
+}
