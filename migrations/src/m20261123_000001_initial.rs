@@ -344,7 +344,7 @@ impl MigrationTrait for Migration {
                 .col(string_null(EndUsers::DisplayName))
                 .col(string_null(EndUsers::PasswordHash))
                 .col(string(EndUsers::Status))
-                .col(uuid(EndUsers::RoleId))
+                .col(uuid_null(EndUsers::RoleId))
                 .col(timestamp_with_time_zone(EndUsers::CreatedAt))
                 .col(timestamp_with_time_zone(EndUsers::UpdatedAt))
                 .col(timestamp_with_time_zone_null(EndUsers::LastUsedAt))

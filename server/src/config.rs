@@ -74,6 +74,20 @@ pub struct Settings {
     /// RSA keys kept generated ahead of time so app creation never waits for key generation.
     #[arg(long, env = "HEIMDALL_KEY_POOL_SIZE", default_value = "8", global = true)]
     pub key_pool_size: String,
+    /// SMTP server for mail delivery, e.g. `smtps://user:pass@mail.example:465` or
+    /// `smtp://127.0.0.1:2525`. Unset: no mail; codes are returned to PAK callers instead.
+    #[arg(long, env = "HEIMDALL_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "HEIMDALL_SMTP_FROM", default_value = "Heimdall <no-reply@localhost>", global = true)]
+    pub smtp_from: String,
+    /// Password hashes computed at once; more requests queue, and past the queue get 503.
+    /// Default: the number of CPU cores.
+    #[arg(long, env = "HEIMDALL_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<String>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", default_value = "3600", global = true)]
+    pub access_token_ttl_seconds: String,
 }
 
 /// Validated configuration.
@@ -96,6 +110,10 @@ pub struct Config {
     pub key_pool_size: usize,
     /// Period of background maintenance (key rotation, pool refill, cache poll).
     pub maintenance_interval: Duration,
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    pub hash_concurrency: usize,
+    pub access_token_ttl: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -205,6 +223,18 @@ impl Config {
             key_overlap: Duration::from_secs(7 * 86_400),
             key_pool_size: parse_number("HEIMDALL_KEY_POOL_SIZE", &s.key_pool_size, 0, 1000)?,
             maintenance_interval: Duration::from_secs(30),
+            smtp_url: s.smtp_url.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned),
+            smtp_from: s.smtp_from.clone(),
+            hash_concurrency: match s.hash_concurrency.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                Some(raw) => parse_number("HEIMDALL_HASH_CONCURRENCY", raw, 1, 256)?,
+                None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            },
+            access_token_ttl: Duration::from_secs(parse_number(
+                "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS",
+                &s.access_token_ttl_seconds,
+                60,
+                86_400,
+            )?),
         })
     }
 
@@ -237,6 +267,10 @@ impl Settings {
             key_rotation_days: "90".into(),
             key_publish_lead_seconds: "3600".into(),
             key_pool_size: "8".into(),
+            smtp_url: None,
+            smtp_from: "Heimdall <no-reply@localhost>".into(),
+            hash_concurrency: None,
+            access_token_ttl_seconds: "3600".into(),
         }
     }
 }

@@ -91,6 +91,8 @@ impl Application {
             FirstStart::AlreadyBootstrapped => None,
         };
 
+        let mailer = crate::mail::Mailer::from_config(config.smtp_url.as_deref(), &config.smtp_from)?;
+        let passwords = crate::passwords::Passwords::new(config.hash_concurrency, 256);
         let state = Arc::new(AppState {
             config,
             public_url,
@@ -100,6 +102,8 @@ impl Application {
             metrics,
             bus,
             usage: Usage::default(),
+            passwords,
+            mailer,
         });
         spawn_background(&state);
         Ok(Application { acceptor, port: local.port(), state, stop: Arc::new(Notify::new()), first_key })
@@ -205,6 +209,9 @@ pub async fn maintain(state: &AppState) {
     }
     if let Err(e) = state.usage.flush(&state.db).await {
         tracing::warn!(error = %e, "usage flush failed");
+    }
+    if let Err(e) = crate::codes::service::prune(state).await {
+        tracing::warn!(error = %e, "code pruning failed");
     }
     if let Err(e) = idempotency::prune(state).await {
         tracing::warn!(error = %e, "idempotency pruning failed");

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{apps::Directory, coherence::Bus, config::Config, keys::KeyRing, telemetry::Metrics, usage::Usage};
+use crate::{
+    apps::Directory, coherence::Bus, config::Config, keys::KeyRing, mail::Mailer, passwords::Passwords,
+    telemetry::Metrics, usage::Usage,
+};
 
 pub struct AppState {
     pub config: Config,
@@ -16,6 +19,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub bus: Arc<Bus>,
     pub usage: Usage,
+    pub passwords: Passwords,
+    pub mailer: Mailer,
 }
 
 impl AppState {

@@ -1,1 +1,68 @@
-fn main(){}
+//! `cargo xtask <command>`: project chores written in Rust so they run the same on every machine
+//! and in CI, with no shell scripts or extra tools to install.
+//!
+//! Each command lives in its own module; this file only dispatches, so adding one (say `bench`)
+//! is a new module plus one row in [`COMMANDS`].
+
+use std::process::ExitCode;
+
+mod codegen;
+
+/// A command: its name, a one-line help text, and what it runs with the remaining arguments.
+struct Command {
+    name: &'static str,
+    help: &'static str,
+    run: fn(&[String]) -> anyhow::Result<ExitCode>,
+}
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "codegen",
+        help: "write openapi.json and sdk/src/generated.rs from the server's spec",
+        run: codegen::run_codegen,
+    },
+    Command {
+        name: "check",
+        help: "fail with a diff if openapi.json or sdk/src/generated.rs are stale",
+        run: codegen::run_check,
+    },
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(name) = args.first() else {
+        eprint!("{}", usage());
+        return ExitCode::FAILURE;
+    };
+    if matches!(name.as_str(), "help" | "-h" | "--help") {
+        print!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
+        eprint!("error: unknown command `{name}`\n\n{}", usage());
+        return ExitCode::FAILURE;
+    };
+    match (command.run)(&args[1..]) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> String {
+    let mut out = String::from("usage: cargo xtask <command>\n\ncommands:\n");
+    for command in COMMANDS {
+        out.push_str(&format!("  {:<10} {}\n", command.name, command.help));
+    }
+    out
+}
+
+/// Fails when a command that takes no arguments is given some, rather than ignoring a typo.
+fn no_arguments(command: &str, args: &[String]) -> anyhow::Result<()> {
+    match args.first() {
+        None => Ok(()),
+        Some(arg) => anyhow::bail!("`cargo xtask {command}` takes no arguments, got `{arg}`"),
+    }
+}

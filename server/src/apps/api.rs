@@ -225,6 +225,9 @@ impl AppsApi {
     }
 
     /// Get an app
+    ///
+    /// One app by id. A platform API key sees the apps of its workspace; an app API key sees
+    /// only its own app and needs `app.read`. Apps the key cannot see answer 404, not 403.
     #[oai(path = "/v1/apps/:app_id", method = "get", operation_id = "app_get", tag = "ApiTags::Apps")]
     async fn get(
         &self,

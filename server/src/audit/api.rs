@@ -94,8 +94,13 @@ impl AuditApi {
         apps::visible(&state, &principal, app_id.0, permissions::AUDIT_LOG_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter = Filter { action: action.0, actor_id: actor_id.0, resource_type: resource_type.0, resource_id: resource_id.0 };
-        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(ApiError::from)?;
-        let (rows, pagination) = page.finish(rows, |r| r.id);
-        Ok(Json(AuditLogList { data: rows.into_iter().map(Into::into).collect(), pagination }))
+        Ok(Json(list_page(&state, app_id.0, filter, page).await?))
     }
+}
+
+/// One page of the app's log under `filter`, newest first.
+pub async fn list_page(state: &AppState, app_id: Uuid, filter: Filter, page: PageRequest) -> Result<AuditLogList, ApiError> {
+    let rows = store::list(&state.db, app_id, &filter, page.after, page.fetch()).await?;
+    let (rows, pagination) = page.finish(rows, |r| r.id);
+    Ok(AuditLogList { data: rows.into_iter().map(Into::into).collect(), pagination })
 }

@@ -6,6 +6,8 @@
 pub mod api;
 mod store;
 
+pub use store::Filter;
+
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 

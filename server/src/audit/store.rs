@@ -26,11 +26,19 @@ pub async fn insert(conn: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> 
 }
 
 /// Filters of the admin listing.
+#[derive(Debug, Default)]
 pub struct Filter {
     pub action: Option<String>,
     pub actor_id: Option<String>,
     pub resource_type: Option<String>,
     pub resource_id: Option<String>,
+}
+
+impl Filter {
+    /// Entries by one actor.
+    pub fn by_actor(actor_id: String) -> Self {
+        Filter { actor_id: Some(actor_id), ..Default::default() }
+    }
 }
 
 /// Newest first, `limit` rows strictly older than `before`.

@@ -1,6 +1,8 @@
 //! Per-app authentication settings (password policy, signup and signin switches, sessions).
 //! Stored as one JSON document per app; every field always has a value.
 
+pub mod api;
+
 use serde::{Deserialize, Serialize};
 
 /// The stored auth configuration of an app.
@@ -43,4 +45,72 @@ impl Default for AuthConfig {
             signup_enabled: true,
         }
     }
+}
+
+impl AuthConfig {
+    /// 400 `weak_password` listing every rule the password breaks.
+    pub fn check_password(&self, password: &str) -> Result<(), crate::http::error::ApiError> {
+        let mut broken = Vec::new();
+        if password.chars().count() < self.password_min_length as usize {
+            broken.push(format!("at least {} characters", self.password_min_length));
+        }
+        if password.len() > crate::passwords::MAX_PASSWORD_BYTES {
+            broken.push(format!("at most {} bytes", crate::passwords::MAX_PASSWORD_BYTES));
+        }
+        if self.password_require_number && !password.chars().any(|c| c.is_ascii_digit()) {
+            broken.push("a number".into());
+        }
+        if self.password_require_uppercase && !password.chars().any(char::is_uppercase) {
+            broken.push("an uppercase letter".into());
+        }
+        if self.password_require_symbol && !password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
+            broken.push("a symbol".into());
+        }
+        if broken.is_empty() {
+            return Ok(());
+        }
+        Err(crate::http::error::ApiError::bad_request(
+            "weak_password",
+            format!("the password needs {}", broken.join(", ")),
+        )
+        .with_details(serde_json::json!({ "field": "password", "requirements": broken })))
+    }
+
+    /// Whether sign-up accepts an address in `domain`.
+    pub fn allows_signup_domain(&self, domain: &str) -> bool {
+        self.signup_allowed_email_domains.is_empty()
+            || self.signup_allowed_email_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    pub fn session_duration(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.session_duration_minutes.into())
+    }
+}
+
+/// The app's configuration (defaults if the row is missing).
+pub async fn load(db: &impl sea_orm::ConnectionTrait, app_id: uuid::Uuid) -> Result<AuthConfig, sea_orm::DbErr> {
+    use sea_orm::EntityTrait;
+    Ok(crate::entity::auth_config::Entity::find_by_id(app_id)
+        .one(db)
+        .await?
+        .and_then(|row| serde_json::from_value(row.config).ok())
+        .unwrap_or_default())
+}
+
+/// Stores the app's configuration.
+pub async fn save(db: &impl sea_orm::ConnectionTrait, app_id: uuid::Uuid, config: &AuthConfig) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{EntityTrait, Set, sea_query::OnConflict};
+    crate::entity::auth_config::Entity::insert(crate::entity::auth_config::ActiveModel {
+        app_id: Set(app_id),
+        config: Set(serde_json::to_value(config).expect("config serializes")),
+        updated_at: Set(crate::clock::now()),
+    })
+    .on_conflict(
+        OnConflict::column(crate::entity::auth_config::Column::AppId)
+            .update_columns([crate::entity::auth_config::Column::Config, crate::entity::auth_config::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
 }

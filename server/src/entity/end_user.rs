@@ -16,7 +16,7 @@ pub struct Model {
     pub display_name: Option<String>,
     pub password_hash: Option<String>,
     pub status: String,
-    pub role_id: Uuid,
+    pub role_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,

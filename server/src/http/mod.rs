@@ -2,6 +2,7 @@
 //! context, the front-door middleware and the OpenAPI document.
 
 pub mod auth;
+pub mod consumer;
 pub mod context;
 pub mod error;
 pub mod frontdoor;

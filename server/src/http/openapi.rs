@@ -4,7 +4,11 @@
 
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::{apps::api::AppsApi, audit::api::AuditApi, keys::api::KeysApi, system::SystemApi};
+use crate::{
+    apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi, codes::api::CodesApi,
+    end_users::api::EndUsersApi, invites::api::InvitesApi, keys::api::KeysApi, me::api::MeApi,
+    sessions::api::SessionsApi, system::SystemApi,
+};
 
 /// Operation groups; each becomes an SDK module.
 #[derive(Tags)]
@@ -17,6 +21,18 @@ pub enum ApiTags {
     SigningKeys,
     /// The append-only audit log of an app. Admin API.
     AuditLogs,
+    /// Password policy, sign-up and sign-in switches, sessions. Admin API.
+    AuthConfig,
+    /// End-user accounts of an app: profiles, roles, status, sessions. Admin API.
+    EndUsers,
+    /// Role holders of an app. Admin API.
+    Members,
+    /// Invitations into an app. Admin API.
+    Invites,
+    /// End-user sign-up, sign-in, tokens, password reset, verification, invites. Consumer API.
+    Auth,
+    /// The signed-in end-user (`Authorization: Bearer <access token>`). Consumer API.
+    Me,
     /// Public JWKS and OpenID discovery documents of each app. No credential.
     Discovery,
     /// Liveness, readiness and metrics for operators. No credential.
@@ -24,7 +40,18 @@ pub enum ApiTags {
 }
 
 /// Every API of the server.
-pub type Apis = (AppsApi, KeysApi, AuditApi, SystemApi);
+pub type Apis = (
+    AppsApi,
+    KeysApi,
+    AuditApi,
+    AuthConfigApi,
+    EndUsersApi,
+    InvitesApi,
+    SessionsApi,
+    CodesApi,
+    MeApi,
+    SystemApi,
+);
 
 const DESCRIPTION: &str = "\
 Heimdall is a multi-tenant authentication and authorization service.
@@ -32,7 +59,7 @@ Heimdall is a multi-tenant authentication and authorization service.
 * **Admin API** (`/v1/...`): manage apps (tenants) and everything in them. Authenticate with \
 `Authorization: Bearer pcft_live_…` (platform API key, workspace-wide) or `Bearer hdk_live_…` \
 (app API key, limited to one app and its permissions).
-* **Consumer API** (`/{app_slug}/v1/...`): what an app's frontends and backends call.
+* **Consumer API** (`/{app_slug}/v1/...`): what an app's frontends and backends call. Public operations ignore any `Authorization` header sent along; `/me` takes the end-user's access token; the code-minting operations take an API key.
 * Every app has its own RSA keys; tokens are RS256 JWTs with `iss` = `<public origin>/<slug>` and \
 `aud` = `<slug>`, verifiable offline with the app's JWKS.
 
@@ -41,7 +68,10 @@ Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.";
 
 /// The API service, ready to be mounted or to print its spec.
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((AppsApi, KeysApi, AuditApi, SystemApi), "Heimdall", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(
+        (AppsApi, KeysApi, AuditApi, AuthConfigApi, EndUsersApi, InvitesApi, SessionsApi, CodesApi, MeApi, SystemApi),
+        "Heimdall",
+        env!("CARGO_PKG_VERSION"))
         .description(DESCRIPTION)
         .license("Apache-2.0")
 }

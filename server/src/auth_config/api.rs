@@ -1,0 +1,249 @@
+//! Admin HTTP surface of the auth configuration (`/v1/apps/{app_id}/auth-config`).
+
+use std::sync::Arc;
+
+use poem::{Request, web::Data};
+use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
+use uuid::Uuid;
+
+use super::{AuthConfig, load, save};
+use crate::{
+    apps::service as apps,
+    audit::Entry,
+    config::normalize_origin,
+    db,
+    end_users::identity::Email,
+    http::{
+        auth::{AdminKey, authenticate},
+        context::RequestContext,
+        error::{AdminReadErrors, AdminWriteErrors, ApiError, Errors},
+        openapi::ApiTags,
+    },
+    permissions, rbac,
+    state::AppState,
+};
+
+/// What federated sign-in does when the provider's email matches an existing account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum OauthLinkPolicy {
+    /// Link when the provider says the email is verified (never for private-relay addresses).
+    Auto,
+    /// Refuse with 409 `link_required` until the user confirms.
+    Confirm,
+    /// Refuse with 409 `account_exists_with_different_provider`.
+    Reject,
+}
+
+impl OauthLinkPolicy {
+    fn as_str(self) -> &'static str {
+        match self {
+            OauthLinkPolicy::Auto => "auto",
+            OauthLinkPolicy::Confirm => "confirm",
+            OauthLinkPolicy::Reject => "reject",
+        }
+    }
+
+    fn from_str(s: &str) -> Self {
+        match s {
+            "auto" => OauthLinkPolicy::Auto,
+            "reject" => OauthLinkPolicy::Reject,
+            _ => OauthLinkPolicy::Confirm,
+        }
+    }
+}
+
+/// The auth configuration of an app; every field is always present.
+#[derive(Debug, Clone, Object)]
+pub struct AuthConfigResponse {
+    /// Exact origins allowed as `return_to` of the web OAuth flow.
+    pub allowed_redirect_origins: Vec<String>,
+    /// While false, permission checks on Heimdall routes marked permission-protected are skipped.
+    pub enforce_app_permissions: bool,
+    /// Failed sign-ins for one identifier within 15 minutes before it is locked for the rest
+    /// of the window.
+    pub max_failed_login_attempts: u32,
+    /// Live sessions per user; the oldest is ended when a new one would exceed it.
+    pub max_sessions: u32,
+    pub oauth_link_policy: OauthLinkPolicy,
+    pub password_min_length: u32,
+    pub password_require_number: bool,
+    pub password_require_symbol: bool,
+    pub password_require_uppercase: bool,
+    /// Lifetime of a session (and its refresh tokens), in minutes.
+    pub session_duration_minutes: u32,
+    pub signin_enabled: bool,
+    /// Sign-up is open only to these email domains; empty means any.
+    pub signup_allowed_email_domains: Vec<String>,
+    /// Role given to new sign-ups.
+    pub signup_default_role: String,
+    pub signup_enabled: bool,
+}
+
+impl From<AuthConfig> for AuthConfigResponse {
+    fn from(c: AuthConfig) -> Self {
+        AuthConfigResponse {
+            allowed_redirect_origins: c.allowed_redirect_origins,
+            enforce_app_permissions: c.enforce_app_permissions,
+            max_failed_login_attempts: c.max_failed_login_attempts,
+            max_sessions: c.max_sessions,
+            oauth_link_policy: OauthLinkPolicy::from_str(&c.oauth_link_policy),
+            password_min_length: c.password_min_length,
+            password_require_number: c.password_require_number,
+            password_require_symbol: c.password_require_symbol,
+            password_require_uppercase: c.password_require_uppercase,
+            session_duration_minutes: c.session_duration_minutes,
+            signin_enabled: c.signin_enabled,
+            signup_allowed_email_domains: c.signup_allowed_email_domains,
+            signup_default_role: c.signup_default_role,
+            signup_enabled: c.signup_enabled,
+        }
+    }
+}
+
+/// Changes to the auth configuration; only the fields sent change.
+#[derive(Debug, Clone, Object)]
+pub struct UpdateAuthConfig {
+    /// Exact origins (scheme, host, port); no paths, no wildcards.
+    pub allowed_redirect_origins: Option<Vec<String>>,
+    pub enforce_app_permissions: Option<bool>,
+    /// 1–100.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+    pub max_failed_login_attempts: Option<u32>,
+    /// 1–50.
+    #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
+    pub max_sessions: Option<u32>,
+    pub oauth_link_policy: Option<OauthLinkPolicy>,
+    /// 8–128.
+    #[oai(validator(minimum(value = "8"), maximum(value = "128")))]
+    pub password_min_length: Option<u32>,
+    pub password_require_number: Option<bool>,
+    pub password_require_symbol: Option<bool>,
+    pub password_require_uppercase: Option<bool>,
+    /// 1–43200 (30 days).
+    #[oai(validator(minimum(value = "1"), maximum(value = "43200")))]
+    pub session_duration_minutes: Option<u32>,
+    pub signin_enabled: Option<bool>,
+    /// Domains like `example.com`; empty list opens sign-up to any domain.
+    pub signup_allowed_email_domains: Option<Vec<String>>,
+    /// Name of an existing role.
+    pub signup_default_role: Option<String>,
+    pub signup_enabled: Option<bool>,
+}
+
+fn in_range(field: &str, v: u32, min: u32, max: u32) -> Result<u32, ApiError> {
+    if (min..=max).contains(&v) { Ok(v) } else { Err(ApiError::validation(field, format!("must be between {min} and {max}"))) }
+}
+
+pub struct AuthConfigApi;
+
+#[OpenApi]
+impl AuthConfigApi {
+    /// Get the auth configuration
+    #[oai(path = "/v1/apps/:app_id/auth-config", method = "get", operation_id = "auth_config_get", tag = "ApiTags::AuthConfig")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        app_id: Path<Uuid>,
+    ) -> Result<Json<AuthConfigResponse>, Errors<AdminReadErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        apps::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_READ).await?;
+        Ok(Json(load(&state.db, app_id.0).await.map_err(ApiError::from)?.into()))
+    }
+
+    /// Update the auth configuration
+    ///
+    /// Changes only the fields sent. Out-of-range numbers, malformed origins or domains and
+    /// unknown roles answer 400. Takes effect on the next sign-in, sign-up or refresh.
+    #[oai(path = "/v1/apps/:app_id/auth-config", method = "patch", operation_id = "auth_config_update", tag = "ApiTags::AuthConfig")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        body: Json<UpdateAuthConfig>,
+    ) -> Result<Json<AuthConfigResponse>, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        apps::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_UPDATE).await?;
+        let b = body.0;
+        let tx = db::begin_write(&state.db).await?;
+        let before = load(&tx, app_id.0).await.map_err(ApiError::from)?;
+        let mut c = before.clone();
+        if let Some(origins) = b.allowed_redirect_origins {
+            c.allowed_redirect_origins = origins
+                .iter()
+                .map(|o| match normalize_origin(o) {
+                    Ok(n) if n == o.trim().trim_end_matches('/').to_ascii_lowercase() => Ok(n),
+                    _ => Err(ApiError::validation(
+                        "allowed_redirect_origins",
+                        format!("'{o}' is not an exact origin like https://app.example.com"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = b.enforce_app_permissions {
+            c.enforce_app_permissions = v;
+        }
+        if let Some(v) = b.max_failed_login_attempts {
+            c.max_failed_login_attempts = in_range("max_failed_login_attempts", v, 1, 100)?;
+        }
+        if let Some(v) = b.max_sessions {
+            c.max_sessions = in_range("max_sessions", v, 1, 50)?;
+        }
+        if let Some(v) = b.oauth_link_policy {
+            c.oauth_link_policy = v.as_str().into();
+        }
+        if let Some(v) = b.password_min_length {
+            c.password_min_length = in_range("password_min_length", v, 8, 128)?;
+        }
+        if let Some(v) = b.password_require_number {
+            c.password_require_number = v;
+        }
+        if let Some(v) = b.password_require_symbol {
+            c.password_require_symbol = v;
+        }
+        if let Some(v) = b.password_require_uppercase {
+            c.password_require_uppercase = v;
+        }
+        if let Some(v) = b.session_duration_minutes {
+            c.session_duration_minutes = in_range("session_duration_minutes", v, 1, 43_200)?;
+        }
+        if let Some(v) = b.signin_enabled {
+            c.signin_enabled = v;
+        }
+        if let Some(domains) = b.signup_allowed_email_domains {
+            c.signup_allowed_email_domains = domains
+                .iter()
+                .map(|d| {
+                    Email::parse_field("signup_allowed_email_domains", &format!("x@{}", d.trim()))
+                        .map(|e| e.domain().to_owned())
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(role) = b.signup_default_role {
+            let role = role.trim().to_owned();
+            if rbac::store::find_by_name(&tx, app_id.0, &role).await.map_err(ApiError::from)?.is_none() {
+                return Err(ApiError::validation("signup_default_role", format!("no role named '{role}'")).into());
+            }
+            c.signup_default_role = role;
+        }
+        if c != before {
+            save(&tx, app_id.0, &c).await.map_err(ApiError::from)?;
+            let (old, new) = (serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&c).unwrap_or_default());
+            let changed: Vec<&String> = new
+                .as_object()
+                .map(|n| n.iter().filter(|(k, v)| old.get(k.as_str()) != Some(v)).map(|(k, _)| k).collect())
+                .unwrap_or_default();
+            Entry::new(app_id.0, &principal.actor(), "auth_config.updated", &RequestContext::of(req))
+                .resource("auth_config", app_id.0)
+                .details(serde_json::json!({ "changed": changed }))
+                .record(&tx)
+                .await
+                .map_err(ApiError::from)?;
+        }
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(Json(c.into()))
+    }
+}

@@ -1,0 +1,311 @@
+//! Consumer HTTP surface of codes: minting (PAK lane) and consuming (public).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use uuid::Uuid;
+
+use super::service::{self, Purpose};
+use crate::{
+    audit::Entry,
+    auth_config, clock, db,
+    end_users::{identity::Email, store as users},
+    http::{
+        auth::AdminKey,
+        consumer,
+        context::RequestContext,
+        error::{ApiError, ErrorSet, Errors},
+        openapi::ApiTags,
+        responses::NoContent,
+    },
+    permissions, sessions,
+    state::AppState,
+};
+
+/// Errors of the minting endpoints (PAK lane).
+pub struct MintErrors;
+impl ErrorSet for MintErrors {
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 412, 500, 503];
+}
+
+/// Errors of the consuming endpoints.
+pub struct ConsumeErrors;
+impl ErrorSet for ConsumeErrors {
+    const STATUSES: &'static [u16] = &[400, 404, 410, 429, 500, 503];
+}
+
+/// The contact to send a code to: exactly one of `email` or `phone`.
+#[derive(Debug, Clone, Object)]
+pub struct ContactRequest {
+    pub email: Option<String>,
+    /// Accepted for compatibility; accounts have no phone contacts, so this always answers `{}`.
+    pub phone: Option<String>,
+}
+
+/// A freshly minted code, or `{}` when nothing matched — the same shape either way, so the
+/// answer does not tell whether the account exists.
+#[derive(Debug, Clone, Object)]
+pub struct CodeIssued {
+    /// Six digits, for the caller to deliver. Absent when nothing matched.
+    #[oai(skip_serializing_if_is_none)]
+    pub code: Option<String>,
+    /// The code stops working 10 minutes after it was minted.
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A verification email was sent, or `{}` when nothing matched.
+#[derive(Debug, Clone, Object)]
+pub struct CodeDispatched {
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An address to send a verification email to.
+#[derive(Debug, Clone, Object)]
+pub struct EmailRequest {
+    pub email: String,
+}
+
+/// A password reset.
+#[derive(Debug, Clone, Object)]
+pub struct ResetPasswordRequest {
+    /// The six-digit code.
+    pub code: String,
+    /// Checked against the app's password policy before the code is used.
+    pub new_password: String,
+}
+
+/// A code to consume.
+#[derive(Debug, Clone, Object)]
+pub struct VerifyCodeRequest {
+    /// The six-digit code.
+    pub code: String,
+}
+
+/// A contact that was just verified.
+#[derive(Debug, Clone, Object)]
+pub struct ContactVerified {
+    pub account_id: Uuid,
+    /// The primary email contact shares the account's id.
+    pub contact_id: Uuid,
+    /// `email`.
+    #[oai(rename = "type")]
+    pub contact_type: String,
+    /// The normalised address.
+    pub value: String,
+    pub verified_at: DateTime<Utc>,
+}
+
+fn email_of(req: &ContactRequest) -> Result<Option<Email>, ApiError> {
+    match (&req.email, &req.phone) {
+        (Some(e), None) => Email::parse(e).map(Some),
+        (None, Some(_)) => Ok(None),
+        _ => Err(ApiError::validation("email", "send exactly one of email or phone")),
+    }
+}
+
+pub struct CodesApi;
+
+impl CodesApi {
+    async fn mint(
+        state: &AppState,
+        key: &AdminKey,
+        slug: &str,
+        purpose: Purpose,
+        permission: &str,
+        req: ContactRequest,
+    ) -> Result<CodeIssued, ApiError> {
+        let app = consumer::app(state, slug).await?;
+        consumer::admin_for_app(state, key, &app, permission).await?;
+        let email = email_of(&req)?;
+        let user = match &email {
+            Some(e) => service::eligible_account(&state.db, &app, purpose, e).await?,
+            None => None,
+        };
+        let minted = service::mint(state, &app, purpose, user.as_ref()).await?;
+        Ok(match minted {
+            Some((code, expires_at)) => CodeIssued { code: Some(code), expires_at: Some(expires_at) },
+            None => CodeIssued { code: None, expires_at: None },
+        })
+    }
+}
+
+#[OpenApi]
+impl CodesApi {
+    /// Mint a password-reset code
+    ///
+    /// For a backend that delivers the code itself: needs a platform or app API key holding
+    /// `auth.user.password-reset.create`. The contact must be the account's *verified* email.
+    /// Answers `{code, expires_at}`, or `{}` when nothing matches. A newer code replaces older
+    /// ones.
+    #[oai(
+        path = "/:app_slug/v1/auth/request-password-reset",
+        method = "post",
+        operation_id = "auth_request_password_reset",
+        tag = "ApiTags::Auth"
+    )]
+    async fn request_reset(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<ContactRequest>,
+    ) -> Result<Json<CodeIssued>, Errors<MintErrors>> {
+        let issued =
+            Self::mint(&state, &auth, &app_slug.0, Purpose::PasswordReset, permissions::PASSWORD_RESET_CREATE, body.0).await?;
+        Ok(Json(issued))
+    }
+
+    /// Reset a password
+    ///
+    /// Consumes a password-reset code, sets the new password and ends every session of the
+    /// account. 410 `code_invalid` for a wrong, expired or used code; 429 once the failure budget
+    /// (10 wrong codes per app per 10 minutes, 5 per IP) is spent.
+    #[oai(path = "/:app_slug/v1/auth/reset-password", method = "post", operation_id = "auth_reset_password", tag = "ApiTags::Auth")]
+    async fn reset_password(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<ResetPasswordRequest>,
+    ) -> Result<NoContent, Errors<ConsumeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let ctx = RequestContext::of(req);
+        let code = service::parse_code(&body.0.code)?;
+        let config = auth_config::load(&state.db, app.id).await?;
+        config.check_password(&body.0.new_password)?;
+        let row = service::consume(&state, &app, Purpose::PasswordReset, &code, &ctx).await?;
+        let gone = || ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used");
+        let user = match row.end_user_id {
+            Some(id) => users::find(&state.db, app.id, id).await?,
+            None => None,
+        }
+        .ok_or_else(gone)?;
+        let hash = state.passwords.hash(&body.0.new_password).await?;
+        let now = clock::now();
+        let tx = db::begin_write(&state.db).await?;
+        let mut model = user.clone().into_active_model();
+        model.password_hash = Set(Some(hash));
+        model.updated_at = Set(now);
+        model.update(&tx).await.map_err(ApiError::from)?;
+        let revoked = sessions::store::revoke_all(&tx, app.id, user.id, "password_reset", now).await?;
+        Entry::new(app.id, &sessions::service::user_actor(user.id), "end_user.password_reset", &ctx)
+            .resource("end_user", user.id)
+            .details(serde_json::json!({ "sessions_revoked": revoked }))
+            .record(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Mint a contact-verification code
+    ///
+    /// For a backend that delivers the code itself: needs an API key holding
+    /// `auth.user.verify.create`. Answers `{code, expires_at}`, or `{}` when the contact is
+    /// unknown or already verified.
+    #[oai(
+        path = "/:app_slug/v1/auth/request-verification",
+        method = "post",
+        operation_id = "auth_request_verification",
+        tag = "ApiTags::Auth"
+    )]
+    async fn request_verification(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<ContactRequest>,
+    ) -> Result<Json<CodeIssued>, Errors<MintErrors>> {
+        let issued =
+            Self::mint(&state, &auth, &app_slug.0, Purpose::EmailVerification, permissions::VERIFY_CREATE, body.0).await?;
+        Ok(Json(issued))
+    }
+
+    /// Send a verification email
+    ///
+    /// Mints a verification code and emails it (the code is not returned). Needs an API key
+    /// holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
+    /// SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
+    /// `{expires_at}`, or `{}` when the contact is unknown or already verified.
+    #[oai(
+        path = "/:app_slug/v1/auth/send-verification-email",
+        method = "post",
+        operation_id = "auth_send_verification_email",
+        tag = "ApiTags::Auth"
+    )]
+    async fn send_verification_email(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<EmailRequest>,
+    ) -> Result<Json<CodeDispatched>, Errors<MintErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        consumer::admin_for_app(&state, &auth, &app, permissions::VERIFY_SEND_EMAIL).await?;
+        state.mailer.require()?;
+        let email = Email::parse(&body.0.email)?;
+        let user = service::eligible_account(&state.db, &app, Purpose::EmailVerification, &email).await?;
+        let Some((code, expires_at)) = service::mint(&state, &app, Purpose::EmailVerification, user.as_ref()).await? else {
+            return Ok(Json(CodeDispatched { expires_at: None }));
+        };
+        let body = format!(
+            "Your verification code for {} is {code}.\n\nIt expires in 10 minutes. If you did not ask for it, ignore this message.\n",
+            app.slug
+        );
+        state.mailer.send(email.as_str(), "Your verification code", body).await?;
+        Ok(Json(CodeDispatched { expires_at: Some(expires_at) }))
+    }
+
+    /// Verify a contact
+    ///
+    /// Consumes a verification code and marks the contact verified; the account is found from
+    /// the code alone. 410 `code_invalid` for a wrong, expired or used code (or when the
+    /// account's email changed since); 429 once the failure budget is spent.
+    #[oai(path = "/:app_slug/v1/auth/verify", method = "post", operation_id = "auth_verify_contact", tag = "ApiTags::Auth")]
+    async fn verify(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<VerifyCodeRequest>,
+    ) -> Result<Json<ContactVerified>, Errors<ConsumeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let ctx = RequestContext::of(req);
+        let code = service::parse_code(&body.0.code)?;
+        let row = service::consume(&state, &app, Purpose::EmailVerification, &code, &ctx).await?;
+        let gone = || ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used");
+        let user = match row.end_user_id {
+            Some(id) => users::find(&state.db, app.id, id).await?,
+            None => None,
+        }
+        .filter(|u| u.email_key.is_some() && u.email_key == row.contact)
+        .ok_or_else(gone)?;
+        let now = clock::now();
+        let tx = db::begin_write(&state.db).await?;
+        let mut model = user.clone().into_active_model();
+        model.email_verified_at = Set(Some(now));
+        model.updated_at = Set(now);
+        let user = model.update(&tx).await.map_err(ApiError::from)?;
+        Entry::new(app.id, &sessions::service::user_actor(user.id), "end_user.email_verified", &ctx)
+            .resource("end_user", user.id)
+            .record(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Json(ContactVerified {
+            account_id: user.id,
+            contact_id: user.id,
+            contact_type: "email".into(),
+            value: user.email.unwrap_or_default(),
+            verified_at: now,
+        }))
+    }
+}

@@ -1,0 +1,202 @@
+//! Minting and consuming codes.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use poem::http::StatusCode;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use uuid::Uuid;
+
+use crate::{
+    apps::AppRef,
+    clock, db,
+    end_users::{identity::Email, store as users},
+    entity::{end_user, one_time_code},
+    http::{context::RequestContext, error::ApiError},
+    ratelimit::{self, Limit},
+    secrets::{hash_secret, random_bytes},
+    state::AppState,
+};
+
+/// How long a code lives.
+pub const LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
+/// Wrong codes per app and purpose per window.
+pub const APP_FAILURE_LIMIT: Limit = Limit { max: 10, window: Duration::from_secs(600) };
+/// Wrong codes per IP per app per window.
+pub const IP_FAILURE_LIMIT: Limit = Limit { max: 5, window: Duration::from_secs(600) };
+
+/// What a code is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+        }
+    }
+}
+
+fn code_hash(app_id: Uuid, code: &str) -> String {
+    hash_secret(&format!("{app_id}:{code}"))
+}
+
+/// Six uniformly random digits.
+fn new_code() -> String {
+    loop {
+        let n = u32::from_be_bytes(random_bytes::<4>());
+        // Reject the top sliver so every code is equally likely.
+        if n < u32::MAX - (u32::MAX % 1_000_000) {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
+}
+
+/// The account a code for `purpose` may be minted for: password resets need a verified email,
+/// verification codes an unverified one.
+pub async fn eligible_account(
+    db: &impl ConnectionTrait,
+    app: &AppRef,
+    purpose: Purpose,
+    email: &Email,
+) -> Result<Option<end_user::Model>, ApiError> {
+    let user = users::find_by_email(db, app.id, &email.key()).await?;
+    Ok(user.filter(|u| {
+        u.status == "active"
+            && match purpose {
+                Purpose::PasswordReset => u.email_verified_at.is_some(),
+                Purpose::EmailVerification => u.email_verified_at.is_none(),
+            }
+    }))
+}
+
+/// Mints a code for `user` (superseding older ones), or — with no user — writes a dead decoy
+/// row, so both paths do the same work and take the same time.
+pub async fn mint(
+    state: &AppState,
+    app: &AppRef,
+    purpose: Purpose,
+    user: Option<&end_user::Model>,
+) -> Result<Option<(String, DateTime<Utc>)>, ApiError> {
+    for _ in 0..5 {
+        let now = clock::now();
+        let code = new_code();
+        let tx = db::begin_write(&state.db).await?;
+        one_time_code::Entity::delete_many()
+            .filter(one_time_code::Column::AppId.eq(app.id))
+            .filter(one_time_code::Column::EndUserId.eq(user.map(|u| u.id).unwrap_or(Uuid::nil())))
+            .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
+            .exec(&tx)
+            .await?;
+        let inserted = one_time_code::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            app_id: Set(app.id),
+            end_user_id: Set(user.map(|u| u.id)),
+            purpose: Set(if user.is_some() { purpose.as_str().into() } else { "decoy".into() }),
+            code_hash: Set(code_hash(app.id, &code)),
+            contact: Set(user.and_then(|u| u.email_key.clone())),
+            created_at: Set(now),
+            expires_at: Set(now + LIFETIME),
+            used_at: Set(if user.is_some() { None } else { Some(now) }),
+        }
+        .insert(&tx)
+        .await;
+        match inserted {
+            Ok(row) => {
+                tx.commit().await?;
+                return Ok(user.map(|_| (code, row.expires_at)));
+            }
+            // The same six digits are already stored for this app: draw again.
+            Err(e) if db::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::internal("could not draw a unique code"))
+}
+
+fn gone() -> ApiError {
+    ApiError::new(StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
+}
+
+/// 400 unless `raw` is six digits.
+pub fn parse_code(raw: &str) -> Result<String, ApiError> {
+    let code = raw.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::validation("code", "must be 6 digits"));
+    }
+    Ok(code.to_owned())
+}
+
+/// Consumes a code: 429 while the failure budgets are spent, 410 for a wrong, expired or used
+/// code (which spends budget).
+pub async fn consume(
+    state: &AppState,
+    app: &AppRef,
+    purpose: Purpose,
+    code: &str,
+    ctx: &RequestContext,
+) -> Result<one_time_code::Model, ApiError> {
+    let app_key = format!("codes:app:{}:{}", app.id, purpose.as_str());
+    let ip_key = format!("codes:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default());
+    ratelimit::check(&state.db, &app_key, APP_FAILURE_LIMIT).await?;
+    ratelimit::check(&state.db, &ip_key, IP_FAILURE_LIMIT).await?;
+    let now = clock::now();
+    let found = one_time_code::Entity::find()
+        .filter(one_time_code::Column::AppId.eq(app.id))
+        .filter(one_time_code::Column::CodeHash.eq(code_hash(app.id, code)))
+        .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
+        .one(&state.db)
+        .await?
+        .filter(|c| c.used_at.is_none() && c.expires_at > now);
+    let claimed = match &found {
+        Some(row) => {
+            one_time_code::Entity::update_many()
+                .col_expr(one_time_code::Column::UsedAt, Expr::value(now))
+                .filter(one_time_code::Column::Id.eq(row.id))
+                .filter(one_time_code::Column::UsedAt.is_null())
+                .exec(&state.db)
+                .await?
+                .rows_affected
+                == 1
+        }
+        None => false,
+    };
+    match found {
+        Some(row) if claimed => Ok(row),
+        _ => {
+            ratelimit::hit(&state.db, &app_key, APP_FAILURE_LIMIT).await?;
+            ratelimit::hit(&state.db, &ip_key, IP_FAILURE_LIMIT).await?;
+            Err(gone())
+        }
+    }
+}
+
+/// Deletes codes that expired more than a day ago.
+pub async fn prune(state: &AppState) -> Result<u64, sea_orm::DbErr> {
+    let cutoff = clock::now() - chrono::Duration::days(1);
+    Ok(one_time_code::Entity::delete_many()
+        .filter(one_time_code::Column::ExpiresAt.lt(cutoff))
+        .exec(&state.db)
+        .await?
+        .rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..1000 {
+            let c = new_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert!(parse_code("12345a").is_err());
+        assert_eq!(parse_code(" 012345 ").unwrap(), "012345");
+    }
+}

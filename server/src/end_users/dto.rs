@@ -1,0 +1,140 @@
+//! Wire shapes of end-users (contract §4 EndUserSummaryDto, AppMemberSummaryDto).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use super::store;
+use crate::{clock, entity::end_user, page_type, rbac};
+
+/// Status of an end-user account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
+#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum EndUserStatus {
+    /// Can sign in.
+    Active,
+    /// Temporarily barred; sessions were revoked.
+    Suspended,
+    /// Closed; sessions were revoked.
+    Deactivated,
+}
+
+impl EndUserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndUserStatus::Active => "active",
+            EndUserStatus::Suspended => "suspended",
+            EndUserStatus::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Self {
+        match s {
+            "suspended" => EndUserStatus::Suspended,
+            "deactivated" => EndUserStatus::Deactivated,
+            _ => EndUserStatus::Active,
+        }
+    }
+}
+
+/// An end-user account of an app.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct EndUserSummary {
+    /// Account id; the `sub` of the user's tokens.
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    /// Primary email.
+    pub email: Option<String>,
+    /// When the primary email was verified; `null` while unverified.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub status: EndUserStatus,
+    /// Name of the user's role in the app; `null` when the user is not a member.
+    pub role: Option<String>,
+    /// Sessions not revoked and not expired.
+    pub active_session_count: u64,
+    pub created_at: DateTime<Utc>,
+    /// When the user joined the app (their account creation).
+    pub joined_at: Option<DateTime<Utc>>,
+    /// Last sign-in.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+page_type!(EndUserList, EndUserSummary, "A page of end-users, oldest first.");
+
+/// A role holder of the app: an end-user with a role.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct AppMemberSummary {
+    /// Membership id (the account id: an account holds one role per app).
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub primary_email: Option<String>,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+page_type!(AppMemberList, AppMemberSummary, "A page of members, oldest first.");
+
+/// Builds summaries with role names and live-session counts in two queries for the whole page.
+pub async fn summaries(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    users: Vec<end_user::Model>,
+) -> Result<Vec<EndUserSummary>, sea_orm::DbErr> {
+    let roles = rbac::store::names(db, app_id).await?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let counts = store::live_session_counts(db, &ids, clock::now()).await?;
+    Ok(users.into_iter().map(|u| summary_with(&roles, &counts, u)).collect())
+}
+
+pub async fn summary(db: &impl ConnectionTrait, app_id: Uuid, user: end_user::Model) -> Result<EndUserSummary, sea_orm::DbErr> {
+    Ok(summaries(db, app_id, vec![user]).await?.remove(0))
+}
+
+fn summary_with(roles: &HashMap<Uuid, String>, counts: &HashMap<Uuid, u64>, u: end_user::Model) -> EndUserSummary {
+    EndUserSummary {
+        role: u.role_id.and_then(|r| roles.get(&r).cloned()),
+        active_session_count: counts.get(&u.id).copied().unwrap_or(0),
+        id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        email: u.email,
+        email_verified_at: u.email_verified_at,
+        status: EndUserStatus::from_db(&u.status),
+        created_at: u.created_at,
+        joined_at: Some(u.created_at),
+        last_used_at: u.last_used_at,
+    }
+}
+
+/// Members of the page (users without a role are skipped by the query already).
+pub async fn members(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    users: Vec<end_user::Model>,
+) -> Result<Vec<AppMemberSummary>, sea_orm::DbErr> {
+    let roles = rbac::store::names(db, app_id).await?;
+    Ok(users
+        .into_iter()
+        .filter_map(|u| {
+            let role_id = u.role_id?;
+            Some(AppMemberSummary {
+                id: u.id,
+                account_id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+                primary_email: u.email,
+                role_id,
+                role_name: roles.get(&role_id).cloned().unwrap_or_default(),
+                joined_at: u.created_at,
+            })
+        })
+        .collect())
+}

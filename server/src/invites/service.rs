@@ -1,0 +1,298 @@
+//! Invite rules.
+
+use chrono::Duration;
+use poem::http::StatusCode;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::{
+    apps::{AppRef, service as apps},
+    audit::Entry,
+    auth_config, clock, db,
+    end_users::{
+        identity::{Email, Username},
+        service::{self as end_users, NewEndUser},
+        store as users,
+    },
+    entity::invite,
+    http::{auth::AdminPrincipal, consumer, context::RequestContext, error::ApiError},
+    permissions, rbac,
+    secrets::{self, hash_secret},
+    sessions::{self, Tokens},
+    state::AppState,
+};
+
+/// Prefix of invite codes.
+pub const CODE_PREFIX: &str = "inv_";
+
+pub struct NewInvite {
+    pub email: String,
+    pub expires_in_hours: u32,
+    pub max_uses: u32,
+    pub name: Option<String>,
+    pub role_name: String,
+}
+
+/// Who an invite admits: one address, or any address at a domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteTarget {
+    Address(Email),
+    Domain(String),
+}
+
+impl InviteTarget {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw.trim().strip_prefix("*@") {
+            Some(domain) => {
+                let probe = Email::parse_field("email", &format!("x@{domain}"))?;
+                Ok(InviteTarget::Domain(probe.domain().to_owned()))
+            }
+            None => Email::parse(raw).map(InviteTarget::Address),
+        }
+    }
+
+    fn stored(&self) -> String {
+        match self {
+            InviteTarget::Address(e) => e.as_str().to_owned(),
+            InviteTarget::Domain(d) => format!("*@{d}"),
+        }
+    }
+}
+
+/// Creates an invite; returns it with the raw code (shown once).
+pub async fn create(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    new: NewInvite,
+) -> Result<(invite::Model, String), ApiError> {
+    let app = apps::visible(state, principal, app_id, permissions::INVITE_CREATE).await?;
+    let target = InviteTarget::parse(&new.email)?;
+    if !(1..=720).contains(&new.expires_in_hours) {
+        return Err(ApiError::validation("expires_in_hours", "must be between 1 and 720"));
+    }
+    if !(1..=10_000).contains(&new.max_uses) {
+        return Err(ApiError::validation("max_uses", "must be between 1 and 10000"));
+    }
+    let role = rbac::store::find_by_name(&state.db, app_id, new.role_name.trim())
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{}'", new.role_name)))?;
+    let code = format!("{CODE_PREFIX}{}", secrets::random_token());
+    let now = clock::now();
+    let tx = db::begin_write(&state.db).await?;
+    let row = invite::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app_id),
+        code_hash: Set(hash_secret(&code)),
+        code_prefix: Set(code.chars().take(12).collect()),
+        email: Set(target.stored()),
+        name: Set(new.name.map(|n| n.trim().chars().take(120).collect()).filter(|n: &String| !n.is_empty())),
+        role_id: Set(role.id),
+        max_uses: Set(new.max_uses as i32),
+        use_count: Set(0),
+        created_by: Set(principal.actor().id.unwrap_or_default()),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::hours(new.expires_in_hours.into())),
+        revoked_at: Set(None),
+    }
+    .insert(&tx)
+    .await?;
+    Entry::new(app_id, &principal.actor(), "invite.created", ctx)
+        .resource("invite", row.id)
+        .details(serde_json::json!({ "email": row.email, "role": role.name, "max_uses": row.max_uses }))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    if let (InviteTarget::Address(email), true) = (&target, state.mailer.enabled()) {
+        let body = format!(
+            "You are invited to join {}.\n\nYour invitation code: {code}\n\nIt expires at {}.\n",
+            app.display_name, row.expires_at
+        );
+        // Best effort: the admin has the code in the response either way.
+        if let Err(e) = state.mailer.send(email.as_str(), &format!("Invitation to {}", app.display_name), body).await {
+            tracing::warn!(error = %e, invite = %row.id, "invitation email not sent");
+        }
+    }
+    Ok((row, code))
+}
+
+pub async fn list(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    app_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<invite::Model>, ApiError> {
+    apps::visible(state, principal, app_id, permissions::INVITE_READ).await?;
+    let mut q = invite::Entity::find().filter(invite::Column::AppId.eq(app_id));
+    if let Some(after) = after {
+        q = q.filter(invite::Column::Id.gt(after));
+    }
+    Ok(q.order_by_asc(invite::Column::Id).limit(limit).all(&state.db).await?)
+}
+
+/// Soft-deletes an invite (sets `revoked_at`); revoking twice is harmless.
+pub async fn revoke(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    invite_id: Uuid,
+) -> Result<(), ApiError> {
+    apps::visible(state, principal, app_id, permissions::INVITE_REVOKE).await?;
+    let row = invite::Entity::find_by_id(invite_id)
+        .filter(invite::Column::AppId.eq(app_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invite"))?;
+    if row.revoked_at.is_some() {
+        return Ok(());
+    }
+    let tx = db::begin_write(&state.db).await?;
+    invite::Entity::update_many()
+        .col_expr(invite::Column::RevokedAt, Expr::value(clock::now()))
+        .filter(invite::Column::Id.eq(row.id))
+        .exec(&tx)
+        .await?;
+    Entry::new(app_id, &principal.actor(), "invite.revoked", ctx).resource("invite", row.id).record(&tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub struct Acceptance {
+    pub code: String,
+    pub password: String,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+}
+
+fn unusable(why: &str) -> ApiError {
+    ApiError::new(StatusCode::GONE, "invite_unusable", format!("the invite is {why}"))
+}
+
+/// A username from an email's local part: allowed characters only, at least 3 long.
+fn username_from(email: &Email) -> String {
+    let mut base: String = email
+        .local_part()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(56)
+        .collect();
+    while base.chars().count() < 3 {
+        base.push('0');
+    }
+    base
+}
+
+/// Accepts an invite: creates the account (email verified, the invite's role) and signs it in.
+pub async fn accept(state: &AppState, app: &AppRef, ctx: &RequestContext, a: Acceptance) -> Result<Tokens, ApiError> {
+    consumer::require_active(app)?;
+    let now = clock::now();
+    let row = invite::Entity::find()
+        .filter(invite::Column::AppId.eq(app.id))
+        .filter(invite::Column::CodeHash.eq(hash_secret(a.code.trim())))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "invite_not_found", "no invite with this code"))?;
+    if row.revoked_at.is_some() {
+        return Err(unusable("revoked"));
+    }
+    if row.expires_at <= now {
+        return Err(unusable("expired"));
+    }
+    if row.use_count >= row.max_uses {
+        return Err(unusable("used up"));
+    }
+    let email = match (InviteTarget::parse(&row.email)?, a.email.as_deref()) {
+        (InviteTarget::Address(invited), None) => invited,
+        (InviteTarget::Address(invited), Some(given)) => {
+            let given = Email::parse(given)?;
+            if given.key() != invited.key() {
+                return Err(ApiError::validation("email", "this invite is for another address"));
+            }
+            invited
+        }
+        (InviteTarget::Domain(_), None) => {
+            return Err(ApiError::validation("email", "this invite is for a domain: send the address to register"));
+        }
+        (InviteTarget::Domain(domain), Some(given)) => {
+            let given = Email::parse(given)?;
+            if given.domain() != domain {
+                return Err(ApiError::validation("email", format!("this invite is for addresses at {domain}")));
+            }
+            given
+        }
+    };
+    let config = auth_config::load(&state.db, app.id).await?;
+    config.check_password(&a.password)?;
+    let display_name = end_users::display_name(a.display_name.as_deref())?;
+    let explicit_username = a.username.as_deref().map(Username::parse).transpose()?;
+    let hash = state.passwords.hash(&a.password).await?;
+
+    let tx = db::begin_write(&state.db).await?;
+    let claimed = invite::Entity::update_many()
+        .col_expr(invite::Column::UseCount, Expr::col(invite::Column::UseCount).add(1))
+        .filter(invite::Column::Id.eq(row.id))
+        .filter(invite::Column::RevokedAt.is_null())
+        .filter(invite::Column::ExpiresAt.gt(now))
+        .filter(Expr::col(invite::Column::UseCount).lt(Expr::col(invite::Column::MaxUses)))
+        .exec(&tx)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(unusable("used up"));
+    }
+    let username = match explicit_username {
+        Some(u) => u,
+        None => {
+            let base = username_from(&email);
+            let mut candidate = Username::parse(&base)?;
+            for _ in 0..5 {
+                if users::find_by_username(&tx, app.id, &candidate.key()).await?.is_none() {
+                    break;
+                }
+                let suffix = u16::from_be_bytes(secrets::random_bytes::<2>()) % 10_000;
+                candidate = Username::parse(&format!("{base}-{suffix:04}"))?;
+            }
+            candidate
+        }
+    };
+    let user = end_users::insert(
+        &tx,
+        app.id,
+        NewEndUser {
+            username,
+            email: Some(email),
+            email_verified: true,
+            display_name,
+            password_hash: Some(hash),
+            role_id: Some(row.role_id),
+        },
+    )
+    .await?;
+    let (session, refresh) = sessions::service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
+    Entry::new(app.id, &sessions::service::user_actor(user.id), "invite.accepted", ctx)
+        .resource("invite", row.id)
+        .details(serde_json::json!({ "end_user_id": user.id }))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    sessions::service::tokens_for(state, app, &user, &session, refresh).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_targets_parse() {
+        assert_eq!(InviteTarget::parse("*@Example.com").unwrap(), InviteTarget::Domain("example.com".into()));
+        assert!(matches!(InviteTarget::parse("a@b.io").unwrap(), InviteTarget::Address(_)));
+        assert!(InviteTarget::parse("*@nodot").is_err());
+        assert_eq!(username_from(&Email::parse("a+b@x.io").unwrap()), "ab0");
+    }
+}

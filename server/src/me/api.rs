@@ -1,0 +1,217 @@
+//! HTTP surface of `/{app_slug}/v1/me…`, authenticated by the end-user's access token.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{Object, OpenApi, param::{Path, Query}, payload::Json};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, api::AuditLogList},
+    clock, db,
+    end_users::{
+        dto::{self, EndUserSummary},
+        service as end_users,
+    },
+    http::{
+        consumer::{self, EndUserToken},
+        context::RequestContext,
+        error::{ApiError, ErrorSet, Errors},
+        openapi::ApiTags,
+        pagination::PageRequest,
+        responses::NoContent,
+    },
+    page_type, sessions,
+    state::AppState,
+};
+
+/// Errors of `/me` operations.
+pub struct MeErrors;
+impl ErrorSet for MeErrors {
+    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+}
+
+/// Profile changes by the user.
+#[derive(Debug, Clone, Object)]
+pub struct UpdateMe {
+    /// 0–120 characters; an empty string clears it, leaving it out changes nothing.
+    #[oai(validator(max_length = 120))]
+    pub display_name: Option<String>,
+}
+
+/// One of the user's live sessions.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    /// Session id; the `sid` of its access tokens.
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Last sign-in or refresh.
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// True for the session of the token making this call.
+    pub current: bool,
+}
+
+page_type!(SessionList, SessionInfo, "A page of sessions, oldest first.");
+
+pub struct MeApi;
+
+#[OpenApi]
+impl MeApi {
+    /// Get my profile
+    #[oai(path = "/:app_slug/v1/me", method = "get", operation_id = "me_get", tag = "ApiTags::Me")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        /// The app's slug.
+        app_slug: Path<String>,
+    ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let me = consumer::signed_in(&state, &app, &auth).await?;
+        Ok(Json(dto::summary(&state.db, app.id, me.user).await.map_err(ApiError::from)?))
+    }
+
+    /// Update my profile
+    #[oai(path = "/:app_slug/v1/me", method = "patch", operation_id = "me_update", tag = "ApiTags::Me")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<UpdateMe>,
+    ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let mut user = me.user;
+        if let Some(raw) = body.0.display_name {
+            let name = end_users::display_name(Some(&raw))?;
+            if name != user.display_name {
+                let tx = db::begin_write(&state.db).await?;
+                let mut model = user.clone().into_active_model();
+                model.display_name = Set(name);
+                model.updated_at = Set(clock::now());
+                user = model.update(&tx).await.map_err(ApiError::from)?;
+                audit::Entry::new(app.id, &sessions::service::user_actor(user.id), "end_user.profile_updated", &RequestContext::of(req))
+                    .resource("end_user", user.id)
+                    .record(&tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(Json(dto::summary(&state.db, app.id, user).await.map_err(ApiError::from)?))
+    }
+
+    /// List my sessions
+    ///
+    /// Live sessions of the signed-in user, oldest first; `current` marks this token's session.
+    #[oai(path = "/:app_slug/v1/me/sessions", method = "get", operation_id = "me_session_list", tag = "ApiTags::Me")]
+    async fn sessions(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        /// The app's slug.
+        app_slug: Path<String>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<SessionList>, Errors<MeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let rows = sessions::store::live(&state.db, app.id, me.user.id, clock::now(), page.after, Some(page.fetch())).await?;
+        let (rows, pagination) = page.finish(rows, |s| s.id);
+        let data = rows
+            .into_iter()
+            .map(|s| SessionInfo {
+                current: s.id == me.session.id,
+                id: s.id,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+                ip: s.ip,
+                user_agent: s.user_agent,
+            })
+            .collect();
+        Ok(Json(SessionList { data, pagination }))
+    }
+
+    /// Revoke one of my sessions
+    ///
+    /// Ends the session (sign-out of that device). Its access tokens stop working on `/me` at
+    /// once. Revoking the current session signs this client out.
+    #[oai(path = "/:app_slug/v1/me/sessions/:session_id", method = "delete", operation_id = "me_session_revoke", tag = "ApiTags::Me")]
+    async fn revoke_session(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        /// Session id (the `sid` claim).
+        session_id: Path<Uuid>,
+    ) -> Result<NoContent, Errors<MeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let target = sessions::store::find(&state.db, app.id, session_id.0)
+            .await?
+            .filter(|s| s.end_user_id == me.user.id && s.revoked_at.is_none())
+            .ok_or_else(|| ApiError::not_found("session"))?;
+        let tx = db::begin_write(&state.db).await?;
+        sessions::store::revoke(&tx, app.id, target.id, "user_revoked", clock::now()).await?;
+        audit::Entry::new(app.id, &sessions::service::user_actor(me.user.id), "session.revoked", &RequestContext::of(req))
+            .resource("session", target.id)
+            .record(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// My activity
+    ///
+    /// Audit entries of the signed-in user's own actions (sign-ins, failed sign-ins, profile and
+    /// session changes), newest first.
+    #[oai(path = "/:app_slug/v1/me/activity", method = "get", operation_id = "me_activity_list", tag = "ApiTags::Me")]
+    async fn activity(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        /// The app's slug.
+        app_slug: Path<String>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<AuditLogList>, Errors<MeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        Ok(Json(audit::api::list_page(&state, app.id, audit::Filter::by_actor(me.user.id.to_string()), page).await?))
+    }
+
+    /// Delete my account
+    ///
+    /// Permanently deletes the signed-in user's account with its sessions.
+    #[oai(path = "/:app_slug/v1/me", method = "delete", operation_id = "me_delete", tag = "ApiTags::Me")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+    ) -> Result<NoContent, Errors<MeErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let actor = sessions::service::user_actor(me.user.id);
+        end_users::delete(&state, &actor, &RequestContext::of(req), app.id, me.user.id).await?;
+        Ok(NoContent::NoContent)
+    }
+}

@@ -1,0 +1,118 @@
+//! Password hashing with argon2id (OWASP parameters: m = 19 MiB, t = 2, p = 1) on a bounded
+//! blocking pool.
+//!
+//! Hashing is ~20 ms of CPU. It never runs on the async workers: at most `concurrency` hashes run
+//! at once on blocking threads, a bounded number wait, and past that callers get 503 so a
+//! sign-in flood degrades sign-ins only, never the rest of the API. Unknown accounts are checked
+//! against a dummy hash so timing does not tell which accounts exist.
+
+use std::sync::Arc;
+
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash},
+};
+use poem::http::StatusCode;
+use tokio::sync::Semaphore;
+
+use crate::http::error::ApiError;
+
+/// Longest password accepted; longer input would only be a way to burn CPU.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Result of checking a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    /// The stored hash uses other parameters than today's: store a fresh one.
+    pub needs_rehash: bool,
+}
+
+pub struct Passwords {
+    running: Arc<Semaphore>,
+    waiting: Arc<Semaphore>,
+    dummy: Arc<str>,
+}
+
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
+}
+
+fn hash_now(password: &[u8]) -> Result<String, ApiError> {
+    argon2().hash_password(password).map(|h| h.to_string()).map_err(ApiError::internal)
+}
+
+fn verify_now(stored: &str, password: &[u8]) -> Verified {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Verified { ok: false, needs_rehash: false };
+    };
+    let ok = argon2().verify_password(password, &parsed).is_ok();
+    let current = Params::try_from(&parsed).ok();
+    let needs_rehash = ok
+        && (parsed.algorithm.as_str() != "argon2id" || current.as_ref() != Some(&Params::default()));
+    Verified { ok, needs_rehash }
+}
+
+impl Passwords {
+    /// `concurrency` hashes at a time, up to `queue` more waiting.
+    pub fn new(concurrency: usize, queue: usize) -> Self {
+        Passwords {
+            running: Arc::new(Semaphore::new(concurrency.max(1))),
+            waiting: Arc::new(Semaphore::new(queue.max(1))),
+            dummy: hash_now(b"heimdall-dummy-password-for-unknown-accounts").expect("argon2 works").into(),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let _queued = self.waiting.clone().try_acquire_owned().map_err(|_| {
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many password checks in progress; retry shortly",
+            );
+            e.retry_after = Some(1);
+            e
+        })?;
+        let _running = self.running.clone().acquire_owned().await.map_err(ApiError::internal)?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(work)).await.map_err(ApiError::internal)
+    }
+
+    /// A new hash of `password`.
+    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+        let password = password.as_bytes().to_vec();
+        self.run(move || hash_now(&password)).await?
+    }
+
+    /// Checks `password` against `stored`; with no stored hash, spends the same time on a dummy
+    /// and reports a mismatch.
+    pub async fn verify(&self, stored: Option<&str>, password: &str) -> Result<Verified, ApiError> {
+        let known = stored.is_some();
+        let stored: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy.clone());
+        let password = password.as_bytes().to_vec();
+        let verified = self.run(move || verify_now(&stored, &password)).await?;
+        Ok(if known { verified } else { Verified { ok: false, needs_rehash: false } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_accounts_never_match() {
+        let p = Passwords::new(1, 4);
+        let h = p.hash("correct horse").await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert_eq!(p.verify(Some(&h), "correct horse").await.unwrap(), Verified { ok: true, needs_rehash: false });
+        assert!(!p.verify(Some(&h), "wrong").await.unwrap().ok);
+        assert!(!p.verify(None, "heimdall-dummy-password-for-unknown-accounts").await.unwrap().ok);
+    }
+
+    #[test]
+    fn old_parameters_ask_for_a_rehash() {
+        let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap());
+        let h = weak.hash_password(b"pw").unwrap().to_string();
+        assert_eq!(verify_now(&h, b"pw"), Verified { ok: true, needs_rehash: true });
+    }
+}

@@ -1,0 +1,3 @@
+//! Roles and permissions of an app (`resource.action`).
+
+pub mod store;

@@ -1,0 +1,192 @@
+//! Session rules: opening a session with its first refresh token, rotating refresh tokens with
+//! reuse detection, closing sessions, and minting access tokens.
+//!
+//! Every refresh token is single-use. Presenting one that was already rotated means two parties
+//! hold it: the whole session is revoked — except within a short grace after the rotation, where
+//! the duplicate is most likely the same client racing itself and is only refused.
+
+use chrono::Duration;
+use poem::http::StatusCode;
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
+use uuid::Uuid;
+
+use super::store;
+use crate::{
+    apps::AppRef,
+    audit::{Actor, Entry},
+    auth_config::AuthConfig,
+    clock, db,
+    end_users,
+    entity::{end_user, session},
+    http::{context::RequestContext, error::ApiError},
+    rbac,
+    secrets::{self, hash_secret},
+    state::AppState,
+    tokens::{self, AccessClaims},
+};
+
+/// Prefix of refresh tokens.
+pub const REFRESH_PREFIX: &str = "hrt_";
+/// A rotated refresh token presented again within this window is refused without revoking the
+/// session (the same client racing itself).
+pub const REUSE_GRACE: Duration = Duration::seconds(2);
+
+/// What sign-in, sign-up, refresh and invite acceptance hand back.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub session_id: Uuid,
+}
+
+/// The actor for audit entries about an end-user's own actions.
+pub fn user_actor(user_id: Uuid) -> Actor {
+    Actor { kind: "end_user", id: Some(user_id.to_string()) }
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "the refresh token is invalid or expired")
+}
+
+/// Opens a session inside `tx` and returns it with its first (raw) refresh token. Evicts the
+/// oldest live sessions beyond the app's `max_sessions`.
+pub async fn open(
+    tx: &DatabaseTransaction,
+    app_id: Uuid,
+    user: &end_user::Model,
+    amr: &[&str],
+    ctx: &RequestContext,
+    config: &AuthConfig,
+) -> Result<(session::Model, String), ApiError> {
+    let now = clock::now();
+    let live = store::live(tx, app_id, user.id, now, None, None).await?;
+    let keep = config.max_sessions.saturating_sub(1) as usize;
+    if live.len() > keep {
+        for old in &live[..live.len() - keep] {
+            store::revoke(tx, app_id, old.id, "evicted", now).await?;
+        }
+    }
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app_id),
+        end_user_id: Set(user.id),
+        amr: Set(serde_json::json!(amr)),
+        ip: Set(ctx.ip_string()),
+        user_agent: Set(ctx.user_agent.clone()),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(now + config.session_duration()),
+        revoked_at: Set(None),
+        revoke_reason: Set(None),
+    }
+    .insert(tx)
+    .await?;
+    let refresh = format!("{REFRESH_PREFIX}{}", secrets::random_token());
+    store::insert_refresh(tx, app_id, session.id, hash_secret(&refresh), now).await?;
+    Ok((session, refresh))
+}
+
+/// Signs an access token for the user's session.
+pub async fn access_token(
+    state: &AppState,
+    app: &AppRef,
+    user: &end_user::Model,
+    session: &session::Model,
+) -> Result<(String, u64), ApiError> {
+    let role = match user.role_id {
+        Some(id) => rbac::store::find(&state.db, app.id, id).await?.map(|r| r.name),
+        None => None,
+    };
+    let permissions = rbac::store::permissions_of(&state.db, app.id, user.role_id).await?;
+    let amr: Vec<String> = serde_json::from_value(session.amr.clone()).unwrap_or_default();
+    let ttl = state.config.access_token_ttl.as_secs();
+    let now = chrono::Utc::now().timestamp();
+    let claims = AccessClaims {
+        iss: state.issuer(&app.slug),
+        aud: app.slug.clone(),
+        sub: user.id.to_string(),
+        aid: app.id,
+        sid: Some(session.id),
+        role,
+        token_type: "end_user".into(),
+        amr: Some(amr),
+        permissions,
+        iat: now,
+        exp: now + ttl as i64,
+        jti: Uuid::now_v7().to_string(),
+    };
+    Ok((tokens::sign(state, app.id, &claims).await?, ttl))
+}
+
+/// Signs the access token of a session just opened and bundles it with its refresh token.
+pub async fn tokens_for(
+    state: &AppState,
+    app: &AppRef,
+    user: &end_user::Model,
+    session: &session::Model,
+    refresh_token: String,
+) -> Result<Tokens, ApiError> {
+    let (access_token, expires_in) = access_token(state, app, user, session).await?;
+    Ok(Tokens { access_token, refresh_token, expires_in, session_id: session.id })
+}
+
+/// Exchanges a refresh token for a new pair.
+pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestContext) -> Result<Tokens, ApiError> {
+    let raw = raw.trim();
+    if !raw.starts_with(REFRESH_PREFIX) {
+        return Err(invalid_refresh());
+    }
+    let now = clock::now();
+    let token = store::find_refresh(&state.db, app.id, &hash_secret(raw)).await?.ok_or_else(invalid_refresh)?;
+    let session = store::find(&state.db, app.id, token.session_id)
+        .await?
+        .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
+        .ok_or_else(invalid_refresh)?;
+    let reused = ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", "this refresh token was already used");
+    if let Some(used_at) = token.used_at {
+        if now - used_at > REUSE_GRACE {
+            let tx = db::begin_write(&state.db).await?;
+            store::revoke(&tx, app.id, session.id, "refresh_token_reuse", now).await?;
+            Entry::new(app.id, &Actor::system(), "session.refresh_reuse_detected", ctx)
+                .resource("session", session.id)
+                .details(serde_json::json!({ "end_user_id": session.end_user_id }))
+                .record(&tx)
+                .await?;
+            tx.commit().await?;
+        }
+        return Err(reused);
+    }
+    let user = end_users::store::find(&state.db, app.id, session.end_user_id)
+        .await?
+        .filter(|u| u.status == "active")
+        .ok_or_else(invalid_refresh)?;
+    let tx = db::begin_write(&state.db).await?;
+    if !store::mark_used(&tx, token.id, now).await? {
+        return Err(reused);
+    }
+    let next = format!("{REFRESH_PREFIX}{}", secrets::random_token());
+    store::insert_refresh(&tx, app.id, session.id, hash_secret(&next), now).await?;
+    store::touch(&tx, session.id, now).await?;
+    tx.commit().await?;
+    tokens_for(state, app, &user, &session, next).await
+}
+
+/// Ends the session that owns the refresh token. Unknown tokens are ignored (no oracle).
+pub async fn logout(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestContext) -> Result<(), ApiError> {
+    let Some(token) = store::find_refresh(&state.db, app.id, &hash_secret(raw.trim())).await? else {
+        return Ok(());
+    };
+    let Some(session) = store::find(&state.db, app.id, token.session_id).await? else {
+        return Ok(());
+    };
+    let tx = db::begin_write(&state.db).await?;
+    if store::revoke(&tx, app.id, session.id, "logout", clock::now()).await? {
+        Entry::new(app.id, &user_actor(session.end_user_id), "session.logout", ctx)
+            .resource("session", session.id)
+            .record(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

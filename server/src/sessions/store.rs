@@ -1,0 +1,123 @@
+//! Session and refresh-token queries, always scoped by app.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::entity::{refresh_token, session};
+
+pub async fn insert_refresh(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    session_id: Uuid,
+    token_hash: String,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session_id),
+        app_id: Set(app_id),
+        token_hash: Set(token_hash),
+        created_at: Set(now),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_refresh(db: &impl ConnectionTrait, app_id: Uuid, hash: &str) -> Result<Option<refresh_token::Model>, DbErr> {
+    refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash))
+        .filter(refresh_token::Column::AppId.eq(app_id))
+        .one(db)
+        .await
+}
+
+/// Marks a refresh token used; false if it already was (a concurrent refresh won).
+pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let res = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, DbErr> {
+    session::Entity::find_by_id(id).filter(session::Column::AppId.eq(app_id)).one(db).await
+}
+
+pub async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes one live session; false if it was not live.
+pub async fn revoke(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .col_expr(session::Column::RevokeReason, Expr::value(reason))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::AppId.eq(app_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Revokes every live session of a user; returns how many.
+pub async fn revoke_all(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    user_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let res = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .col_expr(session::Column::RevokeReason, Expr::value(reason))
+        .filter(session::Column::AppId.eq(app_id))
+        .filter(session::Column::EndUserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// A user's live sessions, oldest first (`after`/`limit` page by id).
+pub async fn live(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: Option<u64>,
+) -> Result<Vec<session::Model>, DbErr> {
+    let mut q = session::Entity::find()
+        .filter(session::Column::AppId.eq(app_id))
+        .filter(session::Column::EndUserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now));
+    if let Some(after) = after {
+        q = q.filter(session::Column::Id.gt(after));
+    }
+    if let Some(limit) = limit {
+        q = q.limit(limit);
+    }
+    q.order_by_asc(session::Column::Id).all(db).await
+}

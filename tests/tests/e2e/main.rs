@@ -1,0 +1,12 @@
+//! The end-to-end suite: one binary (fast to link), one module per feature. Every server test
+//! runs on SQLite and on PostgreSQL through `heimdall_tests::db_test!`.
+
+mod apps;
+mod audit;
+mod auth_lanes;
+mod config;
+mod errors;
+mod idempotency;
+mod isolation;
+mod keys;
+mod system;
