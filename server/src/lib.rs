@@ -4,9 +4,11 @@
 //! [`openapi`] builds the whole HTTP API without a database or a socket, which is how
 //! `cargo xtask codegen` produces `openapi.json` and the SDK; [`startup::Application`] runs it.
 
+pub mod api_keys;
 pub mod apps;
 pub mod audit;
 pub mod auth_config;
+pub mod authz;
 pub mod clock;
 pub mod coherence;
 pub mod codes;
@@ -18,6 +20,7 @@ pub mod http;
 pub mod idempotency;
 pub mod invites;
 pub mod keys;
+pub mod m2m;
 pub mod mail;
 pub mod me;
 pub mod passwords;

@@ -24,6 +24,16 @@ pub const VERIFY_CREATE: &str = "auth.user.verify.create";
 /// Send a verification email.
 pub const VERIFY_SEND_EMAIL: &str = "auth.user.verify.send-email";
 
+pub const ROLE_READ: &str = "role.read";
+pub const ROLE_WRITE: &str = "role.write";
+pub const ROLE_ASSIGN: &str = "role.assign";
+pub const PERMISSION_READ: &str = "permission.read";
+pub const PERMISSION_WRITE: &str = "permission.write";
+pub const API_KEY_READ: &str = "api_key.read";
+pub const API_KEY_WRITE: &str = "api_key.write";
+pub const CREDENTIAL_READ: &str = "credential.read";
+pub const CREDENTIAL_WRITE: &str = "credential.write";
+
 /// Every system permission with what it allows.
 pub const SYSTEM: &[(&str, &str)] = &[
     (APP_READ, "Read the app record"),
@@ -43,6 +53,15 @@ pub const SYSTEM: &[(&str, &str)] = &[
     (PASSWORD_RESET_CREATE, "Mint password-reset codes for self-delivery"),
     (VERIFY_CREATE, "Mint contact-verification codes for self-delivery"),
     (VERIFY_SEND_EMAIL, "Send verification emails"),
+    (ROLE_READ, "List and read roles"),
+    (ROLE_WRITE, "Create, change and delete roles and set their permissions"),
+    (ROLE_ASSIGN, "Assign roles to end-users"),
+    (PERMISSION_READ, "Read the permission catalogues"),
+    (PERMISSION_WRITE, "Create and delete custom permissions"),
+    (API_KEY_READ, "List app API keys"),
+    (API_KEY_WRITE, "Create and delete app API keys"),
+    (CREDENTIAL_READ, "List and read M2M credentials"),
+    (CREDENTIAL_WRITE, "Create, change, rotate and delete M2M credentials and set their scopes"),
 ];
 
 /// Whether a set of granted permissions covers `wanted`.
@@ -65,5 +84,52 @@ mod tests {
         assert!(!grants(&g(&["app.*"]), AUDIT_LOG_READ));
         assert!(!grants(&g(&["app.read"]), APP_UPDATE));
         assert!(!grants(&g(&["APP.READ"]), APP_READ));
+    }
+}
+
+/// Checks a permission that is being *granted* (to a role, key or client): `resource.action`
+/// with dot-separated lowercase segments of `[a-z0-9_-]`, or an explicit wildcard `resource.*`
+/// or `*`. Returns it unchanged.
+pub fn parse_grant(raw: &str) -> Result<String, crate::http::error::ApiError> {
+    if raw == "*" {
+        return Ok(raw.to_owned());
+    }
+    let body = raw.strip_suffix(".*").unwrap_or(raw);
+    let segments: Vec<&str> = body.split('.').collect();
+    let wildcard = body.len() != raw.len();
+    let ok = (segments.len() >= 2 || (wildcard && !segments.is_empty()))
+        && segments.iter().all(|s| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        });
+    if !ok {
+        return Err(crate::http::error::ApiError::validation(
+            "permissions",
+            format!("'{raw}' is not resource.action (lowercase letters, digits, '_', '-'), resource.* or *"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// `resource` and `action` of a permission: the action is the last segment.
+pub fn split(permission: &str) -> (String, String) {
+    match permission.rsplit_once('.') {
+        Some((r, a)) => (r.to_owned(), a.to_owned()),
+        None => (permission.to_owned(), "*".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod grant_tests {
+    use super::*;
+
+    #[test]
+    fn grants_are_validated() {
+        for ok in ["docs.read", "docs.*", "*", "auth.user.password-reset.create", "a_b.c-d"] {
+            assert!(parse_grant(ok).is_ok(), "{ok}");
+        }
+        for bad in ["docs", "Docs.read", "docs.read ", " docs.read", "docs..read", "*.read", "docs.re*d", ""] {
+            assert!(parse_grant(bad).is_err(), "{bad}");
+        }
+        assert_eq!(split("auth.user.verify.create"), ("auth.user.verify".into(), "create".into()));
     }
 }

@@ -68,6 +68,16 @@ impl Application {
         };
         let keys = Arc::new(KeyRing::new(db.clone(), master, policy, metrics.clone()));
         let directory = Arc::new(Directory::default());
+        let authz = Arc::new(crate::authz::Authz::new(db.clone()));
+        authz.reload_revoked().await?;
+        let clients = Arc::new(crate::m2m::Clients::default());
+        {
+            let (authz, clients) = (authz.clone(), clients.clone());
+            bus.subscribe(move |change| {
+                authz.apply(change);
+                clients.apply(change);
+            });
+        }
         {
             let (keys, directory) = (keys.clone(), directory.clone());
             bus.subscribe(move |change| match change {
@@ -79,6 +89,7 @@ impl Application {
                     keys.invalidate_all();
                     directory.clear();
                 }
+                _ => {}
             });
         }
 
@@ -104,6 +115,8 @@ impl Application {
             usage: Usage::default(),
             passwords,
             mailer,
+            authz,
+            clients,
         });
         spawn_background(&state);
         Ok(Application { acceptor, port: local.port(), state, stop: Arc::new(Notify::new()), first_key })
@@ -209,6 +222,9 @@ pub async fn maintain(state: &AppState) {
     }
     if let Err(e) = state.usage.flush(&state.db).await {
         tracing::warn!(error = %e, "usage flush failed");
+    }
+    if let Err(e) = state.authz.reload_revoked().await {
+        tracing::warn!(error = %e, "revoked-token reload failed");
     }
     if let Err(e) = crate::codes::service::prune(state).await {
         tracing::warn!(error = %e, "code pruning failed");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    apps::Directory, coherence::Bus, config::Config, keys::KeyRing, mail::Mailer, passwords::Passwords,
+    apps::Directory, authz::Authz, coherence::Bus, m2m::Clients, config::Config, keys::KeyRing, mail::Mailer, passwords::Passwords,
     telemetry::Metrics, usage::Usage,
 };
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub usage: Usage,
     pub passwords: Passwords,
     pub mailer: Mailer,
+    pub authz: Arc<Authz>,
+    pub clients: Arc<Clients>,
 }
 
 impl AppState {

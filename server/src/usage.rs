@@ -7,12 +7,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use crate::{clock, entity::{app_api_key, platform_api_key}};
+use crate::{clock, entity::{app_api_key, m2m_client, platform_api_key}};
 
 #[derive(Default)]
 pub struct Usage {
     platform_keys: Mutex<HashMap<Uuid, DateTime<Utc>>>,
     app_keys: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    clients: Mutex<HashMap<Uuid, DateTime<Utc>>>,
 }
 
 impl Usage {
@@ -22,6 +23,10 @@ impl Usage {
 
     pub fn touch_app_key(&self, id: Uuid) {
         self.app_keys.lock().expect("usage lock").insert(id, clock::now());
+    }
+
+    pub fn touch_client(&self, id: Uuid) {
+        self.clients.lock().expect("usage lock").insert(id, clock::now());
     }
 
     /// Writes the collected timestamps.
@@ -39,6 +44,14 @@ impl Usage {
             app_api_key::Entity::update_many()
                 .col_expr(app_api_key::Column::LastUsedAt, Expr::value(at))
                 .filter(app_api_key::Column::Id.eq(id))
+                .exec(db)
+                .await?;
+        }
+        let clients = std::mem::take(&mut *self.clients.lock().expect("usage lock"));
+        for (id, at) in clients {
+            m2m_client::Entity::update_many()
+                .col_expr(m2m_client::Column::LastUsedAt, Expr::value(at))
+                .filter(m2m_client::Column::Id.eq(id))
                 .exec(db)
                 .await?;
         }

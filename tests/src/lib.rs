@@ -95,7 +95,9 @@ impl TestServer {
 
     /// Like [`spawn`](Self::spawn), with the configuration adjusted by `configure` first.
     pub async fn spawn_with(db: Db, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let t0 = std::time::Instant::now();
         let database = Arc::new(TestDatabase::create(db).await);
+        eprintln!("TIMING create db {:?}", t0.elapsed());
         let pak = PlatformKey::generate();
         let master_key = secrets::random_bytes::<32>();
         let data_dir = temp_data_dir();
@@ -135,7 +137,9 @@ impl TestServer {
         pak: String,
         master_key: [u8; 32],
     ) -> anyhow::Result<TestServer> {
+        let t0 = std::time::Instant::now();
         let app = Application::build(config).await?;
+        eprintln!("TIMING build {:?}", t0.elapsed());
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state();
         let stop = app.stop_handle();
@@ -300,3 +304,6 @@ fn test_config(database: &TestDatabase, data_dir: &TempDir, master_key: [u8; 32]
     config.key_pool_size = 2;
     config
 }
+
+pub mod smtp;
+pub mod users;

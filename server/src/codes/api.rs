@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::service::{self, Purpose};
 use crate::{
     audit::Entry,
-    auth_config, clock, db,
+    auth_config, clock,
+    coherence::Change,
+    db,
     end_users::{identity::Email, store as users},
     http::{
         auth::AdminKey,
@@ -201,6 +203,7 @@ impl CodesApi {
             .record(&tx)
             .await?;
         tx.commit().await?;
+        state.bus.publish(Change::User(user.id)).await;
         Ok(NoContent::NoContent)
     }
 

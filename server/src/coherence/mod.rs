@@ -18,6 +18,16 @@ const CHANNEL: &str = "heimdall_changes";
 pub enum Change {
     /// The app's record, slug, status or keys.
     App(Uuid),
+    /// Roles or role permissions of the app.
+    Roles(Uuid),
+    /// An end-user's status, role or sessions (all of them).
+    User(Uuid),
+    /// One session (revoked).
+    Session(Uuid),
+    /// An M2M client (by row id): activity, scopes, secret.
+    Client(Uuid),
+    /// An access token id was revoked.
+    TokenRevoked(String),
     /// Anything: drop every cache.
     All,
 }
@@ -26,13 +36,24 @@ impl Change {
     fn encode(&self) -> String {
         match self {
             Change::App(id) => format!("app:{id}"),
+            Change::Roles(id) => format!("roles:{id}"),
+            Change::User(id) => format!("user:{id}"),
+            Change::Session(id) => format!("session:{id}"),
+            Change::Client(id) => format!("client:{id}"),
+            Change::TokenRevoked(jti) => format!("jti:{jti}"),
             Change::All => "all".into(),
         }
     }
 
     fn decode(raw: &str) -> Option<Change> {
+        let id = |v: &str| v.parse::<Uuid>().ok();
         match raw.split_once(':') {
-            Some(("app", id)) => id.parse().ok().map(Change::App),
+            Some(("app", v)) => id(v).map(Change::App),
+            Some(("roles", v)) => id(v).map(Change::Roles),
+            Some(("user", v)) => id(v).map(Change::User),
+            Some(("session", v)) => id(v).map(Change::Session),
+            Some(("client", v)) => id(v).map(Change::Client),
+            Some(("jti", v)) if !v.is_empty() && v.len() <= 128 => Some(Change::TokenRevoked(v.to_owned())),
             _ if raw == "all" => Some(Change::All),
             _ => None,
         }
@@ -128,6 +149,9 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(Change::decode(&Change::App(id).encode()), Some(Change::App(id)));
         assert_eq!(Change::decode("all"), Some(Change::All));
+        for c in [Change::Roles(id), Change::User(id), Change::Session(id), Change::Client(id), Change::TokenRevoked("j1".into())] {
+            assert_eq!(Change::decode(&c.encode()), Some(c));
+        }
         assert_eq!(Change::decode("garbage"), None);
     }
 }

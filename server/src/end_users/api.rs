@@ -152,7 +152,8 @@ impl EndUsersApi {
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
-        let user = service::set_role(&state, &principal, &ctx, app_id.0, user_id.0, Some(&body.0.role_name), "end_user.role_changed").await?;
+        let user = service::set_role(&state, &principal, &ctx, app_id.0, user_id.0, Some(&body.0.role_name), "end_user.role_changed", permissions::END_USER_UPDATE)
+            .await?;
         Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
     }
 
@@ -238,7 +239,8 @@ impl EndUsersApi {
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
-        service::set_role(&state, &principal, &ctx, app_id.0, account_id.0, None, "app.member.removed").await?;
+        service::set_role(&state, &principal, &ctx, app_id.0, account_id.0, None, "app.member.removed", permissions::END_USER_UPDATE)
+            .await?;
         Ok(NoContent::NoContent)
     }
 }

@@ -11,7 +11,9 @@ use super::{
 use crate::{
     apps::service as apps,
     audit::Entry,
-    clock, db,
+    clock,
+    coherence::Change,
+    db,
     entity::end_user,
     http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
     permissions, rbac, sessions,
@@ -147,8 +149,9 @@ pub async fn set_role(
     user_id: Uuid,
     role_name: Option<&str>,
     action: &str,
+    permission: &str,
 ) -> Result<end_user::Model, ApiError> {
-    let user = visible(state, principal, app_id, user_id, permissions::END_USER_UPDATE).await?;
+    let user = visible(state, principal, app_id, user_id, permission).await?;
     let role = match role_name {
         Some(name) => Some(
             rbac::store::find_by_name(&state.db, app_id, name.trim())
@@ -168,6 +171,7 @@ pub async fn set_role(
         .record(&tx)
         .await?;
     tx.commit().await?;
+    state.bus.publish(Change::User(user_id)).await;
     Ok(updated)
 }
 
@@ -197,6 +201,7 @@ pub async fn set_status(
         .record(&tx)
         .await?;
     tx.commit().await?;
+    state.bus.publish(Change::User(user_id)).await;
     Ok(updated)
 }
 
@@ -217,6 +222,7 @@ pub async fn revoke_sessions(
         .record(&tx)
         .await?;
     tx.commit().await?;
+    state.bus.publish(Change::User(user_id)).await;
     Ok(revoked)
 }
 
@@ -239,5 +245,6 @@ pub async fn delete(
     }
     Entry::new(app_id, actor, "end_user.deleted", ctx).resource("end_user", user_id).record(&tx).await?;
     tx.commit().await?;
+    state.bus.publish(Change::User(user_id)).await;
     Ok(())
 }

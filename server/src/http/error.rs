@@ -36,6 +36,14 @@ pub struct ErrorBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+    /// OAuth endpoints only: the RFC 6749 §5.2 error code (`invalid_client`, …).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// OAuth endpoints only: the same text as `message`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 impl poem_openapi::types::Example for ErrorBody {
@@ -46,6 +54,8 @@ impl poem_openapi::types::Example for ErrorBody {
             message: "the slug 'acme' is already in use".into(),
             request_id: Some("0193a3f0-6b1c-7d2e-9f00-1a2b3c4d5e6f".into()),
             details: None,
+            error: None,
+            error_description: None,
         }
     }
 }
@@ -59,6 +69,8 @@ pub struct ApiError {
     pub details: Option<serde_json::Value>,
     pub retry_after: Option<u64>,
     pub www_authenticate: Option<String>,
+    /// Also carry RFC 6749 `error` / `error_description` (OAuth endpoints).
+    pub oauth: bool,
 }
 
 impl ApiError {
@@ -70,7 +82,14 @@ impl ApiError {
             details: None,
             retry_after: None,
             www_authenticate: None,
+            oauth: false,
         }
+    }
+
+    /// Marks the error as an OAuth one: the body also carries `error` and `error_description`.
+    pub fn oauth(mut self) -> Self {
+        self.oauth = true;
+        self
     }
 
     pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
@@ -128,6 +147,8 @@ impl ApiError {
             message: self.message.clone(),
             request_id: current_request_id(),
             details: self.details.clone(),
+            error: self.oauth.then(|| self.code.to_string()),
+            error_description: self.oauth.then(|| self.message.clone()),
         }
     }
 }

@@ -151,10 +151,13 @@ fn error_response(err: poem::Error) -> Response {
     let status = err.status();
     let operation = err.data::<OperationId>().copied();
     let message = err.to_string();
+    let constraint = declared_constraint_failure(&err);
     let mut resp = err.into_response();
     if !is_json(&resp) {
         let api = if status.is_server_error() {
             ApiError::internal(message)
+        } else if let Some(field) = constraint {
+            ApiError::new(status, "validation_failed", message).with_details(serde_json::json!({ "field": field }))
         } else {
             ApiError::new(status, code_for_status(status), message)
         };
@@ -171,4 +174,24 @@ fn error_response(err: poem::Error) -> Response {
         resp.set_data(op);
     }
     resp
+}
+
+/// A body or parameter that parsed but broke a constraint declared in the spec (`minLength`,
+/// `pattern`, …) is the same failure to clients as a rule checked in domain code:
+/// `validation_failed`, naming the field. poem-openapi only says so in its message, so the
+/// field is read from there.
+fn declared_constraint_failure(err: &poem::Error) -> Option<String> {
+    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+    let (reason, param) = if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        (e.reason.as_str(), None)
+    } else if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        (e.reason.as_str(), Some(e.name))
+    } else {
+        return None;
+    };
+    if !reason.contains("verification failed") {
+        return None;
+    }
+    let field = reason.split_once("field `").and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f).or(param);
+    Some(field.unwrap_or("body").to_owned())
 }

@@ -5,8 +5,9 @@
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::{
-    apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi, codes::api::CodesApi,
-    end_users::api::EndUsersApi, invites::api::InvitesApi, keys::api::KeysApi, me::api::MeApi,
+    api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
+    authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, invites::api::InvitesApi,
+    keys::api::KeysApi, m2m::{api::CredentialsApi, oauth::OauthApi}, me::api::MeApi, rbac::api::RbacApi,
     sessions::api::SessionsApi, system::SystemApi,
 };
 
@@ -33,6 +34,19 @@ pub enum ApiTags {
     Auth,
     /// The signed-in end-user (`Authorization: Bearer <access token>`). Consumer API.
     Me,
+    /// Roles of an app and their permissions. Admin API.
+    Roles,
+    /// The permission catalogue of an app. Admin API.
+    Permissions,
+    /// App API keys (`hdk_live_…`). Admin API.
+    ApiKeys,
+    /// Machine-to-machine OAuth clients. Admin API.
+    Credentials,
+    /// OAuth 2.0 token, introspection and revocation endpoints of an app. Consumer API.
+    #[oai(rename = "OAuth")]
+    OAuth,
+    /// Token verification and permission checks for backends and gateways. Consumer API.
+    Authorization,
     /// Public JWKS and OpenID discovery documents of each app. No credential.
     Discovery,
     /// Liveness, readiness and metrics for operators. No credential.
@@ -47,9 +61,14 @@ pub type Apis = (
     AuthConfigApi,
     EndUsersApi,
     InvitesApi,
+    RbacApi,
+    ApiKeysApi,
+    CredentialsApi,
     SessionsApi,
     CodesApi,
     MeApi,
+    OauthApi,
+    AuthzApi,
     SystemApi,
 );
 
@@ -69,7 +88,23 @@ Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.";
 /// The API service, ready to be mounted or to print its spec.
 pub fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (AppsApi, KeysApi, AuditApi, AuthConfigApi, EndUsersApi, InvitesApi, SessionsApi, CodesApi, MeApi, SystemApi),
+        (
+            AppsApi,
+            KeysApi,
+            AuditApi,
+            AuthConfigApi,
+            EndUsersApi,
+            InvitesApi,
+            RbacApi,
+            ApiKeysApi,
+            CredentialsApi,
+            SessionsApi,
+            CodesApi,
+            MeApi,
+            OauthApi,
+            AuthzApi,
+            SystemApi,
+        ),
         "Heimdall",
         env!("CARGO_PKG_VERSION"))
         .description(DESCRIPTION)

@@ -274,14 +274,15 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &RequestContext, a: Acc
         },
     )
     .await?;
-    let (session, refresh) = sessions::service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
+    let opened = sessions::service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
     Entry::new(app.id, &sessions::service::user_actor(user.id), "invite.accepted", ctx)
         .resource("invite", row.id)
         .details(serde_json::json!({ "end_user_id": user.id }))
         .record(&tx)
         .await?;
     tx.commit().await?;
-    sessions::service::tokens_for(state, app, &user, &session, refresh).await
+    opened.announce(state).await;
+    sessions::service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
 }
 
 #[cfg(test)]

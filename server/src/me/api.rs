@@ -164,13 +164,8 @@ impl MeApi {
             .await?
             .filter(|s| s.end_user_id == me.user.id && s.revoked_at.is_none())
             .ok_or_else(|| ApiError::not_found("session"))?;
-        let tx = db::begin_write(&state.db).await?;
-        sessions::store::revoke(&tx, app.id, target.id, "user_revoked", clock::now()).await?;
-        audit::Entry::new(app.id, &sessions::service::user_actor(me.user.id), "session.revoked", &RequestContext::of(req))
-            .resource("session", target.id)
-            .record(&tx)
-            .await?;
-        tx.commit().await?;
+        let actor = sessions::service::user_actor(me.user.id);
+        sessions::service::revoke_session(&state, app.id, target.id, "user_revoked", &actor, &RequestContext::of(req)).await?;
         Ok(NoContent::NoContent)
     }
 

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use crate::entity::role;
+use crate::entity::{role, role_permission};
 
 pub async fn find_by_name(db: &impl ConnectionTrait, app_id: Uuid, name: &str) -> Result<Option<role::Model>, DbErr> {
     role::Entity::find().filter(role::Column::AppId.eq(app_id)).filter(role::Column::Name.eq(name)).one(db).await
@@ -26,8 +26,25 @@ pub async fn names(db: &impl ConnectionTrait, app_id: Uuid) -> Result<HashMap<Uu
         .collect())
 }
 
-/// Permissions granted by a role. Role permissions arrive with the authorization domain; until
-/// then roles grant nothing.
-pub async fn permissions_of(_db: &impl ConnectionTrait, _app_id: Uuid, _role_id: Option<Uuid>) -> Result<Vec<String>, DbErr> {
-    Ok(Vec::new())
+/// Permissions granted by a role (none without a role), as carried in new access tokens.
+pub async fn permissions_of(db: &impl ConnectionTrait, app_id: Uuid, role_id: Option<Uuid>) -> Result<Vec<String>, DbErr> {
+    let Some(role_id) = role_id else { return Ok(Vec::new()) };
+    Ok(role_permission::Entity::find()
+        .filter(role_permission::Column::RoleId.eq(role_id))
+        .filter(role_permission::Column::AppId.eq(app_id))
+        .order_by_asc(role_permission::Column::Permission)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.permission)
+        .collect())
+}
+
+/// A page of the app's roles, oldest first.
+pub async fn list(db: &impl ConnectionTrait, app_id: Uuid, after: Option<Uuid>, limit: u64) -> Result<Vec<role::Model>, DbErr> {
+    let mut q = role::Entity::find().filter(role::Column::AppId.eq(app_id));
+    if let Some(after) = after {
+        q = q.filter(role::Column::Id.gt(after));
+    }
+    q.order_by_asc(role::Column::Id).limit(limit).all(db).await
 }

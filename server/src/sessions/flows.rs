@@ -120,14 +120,15 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
     }
     model.last_used_at = Set(Some(clock::now()));
     let user = model.update(&tx).await?;
-    let (session, refresh) = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
+    let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
     Entry::new(app.id, &user_actor(user.id), "end_user.signin", ctx)
-        .resource("session", session.id)
+        .resource("session", opened.session.id)
         .details(serde_json::json!({ "amr": ["pwd"] }))
         .record(&tx)
         .await?;
     tx.commit().await?;
-    service::tokens_for(state, app, &user, &session, refresh).await
+    opened.announce(state).await;
+    service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
 }
 
 /// Creates an account and signs it in. The email starts unverified.
@@ -167,12 +168,13 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
         },
     )
     .await?;
-    let (session, refresh) = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
+    let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
     Entry::new(app.id, &user_actor(user.id), "end_user.signup", ctx)
         .resource("end_user", user.id)
         .record(&tx)
         .await?;
     tx.commit().await?;
-    service::tokens_for(state, app, &user, &session, refresh).await
+    opened.announce(state).await;
+    service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
 }
 

@@ -15,7 +15,9 @@ use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
     auth_config::AuthConfig,
-    clock, db,
+    clock,
+    coherence::Change,
+    db,
     end_users,
     entity::{end_user, session},
     http::{context::RequestContext, error::ApiError},
@@ -49,8 +51,26 @@ fn invalid_refresh() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "the refresh token is invalid or expired")
 }
 
-/// Opens a session inside `tx` and returns it with its first (raw) refresh token. Evicts the
-/// oldest live sessions beyond the app's `max_sessions`.
+/// A session just opened.
+pub struct Opened {
+    pub session: session::Model,
+    /// The first (raw) refresh token.
+    pub refresh: String,
+    /// Older sessions ended to respect `max_sessions`; announce them after the commit.
+    pub evicted: Vec<Uuid>,
+}
+
+impl Opened {
+    /// Tells every instance about evicted sessions (call after the commit).
+    pub async fn announce(&self, state: &AppState) {
+        for id in &self.evicted {
+            state.bus.publish(Change::Session(*id)).await;
+        }
+    }
+}
+
+/// Opens a session inside `tx` with its first refresh token. Evicts the oldest live sessions
+/// beyond the app's `max_sessions`.
 pub async fn open(
     tx: &DatabaseTransaction,
     app_id: Uuid,
@@ -58,13 +78,15 @@ pub async fn open(
     amr: &[&str],
     ctx: &RequestContext,
     config: &AuthConfig,
-) -> Result<(session::Model, String), ApiError> {
+) -> Result<Opened, ApiError> {
     let now = clock::now();
     let live = store::live(tx, app_id, user.id, now, None, None).await?;
     let keep = config.max_sessions.saturating_sub(1) as usize;
+    let mut evicted = Vec::new();
     if live.len() > keep {
         for old in &live[..live.len() - keep] {
             store::revoke(tx, app_id, old.id, "evicted", now).await?;
+            evicted.push(old.id);
         }
     }
     let session = session::ActiveModel {
@@ -84,7 +106,7 @@ pub async fn open(
     .await?;
     let refresh = format!("{REFRESH_PREFIX}{}", secrets::random_token());
     store::insert_refresh(tx, app_id, session.id, hash_secret(&refresh), now).await?;
-    Ok((session, refresh))
+    Ok(Opened { session, refresh, evicted })
 }
 
 /// Signs an access token for the user's session.
@@ -112,6 +134,7 @@ pub async fn access_token(
         token_type: "end_user".into(),
         amr: Some(amr),
         permissions,
+        scope: None,
         iat: now,
         exp: now + ttl as i64,
         jti: Uuid::now_v7().to_string(),
@@ -154,6 +177,7 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCon
                 .record(&tx)
                 .await?;
             tx.commit().await?;
+            state.bus.publish(Change::Session(session.id)).await;
         }
         return Err(reused);
     }
@@ -188,5 +212,31 @@ pub async fn logout(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCont
             .await?;
     }
     tx.commit().await?;
+    state.bus.publish(Change::Session(session.id)).await;
     Ok(())
+}
+
+/// Revokes one session (any reason), audits it and tells every instance. False if it was not live.
+pub async fn revoke_session(
+    state: &AppState,
+    app_id: Uuid,
+    session_id: Uuid,
+    reason: &str,
+    actor: &Actor,
+    ctx: &RequestContext,
+) -> Result<bool, ApiError> {
+    let tx = db::begin_write(&state.db).await?;
+    let revoked = store::revoke(&tx, app_id, session_id, reason, clock::now()).await?;
+    if revoked {
+        Entry::new(app_id, actor, "session.revoked", ctx)
+            .resource("session", session_id)
+            .details(serde_json::json!({ "reason": reason }))
+            .record(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    if revoked {
+        state.bus.publish(Change::Session(session_id)).await;
+    }
+    Ok(revoked)
 }

@@ -39,6 +39,9 @@ pub struct AccessClaims {
     /// Role permissions or client scopes.
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// M2M tokens: the granted scopes, space-separated (RFC 9068).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,

@@ -27,7 +27,7 @@ fn invalid_settings_name_the_variable_at_fault() {
         (&["--max-body-bytes", "lots"], "HEIMDALL_MAX_BODY_BYTES"),
         (&["--max-body-bytes", "10"], "HEIMDALL_MAX_BODY_BYTES"),
         (&["--key-rotation-days", "0"], "HEIMDALL_KEY_ROTATION_DAYS"),
-        (&["--key-pool-size", "-1"], "HEIMDALL_KEY_POOL_SIZE"),
+        (&["--key-pool-size=-1"], "HEIMDALL_KEY_POOL_SIZE"),
     ] {
         let err = config_from(args).expect_err(&format!("{args:?} must be refused"));
         assert!(err.starts_with(&format!("{variable}:")), "{args:?} → {err}");

@@ -50,8 +50,10 @@ db_test!(
             r.assert_error_shape();
         }
         for body in [
-            json!({ "display_name": 5, "slug": "typed" }),
+            json!({ "display_name": { "text": "A" }, "slug": "typed" }),
+            json!({ "display_name": null, "slug": "typed" }),
             json!({ "display_name": "A", "slug": ["typed"] }),
+            json!({ "display_name": "A", "slug": "typed", "workspace_id": 5 }),
             json!({ "display_name": "A" }),
             json!({ "slug": "typed" }),
             json!({ "display_name": "A", "slug": "typed", "workspace_id": "not-a-uuid" }),

@@ -36,6 +36,7 @@ fn claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClaims {
         token_type: "end_user".into(),
         amr: Some(vec!["pwd".into()]),
         permissions: vec!["docs.read".into()],
+        scope: None,
         iat: now,
         exp: now + 300,
         jti: Uuid::new_v4().to_string(),
@@ -170,9 +171,13 @@ db_test!(
         let r = rotate(&server, id, true).await;
         let keys = r.expect(200)["data"].as_array().unwrap().clone();
         assert_eq!(keys.len(), 3, "{r}");
-        assert_eq!(keys[0]["status"], "active", "{r}");
-        assert!(keys[1..].iter().all(|k| k["status"] == "revoked" && k["revoked_at"].is_string()), "{r}");
-        let new_kid = keys[0]["kid"].as_str().unwrap().to_owned();
+        let active: Vec<&Value> = keys.iter().filter(|k| k["status"] == "active").collect();
+        assert_eq!(active.len(), 1, "exactly one active key: {r}");
+        assert!(active[0]["revoked_at"].is_null(), "{r}");
+        let revoked = keys.iter().filter(|k| k["status"] == "revoked" && k["revoked_at"].is_string()).count();
+        assert_eq!(revoked, 2, "the old key and the pending one are withdrawn: {r}");
+        let new_kid = active[0]["kid"].as_str().unwrap().to_owned();
+        assert!(keys.iter().all(|k| k["created_at"].as_str() <= active[0]["created_at"].as_str()), "the newest key is the one signing: {r}");
 
         let jwks = server.get_public("/compromised/v1/.well-known/jwks.json").await;
         assert_eq!(kids(jwks.expect(200)), [new_kid.clone()]);

@@ -10,3 +10,4 @@ mod idempotency;
 mod isolation;
 mod keys;
 mod system;
+mod signup_signin;

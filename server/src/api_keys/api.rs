@@ -1,0 +1,199 @@
+//! Admin HTTP surface of app API keys (`/v1/apps/{app_id}/api-keys…`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{Object, OpenApi, param::{Header, Path, Query}, payload::Json};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use crate::{
+    apps::service as apps,
+    audit::Entry,
+    clock, created_response, db,
+    entity::app_api_key,
+    http::{
+        auth::{AdminKey, authenticate},
+        context::RequestContext,
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, ApiError, Errors},
+        openapi::ApiTags,
+        pagination::PageRequest,
+        responses::NoContent,
+    },
+    idempotency, m2m, page_type, permissions,
+    secrets::{self, AppKey},
+    state::AppState,
+};
+
+/// An app API key, without the key itself.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct ApiKeySummary {
+    pub id: Uuid,
+    pub name: String,
+    /// The key's first 16 characters, to tell keys apart.
+    pub key_prefix: String,
+    pub permissions: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// Last use (updated in batches, up to 30 s late).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A new key: the only time `key` is shown.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct ApiKeyCreated {
+    pub id: Uuid,
+    pub name: String,
+    /// `hdk_live_…`; store it now, it cannot be shown again.
+    pub key: String,
+    pub key_prefix: String,
+    pub permissions: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A new key.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct CreateApiKey {
+    /// 1–120 characters.
+    pub name: String,
+    /// What the key may do on this app's admin API (`resource.action`, `resource.*`); required,
+    /// may be empty. The calling key must hold each.
+    pub permissions: Vec<String>,
+}
+
+page_type!(ApiKeyList, ApiKeySummary, "A page of API keys, oldest first.");
+created_response!(ApiKeyCreatedResponse, ApiKeyCreated);
+
+fn summary(k: app_api_key::Model) -> ApiKeySummary {
+    ApiKeySummary {
+        id: k.id,
+        name: k.name,
+        key_prefix: k.key_prefix,
+        permissions: serde_json::from_value(k.permissions).unwrap_or_default(),
+        created_at: k.created_at,
+        last_used_at: k.last_used_at,
+    }
+}
+
+pub struct ApiKeysApi;
+
+#[OpenApi]
+impl ApiKeysApi {
+    /// List API keys
+    #[oai(path = "/v1/apps/:app_id/api-keys", method = "get", operation_id = "api_key_list", tag = "ApiTags::ApiKeys")]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        app_id: Path<Uuid>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<ApiKeyList>, Errors<AdminReadErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        apps::visible(&state, &principal, app_id.0, permissions::API_KEY_READ).await?;
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let mut q = app_api_key::Entity::find().filter(app_api_key::Column::AppId.eq(app_id.0));
+        if let Some(after) = page.after {
+            q = q.filter(app_api_key::Column::Id.gt(after));
+        }
+        let rows = q.order_by_asc(app_api_key::Column::Id).limit(page.fetch()).all(&state.db).await.map_err(ApiError::from)?;
+        let (rows, pagination) = page.finish(rows, |r| r.id);
+        Ok(Json(ApiKeyList { data: rows.into_iter().map(summary).collect(), pagination }))
+    }
+
+    /// Create an API key
+    ///
+    /// An `hdk_live_…` key limited to this app and the given permissions; any other app answers
+    /// 404 to it. The key is in this response only. Send an `Idempotency-Key` to make retries safe.
+    #[oai(path = "/v1/apps/:app_id/api-keys", method = "post", operation_id = "api_key_create", tag = "ApiTags::ApiKeys")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Retries with the same key and body return the first response (24 hours).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<CreateApiKey>,
+    ) -> Result<ApiKeyCreatedResponse, Errors<AdminCreateErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let ctx = RequestContext::of(req);
+        let b = body.0;
+        let op = format!("api_key_create:{}", app_id.0);
+        let created: ApiKeyCreated = idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
+            apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
+            let name = b.name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 120 {
+                return Err(ApiError::validation("name", "must be 1 to 120 characters"));
+            }
+            let grants = m2m::service::grantable(&principal, &b.permissions)?;
+            let key = AppKey::generate();
+            let now = clock::now();
+            let tx = db::begin_write(&state.db).await?;
+            let row = app_api_key::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                app_id: Set(app_id.0),
+                name: Set(name),
+                key_prefix: Set(secrets::display_prefix(key.expose())),
+                key_hash: Set(secrets::hash_secret(key.expose())),
+                permissions: Set(serde_json::json!(grants)),
+                created_at: Set(now),
+                last_used_at: Set(None),
+            }
+            .insert(&tx)
+            .await?;
+            Entry::new(app_id.0, &principal.actor(), "api_key.created", &ctx)
+                .resource("api_key", row.id)
+                .details(serde_json::json!({ "name": row.name, "permissions": grants, "key_prefix": row.key_prefix }))
+                .record(&tx)
+                .await?;
+            tx.commit().await?;
+            Ok(ApiKeyCreated {
+                id: row.id,
+                name: row.name,
+                key: key.expose().to_owned(),
+                key_prefix: row.key_prefix,
+                permissions: grants,
+                created_at: row.created_at,
+            })
+        })
+        .await?;
+        Ok(ApiKeyCreatedResponse::Created(Json(created)))
+    }
+
+    /// Delete an API key
+    ///
+    /// The key stops working at once (it is deleted, not just disabled).
+    #[oai(path = "/v1/apps/:app_id/api-keys/:key_id", method = "delete", operation_id = "api_key_delete", tag = "ApiTags::ApiKeys")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        key_id: Path<Uuid>,
+    ) -> Result<NoContent, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
+        let tx = db::begin_write(&state.db).await?;
+        let deleted = app_api_key::Entity::delete_many()
+            .filter(app_api_key::Column::Id.eq(key_id.0))
+            .filter(app_api_key::Column::AppId.eq(app_id.0))
+            .exec(&tx)
+            .await
+            .map_err(ApiError::from)?;
+        if deleted.rows_affected == 0 {
+            return Err(ApiError::not_found("API key").into());
+        }
+        Entry::new(app_id.0, &principal.actor(), "api_key.deleted", &RequestContext::of(req))
+            .resource("api_key", key_id.0)
+            .record(&tx)
+            .await
+            .map_err(ApiError::from)?;
+        tx.commit().await.map_err(ApiError::from)?;
+        Ok(NoContent::NoContent)
+    }
+}

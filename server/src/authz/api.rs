@@ -1,0 +1,421 @@
+//! HTTP surface of authorization: `/{slug}/v1/verify`, `/{slug}/v1/authorize`,
+//! `/{slug}/v1/authorize/batch`, the slug-less `/v1/authorize`, and `/{slug}/v1/forward-auth`
+//! for gateways (Traefik `forwardAuth`, nginx `auth_request`, Envoy `ext_authz`).
+//!
+//! A bad token is not an HTTP error here: the answer is 200 with `valid: false` /
+//! `authorized: false` and an `error` code, so callers branch on one field.
+
+use std::sync::Arc;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use poem::{Request, http::StatusCode, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::{Path, Query}, payload::Json};
+
+use super::{Deny, Principal};
+use crate::{
+    apps::AppRef,
+    http::{
+        consumer,
+        error::{ApiError, ErrorSet, Errors},
+        openapi::ApiTags,
+    },
+    state::AppState,
+};
+
+/// Errors of verify/authorize: only malformed requests and unknown apps are HTTP errors.
+pub struct DecisionErrors;
+impl ErrorSet for DecisionErrors {
+    const STATUSES: &'static [u16] = &[400, 404, 500];
+}
+
+/// Errors of forward-auth: 401 without a valid token, 403 without the permission.
+pub struct ForwardAuthErrors;
+impl ErrorSet for ForwardAuthErrors {
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 500];
+}
+
+/// A token to check. Without `token`, the `Authorization: Bearer` header is used.
+#[derive(Debug, Clone, Object)]
+pub struct VerifyRequest {
+    /// The access token. Takes precedence over the `Authorization` header (which may carry
+    /// the caller's own API key).
+    pub token: Option<String>,
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone, Object)]
+pub struct VerifyPrincipal {
+    /// End-user account id, or the M2M `client_id`.
+    pub sub: String,
+    /// App id.
+    pub aid: String,
+    /// `end_user` or `m2m`.
+    #[oai(rename = "type")]
+    pub principal_type: String,
+    /// Current role name (end-users).
+    #[oai(skip_serializing_if_is_none)]
+    pub role: Option<String>,
+    /// Current permissions: the role's (end-users) or the granted scopes (M2M).
+    pub permissions: Vec<String>,
+}
+
+/// Result of `/verify`.
+#[derive(Debug, Clone, Object)]
+pub struct VerifyResponse {
+    /// True only if signature, issuer, audience, expiry and session (or client) are all valid.
+    pub valid: bool,
+    /// When not valid: `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `ACCOUNT_SUSPENDED`,
+    /// `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub principal: Option<VerifyPrincipal>,
+}
+
+/// A permission check. Send `permission`, or `permissions` (all required), or both.
+#[derive(Debug, Clone, Object)]
+pub struct AuthorizeRequest {
+    /// The access token; without it the `Authorization: Bearer` header is used.
+    pub token: Option<String>,
+    /// One permission, `resource.action`.
+    pub permission: Option<String>,
+    /// Several permissions, all required.
+    pub permissions: Option<Vec<String>>,
+}
+
+/// Result of `/authorize`.
+#[derive(Debug, Clone, Object)]
+pub struct AuthorizeResponse {
+    pub authorized: bool,
+    /// Same as `authorized`.
+    pub allowed: bool,
+    /// The end-user's current role.
+    #[oai(skip_serializing_if_is_none)]
+    pub role: Option<String>,
+    /// Why the token was refused, as in `/verify`.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+    /// The requested permissions not held (present when not authorized).
+    #[oai(skip_serializing_if_is_none)]
+    pub missing_permissions: Option<Vec<String>>,
+}
+
+/// One check of a batch.
+#[derive(Debug, Clone, Object)]
+pub struct BatchCheck {
+    /// Echoed back in the result.
+    pub id: Option<String>,
+    pub permission: Option<String>,
+    pub permissions: Option<Vec<String>>,
+}
+
+/// Up to 100 checks against one token.
+#[derive(Debug, Clone, Object)]
+pub struct AuthorizeBatchRequest {
+    pub token: Option<String>,
+    #[oai(validator(max_items = 100))]
+    pub checks: Vec<BatchCheck>,
+}
+
+/// Result of one check.
+#[derive(Debug, Clone, Object)]
+pub struct BatchResult {
+    #[oai(skip_serializing_if_is_none)]
+    pub id: Option<String>,
+    pub authorized: bool,
+    pub allowed: bool,
+    pub missing_permissions: Vec<String>,
+}
+
+/// Results in the order of the checks.
+#[derive(Debug, Clone, Object)]
+pub struct AuthorizeBatchResponse {
+    pub results: Vec<BatchResult>,
+    /// Set when the token itself was refused (then every check is unauthorized).
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub role: Option<String>,
+}
+
+/// Answer of forward-auth.
+#[derive(Debug, Clone, Object)]
+pub struct ForwardAuthBody {
+    pub allowed: bool,
+    pub subject: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub role: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ForwardAuthResponse {
+    /// Allowed; the gateway copies these headers to the upstream request.
+    #[oai(status = 200)]
+    Ok(
+        Json<ForwardAuthBody>,
+        /// Account id or M2M client id.
+        #[oai(header = "X-Heimdall-Subject")]
+        String,
+        /// Current role (empty for M2M).
+        #[oai(header = "X-Heimdall-Role")]
+        String,
+        /// App id.
+        #[oai(header = "X-Heimdall-App")]
+        String,
+    ),
+}
+
+/// Checks the shape of a permission asked about: dot-separated lowercase segments of
+/// `[a-z0-9_-]`, at least `resource.action`. Wildcards are grants, never questions.
+pub fn parse_permission(raw: &str) -> Result<String, ApiError> {
+    let segments: Vec<&str> = raw.split('.').collect();
+    let ok = segments.len() >= 2
+        && segments.iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'));
+    if !ok {
+        return Err(ApiError::bad_request(
+            "invalid_permission",
+            format!("'{raw}' is not a permission: expected resource.action in lowercase letters, digits, '_' and '-'"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+fn wanted(permission: Option<String>, permissions: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+    let all: Vec<String> = permission.into_iter().chain(permissions.unwrap_or_default()).collect();
+    if all.is_empty() {
+        return Err(ApiError::validation("permission", "send permission or permissions"));
+    }
+    all.iter().map(|p| parse_permission(p)).collect()
+}
+
+/// The token to check: the body's, else the `Authorization: Bearer` header's.
+fn token_of(body_token: Option<String>, req: &Request) -> Result<String, ApiError> {
+    if let Some(t) = body_token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+        return Ok(t);
+    }
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("Bearer ").or_else(|| v.trim().strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("token_required", "send the token in the body or as Authorization: Bearer"))
+}
+
+async fn decide(state: &AppState, app: &AppRef, token: &str) -> Result<Result<Principal, Deny>, ApiError> {
+    match state.authz.check(state, app, token).await {
+        Ok(p) => Ok(Ok(p)),
+        Err(Ok(deny)) => Ok(Err(deny)),
+        Err(Err(e)) => Err(e),
+    }
+}
+
+async fn authorize_with(state: &AppState, app: &AppRef, req: &Request, body: AuthorizeRequest) -> Result<AuthorizeResponse, ApiError> {
+    let token = token_of(body.token, req)?;
+    let wanted = wanted(body.permission, body.permissions)?;
+    Ok(match decide(state, app, &token).await? {
+        Ok(p) => {
+            let missing = p.missing(&wanted);
+            let authorized = missing.is_empty();
+            AuthorizeResponse {
+                authorized,
+                allowed: authorized,
+                role: p.role.clone(),
+                error: None,
+                missing_permissions: (!authorized).then_some(missing),
+            }
+        }
+        Err(deny) => AuthorizeResponse {
+            authorized: false,
+            allowed: false,
+            role: None,
+            error: Some(deny.code().into()),
+            missing_permissions: Some(wanted),
+        },
+    })
+}
+
+/// The app a token claims to belong to, from its (unverified) `aud`; verification follows.
+async fn app_from_token(state: &AppState, token: &str) -> Result<Option<Arc<AppRef>>, ApiError> {
+    let Some(payload) = token.split('.').nth(1) else { return Ok(None) };
+    let Some(claims) = URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return Ok(None);
+    };
+    let slug = match claims.get("aud") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) => a.first().and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        _ => return Ok(None),
+    };
+    match consumer::app(state, &slug).await {
+        Ok(app) => Ok(Some(app)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub struct AuthzApi;
+
+#[OpenApi]
+impl AuthzApi {
+    /// Verify a token
+    ///
+    /// Checks an access token of this app: signature, issuer, audience, expiry, and that its
+    /// session (end-users) or client (M2M) is still live. No caller credential is needed besides
+    /// the token. An invalid token is a 200 with `valid: false` and an `error` code.
+    #[oai(path = "/:app_slug/v1/verify", method = "post", operation_id = "token_verify", tag = "ApiTags::Authorization")]
+    async fn verify(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<VerifyRequest>,
+    ) -> Result<Json<VerifyResponse>, Errors<DecisionErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let token = token_of(body.0.token, req)?;
+        Ok(Json(match decide(&state, &app, &token).await? {
+            Ok(p) => VerifyResponse {
+                valid: true,
+                error: None,
+                principal: Some(VerifyPrincipal {
+                    sub: p.claims.sub.clone(),
+                    aid: p.claims.aid.to_string(),
+                    principal_type: p.claims.token_type.clone(),
+                    role: p.role.clone(),
+                    permissions: p.permissions.to_vec(),
+                }),
+            },
+            Err(deny) => VerifyResponse { valid: false, error: Some(deny.code().into()), principal: None },
+        }))
+    }
+
+    /// Authorize a token
+    ///
+    /// Whether the token's principal holds the permission(s) *now*: the end-user's current role
+    /// permissions or the M2M client's current scopes, so role and scope changes apply to tokens
+    /// already issued. Answers `{authorized, allowed, role}` plus `missing_permissions` and
+    /// `error` when refused.
+    #[oai(path = "/:app_slug/v1/authorize", method = "post", operation_id = "token_authorize", tag = "ApiTags::Authorization")]
+    async fn authorize(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<AuthorizeRequest>,
+    ) -> Result<Json<AuthorizeResponse>, Errors<DecisionErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        Ok(Json(authorize_with(&state, &app, req, body.0).await?))
+    }
+
+    /// Authorize several checks
+    ///
+    /// Up to 100 checks against one token in one call; each `id` is echoed back.
+    #[oai(path = "/:app_slug/v1/authorize/batch", method = "post", operation_id = "token_authorize_batch", tag = "ApiTags::Authorization")]
+    async fn authorize_batch(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: Json<AuthorizeBatchRequest>,
+    ) -> Result<Json<AuthorizeBatchResponse>, Errors<DecisionErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let b = body.0;
+        let token = token_of(b.token, req)?;
+        let checks = b
+            .checks
+            .into_iter()
+            .map(|c| Ok((c.id, wanted(c.permission, c.permissions)?)))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let decision = decide(&state, &app, &token).await?;
+        let (error, role) = match &decision {
+            Ok(p) => (None, p.role.clone()),
+            Err(deny) => (Some(deny.code().to_owned()), None),
+        };
+        let results = checks
+            .into_iter()
+            .map(|(id, wanted)| {
+                let missing = match &decision {
+                    Ok(p) => p.missing(&wanted),
+                    Err(_) => wanted,
+                };
+                BatchResult { id, authorized: missing.is_empty(), allowed: missing.is_empty(), missing_permissions: missing }
+            })
+            .collect();
+        Ok(Json(AuthorizeBatchResponse { results, error, role }))
+    }
+
+    /// Authorize a token of any app
+    ///
+    /// Like `token_authorize`, with the app taken from the token's `aud`. A token naming no
+    /// known app answers `authorized: false` with `TOKEN_INVALID`.
+    #[oai(path = "/v1/authorize", method = "post", operation_id = "token_authorize_any_app", tag = "ApiTags::Authorization")]
+    async fn authorize_any(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        body: Json<AuthorizeRequest>,
+    ) -> Result<Json<AuthorizeResponse>, Errors<DecisionErrors>> {
+        let b = body.0;
+        let token = token_of(b.token.clone(), req)?;
+        match app_from_token(&state, &token).await? {
+            Some(app) => Ok(Json(authorize_with(&state, &app, req, AuthorizeRequest { token: Some(token), ..b }).await?)),
+            None => {
+                let wanted = wanted(b.permission, b.permissions)?;
+                Ok(Json(AuthorizeResponse {
+                    authorized: false,
+                    allowed: false,
+                    role: None,
+                    error: Some(Deny::Invalid.code().into()),
+                    missing_permissions: Some(wanted),
+                }))
+            }
+        }
+    }
+
+    /// Gateway forward-auth
+    ///
+    /// For Traefik `forwardAuth`, nginx `auth_request` and Envoy `ext_authz`: reads the
+    /// `Authorization: Bearer` header of the forwarded request. 200 with `X-Heimdall-Subject`,
+    /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
+    /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
+    /// 403 without the permission.
+    #[oai(path = "/:app_slug/v1/forward-auth", method = "get", operation_id = "forward_auth", tag = "ApiTags::Authorization")]
+    async fn forward_auth(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        /// Required permission(s), `resource.action`; none means "any valid token".
+        permission: Query<Vec<String>>,
+    ) -> Result<ForwardAuthResponse, Errors<ForwardAuthErrors>> {
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let wanted = permission.0.iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>, _>>()?;
+        let unauthorized = |code: &str| {
+            let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", format!("no valid token ({code})"));
+            e.www_authenticate = Some(format!("Bearer realm=\"{}\"", app.slug));
+            e
+        };
+        let token = token_of(None, req).map_err(|_| unauthorized("TOKEN_REQUIRED"))?;
+        let p = match decide(&state, &app, &token).await? {
+            Ok(p) => p,
+            Err(deny) => return Err(unauthorized(deny.code()).into()),
+        };
+        let missing = p.missing(&wanted);
+        if !missing.is_empty() {
+            return Err(ApiError::forbidden(format!("missing permission(s): {}", missing.join(", ")))
+                .with_details(serde_json::json!({ "missing_permissions": missing }))
+                .into());
+        }
+        let role = p.role.clone().unwrap_or_default();
+        Ok(ForwardAuthResponse::Ok(
+            Json(ForwardAuthBody { allowed: true, subject: p.claims.sub.clone(), role: p.role.clone() }),
+            p.claims.sub.clone(),
+            role,
+            app.id.to_string(),
+        ))
+    }
+}

@@ -1,0 +1,8 @@
+//! Authorization decisions: `/verify`, `/authorize` (single and batch), forward-auth for
+//! gateways, and the caches that make them cheap.
+
+pub mod api;
+pub mod cache;
+pub mod engine;
+
+pub use engine::{Authz, Deny, Principal};

@@ -1,0 +1,314 @@
+//! Admin HTTP surface of M2M credentials (`/v1/apps/{app_id}/credentials…`). The `{client_id}`
+//! path segment takes the row id or the public `m2m_…` client id.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{Object, OpenApi, param::{Header, Path, Query}, payload::Json};
+use uuid::Uuid;
+
+use super::{
+    service::{self, ClientChanges},
+    store,
+};
+use crate::{
+    apps::service as apps,
+    created_response,
+    entity::m2m_client,
+    http::{
+        auth::{AdminKey, authenticate},
+        context::RequestContext,
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, ApiError, Errors},
+        openapi::ApiTags,
+        pagination::PageRequest,
+        responses::NoContent,
+    },
+    idempotency, page_type, permissions,
+    state::AppState,
+};
+
+/// A granted scope.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct Scope {
+    pub resource: String,
+    pub action: String,
+}
+
+/// An M2M client, without its secret.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct M2mClientSummary {
+    pub id: Uuid,
+    /// Public client id, `m2m_…`.
+    pub client_id: String,
+    pub app_id: Uuid,
+    pub name: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    /// Last token issued (updated in batches, up to 30 s late).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// An M2M client with its scopes.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct M2mClientDetail {
+    pub id: Uuid,
+    pub client_id: String,
+    pub app_id: Uuid,
+    pub name: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// What its tokens may do; `permissions` of its tokens, `scope` of the token response.
+    pub scopes: Vec<Scope>,
+}
+
+/// A new client with its secret: the only time the secret is shown.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct M2mClientCreated {
+    pub id: Uuid,
+    pub client_id: String,
+    /// `m2ms_…`; store it now, it cannot be shown again.
+    pub client_secret: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub scopes: Vec<Scope>,
+}
+
+/// A new secret: the only time it is shown. The old secret stopped working.
+#[derive(Debug, Clone, Object)]
+pub struct M2mSecretRotated {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// A new client.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct CreateM2mClient {
+    /// 1–120 characters.
+    pub name: String,
+    /// Initial scopes (`resource.action`, `resource.*` or `*`); the calling key must hold each.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Changes to a client.
+#[derive(Debug, Clone, Object)]
+pub struct UpdateM2mClient {
+    /// `false` stops new tokens at once, and `/verify`/`/authorize` refuse its issued tokens.
+    pub is_active: Option<bool>,
+    pub name: Option<String>,
+}
+
+/// The complete new scope set.
+#[derive(Debug, Clone, Object)]
+pub struct SetScopes {
+    pub permissions: Vec<String>,
+}
+
+fn scopes_of(m: &m2m_client::Model) -> Vec<Scope> {
+    serde_json::from_value::<Vec<String>>(m.scopes.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let (resource, action) = permissions::split(s);
+            Scope { resource, action }
+        })
+        .collect()
+}
+
+fn summary(m: m2m_client::Model) -> M2mClientSummary {
+    M2mClientSummary {
+        id: m.id,
+        client_id: m.client_id,
+        app_id: m.app_id,
+        name: m.name,
+        is_active: m.is_active,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+    }
+}
+
+fn detail(m: m2m_client::Model) -> M2mClientDetail {
+    let scopes = scopes_of(&m);
+    M2mClientDetail {
+        id: m.id,
+        client_id: m.client_id,
+        app_id: m.app_id,
+        name: m.name,
+        is_active: m.is_active,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+        scopes,
+    }
+}
+
+page_type!(M2mClientList, M2mClientSummary, "A page of M2M clients, oldest first.");
+created_response!(M2mClientCreatedResponse, M2mClientCreated);
+
+pub struct CredentialsApi;
+
+#[OpenApi]
+impl CredentialsApi {
+    /// List M2M credentials
+    #[oai(path = "/v1/apps/:app_id/credentials", method = "get", operation_id = "credential_list", tag = "ApiTags::Credentials")]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        app_id: Path<Uuid>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<M2mClientList>, Errors<AdminReadErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        apps::visible(&state, &principal, app_id.0, permissions::CREDENTIAL_READ).await?;
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let rows = store::list(&state.db, app_id.0, page.after, page.fetch()).await.map_err(ApiError::from)?;
+        let (rows, pagination) = page.finish(rows, |r| r.id);
+        Ok(Json(M2mClientList { data: rows.into_iter().map(summary).collect(), pagination }))
+    }
+
+    /// Create an M2M credential
+    ///
+    /// A client for the OAuth 2.0 client-credentials grant at `/{slug}/v1/oauth/token`. The
+    /// secret is in this response only. Send an `Idempotency-Key` to make retries safe.
+    #[oai(path = "/v1/apps/:app_id/credentials", method = "post", operation_id = "credential_create", tag = "ApiTags::Credentials")]
+    async fn create(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Retries with the same key and body return the first response (24 hours).
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<CreateM2mClient>,
+    ) -> Result<M2mClientCreatedResponse, Errors<AdminCreateErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let ctx = RequestContext::of(req);
+        let b = body.0;
+        let op = format!("credential_create:{}", app_id.0);
+        let created: M2mClientCreated = idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
+            let (row, secret) =
+                service::create(&state, &principal, &ctx, app_id.0, &b.name, b.scopes.as_deref().unwrap_or_default()).await?;
+            Ok(M2mClientCreated {
+                scopes: scopes_of(&row),
+                id: row.id,
+                client_id: row.client_id,
+                client_secret: secret,
+                name: row.name,
+                created_at: row.created_at,
+            })
+        })
+        .await?;
+        Ok(M2mClientCreatedResponse::Created(Json(created)))
+    }
+
+    /// Get an M2M credential
+    #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "get", operation_id = "credential_get", tag = "ApiTags::Credentials")]
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        app_id: Path<Uuid>,
+        /// Row id or `m2m_…` client id.
+        client_id: Path<String>,
+    ) -> Result<Json<M2mClientDetail>, Errors<AdminReadErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let row = service::visible(&state, &principal, app_id.0, &client_id.0, permissions::CREDENTIAL_READ).await?;
+        Ok(Json(detail(row)))
+    }
+
+    /// Update an M2M credential
+    ///
+    /// `is_active: false` refuses new tokens at once, and `/verify` and `/authorize` refuse the
+    /// client's tokens already issued, on every instance.
+    #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "patch", operation_id = "credential_update", tag = "ApiTags::Credentials")]
+    async fn update(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Row id or `m2m_…` client id.
+        client_id: Path<String>,
+        body: Json<UpdateM2mClient>,
+    ) -> Result<Json<M2mClientDetail>, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let changes = ClientChanges { is_active: body.0.is_active, name: body.0.name, ..Default::default() };
+        let (row, _) = service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+        Ok(Json(detail(row)))
+    }
+
+    /// Delete an M2M credential
+    ///
+    /// New tokens are refused at once and the client's issued tokens stop passing `/verify` and
+    /// `/authorize`.
+    #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "delete", operation_id = "credential_delete", tag = "ApiTags::Credentials")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Row id or `m2m_…` client id.
+        client_id: Path<String>,
+    ) -> Result<NoContent, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        service::delete(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0).await?;
+        Ok(NoContent::NoContent)
+    }
+
+    /// Rotate an M2M credential's secret
+    ///
+    /// Issues a new secret (in this response only); the old one stops working at once. Tokens
+    /// already issued stay valid until they expire. Takes no body.
+    #[oai(
+        path = "/v1/apps/:app_id/credentials/:client_id/rotate",
+        method = "post",
+        operation_id = "credential_rotate_secret",
+        tag = "ApiTags::Credentials"
+    )]
+    async fn rotate(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Row id or `m2m_…` client id.
+        client_id: Path<String>,
+    ) -> Result<Json<M2mSecretRotated>, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let changes = ClientChanges { rotate_secret: true, ..Default::default() };
+        let (row, secret) = service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+        Ok(Json(M2mSecretRotated { client_id: row.client_id, client_secret: secret.unwrap_or_default() }))
+    }
+
+    /// Set an M2M credential's scopes
+    ///
+    /// Replaces the scope set. Takes effect at once: new tokens carry the new set, and
+    /// `/authorize` evaluates issued tokens against it (a token never gains a scope it was not
+    /// issued with). The calling key must hold every scope it grants.
+    #[oai(
+        path = "/v1/apps/:app_id/credentials/:client_id/scopes",
+        method = "put",
+        operation_id = "credential_set_scopes",
+        tag = "ApiTags::Credentials"
+    )]
+    async fn set_scopes(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: AdminKey,
+        req: &Request,
+        app_id: Path<Uuid>,
+        /// Row id or `m2m_…` client id.
+        client_id: Path<String>,
+        body: Json<SetScopes>,
+    ) -> Result<Json<M2mClientDetail>, Errors<AdminWriteErrors>> {
+        let principal = authenticate(&state, &auth).await?;
+        let changes = ClientChanges { scopes: Some(body.0.permissions), ..Default::default() };
+        let (row, _) = service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+        Ok(Json(detail(row)))
+    }
+}

@@ -1,0 +1,452 @@
+//! The OAuth 2.0 endpoints of an app: `oauth/token` (client credentials, RFC 6749 §4.4),
+//! `oauth/introspect` (RFC 7662) and `oauth/revoke` (RFC 7009).
+//!
+//! Bodies may be JSON (the contract) or `application/x-www-form-urlencoded` (RFC 6749), and the
+//! client may authenticate with HTTP Basic (`client_secret_basic`) or in the body
+//! (`client_secret_post`), so standard OAuth libraries work unmodified. Errors carry RFC 6749
+//! §5.2 `error` / `error_description` next to Heimdall's usual fields.
+
+use std::{sync::Arc, time::Duration};
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use poem::{Request, http::StatusCode, web::Data};
+use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi, param::Path, payload::{Form, Json}};
+use sea_orm::{ActiveModelTrait, Set};
+use uuid::Uuid;
+
+use super::service::ClientRecord;
+use crate::{
+    apps::AppRef,
+    audit::{Actor, Entry},
+    clock,
+    coherence::Change,
+    entity::revoked_token,
+    http::{
+        consumer,
+        context::RequestContext,
+        error::{ApiError, ErrorSet, Errors},
+        openapi::ApiTags,
+    },
+    permissions,
+    ratelimit::{self, Limit},
+    secrets::hash_secret,
+    sessions,
+    state::AppState,
+    tokens::{self, AccessClaims},
+};
+
+/// Failed client authentications per client and IP before the endpoint answers 429.
+pub const CLIENT_FAILURE_LIMIT: Limit = Limit { max: 20, window: Duration::from_secs(300) };
+
+/// Errors of the OAuth endpoints (RFC 6749 §5.2 statuses).
+pub struct OauthErrors;
+impl ErrorSet for OauthErrors {
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
+}
+
+/// A token request (client credentials grant).
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+pub struct TokenRequest {
+    /// `client_credentials`.
+    pub grant_type: Option<String>,
+    /// `m2m_…`; or send it with HTTP Basic.
+    pub client_id: Option<String>,
+    /// Or send it with HTTP Basic.
+    pub client_secret: Option<String>,
+    /// Space-separated subset of the client's scopes; default all of them.
+    pub scope: Option<String>,
+}
+
+/// JSON (as the contract) or form-encoded (as RFC 6749).
+#[derive(ApiRequest)]
+pub enum TokenBody {
+    Json(Json<TokenRequest>),
+    Form(Form<TokenRequest>),
+}
+
+/// An access token for a client.
+#[derive(Debug, Clone, Object)]
+pub struct OauthTokenResponse {
+    /// RS256 JWT with `type: "m2m"`, `sub` = client id, `permissions` = granted scopes.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    pub expires_in: u64,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+}
+
+#[derive(ApiResponse)]
+pub enum TokenOk {
+    /// The token. Never cached.
+    #[oai(status = 200)]
+    Ok(Json<OauthTokenResponse>, #[oai(header = "Cache-Control")] String, #[oai(header = "Pragma")] String),
+}
+
+/// A token to introspect or revoke, with the calling client's credentials when not sent with
+/// HTTP Basic.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+pub struct TokenOperationRequest {
+    pub token: String,
+    /// `access_token` or `refresh_token`; a hint only.
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+#[derive(ApiRequest)]
+pub enum TokenOperationBody {
+    Json(Json<TokenOperationRequest>),
+    Form(Form<TokenOperationRequest>),
+}
+
+/// RFC 7662 introspection answer; only `active` when the token is not active.
+#[derive(Debug, Clone, Object, Default)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[oai(skip_serializing_if_is_none)]
+    pub scope: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub client_id: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub sub: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub aud: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub iss: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub exp: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub iat: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub jti: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub token_type: Option<String>,
+    /// Heimdall's principal type: `end_user` or `m2m`.
+    #[oai(skip_serializing_if_is_none)]
+    pub principal_type: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub role: Option<String>,
+}
+
+/// Answer of revocation (always 200 for a well-formed request, RFC 7009 §2.2).
+#[derive(Debug, Clone, Object)]
+pub struct RevocationResponse {
+    pub revoked: bool,
+}
+
+fn oauth_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(status, code, message).oauth()
+}
+
+fn invalid_client(basic: bool, message: &str) -> ApiError {
+    let mut e = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", message);
+    if basic {
+        e.www_authenticate = Some("Basic realm=\"heimdall\"".into());
+    }
+    e
+}
+
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Client credentials from HTTP Basic or the body — exactly one method (RFC 6749 §2.3).
+/// Returns `(client_id, secret, used_basic)`.
+fn client_credentials(
+    req: &Request,
+    body_id: Option<String>,
+    body_secret: Option<String>,
+) -> Result<(String, String, bool), ApiError> {
+    let basic = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("Basic ").or_else(|| v.trim().strip_prefix("basic ")));
+    match (basic, body_secret) {
+        (Some(_), Some(_)) => {
+            Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "use one client authentication method, not two"))
+        }
+        (Some(b), None) => {
+            let decoded = STANDARD.decode(b.trim()).ok().and_then(|d| String::from_utf8(d).ok());
+            let (id, secret) = decoded
+                .as_deref()
+                .and_then(|d| d.split_once(':'))
+                .and_then(|(i, s)| Some((percent_decode(i)?, percent_decode(s)?)))
+                .ok_or_else(|| invalid_client(true, "malformed Basic credentials"))?;
+            Ok((id, secret, true))
+        }
+        (None, Some(secret)) => {
+            let id = body_id.filter(|i| !i.is_empty()).ok_or_else(|| invalid_client(false, "client_id is missing"))?;
+            Ok((id, secret, false))
+        }
+        (None, None) => Err(invalid_client(false, "client authentication is missing")),
+    }
+}
+
+/// Authenticates the calling client of `app`, throttling failures per client and IP.
+async fn authenticate_client(
+    state: &AppState,
+    app: &AppRef,
+    ctx: &RequestContext,
+    (client_id, secret, basic): (String, String, bool),
+) -> Result<Arc<ClientRecord>, ApiError> {
+    let throttle = format!("oauth:{}:{}:{}", app.id, hash_secret(&client_id), ctx.ip_string().unwrap_or_default());
+    ratelimit::check(&state.db, &throttle, CLIENT_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
+    let record = state.clients.get(state, &client_id).await?.filter(|c| c.app_id == app.id);
+    let reason = match &record {
+        None => Some("unknown_client"),
+        Some(c) if verify_slices_are_equal(c.secret_hash.as_bytes(), hash_secret(&secret).as_bytes()).is_err() => {
+            Some("bad_secret")
+        }
+        Some(c) if !c.active => Some("inactive_client"),
+        Some(_) => None,
+    };
+    if let Some(reason) = reason {
+        ratelimit::hit(&state.db, &throttle, CLIENT_FAILURE_LIMIT).await?;
+        Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(client_id.clone()) }, "oauth.client_auth_failed", ctx)
+            .resource("m2m_client", &client_id)
+            .details(serde_json::json!({ "reason": reason }))
+            .record(&state.db)
+            .await?;
+        let message = if reason == "inactive_client" { "the client is deactivated" } else { "client authentication failed" };
+        return Err(invalid_client(basic, message));
+    }
+    Ok(record.expect("checked above"))
+}
+
+fn no_store() -> (String, String) {
+    ("no-store".into(), "no-cache".into())
+}
+
+pub struct OauthApi;
+
+#[OpenApi]
+impl OauthApi {
+    /// Issue a client-credentials token
+    ///
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4). Send JSON `{grant_type, client_id,
+    /// client_secret}` or a form body; authenticate with HTTP Basic (`client_secret_basic`) or
+    /// in the body (`client_secret_post`), not both. `scope` narrows the granted scopes. Errors
+    /// follow RFC 6749 §5.2: 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`,
+    /// 401 `invalid_client` (with `WWW-Authenticate` for Basic), 429 after 20 failed client
+    /// authentications per client and IP in 5 minutes.
+    #[oai(path = "/:app_slug/v1/oauth/token", method = "post", operation_id = "oauth_token", tag = "ApiTags::OAuth")]
+    async fn token(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: TokenBody,
+    ) -> Result<TokenOk, Errors<OauthErrors>> {
+        let b = match body {
+            TokenBody::Json(j) => j.0,
+            TokenBody::Form(f) => f.0,
+        };
+        let app = consumer::app(&state, &app_slug.0).await?;
+        consumer::require_active(&app).map_err(ApiError::oauth)?;
+        match b.grant_type.as_deref() {
+            Some("client_credentials") => {}
+            Some(other) => {
+                return Err(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    format!("grant_type '{other}' is not supported; use client_credentials"),
+                )
+                .into());
+            }
+            None => return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing").into()),
+        }
+        let ctx = RequestContext::of(req);
+        let creds = client_credentials(req, b.client_id, b.client_secret)?;
+        let client = authenticate_client(&state, &app, &ctx, creds).await?;
+        let granted: Vec<String> = match b.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => client.scopes.clone(),
+            Some(requested) => {
+                let mut out = Vec::new();
+                for s in requested.split_whitespace() {
+                    if !permissions::grants(&client.scopes, s) {
+                        return Err(oauth_error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_scope",
+                            format!("scope '{s}' is not granted to this client"),
+                        )
+                        .into());
+                    }
+                    if !out.iter().any(|o| o == s) {
+                        out.push(s.to_owned());
+                    }
+                }
+                out
+            }
+        };
+        let ttl = state.config.access_token_ttl.as_secs();
+        let now = chrono::Utc::now().timestamp();
+        let scope = granted.join(" ");
+        let claims = AccessClaims {
+            iss: state.issuer(&app.slug),
+            aud: app.slug.clone(),
+            sub: client.client_id.clone(),
+            aid: app.id,
+            sid: None,
+            role: None,
+            token_type: "m2m".into(),
+            amr: None,
+            permissions: granted,
+            scope: Some(scope.clone()),
+            iat: now,
+            exp: now + ttl as i64,
+            jti: Uuid::now_v7().to_string(),
+        };
+        let access_token = tokens::sign(&state, app.id, &claims).await?;
+        state.usage.touch_client(client.id);
+        let (cache, pragma) = no_store();
+        Ok(TokenOk::Ok(
+            Json(OauthTokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope }),
+            cache,
+            pragma,
+        ))
+    }
+
+    /// Introspect a token
+    ///
+    /// RFC 7662: whether an access token (or refresh token) of this app is active now, with its
+    /// claims. The caller authenticates with one of the app's M2M credentials (Basic or body).
+    #[oai(path = "/:app_slug/v1/oauth/introspect", method = "post", operation_id = "oauth_introspect", tag = "ApiTags::OAuth")]
+    async fn introspect(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: TokenOperationBody,
+    ) -> Result<Json<IntrospectionResponse>, Errors<OauthErrors>> {
+        let b = match body {
+            TokenOperationBody::Json(j) => j.0,
+            TokenOperationBody::Form(f) => f.0,
+        };
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let ctx = RequestContext::of(req);
+        let creds = client_credentials(req, b.client_id, b.client_secret)?;
+        authenticate_client(&state, &app, &ctx, creds).await?;
+        let token = b.token.trim();
+        if token.starts_with(sessions::service::REFRESH_PREFIX) {
+            let live = match sessions::store::find_refresh(&state.db, app.id, &hash_secret(token)).await? {
+                Some(r) if r.used_at.is_none() => sessions::store::find(&state.db, app.id, r.session_id)
+                    .await?
+                    .filter(|s| s.revoked_at.is_none() && s.expires_at > clock::now())
+                    .map(|s| (s.end_user_id, s.expires_at)),
+                _ => None,
+            };
+            return Ok(Json(match live {
+                Some((user, exp)) => IntrospectionResponse {
+                    active: true,
+                    sub: Some(user.to_string()),
+                    aud: Some(app.slug.clone()),
+                    iss: Some(state.issuer(&app.slug)),
+                    exp: Some(exp.timestamp()),
+                    token_type: Some("refresh_token".into()),
+                    principal_type: Some("end_user".into()),
+                    ..Default::default()
+                },
+                None => IntrospectionResponse::default(),
+            }));
+        }
+        Ok(Json(match state.authz.check(&state, &app, token).await {
+            Ok(p) => IntrospectionResponse {
+                active: true,
+                scope: Some(p.permissions.join(" ")),
+                client_id: (p.claims.token_type == "m2m").then(|| p.claims.sub.clone()),
+                sub: Some(p.claims.sub.clone()),
+                aud: Some(p.claims.aud.clone()),
+                iss: Some(p.claims.iss.clone()),
+                exp: Some(p.claims.exp),
+                iat: Some(p.claims.iat),
+                jti: Some(p.claims.jti.clone()),
+                token_type: Some("Bearer".into()),
+                principal_type: Some(p.claims.token_type.clone()),
+                role: p.role.clone(),
+            },
+            Err(Ok(_)) => IntrospectionResponse::default(),
+            Err(Err(e)) => return Err(e.into()),
+        }))
+    }
+
+    /// Revoke a token
+    ///
+    /// RFC 7009. A refresh token, or an end-user access token, ends its whole session; an M2M
+    /// access token is refused from now on by `/verify`, `/authorize` and introspection. Unknown
+    /// or already invalid tokens also answer 200. The caller authenticates with one of the app's
+    /// M2M credentials.
+    #[oai(path = "/:app_slug/v1/oauth/revoke", method = "post", operation_id = "oauth_revoke", tag = "ApiTags::OAuth")]
+    async fn revoke(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: TokenOperationBody,
+    ) -> Result<Json<RevocationResponse>, Errors<OauthErrors>> {
+        let b = match body {
+            TokenOperationBody::Json(j) => j.0,
+            TokenOperationBody::Form(f) => f.0,
+        };
+        let app = consumer::app(&state, &app_slug.0).await?;
+        let ctx = RequestContext::of(req);
+        let creds = client_credentials(req, b.client_id, b.client_secret)?;
+        let caller = authenticate_client(&state, &app, &ctx, creds).await?;
+        let token = b.token.trim();
+        let actor = Actor { kind: "m2m_client", id: Some(caller.client_id.clone()) };
+        if token.starts_with(sessions::service::REFRESH_PREFIX) {
+            let Some(r) = sessions::store::find_refresh(&state.db, app.id, &hash_secret(token)).await? else {
+                return Ok(Json(RevocationResponse { revoked: false }));
+            };
+            let revoked = sessions::service::revoke_session(&state, app.id, r.session_id, "oauth_revoked", &actor, &ctx).await?;
+            return Ok(Json(RevocationResponse { revoked }));
+        }
+        let claims: AccessClaims = match tokens::verify(&state, &app, token).await {
+            Ok(c) => c,
+            Err(_) => return Ok(Json(RevocationResponse { revoked: false })),
+        };
+        let revoked = match (claims.token_type.as_str(), claims.sid) {
+            ("end_user", Some(sid)) => sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?,
+            _ => {
+                let expires = chrono::DateTime::from_timestamp(claims.exp + tokens::LEEWAY_SECS as i64, 0).unwrap_or_else(clock::now);
+                let inserted = revoked_token::ActiveModel { jti: Set(claims.jti.clone()), app_id: Set(app.id), expires_at: Set(expires) }
+                    .insert(&state.db)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if crate::db::is_unique_violation(&e) => {}
+                    Err(e) => return Err(ApiError::from(e).into()),
+                }
+                Entry::new(app.id, &actor, "oauth.token_revoked", &ctx)
+                    .resource("token", &claims.jti)
+                    .details(serde_json::json!({ "sub": claims.sub }))
+                    .record(&state.db)
+                    .await
+                    .map_err(ApiError::from)?;
+                state.bus.publish(Change::TokenRevoked(claims.jti)).await;
+                true
+            }
+        };
+        Ok(Json(RevocationResponse { revoked }))
+    }
+}

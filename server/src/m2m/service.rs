@@ -1,0 +1,229 @@
+//! M2M client rules: creation, activation, secret rotation, scopes, and the cached records the
+//! token endpoint reads.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use uuid::Uuid;
+
+use super::store;
+use crate::{
+    apps::service as apps,
+    audit::Entry,
+    authz::cache::TtlCache,
+    clock,
+    coherence::Change,
+    db,
+    entity::m2m_client,
+    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
+    permissions,
+    secrets::{self, hash_secret},
+    state::AppState,
+};
+
+/// Prefix of client ids.
+pub const CLIENT_ID_PREFIX: &str = "m2m_";
+/// Prefix of client secrets.
+pub const SECRET_PREFIX: &str = "m2ms_";
+
+/// What the token endpoint needs to know about a client.
+#[derive(Debug)]
+pub struct ClientRecord {
+    pub id: Uuid,
+    pub app_id: Uuid,
+    pub client_id: String,
+    pub secret_hash: String,
+    pub active: bool,
+    pub scopes: Vec<String>,
+}
+
+/// Cache of client records by `client_id`, kept coherent by the change bus.
+pub struct Clients {
+    cache: TtlCache<String, Option<Arc<ClientRecord>>>,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Clients { cache: TtlCache::new(Duration::from_secs(30), 100_000) }
+    }
+}
+
+impl Clients {
+    pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
+        if let Some(found) = self.cache.get(&client_id.to_owned()) {
+            return Ok(found);
+        }
+        let record = store::find_by_client_id(&state.db, client_id).await?.map(|c| {
+            Arc::new(ClientRecord {
+                id: c.id,
+                app_id: c.app_id,
+                client_id: c.client_id,
+                secret_hash: c.secret_hash,
+                active: c.is_active,
+                scopes: serde_json::from_value(c.scopes).unwrap_or_default(),
+            })
+        });
+        self.cache.insert(client_id.to_owned(), record.clone());
+        Ok(record)
+    }
+
+    pub fn apply(&self, change: &Change) {
+        match change {
+            Change::Client(id) => self.cache.retain(|_, c| c.as_ref().is_none_or(|c| c.id != *id)),
+            Change::All => self.cache.clear(),
+            _ => {}
+        }
+    }
+}
+
+/// Validates scopes and checks the caller holds each one (a key cannot grant more than it has).
+pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::with_capacity(scopes.len());
+    for raw in scopes {
+        let scope = permissions::parse_grant(raw.trim())?;
+        if !permissions::grants(principal.permissions(), &scope) {
+            return Err(ApiError::forbidden(format!("this key cannot grant '{scope}', which it does not hold")));
+        }
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    Ok(out)
+}
+
+fn name(raw: &str) -> Result<String, ApiError> {
+    let n = raw.trim();
+    if n.is_empty() || n.chars().count() > 120 {
+        return Err(ApiError::validation("name", "must be 1 to 120 characters"));
+    }
+    Ok(n.to_owned())
+}
+
+pub async fn visible(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    app_id: Uuid,
+    key: &str,
+    permission: &str,
+) -> Result<m2m_client::Model, ApiError> {
+    apps::visible(state, principal, app_id, permission).await?;
+    store::find(&state.db, app_id, key).await?.ok_or_else(|| ApiError::not_found("credential"))
+}
+
+/// Creates a client; returns it with its secret (shown once).
+pub async fn create(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    raw_name: &str,
+    scopes: &[String],
+) -> Result<(m2m_client::Model, String), ApiError> {
+    apps::visible(state, principal, app_id, permissions::CREDENTIAL_WRITE).await?;
+    let name = name(raw_name)?;
+    let scopes = grantable(principal, scopes)?;
+    let secret = format!("{SECRET_PREFIX}{}", secrets::random_token());
+    let client_id = format!("{CLIENT_ID_PREFIX}{}", &secrets::random_token()[..24]);
+    let now = clock::now();
+    let tx = db::begin_write(&state.db).await?;
+    let row = m2m_client::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app_id),
+        client_id: Set(client_id),
+        name: Set(name),
+        secret_hash: Set(hash_secret(&secret)),
+        is_active: Set(true),
+        scopes: Set(serde_json::json!(scopes)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_used_at: Set(None),
+    }
+    .insert(&tx)
+    .await?;
+    Entry::new(app_id, &principal.actor(), "credential.created", ctx)
+        .resource("m2m_client", &row.client_id)
+        .details(serde_json::json!({ "name": row.name, "scopes": scopes }))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok((row, secret))
+}
+
+/// What an update may change.
+#[derive(Default)]
+pub struct ClientChanges {
+    pub is_active: Option<bool>,
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub rotate_secret: bool,
+}
+
+/// Applies changes; deactivation, scope changes and rotation take effect at once on every
+/// instance. Returns the row and, for a rotation, the new secret.
+pub async fn change(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    key: &str,
+    changes: ClientChanges,
+) -> Result<(m2m_client::Model, Option<String>), ApiError> {
+    let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
+    let mut model = current.clone().into_active_model();
+    let mut details = serde_json::Map::new();
+    let mut action = "credential.updated";
+    if let Some(active) = changes.is_active.filter(|a| *a != current.is_active) {
+        model.is_active = Set(active);
+        details.insert("is_active".into(), active.into());
+        action = if active { "credential.activated" } else { "credential.deactivated" };
+    }
+    if let Some(raw) = changes.name {
+        let n = name(&raw)?;
+        details.insert("name".into(), n.clone().into());
+        model.name = Set(n);
+    }
+    if let Some(scopes) = changes.scopes {
+        let scopes = grantable(principal, &scopes)?;
+        details.insert("scopes".into(), serde_json::json!(scopes));
+        model.scopes = Set(serde_json::json!(scopes));
+        action = "credential.scopes_set";
+    }
+    let secret = changes.rotate_secret.then(|| format!("{SECRET_PREFIX}{}", secrets::random_token()));
+    if let Some(s) = &secret {
+        model.secret_hash = Set(hash_secret(s));
+        action = "credential.secret_rotated";
+    }
+    if details.is_empty() && secret.is_none() {
+        return Ok((current, None));
+    }
+    model.updated_at = Set(clock::now());
+    let tx = db::begin_write(&state.db).await?;
+    let row = model.update(&tx).await?;
+    Entry::new(app_id, &principal.actor(), action, ctx)
+        .resource("m2m_client", &row.client_id)
+        .details(serde_json::Value::Object(details))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    state.bus.publish(Change::Client(row.id)).await;
+    Ok((row, secret))
+}
+
+pub async fn delete(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    key: &str,
+) -> Result<(), ApiError> {
+    let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
+    let tx = db::begin_write(&state.db).await?;
+    m2m_client::Entity::delete_by_id(current.id).exec(&tx).await?;
+    Entry::new(app_id, &principal.actor(), "credential.deleted", ctx)
+        .resource("m2m_client", &current.client_id)
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    state.bus.publish(Change::Client(current.id)).await;
+    Ok(())
+}

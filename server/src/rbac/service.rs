@@ -1,0 +1,291 @@
+//! Role and permission rules: names, the two catalogues, grants narrowed to the caller, and
+//! change announcements so `/authorize` follows them at once on every instance.
+
+use chrono::{DateTime, Utc};
+use poem::http::StatusCode;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::store;
+use crate::{
+    apps::service as apps,
+    audit::Entry,
+    clock,
+    coherence::Change,
+    db,
+    entity::{end_user, permission, role, role_permission},
+    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
+    permissions,
+    state::AppState,
+};
+
+/// Role names that would shadow routes (`/roles/assign`, `/roles/permissions`).
+pub const RESERVED_ROLE_NAMES: [&str; 2] = ["assign", "permissions"];
+
+/// When system permissions were defined (their catalogue `created_at`).
+pub fn system_epoch() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_392_000, 0).expect("valid timestamp")
+}
+
+/// A stable id for a system permission, derived from its name.
+pub fn system_permission_id(name: &str) -> Uuid {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
+    Uuid::new_v8(d.as_ref()[..16].try_into().expect("16 bytes"))
+}
+
+/// A role name: 2–64 lowercase letters, digits, `_` and `-`; not reserved.
+pub fn role_name(raw: &str) -> Result<String, ApiError> {
+    let n = raw.trim();
+    let ok = (2..=64).contains(&n.len())
+        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !ok {
+        return Err(ApiError::validation("name", "must be 2 to 64 lowercase letters, digits, '_' or '-'"));
+    }
+    if RESERVED_ROLE_NAMES.contains(&n) {
+        return Err(ApiError::validation("name", format!("'{n}' is reserved")));
+    }
+    Ok(n.to_owned())
+}
+
+/// A custom permission segment: lowercase letters, digits, `_`, `-`, dots between words.
+fn segment(field: &str, raw: &str) -> Result<String, ApiError> {
+    let v = raw.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.split('.').all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'));
+    if !ok {
+        return Err(ApiError::validation(field, "must be lowercase letters, digits, '_' or '-' (dots between words)"));
+    }
+    Ok(v.to_owned())
+}
+
+pub async fn find_role(state: &AppState, app_id: Uuid, name: &str) -> Result<role::Model, ApiError> {
+    store::find_by_name(&state.db, app_id, name)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{name}'")))
+}
+
+pub async fn role_grants(state: &AppState, role_id: Uuid) -> Result<Vec<String>, ApiError> {
+    Ok(role_permission::Entity::find()
+        .filter(role_permission::Column::RoleId.eq(role_id))
+        .order_by_asc(role_permission::Column::Permission)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| r.permission)
+        .collect())
+}
+
+pub async fn custom_permissions(state: &AppState, app_id: Uuid) -> Result<Vec<permission::Model>, ApiError> {
+    Ok(permission::Entity::find()
+        .filter(permission::Column::AppId.eq(app_id))
+        .order_by_asc(permission::Column::Resource)
+        .order_by_asc(permission::Column::Action)
+        .all(&state.db)
+        .await?)
+}
+
+pub async fn create_role(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    raw_name: &str,
+    description: Option<String>,
+) -> Result<role::Model, ApiError> {
+    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+    let name = role_name(raw_name)?;
+    let now = clock::now();
+    let tx = db::begin_write(&state.db).await?;
+    let row = role::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app_id),
+        name: Set(name.clone()),
+        description: Set(description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())),
+        is_system: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&tx)
+    .await
+    .map_err(|e| {
+        if db::is_unique_violation(&e) {
+            ApiError::conflict("role_exists", format!("a role named '{name}' exists"))
+        } else {
+            e.into()
+        }
+    })?;
+    Entry::new(app_id, &principal.actor(), "role.created", ctx).resource("role", &row.name).record(&tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn update_role(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    name: &str,
+    description: Option<String>,
+) -> Result<role::Model, ApiError> {
+    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+    let current = find_role(state, app_id, name).await?;
+    let Some(description) = description else { return Ok(current) };
+    let tx = db::begin_write(&state.db).await?;
+    let mut m = current.into_active_model();
+    m.description = Set(Some(description.trim().to_owned()).filter(|d| !d.is_empty()));
+    m.updated_at = Set(clock::now());
+    let row = m.update(&tx).await?;
+    Entry::new(app_id, &principal.actor(), "role.updated", ctx).resource("role", &row.name).record(&tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn delete_role(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    name: &str,
+) -> Result<(), ApiError> {
+    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+    let current = find_role(state, app_id, name).await?;
+    if current.is_system {
+        return Err(ApiError::forbidden(format!("'{name}' is a system role and cannot be deleted")));
+    }
+    let holders = end_user::Entity::find().filter(end_user::Column::RoleId.eq(current.id)).count(&state.db).await?;
+    if holders > 0 {
+        return Err(ApiError::conflict("role_in_use", format!("{holders} end-user(s) hold '{name}'; reassign them first")));
+    }
+    let tx = db::begin_write(&state.db).await?;
+    role::Entity::delete_by_id(current.id).exec(&tx).await?;
+    Entry::new(app_id, &principal.actor(), "role.deleted", ctx).resource("role", name).record(&tx).await?;
+    tx.commit().await?;
+    state.bus.publish(Change::Roles(app_id)).await;
+    Ok(())
+}
+
+/// Replaces a role's permission set. Each entry must be a catalogue permission (system or
+/// custom) or an explicit wildcard, and the caller must hold it.
+pub async fn set_permissions(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    name: &str,
+    wanted: &[String],
+) -> Result<(role::Model, Vec<String>), ApiError> {
+    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+    let role = find_role(state, app_id, name).await?;
+    let custom = custom_permissions(state, app_id).await?;
+    let mut grants: Vec<String> = Vec::new();
+    for raw in wanted {
+        let p = permissions::parse_grant(raw)?;
+        let wildcard = p == "*" || p.ends_with(".*");
+        let known = permissions::SYSTEM.iter().any(|(n, _)| *n == p)
+            || custom.iter().any(|c| format!("{}.{}", c.resource, c.action) == p);
+        if !wildcard && !known {
+            return Err(ApiError::validation("permissions", format!("'{p}' is not in the app's permission catalogue")));
+        }
+        if !permissions::grants(principal.permissions(), &p) {
+            return Err(ApiError::forbidden(format!("this key cannot grant '{p}', which it does not hold")));
+        }
+        if !grants.contains(&p) {
+            grants.push(p);
+        }
+    }
+    grants.sort();
+    let before = role_grants(state, role.id).await?;
+    let tx = db::begin_write(&state.db).await?;
+    role_permission::Entity::delete_many().filter(role_permission::Column::RoleId.eq(role.id)).exec(&tx).await?;
+    for p in &grants {
+        role_permission::ActiveModel { role_id: Set(role.id), app_id: Set(app_id), permission: Set(p.clone()) }
+            .insert(&tx)
+            .await?;
+    }
+    Entry::new(app_id, &principal.actor(), "role.permissions_set", ctx)
+        .resource("role", &role.name)
+        .details(serde_json::json!({ "before": before, "after": grants }))
+        .record(&tx)
+        .await?;
+    tx.commit().await?;
+    state.bus.publish(Change::Roles(app_id)).await;
+    Ok((role, grants))
+}
+
+pub async fn create_permission(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    resource: &str,
+    action: &str,
+    description: Option<String>,
+) -> Result<permission::Model, ApiError> {
+    apps::visible(state, principal, app_id, permissions::PERMISSION_WRITE).await?;
+    let resource = segment("resource", resource)?;
+    let action = segment("action", action)?;
+    if action.contains('.') {
+        return Err(ApiError::validation("action", "must be one word (no dots)"));
+    }
+    let key = format!("{resource}.{action}");
+    if permissions::SYSTEM.iter().any(|(n, _)| *n == key) {
+        return Err(ApiError::conflict("permission_exists", format!("'{key}' is a system permission")));
+    }
+    let tx = db::begin_write(&state.db).await?;
+    let row = permission::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(app_id),
+        resource: Set(resource),
+        action: Set(action),
+        description: Set(description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())),
+        created_at: Set(clock::now()),
+    }
+    .insert(&tx)
+    .await
+    .map_err(|e| {
+        if db::is_unique_violation(&e) {
+            ApiError::conflict("permission_exists", format!("'{key}' exists"))
+        } else {
+            e.into()
+        }
+    })?;
+    Entry::new(app_id, &principal.actor(), "permission.created", ctx).resource("permission", &key).record(&tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a custom permission and takes it away from every role.
+pub async fn delete_permission(
+    state: &AppState,
+    principal: &AdminPrincipal,
+    ctx: &RequestContext,
+    app_id: Uuid,
+    key: &str,
+) -> Result<(), ApiError> {
+    apps::visible(state, principal, app_id, permissions::PERMISSION_WRITE).await?;
+    if permissions::SYSTEM.iter().any(|(n, _)| *n == key) {
+        return Err(ApiError::forbidden(format!("'{key}' is a system permission and cannot be deleted")));
+    }
+    let (resource, action) = permissions::split(key);
+    let row = permission::Entity::find()
+        .filter(permission::Column::AppId.eq(app_id))
+        .filter(permission::Column::Resource.eq(resource))
+        .filter(permission::Column::Action.eq(action))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("permission"))?;
+    let tx = db::begin_write(&state.db).await?;
+    permission::Entity::delete_by_id(row.id).exec(&tx).await?;
+    role_permission::Entity::delete_many()
+        .filter(role_permission::Column::AppId.eq(app_id))
+        .filter(role_permission::Column::Permission.eq(key))
+        .exec(&tx)
+        .await?;
+    Entry::new(app_id, &principal.actor(), "permission.deleted", ctx).resource("permission", key).record(&tx).await?;
+    tx.commit().await?;
+    state.bus.publish(Change::Roles(app_id)).await;
+    Ok(())
+}
