@@ -140,14 +140,9 @@ fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { variable, message: message.into() }
 }
 
-fn parse_number<T: std::str::FromStr>(
-    variable: &'static str,
-    raw: &str,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
+fn parse_number<T>(variable: &'static str, raw: &str, min: T, max: T) -> Result<T, ConfigError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     let value: T = raw
         .trim()

@@ -22,10 +22,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)?;
-            }
+        if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)

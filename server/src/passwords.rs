@@ -65,13 +65,8 @@ impl Passwords {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
         let _queued = self.waiting.clone().try_acquire_owned().map_err(|_| {
-            let mut e = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "too many password checks in progress; retry shortly",
-            );
-            e.retry_after = Some(1);
-            e
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "too many password checks in progress; retry shortly")
+                .with_retry_after(1)
         })?;
         let _running = self.running.clone().acquire_owned().await.map_err(ApiError::internal)?;
         let span = tracing::Span::current();

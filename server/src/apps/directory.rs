@@ -27,9 +27,12 @@ pub struct AppRef {
     pub via_alias: bool,
 }
 
+/// When a slug was resolved, and to what (`None`: no such app).
+type Resolution = (Instant, Option<Arc<AppRef>>);
+
 #[derive(Default)]
 pub struct Directory {
-    by_slug: RwLock<HashMap<String, (Instant, Option<Arc<AppRef>>)>>,
+    by_slug: RwLock<HashMap<String, Resolution>>,
 }
 
 impl Directory {

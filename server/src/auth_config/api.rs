@@ -213,6 +213,9 @@ impl AuthConfigApi {
         if let Some(v) = b.signin_enabled {
             c.signin_enabled = v;
         }
+        if let Some(v) = b.signup_enabled {
+            c.signup_enabled = v;
+        }
         if let Some(domains) = b.signup_allowed_email_domains {
             c.signup_allowed_email_domains = domains
                 .iter()

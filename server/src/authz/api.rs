@@ -395,9 +395,8 @@ impl AuthzApi {
         let app = consumer::app(&state, &app_slug.0).await?;
         let wanted = permission.0.iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>, _>>()?;
         let unauthorized = |code: &str| {
-            let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", format!("no valid token ({code})"));
-            e.www_authenticate = Some(format!("Bearer realm=\"{}\"", app.slug));
-            e
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", format!("no valid token ({code})"))
+                .with_www_authenticate(format!("Bearer realm=\"{}\"", app.slug))
         };
         let token = token_of(None, req).map_err(|_| unauthorized("TOKEN_REQUIRED"))?;
         let p = match decide(&state, &app, &token).await? {

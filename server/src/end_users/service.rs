@@ -54,10 +54,10 @@ pub async fn insert(tx: &DatabaseTransaction, app_id: Uuid, new: NewEndUser) -> 
     if store::find_by_username(tx, app_id, &new.username.key()).await?.is_some() {
         return Err(ApiError::conflict("username_taken", "the username is already registered in this app"));
     }
-    if let Some(email) = &new.email {
-        if store::find_by_email(tx, app_id, &email.key()).await?.is_some() {
-            return Err(ApiError::conflict("email_taken", "the email is already registered in this app"));
-        }
+    if let Some(email) = &new.email
+        && store::find_by_email(tx, app_id, &email.key()).await?.is_some()
+    {
+        return Err(ApiError::conflict("email_taken", "the email is already registered in this app"));
     }
     let now = clock::now();
     end_user::ActiveModel {

@@ -60,36 +60,32 @@ impl poem_openapi::types::Example for ErrorBody {
     }
 }
 
-/// A failure with its HTTP status and stable code.
+/// A failure with its HTTP status and stable code. Kept small (rare parts are boxed) because it
+/// is the error type of nearly every function.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: Cow<'static, str>,
     pub message: String,
-    pub details: Option<serde_json::Value>,
-    pub retry_after: Option<u64>,
-    pub www_authenticate: Option<String>,
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    details: Option<serde_json::Value>,
+    retry_after: Option<u64>,
+    www_authenticate: Option<String>,
     /// Also carry RFC 6749 `error` / `error_description` (OAuth endpoints).
-    pub oauth: bool,
+    oauth: bool,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            details: None,
-            retry_after: None,
-            www_authenticate: None,
-            oauth: false,
-        }
+        ApiError { status, code: code.into(), message: message.into(), extra: None }
     }
 
-    /// Marks the error as an OAuth one: the body also carries `error` and `error_description`.
-    pub fn oauth(mut self) -> Self {
-        self.oauth = true;
-        self
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
@@ -98,9 +94,8 @@ impl ApiError {
 
     /// 400 `validation_failed` naming the offending field.
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::BAD_REQUEST, "validation_failed", format!("{field}: {}", message.into()));
-        e.details = Some(serde_json::json!({ "field": field }));
-        e
+        Self::new(StatusCode::BAD_REQUEST, "validation_failed", format!("{field}: {}", message.into()))
+            .with_details(serde_json::json!({ "field": field }))
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -120,13 +115,12 @@ impl ApiError {
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!("too many requests; retry after {retry_after_secs} s"),
-        );
-        e.retry_after = Some(retry_after_secs.max(1));
-        e
+        )
+        .with_retry_after(retry_after_secs)
     }
 
     /// 500 `internal_error`; the cause is logged here and never sent to the client.
@@ -136,19 +130,46 @@ impl ApiError {
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+        self.extra().details = Some(details);
         self
     }
 
+    /// Sets `Retry-After` (at least one second).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.extra().retry_after = Some(secs.max(1));
+        self
+    }
+
+    /// Sets a `WWW-Authenticate` challenge.
+    pub fn with_www_authenticate(mut self, challenge: impl Into<String>) -> Self {
+        self.extra().www_authenticate = Some(challenge.into());
+        self
+    }
+
+    /// Marks the error as an OAuth one: the body also carries `error` and `error_description`.
+    pub fn oauth(mut self) -> Self {
+        self.extra().oauth = true;
+        self
+    }
+
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.extra.as_ref().and_then(|e| e.details.as_ref())
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.extra.as_ref().and_then(|e| e.retry_after)
+    }
+
     pub fn body(&self) -> ErrorBody {
+        let oauth = self.extra.as_ref().is_some_and(|e| e.oauth);
         ErrorBody {
             status_code: self.status.as_u16(),
             code: self.code.to_string(),
             message: self.message.clone(),
             request_id: current_request_id(),
-            details: self.details.clone(),
-            error: self.oauth.then(|| self.code.to_string()),
-            error_description: self.oauth.then(|| self.message.clone()),
+            details: self.details().cloned(),
+            error: oauth.then(|| self.code.to_string()),
+            error_description: oauth.then(|| self.message.clone()),
         }
     }
 }
@@ -180,10 +201,11 @@ impl IntoResponse for ApiError {
             .status(self.status)
             .content_type("application/json; charset=utf-8")
             .body(body);
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = self.retry_after() {
             resp.headers_mut().insert("retry-after", secs.into());
         }
-        if let Some(challenge) = self.www_authenticate.as_deref().and_then(|c| c.parse().ok()) {
+        let challenge = self.extra.as_ref().and_then(|e| e.www_authenticate.as_deref()).and_then(|c| c.parse().ok());
+        if let Some(challenge) = challenge {
             resp.headers_mut().insert("www-authenticate", challenge);
         }
         resp

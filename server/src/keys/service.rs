@@ -94,10 +94,8 @@ impl KeyRing {
     /// The app's key set, from cache or freshly loaded.
     pub async fn key_set(&self, app_id: Uuid) -> Result<Arc<KeySet>, ApiError> {
         let now = Utc::now();
-        if let Some(set) = self.cache.read().expect("key cache").get(&app_id) {
-            if set.valid_until > now {
-                return Ok(set.clone());
-            }
+        if let Some(set) = self.cache.read().expect("key cache").get(&app_id).filter(|s| s.valid_until > now) {
+            return Ok(set.clone());
         }
         let set = Arc::new(self.load(app_id).await?);
         self.cache.write().expect("key cache").insert(app_id, set.clone());

@@ -141,11 +141,8 @@ fn oauth_error(status: StatusCode, code: &'static str, message: impl Into<String
 }
 
 fn invalid_client(basic: bool, message: &str) -> ApiError {
-    let mut e = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", message);
-    if basic {
-        e.www_authenticate = Some("Basic realm=\"heimdall\"".into());
-    }
-    e
+    let e = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", message);
+    if basic { e.with_www_authenticate("Basic realm=\"heimdall\"") } else { e }
 }
 
 fn percent_decode(raw: &str) -> Option<String> {
