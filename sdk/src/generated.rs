@@ -7,6 +7,84 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///Accepting an invitation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AcceptInvite {
+        ///The `inv_…` code.
+        pub code: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        /**Required for a domain invite (`*@domain`); for an address invite it may be left out and
+must match when given.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Checked against the app's password policy.
+        pub password: ::std::string::String,
+        ///Default: derived from the email's local part.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
+    }
+
+    impl AcceptInvite {
+        pub fn builder() -> builder::AcceptInvite {
+            Default::default()
+        }
+    }
+
+    ///A new key: the only time `key` is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ApiKeyCreated {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::uuid::Uuid,
+        ///`hdk_live_…`; store it now, it cannot be shown again.
+        pub key: ::std::string::String,
+        pub key_prefix: ::std::string::String,
+        pub name: ::std::string::String,
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl ApiKeyCreated {
+        pub fn builder() -> builder::ApiKeyCreated {
+            Default::default()
+        }
+    }
+
+    ///A page of API keys, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ApiKeyList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<ApiKeySummary>,
+        pub pagination: Pagination,
+    }
+
+    impl ApiKeyList {
+        pub fn builder() -> builder::ApiKeyList {
+            Default::default()
+        }
+    }
+
+    ///An app API key, without the key itself.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ApiKeySummary {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::uuid::Uuid,
+        ///The key's first 16 characters, to tell keys apart.
+        pub key_prefix: ::std::string::String,
+        ///Last use (updated in batches, up to 30 s late).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl ApiKeySummary {
+        pub fn builder() -> builder::ApiKeySummary {
+            Default::default()
+        }
+    }
+
     ///An app (tenant): its own users, roles, keys and token issuer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct App {
@@ -42,6 +120,59 @@ pub mod types {
 
     impl AppList {
         pub fn builder() -> builder::AppList {
+            Default::default()
+        }
+    }
+
+    ///A page of members, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AppMemberList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<AppMemberSummary>,
+        pub pagination: Pagination,
+    }
+
+    impl AppMemberList {
+        pub fn builder() -> builder::AppMemberList {
+            Default::default()
+        }
+    }
+
+    ///A role holder of the app: an end-user with a role.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AppMemberSummary {
+        pub account_id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Membership id (the account id: an account holds one role per app).
+        pub id: ::uuid::Uuid,
+        pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_email: ::std::option::Option<::std::string::String>,
+        pub role_id: ::uuid::Uuid,
+        pub role_name: ::std::string::String,
+        pub username: ::std::string::String,
+    }
+
+    impl AppMemberSummary {
+        pub fn builder() -> builder::AppMemberSummary {
+            Default::default()
+        }
+    }
+
+    ///The resulting membership.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AppMembership {
+        pub account_id: ::uuid::Uuid,
+        pub app_id: ::uuid::Uuid,
+        ///Membership id (the account id: an account holds one role per app).
+        pub id: ::uuid::Uuid,
+        pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub role_id: ::uuid::Uuid,
+    }
+
+    impl AppMembership {
+        pub fn builder() -> builder::AppMembership {
             Default::default()
         }
     }
@@ -110,6 +241,21 @@ pub mod types {
         }
     }
 
+    ///Assigning a role.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AssignRole {
+        ///End-user account id.
+        pub account_id: ::uuid::Uuid,
+        ///Role name.
+        pub role: ::std::string::String,
+    }
+
+    impl AssignRole {
+        pub fn builder() -> builder::AssignRole {
+            Default::default()
+        }
+    }
+
     ///One audit entry.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuditLogEntry {
@@ -154,6 +300,230 @@ pub mod types {
 
     impl AuditLogList {
         pub fn builder() -> builder::AuditLogList {
+            Default::default()
+        }
+    }
+
+    ///The auth configuration of an app; every field is always present.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthConfigResponse {
+        ///Exact origins allowed as `return_to` of the web OAuth flow.
+        pub allowed_redirect_origins: ::std::vec::Vec<::std::string::String>,
+        ///While false, permission checks on Heimdall routes marked permission-protected are skipped.
+        pub enforce_app_permissions: bool,
+        /**Failed sign-ins for one identifier within 15 minutes before it is locked for the rest
+of the window.*/
+        pub max_failed_login_attempts: u32,
+        ///Live sessions per user; the oldest is ended when a new one would exceed it.
+        pub max_sessions: u32,
+        pub oauth_link_policy: OauthLinkPolicy,
+        pub password_min_length: u32,
+        pub password_require_number: bool,
+        pub password_require_symbol: bool,
+        pub password_require_uppercase: bool,
+        ///Lifetime of a session (and its refresh tokens), in minutes.
+        pub session_duration_minutes: u32,
+        pub signin_enabled: bool,
+        ///Sign-up is open only to these email domains; empty means any.
+        pub signup_allowed_email_domains: ::std::vec::Vec<::std::string::String>,
+        ///Role given to new sign-ups.
+        pub signup_default_role: ::std::string::String,
+        pub signup_enabled: bool,
+    }
+
+    impl AuthConfigResponse {
+        pub fn builder() -> builder::AuthConfigResponse {
+            Default::default()
+        }
+    }
+
+    ///Up to 100 checks against one token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthorizeBatchRequest {
+        pub checks: ::std::vec::Vec<BatchCheck>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+    }
+
+    impl AuthorizeBatchRequest {
+        pub fn builder() -> builder::AuthorizeBatchRequest {
+            Default::default()
+        }
+    }
+
+    ///Results in the order of the checks.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthorizeBatchResponse {
+        ///Set when the token itself was refused (then every check is unauthorized).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        pub results: ::std::vec::Vec<BatchResult>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+    }
+
+    impl AuthorizeBatchResponse {
+        pub fn builder() -> builder::AuthorizeBatchResponse {
+            Default::default()
+        }
+    }
+
+    ///A permission check. Send `permission`, or `permissions` (all required), or both.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AuthorizeRequest {
+        ///One permission, `resource.action`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permission: ::std::option::Option<::std::string::String>,
+        ///Several permissions, all required.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+        ///The access token; without it the `Authorization: Bearer` header is used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+    }
+
+    impl AuthorizeRequest {
+        pub fn builder() -> builder::AuthorizeRequest {
+            Default::default()
+        }
+    }
+
+    ///Result of `/authorize`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthorizeResponse {
+        ///Same as `authorized`.
+        pub allowed: bool,
+        pub authorized: bool,
+        ///Why the token was refused, as in `/verify`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///The requested permissions not held (present when not authorized).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub missing_permissions: ::std::vec::Vec<::std::string::String>,
+        ///The end-user's current role.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+    }
+
+    impl AuthorizeResponse {
+        pub fn builder() -> builder::AuthorizeResponse {
+            Default::default()
+        }
+    }
+
+    ///One check of a batch.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct BatchCheck {
+        ///Echoed back in the result.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permission: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl BatchCheck {
+        pub fn builder() -> builder::BatchCheck {
+            Default::default()
+        }
+    }
+
+    ///Result of one check.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct BatchResult {
+        pub allowed: bool,
+        pub authorized: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        pub missing_permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl BatchResult {
+        pub fn builder() -> builder::BatchResult {
+            Default::default()
+        }
+    }
+
+    ///A verification email was sent, or `{}` when nothing matched.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct CodeDispatched {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    }
+
+    impl CodeDispatched {
+        pub fn builder() -> builder::CodeDispatched {
+            Default::default()
+        }
+    }
+
+    /**A freshly minted code, or `{}` when nothing matched — the same shape either way, so the
+answer does not tell whether the account exists.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct CodeIssued {
+        ///Six digits, for the caller to deliver. Absent when nothing matched.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        ///The code stops working 10 minutes after it was minted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    }
+
+    impl CodeIssued {
+        pub fn builder() -> builder::CodeIssued {
+            Default::default()
+        }
+    }
+
+    ///The contact to send a code to: exactly one of `email` or `phone`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ContactRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Accepted for compatibility; accounts have no phone contacts, so this always answers `{}`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+    }
+
+    impl ContactRequest {
+        pub fn builder() -> builder::ContactRequest {
+            Default::default()
+        }
+    }
+
+    ///A contact that was just verified.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ContactVerified {
+        pub account_id: ::uuid::Uuid,
+        ///The primary email contact shares the account's id.
+        pub contact_id: ::uuid::Uuid,
+        ///`email`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///The normalised address.
+        pub value: ::std::string::String,
+        pub verified_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+
+    impl ContactVerified {
+        pub fn builder() -> builder::ContactVerified {
+            Default::default()
+        }
+    }
+
+    ///A new key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateApiKey {
+        ///1–120 characters.
+        pub name: ::std::string::String,
+        /**What the key may do on this app's admin API (`resource.action`, `resource.*`); required,
+may be empty. The calling key must hold each.*/
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl CreateApiKey {
+        pub fn builder() -> builder::CreateApiKey {
             Default::default()
         }
     }
@@ -314,6 +684,209 @@ are reserved.*/
         }
     }
 
+    ///A new invitation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateInvite {
+        /**The address the invite is locked to, or `*@example.com` to admit anyone at a domain
+(then the accepting user sends their address).*/
+        pub email: ::std::string::String,
+        ///1–720 hours; default 72.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in_hours: ::std::option::Option<::std::num::NonZeroU32>,
+        ///1–10000; default 1.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_uses: ::std::option::Option<::std::num::NonZeroU32>,
+        ///Name shown in the invitation email.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Role of the accepting user; default `member`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role_name: ::std::option::Option<::std::string::String>,
+    }
+
+    impl CreateInvite {
+        pub fn builder() -> builder::CreateInvite {
+            Default::default()
+        }
+    }
+
+    ///A new client.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateM2mClient {
+        ///1–120 characters.
+        pub name: ::std::string::String,
+        ///Initial scopes (`resource.action`, `resource.*` or `*`); the calling key must hold each.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scopes: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl CreateM2mClient {
+        pub fn builder() -> builder::CreateM2mClient {
+            Default::default()
+        }
+    }
+
+    ///A new custom permission.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreatePermission {
+        ///One word, e.g. `read`.
+        pub action: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Lowercase letters, digits, `_`, `-` (dots between words), e.g. `documents`.
+        pub resource: ::std::string::String,
+    }
+
+    impl CreatePermission {
+        pub fn builder() -> builder::CreatePermission {
+            Default::default()
+        }
+    }
+
+    ///A new role.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateRole {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///2–64 lowercase letters, digits, `_`, `-`; not `assign` or `permissions`.
+        pub name: ::std::string::String,
+    }
+
+    impl CreateRole {
+        pub fn builder() -> builder::CreateRole {
+            Default::default()
+        }
+    }
+
+    ///An address to send a verification email to.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct EmailRequest {
+        pub email: ::std::string::String,
+    }
+
+    impl EmailRequest {
+        pub fn builder() -> builder::EmailRequest {
+            Default::default()
+        }
+    }
+
+    ///A page of end-users, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct EndUserList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<EndUserSummary>,
+        pub pagination: Pagination,
+    }
+
+    impl EndUserList {
+        pub fn builder() -> builder::EndUserList {
+            Default::default()
+        }
+    }
+
+    ///Status of an end-user account.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum EndUserStatus {
+        #[serde(rename = "active")]
+        Active,
+        #[serde(rename = "suspended")]
+        Suspended,
+        #[serde(rename = "deactivated")]
+        Deactivated,
+    }
+
+    impl ::std::fmt::Display for EndUserStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Active => f.write_str("active"),
+                Self::Suspended => f.write_str("suspended"),
+                Self::Deactivated => f.write_str("deactivated"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for EndUserStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "active" => Ok(Self::Active),
+                "suspended" => Ok(Self::Suspended),
+                "deactivated" => Ok(Self::Deactivated),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for EndUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for EndUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    ///An end-user account of an app.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct EndUserSummary {
+        ///Sessions not revoked and not expired.
+        pub active_session_count: u64,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Primary email.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///When the primary email was verified; `null` while unverified.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email_verified_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Account id; the `sub` of the user's tokens.
+        pub id: ::uuid::Uuid,
+        ///When the user joined the app (their account creation).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub joined_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Last sign-in.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Name of the user's role in the app; `null` when the user is not a member.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+        pub status: EndUserStatus,
+        pub username: ::std::string::String,
+    }
+
+    impl EndUserSummary {
+        pub fn builder() -> builder::EndUserSummary {
+            Default::default()
+        }
+    }
+
     ///The JSON body of every error response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorBody {
@@ -322,6 +895,12 @@ are reserved.*/
         ///Structured detail for some codes, e.g. the field that failed validation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::serde_json::Value>,
+        ///OAuth endpoints only: the RFC 6749 §5.2 error code (`invalid_client`, …).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///OAuth endpoints only: the same text as `message`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_description: ::std::option::Option<::std::string::String>,
         ///Human-readable explanation; may change between versions.
         pub message: ::std::string::String,
         ///Id of the request, also sent as the `x-request-id` header; quote it in support requests.
@@ -338,6 +917,21 @@ are reserved.*/
         }
     }
 
+    ///Answer of forward-auth.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ForwardAuthBody {
+        pub allowed: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+        pub subject: ::std::string::String,
+    }
+
+    impl ForwardAuthBody {
+        pub fn builder() -> builder::ForwardAuthBody {
+            Default::default()
+        }
+    }
+
     ///Health answer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Health {
@@ -347,6 +941,84 @@ are reserved.*/
 
     impl Health {
         pub fn builder() -> builder::Health {
+            Default::default()
+        }
+    }
+
+    ///RFC 7662 introspection answer; only `active` when the token is not active.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct IntrospectionResponse {
+        pub active: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub aud: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub exp: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iat: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iss: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jti: ::std::option::Option<::std::string::String>,
+        ///Heimdall's principal type: `end_user` or `m2m`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub principal_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type: ::std::option::Option<::std::string::String>,
+    }
+
+    impl IntrospectionResponse {
+        pub fn builder() -> builder::IntrospectionResponse {
+            Default::default()
+        }
+    }
+
+    ///An invitation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Invite {
+        /**The accept code `inv_…`: in full only in the create response; lists show its first 12
+characters followed by `…` (only a hash is stored).*/
+        pub code: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The invited address, or `*@domain` for anyone at that domain.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_uses: ::std::option::Option<u32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub role_id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role_name: ::std::option::Option<::std::string::String>,
+        pub use_count: u32,
+    }
+
+    impl Invite {
+        pub fn builder() -> builder::Invite {
+            Default::default()
+        }
+    }
+
+    ///A page of invites, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct InviteList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<Invite>,
+        pub pagination: Pagination,
+    }
+
+    impl InviteList {
+        pub fn builder() -> builder::InviteList {
             Default::default()
         }
     }
@@ -388,6 +1060,179 @@ tokens may still be live.*/
         }
     }
 
+    ///A new client with its secret: the only time the secret is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct M2mClientCreated {
+        pub client_id: ::std::string::String,
+        ///`m2ms_…`; store it now, it cannot be shown again.
+        pub client_secret: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::uuid::Uuid,
+        pub name: ::std::string::String,
+        pub scopes: ::std::vec::Vec<Scope>,
+    }
+
+    impl M2mClientCreated {
+        pub fn builder() -> builder::M2mClientCreated {
+            Default::default()
+        }
+    }
+
+    ///An M2M client with its scopes.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct M2mClientDetail {
+        pub app_id: ::uuid::Uuid,
+        pub client_id: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::uuid::Uuid,
+        pub is_active: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+        ///What its tokens may do; `permissions` of its tokens, `scope` of the token response.
+        pub scopes: ::std::vec::Vec<Scope>,
+    }
+
+    impl M2mClientDetail {
+        pub fn builder() -> builder::M2mClientDetail {
+            Default::default()
+        }
+    }
+
+    ///A page of M2M clients, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct M2mClientList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<M2mClientSummary>,
+        pub pagination: Pagination,
+    }
+
+    impl M2mClientList {
+        pub fn builder() -> builder::M2mClientList {
+            Default::default()
+        }
+    }
+
+    ///An M2M client, without its secret.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct M2mClientSummary {
+        pub app_id: ::uuid::Uuid,
+        ///Public client id, `m2m_…`.
+        pub client_id: ::std::string::String,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: ::uuid::Uuid,
+        pub is_active: bool,
+        ///Last token issued (updated in batches, up to 30 s late).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        pub name: ::std::string::String,
+    }
+
+    impl M2mClientSummary {
+        pub fn builder() -> builder::M2mClientSummary {
+            Default::default()
+        }
+    }
+
+    ///A new secret: the only time it is shown. The old secret stopped working.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct M2mSecretRotated {
+        pub client_id: ::std::string::String,
+        pub client_secret: ::std::string::String,
+    }
+
+    impl M2mSecretRotated {
+        pub fn builder() -> builder::M2mSecretRotated {
+            Default::default()
+        }
+    }
+
+    ///What federated sign-in does when the provider's email matches an existing account.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OauthLinkPolicy {
+        #[serde(rename = "auto")]
+        Auto,
+        #[serde(rename = "confirm")]
+        Confirm,
+        #[serde(rename = "reject")]
+        Reject,
+    }
+
+    impl ::std::fmt::Display for OauthLinkPolicy {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Auto => f.write_str("auto"),
+                Self::Confirm => f.write_str("confirm"),
+                Self::Reject => f.write_str("reject"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for OauthLinkPolicy {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "auto" => Ok(Self::Auto),
+                "confirm" => Ok(Self::Confirm),
+                "reject" => Ok(Self::Reject),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for OauthLinkPolicy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for OauthLinkPolicy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    ///An access token for a client.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OauthTokenResponse {
+        ///RS256 JWT with `type: "m2m"`, `sub` = client id, `permissions` = granted scopes.
+        pub access_token: ::std::string::String,
+        pub expires_in: u64,
+        ///Granted scopes, space-separated.
+        pub scope: ::std::string::String,
+        ///`Bearer`.
+        pub token_type: ::std::string::String,
+    }
+
+    impl OauthTokenResponse {
+        pub fn builder() -> builder::OauthTokenResponse {
+            Default::default()
+        }
+    }
+
     ///OpenID Provider metadata for the app (OpenID Connect Discovery 1.0).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct OpenIdConfiguration {
@@ -424,6 +1269,47 @@ tokens may still be live.*/
         }
     }
 
+    ///A permission of the catalogue.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Permission {
+        pub action: ::std::string::String,
+        ///`null` for system permissions.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub app_id: ::std::option::Option<::uuid::Uuid>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        pub resource: ::std::string::String,
+    }
+
+    impl Permission {
+        pub fn builder() -> builder::Permission {
+            Default::default()
+        }
+    }
+
+    ///A catalogue entry with its origin.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PermissionCatalogEntry {
+        pub action: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub app_id: ::std::option::Option<::uuid::Uuid>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        ///Heimdall's own permissions (they guard its admin API) cannot be deleted.
+        pub is_system: bool,
+        pub resource: ::std::string::String,
+    }
+
+    impl PermissionCatalogEntry {
+        pub fn builder() -> builder::PermissionCatalogEntry {
+            Default::default()
+        }
+    }
+
     ///Counts across the caller's workspace.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PlatformStats {
@@ -435,6 +1321,193 @@ tokens may still be live.*/
 
     impl PlatformStats {
         pub fn builder() -> builder::PlatformStats {
+            Default::default()
+        }
+    }
+
+    ///A refresh token.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RefreshRequest {
+        pub refresh_token: ::std::string::String,
+    }
+
+    impl RefreshRequest {
+        pub fn builder() -> builder::RefreshRequest {
+            Default::default()
+        }
+    }
+
+    ///A password reset.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ResetPasswordRequest {
+        ///The six-digit code.
+        pub code: ::std::string::String,
+        ///Checked against the app's password policy before the code is used.
+        pub new_password: ::std::string::String,
+    }
+
+    impl ResetPasswordRequest {
+        pub fn builder() -> builder::ResetPasswordRequest {
+            Default::default()
+        }
+    }
+
+    ///Answer of revocation (always 200 for a well-formed request, RFC 7009 §2.2).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RevocationResponse {
+        pub revoked: bool,
+    }
+
+    impl RevocationResponse {
+        pub fn builder() -> builder::RevocationResponse {
+            Default::default()
+        }
+    }
+
+    ///A role of an app.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Role {
+        pub app_id: ::uuid::Uuid,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        ///`owner`, `admin` and `member` are system roles: they cannot be deleted.
+        pub is_system: bool,
+        ///Unique in the app; used in paths.
+        pub name: ::std::string::String,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+
+    impl Role {
+        pub fn builder() -> builder::Role {
+            Default::default()
+        }
+    }
+
+    ///A page of roles, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RoleList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<Role>,
+        pub pagination: Pagination,
+    }
+
+    impl RoleList {
+        pub fn builder() -> builder::RoleList {
+            Default::default()
+        }
+    }
+
+    ///A role with its permission set.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RoleWithPermissions {
+        pub app_id: ::uuid::Uuid,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub id: ::uuid::Uuid,
+        pub is_system: bool,
+        pub name: ::std::string::String,
+        ///Granted permissions, including explicit wildcards (`resource.*`, `*`).
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+
+    impl RoleWithPermissions {
+        pub fn builder() -> builder::RoleWithPermissions {
+            Default::default()
+        }
+    }
+
+    ///A granted scope.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Scope {
+        pub action: ::std::string::String,
+        pub resource: ::std::string::String,
+    }
+
+    impl Scope {
+        pub fn builder() -> builder::Scope {
+            Default::default()
+        }
+    }
+
+    ///One of the user's live sessions.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionInfo {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///True for the session of the token making this call.
+        pub current: bool,
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Session id; the `sid` of its access tokens.
+        pub id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip: ::std::option::Option<::std::string::String>,
+        ///Last sign-in or refresh.
+        pub last_used_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_agent: ::std::option::Option<::std::string::String>,
+    }
+
+    impl SessionInfo {
+        pub fn builder() -> builder::SessionInfo {
+            Default::default()
+        }
+    }
+
+    ///A page of sessions, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<SessionInfo>,
+        pub pagination: Pagination,
+    }
+
+    impl SessionList {
+        pub fn builder() -> builder::SessionList {
+            Default::default()
+        }
+    }
+
+    ///The complete new permission set.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetPermissions {
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl SetPermissions {
+        pub fn builder() -> builder::SetPermissions {
+            Default::default()
+        }
+    }
+
+    ///The complete new scope set.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetScopes {
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl SetScopes {
+        pub fn builder() -> builder::SetScopes {
+            Default::default()
+        }
+    }
+
+    ///Sign-in with a username or verified email.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SigninRequest {
+        ///Username, or the account's *verified* primary email.
+        pub identifier: ::std::string::String,
+        pub password: ::std::string::String,
+        /**Multi-tenant sign-in. Tenants are not supported by this server: any value answers 403
+`tenant_membership_required`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
+    }
+
+    impl SigninRequest {
+        pub fn builder() -> builder::SigninRequest {
             Default::default()
         }
     }
@@ -473,6 +1546,88 @@ tokens may still be live.*/
 
     impl SigningKeyList {
         pub fn builder() -> builder::SigningKeyList {
+            Default::default()
+        }
+    }
+
+    ///A new account.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SignupRequest {
+        ///Up to 120 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        ///Becomes the primary email, unverified.
+        pub email: ::std::string::String,
+        ///Checked against the app's password policy.
+        pub password: ::std::string::String,
+        ///3–64 letters, digits, `_`, `.`, `-`; unique in the app (case-insensitive).
+        pub username: ::std::string::String,
+    }
+
+    impl SignupRequest {
+        pub fn builder() -> builder::SignupRequest {
+            Default::default()
+        }
+    }
+
+    /**A token to introspect or revoke, with the calling client's credentials when not sent with
+HTTP Basic.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TokenOperationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        pub token: ::std::string::String,
+        ///`access_token` or `refresh_token`; a hint only.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type_hint: ::std::option::Option<::std::string::String>,
+    }
+
+    impl TokenOperationRequest {
+        pub fn builder() -> builder::TokenOperationRequest {
+            Default::default()
+        }
+    }
+
+    ///A token request (client credentials grant).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TokenRequest {
+        ///`m2m_…`; or send it with HTTP Basic.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///Or send it with HTTP Basic.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        ///`client_credentials`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grant_type: ::std::option::Option<::std::string::String>,
+        ///Space-separated subset of the client's scopes; default all of them.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+    }
+
+    impl TokenRequest {
+        pub fn builder() -> builder::TokenRequest {
+            Default::default()
+        }
+    }
+
+    ///Access and refresh token of a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TokenResponse {
+        ///RS256 JWT for API calls; verify it offline with the app's JWKS.
+        pub access_token: ::std::string::String,
+        ///Lifetime of the access token in seconds.
+        pub expires_in: u64,
+        ///Single-use: every refresh returns a new one. Presenting a used one again ends the session.
+        pub refresh_token: ::std::string::String,
+        ///Always `Bearer`.
+        pub token_type: ::std::string::String,
+    }
+
+    impl TokenResponse {
+        pub fn builder() -> builder::TokenResponse {
             Default::default()
         }
     }
@@ -643,8 +1798,791 @@ configured with it keep working; tokens are issued under the new one at once.*/
         }
     }
 
+    ///Changes to the auth configuration; only the fields sent change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateAuthConfig {
+        ///Exact origins (scheme, host, port); no paths, no wildcards.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub allowed_redirect_origins: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enforce_app_permissions: ::std::option::Option<bool>,
+        ///1–100.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_failed_login_attempts: ::std::option::Option<::std::num::NonZeroU32>,
+        ///1–50.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max_sessions: ::std::option::Option<::std::num::NonZeroU32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub oauth_link_policy: ::std::option::Option<OauthLinkPolicy>,
+        ///8–128.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_min_length: ::std::option::Option<u32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_require_number: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_require_symbol: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_require_uppercase: ::std::option::Option<bool>,
+        ///1–43200 (30 days).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub session_duration_minutes: ::std::option::Option<::std::num::NonZeroU32>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signin_enabled: ::std::option::Option<bool>,
+        ///Domains like `example.com`; empty list opens sign-up to any domain.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub signup_allowed_email_domains: ::std::vec::Vec<::std::string::String>,
+        ///Name of an existing role.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signup_default_role: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signup_enabled: ::std::option::Option<bool>,
+    }
+
+    impl UpdateAuthConfig {
+        pub fn builder() -> builder::UpdateAuthConfig {
+            Default::default()
+        }
+    }
+
+    ///Profile changes; fields left out stay as they are.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateEndUser {
+        ///0–120 characters; an empty string clears it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<UpdateEndUserDisplayName>,
+        ///New primary email; it starts unverified.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+    }
+
+    impl UpdateEndUser {
+        pub fn builder() -> builder::UpdateEndUser {
+            Default::default()
+        }
+    }
+
+    ///0–120 characters; an empty string clears it.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateEndUserDisplayName(::std::string::String);
+    impl ::std::ops::Deref for UpdateEndUserDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<UpdateEndUserDisplayName> for ::std::string::String {
+        fn from(value: UpdateEndUserDisplayName) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for UpdateEndUserDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 120usize {
+                return Err("longer than 120 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UpdateEndUserDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateEndUserDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UpdateEndUserDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///New role of an end-user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UpdateEndUserRole {
+        ///Name of an existing role of the app, e.g. `admin`.
+        pub role_name: ::std::string::String,
+    }
+
+    impl UpdateEndUserRole {
+        pub fn builder() -> builder::UpdateEndUserRole {
+            Default::default()
+        }
+    }
+
+    ///New status of an end-user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UpdateEndUserStatus {
+        pub status: EndUserStatus,
+    }
+
+    impl UpdateEndUserStatus {
+        pub fn builder() -> builder::UpdateEndUserStatus {
+            Default::default()
+        }
+    }
+
+    ///Changes to a client.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateM2mClient {
+        ///`false` stops new tokens at once, and `/verify`/`/authorize` refuse its issued tokens.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+
+    impl UpdateM2mClient {
+        pub fn builder() -> builder::UpdateM2mClient {
+            Default::default()
+        }
+    }
+
+    ///Profile changes by the user.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateMe {
+        ///0–120 characters; an empty string clears it, leaving it out changes nothing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<UpdateMeDisplayName>,
+    }
+
+    impl UpdateMe {
+        pub fn builder() -> builder::UpdateMe {
+            Default::default()
+        }
+    }
+
+    ///0–120 characters; an empty string clears it, leaving it out changes nothing.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateMeDisplayName(::std::string::String);
+    impl ::std::ops::Deref for UpdateMeDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<UpdateMeDisplayName> for ::std::string::String {
+        fn from(value: UpdateMeDisplayName) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for UpdateMeDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 120usize {
+                return Err("longer than 120 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UpdateMeDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateMeDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UpdateMeDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///Changes to a role.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateRole {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+    }
+
+    impl UpdateRole {
+        pub fn builder() -> builder::UpdateRole {
+            Default::default()
+        }
+    }
+
+    ///A code to consume.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct VerifyCodeRequest {
+        ///The six-digit code.
+        pub code: ::std::string::String,
+    }
+
+    impl VerifyCodeRequest {
+        pub fn builder() -> builder::VerifyCodeRequest {
+            Default::default()
+        }
+    }
+
+    ///Who a valid token speaks for.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct VerifyPrincipal {
+        ///App id.
+        pub aid: ::std::string::String,
+        ///Current permissions: the role's (end-users) or the granted scopes (M2M).
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+        ///Current role name (end-users).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role: ::std::option::Option<::std::string::String>,
+        ///End-user account id, or the M2M `client_id`.
+        pub sub: ::std::string::String,
+        ///`end_user` or `m2m`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+
+    impl VerifyPrincipal {
+        pub fn builder() -> builder::VerifyPrincipal {
+            Default::default()
+        }
+    }
+
+    ///A token to check. Without `token`, the `Authorization: Bearer` header is used.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct VerifyRequest {
+        /**The access token. Takes precedence over the `Authorization` header (which may carry
+the caller's own API key).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+    }
+
+    impl VerifyRequest {
+        pub fn builder() -> builder::VerifyRequest {
+            Default::default()
+        }
+    }
+
+    ///Result of `/verify`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct VerifyResponse {
+        /**When not valid: `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `ACCOUNT_SUSPENDED`,
+`CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub principal: ::std::option::Option<VerifyPrincipal>,
+        ///True only if signature, issuer, audience, expiry and session (or client) are all valid.
+        pub valid: bool,
+    }
+
+    impl VerifyResponse {
+        pub fn builder() -> builder::VerifyResponse {
+            Default::default()
+        }
+    }
+
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct AcceptInvite {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for AcceptInvite {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    display_name: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    password: Err("no value supplied for password".to_string()),
+                    username: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl AcceptInvite {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AcceptInvite> for super::AcceptInvite {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AcceptInvite,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    display_name: value.display_name?,
+                    email: value.email?,
+                    password: value.password?,
+                    username: value.username?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AcceptInvite> for AcceptInvite {
+            fn from(value: super::AcceptInvite) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    display_name: Ok(value.display_name),
+                    email: Ok(value.email),
+                    password: Ok(value.password),
+                    username: Ok(value.username),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ApiKeyCreated {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            key_prefix: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for ApiKeyCreated {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    key: Err("no value supplied for key".to_string()),
+                    key_prefix: Err("no value supplied for key_prefix".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl ApiKeyCreated {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn key_prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_prefix: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ApiKeyCreated> for super::ApiKeyCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiKeyCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    key: value.key?,
+                    key_prefix: value.key_prefix?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ApiKeyCreated> for ApiKeyCreated {
+            fn from(value: super::ApiKeyCreated) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    key_prefix: Ok(value.key_prefix),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ApiKeyList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::ApiKeySummary>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for ApiKeyList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl ApiKeyList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ApiKeySummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ApiKeyList> for super::ApiKeyList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiKeyList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ApiKeyList> for ApiKeyList {
+            fn from(value: super::ApiKeyList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ApiKeySummary {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key_prefix: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for ApiKeySummary {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    key_prefix: Err("no value supplied for key_prefix".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl ApiKeySummary {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key_prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_prefix: {e}")
+                    });
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ApiKeySummary> for super::ApiKeySummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApiKeySummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    key_prefix: value.key_prefix?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ApiKeySummary> for ApiKeySummary {
+            fn from(value: super::ApiKeySummary) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    key_prefix: Ok(value.key_prefix),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
         #[derive(Clone, Debug)]
         pub struct App {
             created_at: ::std::result::Result<
@@ -897,6 +2835,419 @@ configured with it keep working; tokens are issued under the new one at once.*/
                 Self {
                     data: Ok(value.data),
                     pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AppMemberList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::AppMemberSummary>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for AppMemberList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl AppMemberList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AppMemberSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AppMemberList> for super::AppMemberList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AppMemberList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AppMemberList> for AppMemberList {
+            fn from(value: super::AppMemberList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AppMemberSummary {
+            account_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            joined_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            primary_email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            role_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for AppMemberSummary {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    display_name: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    joined_at: Err("no value supplied for joined_at".to_string()),
+                    primary_email: Ok(Default::default()),
+                    role_id: Err("no value supplied for role_id".to_string()),
+                    role_name: Err("no value supplied for role_name".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+
+        impl AppMemberSummary {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn joined_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined_at: {e}")
+                    });
+                self
+            }
+            pub fn primary_email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary_email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for primary_email: {e}")
+                    });
+                self
+            }
+            pub fn role_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_id: {e}")
+                    });
+                self
+            }
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AppMemberSummary> for super::AppMemberSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AppMemberSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    display_name: value.display_name?,
+                    id: value.id?,
+                    joined_at: value.joined_at?,
+                    primary_email: value.primary_email?,
+                    role_id: value.role_id?,
+                    role_name: value.role_name?,
+                    username: value.username?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AppMemberSummary> for AppMemberSummary {
+            fn from(value: super::AppMemberSummary) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    display_name: Ok(value.display_name),
+                    id: Ok(value.id),
+                    joined_at: Ok(value.joined_at),
+                    primary_email: Ok(value.primary_email),
+                    role_id: Ok(value.role_id),
+                    role_name: Ok(value.role_name),
+                    username: Ok(value.username),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AppMembership {
+            account_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            app_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            joined_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            role_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for AppMembership {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    app_id: Err("no value supplied for app_id".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    joined_at: Err("no value supplied for joined_at".to_string()),
+                    role_id: Err("no value supplied for role_id".to_string()),
+                }
+            }
+        }
+
+        impl AppMembership {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn joined_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined_at: {e}")
+                    });
+                self
+            }
+            pub fn role_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AppMembership> for super::AppMembership {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AppMembership,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    app_id: value.app_id?,
+                    id: value.id?,
+                    joined_at: value.joined_at?,
+                    role_id: value.role_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AppMembership> for AppMembership {
+            fn from(value: super::AppMembership) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    app_id: Ok(value.app_id),
+                    id: Ok(value.id),
+                    joined_at: Ok(value.joined_at),
+                    role_id: Ok(value.role_id),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AssignRole {
+            account_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for AssignRole {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+
+        impl AssignRole {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AssignRole> for super::AssignRole {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AssignRole,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    role: value.role?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AssignRole> for AssignRole {
+            fn from(value: super::AssignRole) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    role: Ok(value.role),
                 }
             }
         }
@@ -1195,6 +3546,1260 @@ configured with it keep working; tokens are issued under the new one at once.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct AuthConfigResponse {
+            allowed_redirect_origins: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            enforce_app_permissions: ::std::result::Result<bool, ::std::string::String>,
+            max_failed_login_attempts: ::std::result::Result<u32, ::std::string::String>,
+            max_sessions: ::std::result::Result<u32, ::std::string::String>,
+            oauth_link_policy: ::std::result::Result<
+                super::OauthLinkPolicy,
+                ::std::string::String,
+            >,
+            password_min_length: ::std::result::Result<u32, ::std::string::String>,
+            password_require_number: ::std::result::Result<bool, ::std::string::String>,
+            password_require_symbol: ::std::result::Result<bool, ::std::string::String>,
+            password_require_uppercase: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            session_duration_minutes: ::std::result::Result<u32, ::std::string::String>,
+            signin_enabled: ::std::result::Result<bool, ::std::string::String>,
+            signup_allowed_email_domains: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            signup_default_role: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            signup_enabled: ::std::result::Result<bool, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for AuthConfigResponse {
+            fn default() -> Self {
+                Self {
+                    allowed_redirect_origins: Err(
+                        "no value supplied for allowed_redirect_origins".to_string(),
+                    ),
+                    enforce_app_permissions: Err(
+                        "no value supplied for enforce_app_permissions".to_string(),
+                    ),
+                    max_failed_login_attempts: Err(
+                        "no value supplied for max_failed_login_attempts".to_string(),
+                    ),
+                    max_sessions: Err("no value supplied for max_sessions".to_string()),
+                    oauth_link_policy: Err(
+                        "no value supplied for oauth_link_policy".to_string(),
+                    ),
+                    password_min_length: Err(
+                        "no value supplied for password_min_length".to_string(),
+                    ),
+                    password_require_number: Err(
+                        "no value supplied for password_require_number".to_string(),
+                    ),
+                    password_require_symbol: Err(
+                        "no value supplied for password_require_symbol".to_string(),
+                    ),
+                    password_require_uppercase: Err(
+                        "no value supplied for password_require_uppercase".to_string(),
+                    ),
+                    session_duration_minutes: Err(
+                        "no value supplied for session_duration_minutes".to_string(),
+                    ),
+                    signin_enabled: Err(
+                        "no value supplied for signin_enabled".to_string(),
+                    ),
+                    signup_allowed_email_domains: Err(
+                        "no value supplied for signup_allowed_email_domains".to_string(),
+                    ),
+                    signup_default_role: Err(
+                        "no value supplied for signup_default_role".to_string(),
+                    ),
+                    signup_enabled: Err(
+                        "no value supplied for signup_enabled".to_string(),
+                    ),
+                }
+            }
+        }
+
+        impl AuthConfigResponse {
+            pub fn allowed_redirect_origins<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_redirect_origins = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_redirect_origins: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enforce_app_permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enforce_app_permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for enforce_app_permissions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn max_failed_login_attempts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_failed_login_attempts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for max_failed_login_attempts: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn max_sessions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_sessions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for max_sessions: {e}")
+                    });
+                self
+            }
+            pub fn oauth_link_policy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OauthLinkPolicy>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.oauth_link_policy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for oauth_link_policy: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_min_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_min_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_min_length: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_require_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_require_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_require_number: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_require_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_require_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_require_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_require_uppercase<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_require_uppercase = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_require_uppercase: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn session_duration_minutes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_duration_minutes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for session_duration_minutes: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signin_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signin_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signin_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_allowed_email_domains<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_allowed_email_domains = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_allowed_email_domains: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_default_role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_default_role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_default_role: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_enabled: {e}"
+                        )
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AuthConfigResponse> for super::AuthConfigResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthConfigResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed_redirect_origins: value.allowed_redirect_origins?,
+                    enforce_app_permissions: value.enforce_app_permissions?,
+                    max_failed_login_attempts: value.max_failed_login_attempts?,
+                    max_sessions: value.max_sessions?,
+                    oauth_link_policy: value.oauth_link_policy?,
+                    password_min_length: value.password_min_length?,
+                    password_require_number: value.password_require_number?,
+                    password_require_symbol: value.password_require_symbol?,
+                    password_require_uppercase: value.password_require_uppercase?,
+                    session_duration_minutes: value.session_duration_minutes?,
+                    signin_enabled: value.signin_enabled?,
+                    signup_allowed_email_domains: value.signup_allowed_email_domains?,
+                    signup_default_role: value.signup_default_role?,
+                    signup_enabled: value.signup_enabled?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AuthConfigResponse> for AuthConfigResponse {
+            fn from(value: super::AuthConfigResponse) -> Self {
+                Self {
+                    allowed_redirect_origins: Ok(value.allowed_redirect_origins),
+                    enforce_app_permissions: Ok(value.enforce_app_permissions),
+                    max_failed_login_attempts: Ok(value.max_failed_login_attempts),
+                    max_sessions: Ok(value.max_sessions),
+                    oauth_link_policy: Ok(value.oauth_link_policy),
+                    password_min_length: Ok(value.password_min_length),
+                    password_require_number: Ok(value.password_require_number),
+                    password_require_symbol: Ok(value.password_require_symbol),
+                    password_require_uppercase: Ok(value.password_require_uppercase),
+                    session_duration_minutes: Ok(value.session_duration_minutes),
+                    signin_enabled: Ok(value.signin_enabled),
+                    signup_allowed_email_domains: Ok(value.signup_allowed_email_domains),
+                    signup_default_role: Ok(value.signup_default_role),
+                    signup_enabled: Ok(value.signup_enabled),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeBatchRequest {
+            checks: ::std::result::Result<
+                ::std::vec::Vec<super::BatchCheck>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for AuthorizeBatchRequest {
+            fn default() -> Self {
+                Self {
+                    checks: Err("no value supplied for checks".to_string()),
+                    token: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl AuthorizeBatchRequest {
+            pub fn checks<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::BatchCheck>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.checks = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for checks: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AuthorizeBatchRequest>
+        for super::AuthorizeBatchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeBatchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    checks: value.checks?,
+                    token: value.token?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AuthorizeBatchRequest>
+        for AuthorizeBatchRequest {
+            fn from(value: super::AuthorizeBatchRequest) -> Self {
+                Self {
+                    checks: Ok(value.checks),
+                    token: Ok(value.token),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeBatchResponse {
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::BatchResult>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for AuthorizeBatchResponse {
+            fn default() -> Self {
+                Self {
+                    error: Ok(Default::default()),
+                    results: Err("no value supplied for results".to_string()),
+                    role: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl AuthorizeBatchResponse {
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::BatchResult>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AuthorizeBatchResponse>
+        for super::AuthorizeBatchResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeBatchResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    error: value.error?,
+                    results: value.results?,
+                    role: value.role?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AuthorizeBatchResponse>
+        for AuthorizeBatchResponse {
+            fn from(value: super::AuthorizeBatchResponse) -> Self {
+                Self {
+                    error: Ok(value.error),
+                    results: Ok(value.results),
+                    role: Ok(value.role),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeRequest {
+            permission: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for AuthorizeRequest {
+            fn default() -> Self {
+                Self {
+                    permission: Ok(Default::default()),
+                    permissions: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl AuthorizeRequest {
+            pub fn permission<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permission = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permission: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AuthorizeRequest> for super::AuthorizeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    permission: value.permission?,
+                    permissions: value.permissions?,
+                    token: value.token?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AuthorizeRequest> for AuthorizeRequest {
+            fn from(value: super::AuthorizeRequest) -> Self {
+                Self {
+                    permission: Ok(value.permission),
+                    permissions: Ok(value.permissions),
+                    token: Ok(value.token),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct AuthorizeResponse {
+            allowed: ::std::result::Result<bool, ::std::string::String>,
+            authorized: ::std::result::Result<bool, ::std::string::String>,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            missing_permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for AuthorizeResponse {
+            fn default() -> Self {
+                Self {
+                    allowed: Err("no value supplied for allowed".to_string()),
+                    authorized: Err("no value supplied for authorized".to_string()),
+                    error: Ok(Default::default()),
+                    missing_permissions: Ok(Default::default()),
+                    role: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl AuthorizeResponse {
+            pub fn allowed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for allowed: {e}")
+                    });
+                self
+            }
+            pub fn authorized<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorized = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for authorized: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn missing_permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.missing_permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for missing_permissions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<AuthorizeResponse> for super::AuthorizeResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthorizeResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed: value.allowed?,
+                    authorized: value.authorized?,
+                    error: value.error?,
+                    missing_permissions: value.missing_permissions?,
+                    role: value.role?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::AuthorizeResponse> for AuthorizeResponse {
+            fn from(value: super::AuthorizeResponse) -> Self {
+                Self {
+                    allowed: Ok(value.allowed),
+                    authorized: Ok(value.authorized),
+                    error: Ok(value.error),
+                    missing_permissions: Ok(value.missing_permissions),
+                    role: Ok(value.role),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct BatchCheck {
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            permission: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for BatchCheck {
+            fn default() -> Self {
+                Self {
+                    id: Ok(Default::default()),
+                    permission: Ok(Default::default()),
+                    permissions: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl BatchCheck {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn permission<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permission = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permission: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<BatchCheck> for super::BatchCheck {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BatchCheck,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    permission: value.permission?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::BatchCheck> for BatchCheck {
+            fn from(value: super::BatchCheck) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    permission: Ok(value.permission),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct BatchResult {
+            allowed: ::std::result::Result<bool, ::std::string::String>,
+            authorized: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            missing_permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for BatchResult {
+            fn default() -> Self {
+                Self {
+                    allowed: Err("no value supplied for allowed".to_string()),
+                    authorized: Err("no value supplied for authorized".to_string()),
+                    id: Ok(Default::default()),
+                    missing_permissions: Err(
+                        "no value supplied for missing_permissions".to_string(),
+                    ),
+                }
+            }
+        }
+
+        impl BatchResult {
+            pub fn allowed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for allowed: {e}")
+                    });
+                self
+            }
+            pub fn authorized<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorized = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for authorized: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn missing_permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.missing_permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for missing_permissions: {e}"
+                        )
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<BatchResult> for super::BatchResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BatchResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed: value.allowed?,
+                    authorized: value.authorized?,
+                    id: value.id?,
+                    missing_permissions: value.missing_permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::BatchResult> for BatchResult {
+            fn from(value: super::BatchResult) -> Self {
+                Self {
+                    allowed: Ok(value.allowed),
+                    authorized: Ok(value.authorized),
+                    id: Ok(value.id),
+                    missing_permissions: Ok(value.missing_permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CodeDispatched {
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CodeDispatched {
+            fn default() -> Self {
+                Self {
+                    expires_at: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl CodeDispatched {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CodeDispatched> for super::CodeDispatched {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CodeDispatched,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_at: value.expires_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CodeDispatched> for CodeDispatched {
+            fn from(value: super::CodeDispatched) -> Self {
+                Self {
+                    expires_at: Ok(value.expires_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CodeIssued {
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CodeIssued {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    expires_at: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl CodeIssued {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CodeIssued> for super::CodeIssued {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CodeIssued,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    expires_at: value.expires_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CodeIssued> for CodeIssued {
+            fn from(value: super::CodeIssued) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    expires_at: Ok(value.expires_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ContactRequest {
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for ContactRequest {
+            fn default() -> Self {
+                Self {
+                    email: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl ContactRequest {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ContactRequest> for super::ContactRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContactRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    phone: value.phone?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ContactRequest> for ContactRequest {
+            fn from(value: super::ContactRequest) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    phone: Ok(value.phone),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ContactVerified {
+            account_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            contact_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            value: ::std::result::Result<::std::string::String, ::std::string::String>,
+            verified_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for ContactVerified {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    contact_id: Err("no value supplied for contact_id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    value: Err("no value supplied for value".to_string()),
+                    verified_at: Err("no value supplied for verified_at".to_string()),
+                }
+            }
+        }
+
+        impl ContactVerified {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn contact_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contact_id: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+            pub fn verified_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verified_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verified_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ContactVerified> for super::ContactVerified {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContactVerified,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    contact_id: value.contact_id?,
+                    type_: value.type_?,
+                    value: value.value?,
+                    verified_at: value.verified_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ContactVerified> for ContactVerified {
+            fn from(value: super::ContactVerified) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    contact_id: Ok(value.contact_id),
+                    type_: Ok(value.type_),
+                    value: Ok(value.value),
+                    verified_at: Ok(value.verified_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CreateApiKey {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CreateApiKey {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl CreateApiKey {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreateApiKey> for super::CreateApiKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateApiKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreateApiKey> for CreateApiKey {
+            fn from(value: super::CreateApiKey) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct CreateApp {
             display_name: ::std::result::Result<
                 super::CreateAppDisplayName,
@@ -1301,10 +4906,714 @@ configured with it keep working; tokens are issued under the new one at once.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct CreateInvite {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            expires_in_hours: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+            max_uses: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            role_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CreateInvite {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    expires_in_hours: Ok(Default::default()),
+                    max_uses: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    role_name: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl CreateInvite {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn expires_in_hours<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in_hours = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for expires_in_hours: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn max_uses<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_uses = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for max_uses: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreateInvite> for super::CreateInvite {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateInvite,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    expires_in_hours: value.expires_in_hours?,
+                    max_uses: value.max_uses?,
+                    name: value.name?,
+                    role_name: value.role_name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreateInvite> for CreateInvite {
+            fn from(value: super::CreateInvite) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    expires_in_hours: Ok(value.expires_in_hours),
+                    max_uses: Ok(value.max_uses),
+                    name: Ok(value.name),
+                    role_name: Ok(value.role_name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CreateM2mClient {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CreateM2mClient {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    scopes: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl CreateM2mClient {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scopes: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreateM2mClient> for super::CreateM2mClient {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateM2mClient,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreateM2mClient> for CreateM2mClient {
+            fn from(value: super::CreateM2mClient) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    scopes: Ok(value.scopes),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CreatePermission {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resource: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CreatePermission {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    description: Ok(Default::default()),
+                    resource: Err("no value supplied for resource".to_string()),
+                }
+            }
+        }
+
+        impl CreatePermission {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn resource<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreatePermission> for super::CreatePermission {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreatePermission,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    description: value.description?,
+                    resource: value.resource?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreatePermission> for CreatePermission {
+            fn from(value: super::CreatePermission) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    description: Ok(value.description),
+                    resource: Ok(value.resource),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CreateRole {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for CreateRole {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+
+        impl CreateRole {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreateRole> for super::CreateRole {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateRole,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    name: value.name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreateRole> for CreateRole {
+            fn from(value: super::CreateRole) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    name: Ok(value.name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct EmailRequest {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for EmailRequest {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                }
+            }
+        }
+
+        impl EmailRequest {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<EmailRequest> for super::EmailRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EmailRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { email: value.email? })
+            }
+        }
+
+        impl ::std::convert::From<super::EmailRequest> for EmailRequest {
+            fn from(value: super::EmailRequest) -> Self {
+                Self { email: Ok(value.email) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct EndUserList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::EndUserSummary>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for EndUserList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl EndUserList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::EndUserSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<EndUserList> for super::EndUserList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EndUserList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::EndUserList> for EndUserList {
+            fn from(value: super::EndUserList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct EndUserSummary {
+            active_session_count: ::std::result::Result<u64, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email_verified_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            joined_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::EndUserStatus, ::std::string::String>,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for EndUserSummary {
+            fn default() -> Self {
+                Self {
+                    active_session_count: Err(
+                        "no value supplied for active_session_count".to_string(),
+                    ),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    display_name: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    email_verified_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    joined_at: Ok(Default::default()),
+                    last_used_at: Ok(Default::default()),
+                    role: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+
+        impl EndUserSummary {
+            pub fn active_session_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active_session_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for active_session_count: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn email_verified_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email_verified_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for email_verified_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn joined_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined_at: {e}")
+                    });
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::EndUserStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<EndUserSummary> for super::EndUserSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EndUserSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    active_session_count: value.active_session_count?,
+                    created_at: value.created_at?,
+                    display_name: value.display_name?,
+                    email: value.email?,
+                    email_verified_at: value.email_verified_at?,
+                    id: value.id?,
+                    joined_at: value.joined_at?,
+                    last_used_at: value.last_used_at?,
+                    role: value.role?,
+                    status: value.status?,
+                    username: value.username?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::EndUserSummary> for EndUserSummary {
+            fn from(value: super::EndUserSummary) -> Self {
+                Self {
+                    active_session_count: Ok(value.active_session_count),
+                    created_at: Ok(value.created_at),
+                    display_name: Ok(value.display_name),
+                    email: Ok(value.email),
+                    email_verified_at: Ok(value.email_verified_at),
+                    id: Ok(value.id),
+                    joined_at: Ok(value.joined_at),
+                    last_used_at: Ok(value.last_used_at),
+                    role: Ok(value.role),
+                    status: Ok(value.status),
+                    username: Ok(value.username),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct ErrorBody {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
             details: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            error_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -1320,6 +5629,8 @@ configured with it keep working; tokens are issued under the new one at once.*/
                 Self {
                     code: Err("no value supplied for code".to_string()),
                     details: Ok(Default::default()),
+                    error: Ok(Default::default()),
+                    error_description: Ok(Default::default()),
                     message: Err("no value supplied for message".to_string()),
                     request_id: Ok(Default::default()),
                     status_code: Err("no value supplied for status_code".to_string()),
@@ -1349,6 +5660,32 @@ configured with it keep working; tokens are issued under the new one at once.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn error_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for error_description: {e}"
+                        )
                     });
                 self
             }
@@ -1398,6 +5735,8 @@ configured with it keep working; tokens are issued under the new one at once.*/
                 Ok(Self {
                     code: value.code?,
                     details: value.details?,
+                    error: value.error?,
+                    error_description: value.error_description?,
                     message: value.message?,
                     request_id: value.request_id?,
                     status_code: value.status_code?,
@@ -1410,9 +5749,93 @@ configured with it keep working; tokens are issued under the new one at once.*/
                 Self {
                     code: Ok(value.code),
                     details: Ok(value.details),
+                    error: Ok(value.error),
+                    error_description: Ok(value.error_description),
                     message: Ok(value.message),
                     request_id: Ok(value.request_id),
                     status_code: Ok(value.status_code),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ForwardAuthBody {
+            allowed: ::std::result::Result<bool, ::std::string::String>,
+            role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            subject: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for ForwardAuthBody {
+            fn default() -> Self {
+                Self {
+                    allowed: Err("no value supplied for allowed".to_string()),
+                    role: Ok(Default::default()),
+                    subject: Err("no value supplied for subject".to_string()),
+                }
+            }
+        }
+
+        impl ForwardAuthBody {
+            pub fn allowed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for allowed: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subject: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ForwardAuthBody> for super::ForwardAuthBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ForwardAuthBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed: value.allowed?,
+                    role: value.role?,
+                    subject: value.subject?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ForwardAuthBody> for ForwardAuthBody {
+            fn from(value: super::ForwardAuthBody) -> Self {
+                Self {
+                    allowed: Ok(value.allowed),
+                    role: Ok(value.role),
+                    subject: Ok(value.subject),
                 }
             }
         }
@@ -1457,6 +5880,543 @@ configured with it keep working; tokens are issued under the new one at once.*/
         impl ::std::convert::From<super::Health> for Health {
             fn from(value: super::Health) -> Self {
                 Self { status: Ok(value.status) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct IntrospectionResponse {
+            active: ::std::result::Result<bool, ::std::string::String>,
+            aud: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            exp: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            iat: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            iss: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            jti: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            principal_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sub: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for IntrospectionResponse {
+            fn default() -> Self {
+                Self {
+                    active: Err("no value supplied for active".to_string()),
+                    aud: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
+                    exp: Ok(Default::default()),
+                    iat: Ok(Default::default()),
+                    iss: Ok(Default::default()),
+                    jti: Ok(Default::default()),
+                    principal_type: Ok(Default::default()),
+                    role: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    sub: Ok(Default::default()),
+                    token_type: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl IntrospectionResponse {
+            pub fn active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for active: {e}")
+                    });
+                self
+            }
+            pub fn aud<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aud = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aud: {e}")
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn exp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.exp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for exp: {e}")
+                    });
+                self
+            }
+            pub fn iat<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.iat = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for iat: {e}")
+                    });
+                self
+            }
+            pub fn iss<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.iss = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for iss: {e}")
+                    });
+                self
+            }
+            pub fn jti<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jti = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for jti: {e}")
+                    });
+                self
+            }
+            pub fn principal_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.principal_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for principal_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn sub<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub: {e}")
+                    });
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<IntrospectionResponse>
+        for super::IntrospectionResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IntrospectionResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    active: value.active?,
+                    aud: value.aud?,
+                    client_id: value.client_id?,
+                    exp: value.exp?,
+                    iat: value.iat?,
+                    iss: value.iss?,
+                    jti: value.jti?,
+                    principal_type: value.principal_type?,
+                    role: value.role?,
+                    scope: value.scope?,
+                    sub: value.sub?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::IntrospectionResponse>
+        for IntrospectionResponse {
+            fn from(value: super::IntrospectionResponse) -> Self {
+                Self {
+                    active: Ok(value.active),
+                    aud: Ok(value.aud),
+                    client_id: Ok(value.client_id),
+                    exp: Ok(value.exp),
+                    iat: Ok(value.iat),
+                    iss: Ok(value.iss),
+                    jti: Ok(value.jti),
+                    principal_type: Ok(value.principal_type),
+                    role: Ok(value.role),
+                    scope: Ok(value.scope),
+                    sub: Ok(value.sub),
+                    token_type: Ok(value.token_type),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct Invite {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            max_uses: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            revoked_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            role_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            use_count: ::std::result::Result<u32, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for Invite {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    email: Ok(Default::default()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    max_uses: Ok(Default::default()),
+                    revoked_at: Ok(Default::default()),
+                    role_id: Err("no value supplied for role_id".to_string()),
+                    role_name: Ok(Default::default()),
+                    use_count: Err("no value supplied for use_count".to_string()),
+                }
+            }
+        }
+
+        impl Invite {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn max_uses<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_uses = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for max_uses: {e}")
+                    });
+                self
+            }
+            pub fn revoked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_at: {e}")
+                    });
+                self
+            }
+            pub fn role_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_id: {e}")
+                    });
+                self
+            }
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+            pub fn use_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.use_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for use_count: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Invite> for super::Invite {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Invite,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    created_at: value.created_at?,
+                    email: value.email?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    max_uses: value.max_uses?,
+                    revoked_at: value.revoked_at?,
+                    role_id: value.role_id?,
+                    role_name: value.role_name?,
+                    use_count: value.use_count?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Invite> for Invite {
+            fn from(value: super::Invite) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    created_at: Ok(value.created_at),
+                    email: Ok(value.email),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    max_uses: Ok(value.max_uses),
+                    revoked_at: Ok(value.revoked_at),
+                    role_id: Ok(value.role_id),
+                    role_name: Ok(value.role_name),
+                    use_count: Ok(value.use_count),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct InviteList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Invite>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for InviteList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl InviteList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Invite>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<InviteList> for super::InviteList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InviteList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::InviteList> for InviteList {
+            fn from(value: super::InviteList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
             }
         }
 
@@ -1626,6 +6586,704 @@ configured with it keep working; tokens are issued under the new one at once.*/
         impl ::std::convert::From<super::JwkSet> for JwkSet {
             fn from(value: super::JwkSet) -> Self {
                 Self { keys: Ok(value.keys) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct M2mClientCreated {
+            client_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<super::Scope>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for M2mClientCreated {
+            fn default() -> Self {
+                Self {
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    client_secret: Err(
+                        "no value supplied for client_secret".to_string(),
+                    ),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                }
+            }
+        }
+
+        impl M2mClientCreated {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Scope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scopes: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<M2mClientCreated> for super::M2mClientCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: M2mClientCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    name: value.name?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::M2mClientCreated> for M2mClientCreated {
+            fn from(value: super::M2mClientCreated) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    scopes: Ok(value.scopes),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct M2mClientDetail {
+            app_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            client_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_active: ::std::result::Result<bool, ::std::string::String>,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            scopes: ::std::result::Result<
+                ::std::vec::Vec<super::Scope>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for M2mClientDetail {
+            fn default() -> Self {
+                Self {
+                    app_id: Err("no value supplied for app_id".to_string()),
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_active: Err("no value supplied for is_active".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    scopes: Err("no value supplied for scopes".to_string()),
+                }
+            }
+        }
+
+        impl M2mClientDetail {
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scopes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Scope>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scopes: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<M2mClientDetail> for super::M2mClientDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: M2mClientDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    app_id: value.app_id?,
+                    client_id: value.client_id?,
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    is_active: value.is_active?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                    scopes: value.scopes?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::M2mClientDetail> for M2mClientDetail {
+            fn from(value: super::M2mClientDetail) -> Self {
+                Self {
+                    app_id: Ok(value.app_id),
+                    client_id: Ok(value.client_id),
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    is_active: Ok(value.is_active),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                    scopes: Ok(value.scopes),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct M2mClientList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::M2mClientSummary>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for M2mClientList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl M2mClientList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::M2mClientSummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<M2mClientList> for super::M2mClientList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: M2mClientList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::M2mClientList> for M2mClientList {
+            fn from(value: super::M2mClientList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct M2mClientSummary {
+            app_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            client_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_active: ::std::result::Result<bool, ::std::string::String>,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for M2mClientSummary {
+            fn default() -> Self {
+                Self {
+                    app_id: Err("no value supplied for app_id".to_string()),
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_active: Err("no value supplied for is_active".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+
+        impl M2mClientSummary {
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<M2mClientSummary> for super::M2mClientSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: M2mClientSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    app_id: value.app_id?,
+                    client_id: value.client_id?,
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    is_active: value.is_active?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::M2mClientSummary> for M2mClientSummary {
+            fn from(value: super::M2mClientSummary) -> Self {
+                Self {
+                    app_id: Ok(value.app_id),
+                    client_id: Ok(value.client_id),
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    is_active: Ok(value.is_active),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct M2mSecretRotated {
+            client_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for M2mSecretRotated {
+            fn default() -> Self {
+                Self {
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    client_secret: Err("no value supplied for client_secret".to_string()),
+                }
+            }
+        }
+
+        impl M2mSecretRotated {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<M2mSecretRotated> for super::M2mSecretRotated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: M2mSecretRotated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::M2mSecretRotated> for M2mSecretRotated {
+            fn from(value: super::M2mSecretRotated) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct OauthTokenResponse {
+            access_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<u64, ::std::string::String>,
+            scope: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for OauthTokenResponse {
+            fn default() -> Self {
+                Self {
+                    access_token: Err("no value supplied for access_token".to_string()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    token_type: Err("no value supplied for token_type".to_string()),
+                }
+            }
+        }
+
+        impl OauthTokenResponse {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<OauthTokenResponse> for super::OauthTokenResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OauthTokenResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    expires_in: value.expires_in?,
+                    scope: value.scope?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::OauthTokenResponse> for OauthTokenResponse {
+            fn from(value: super::OauthTokenResponse) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    expires_in: Ok(value.expires_in),
+                    scope: Ok(value.scope),
+                    token_type: Ok(value.token_type),
+                }
             }
         }
 
@@ -1859,6 +7517,298 @@ configured with it keep working; tokens are issued under the new one at once.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct Permission {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            app_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            resource: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for Permission {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    app_id: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    resource: Err("no value supplied for resource".to_string()),
+                }
+            }
+        }
+
+        impl Permission {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn resource<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Permission> for super::Permission {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Permission,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    app_id: value.app_id?,
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    id: value.id?,
+                    resource: value.resource?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Permission> for Permission {
+            fn from(value: super::Permission) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    app_id: Ok(value.app_id),
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    resource: Ok(value.resource),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PermissionCatalogEntry {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            app_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_system: ::std::result::Result<bool, ::std::string::String>,
+            resource: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for PermissionCatalogEntry {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    app_id: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_system: Err("no value supplied for is_system".to_string()),
+                    resource: Err("no value supplied for resource".to_string()),
+                }
+            }
+        }
+
+        impl PermissionCatalogEntry {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_system<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_system = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_system: {e}")
+                    });
+                self
+            }
+            pub fn resource<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PermissionCatalogEntry>
+        for super::PermissionCatalogEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PermissionCatalogEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    app_id: value.app_id?,
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    id: value.id?,
+                    is_system: value.is_system?,
+                    resource: value.resource?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PermissionCatalogEntry>
+        for PermissionCatalogEntry {
+            fn from(value: super::PermissionCatalogEntry) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    app_id: Ok(value.app_id),
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    is_system: Ok(value.is_system),
+                    resource: Ok(value.resource),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct PlatformStats {
             api_keys_active: ::std::result::Result<u64, ::std::string::String>,
             apps: ::std::result::Result<u64, ::std::string::String>,
@@ -1937,6 +7887,1026 @@ configured with it keep working; tokens are issued under the new one at once.*/
                     api_keys_active: Ok(value.api_keys_active),
                     apps: Ok(value.apps),
                     end_users: Ok(value.end_users),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct RefreshRequest {
+            refresh_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for RefreshRequest {
+            fn default() -> Self {
+                Self {
+                    refresh_token: Err("no value supplied for refresh_token".to_string()),
+                }
+            }
+        }
+
+        impl RefreshRequest {
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<RefreshRequest> for super::RefreshRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RefreshRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    refresh_token: value.refresh_token?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::RefreshRequest> for RefreshRequest {
+            fn from(value: super::RefreshRequest) -> Self {
+                Self {
+                    refresh_token: Ok(value.refresh_token),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ResetPasswordRequest {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            new_password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for ResetPasswordRequest {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    new_password: Err("no value supplied for new_password".to_string()),
+                }
+            }
+        }
+
+        impl ResetPasswordRequest {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn new_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for new_password: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ResetPasswordRequest>
+        for super::ResetPasswordRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ResetPasswordRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    new_password: value.new_password?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ResetPasswordRequest> for ResetPasswordRequest {
+            fn from(value: super::ResetPasswordRequest) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    new_password: Ok(value.new_password),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct RevocationResponse {
+            revoked: ::std::result::Result<bool, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for RevocationResponse {
+            fn default() -> Self {
+                Self {
+                    revoked: Err("no value supplied for revoked".to_string()),
+                }
+            }
+        }
+
+        impl RevocationResponse {
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<RevocationResponse> for super::RevocationResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RevocationResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { revoked: value.revoked? })
+            }
+        }
+
+        impl ::std::convert::From<super::RevocationResponse> for RevocationResponse {
+            fn from(value: super::RevocationResponse) -> Self {
+                Self { revoked: Ok(value.revoked) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct Role {
+            app_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_system: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for Role {
+            fn default() -> Self {
+                Self {
+                    app_id: Err("no value supplied for app_id".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_system: Err("no value supplied for is_system".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+
+        impl Role {
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_system<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_system = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_system: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Role> for super::Role {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Role,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    app_id: value.app_id?,
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    id: value.id?,
+                    is_system: value.is_system?,
+                    name: value.name?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Role> for Role {
+            fn from(value: super::Role) -> Self {
+                Self {
+                    app_id: Ok(value.app_id),
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    is_system: Ok(value.is_system),
+                    name: Ok(value.name),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct RoleList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Role>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for RoleList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl RoleList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Role>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<RoleList> for super::RoleList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RoleList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::RoleList> for RoleList {
+            fn from(value: super::RoleList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct RoleWithPermissions {
+            app_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_system: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for RoleWithPermissions {
+            fn default() -> Self {
+                Self {
+                    app_id: Err("no value supplied for app_id".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    description: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_system: Err("no value supplied for is_system".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+
+        impl RoleWithPermissions {
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_system<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_system = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_system: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<RoleWithPermissions>
+        for super::RoleWithPermissions {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RoleWithPermissions,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    app_id: value.app_id?,
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    id: value.id?,
+                    is_system: value.is_system?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::RoleWithPermissions> for RoleWithPermissions {
+            fn from(value: super::RoleWithPermissions) -> Self {
+                Self {
+                    app_id: Ok(value.app_id),
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    id: Ok(value.id),
+                    is_system: Ok(value.is_system),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct Scope {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            resource: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for Scope {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    resource: Err("no value supplied for resource".to_string()),
+                }
+            }
+        }
+
+        impl Scope {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn resource<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Scope> for super::Scope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Scope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    resource: value.resource?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Scope> for Scope {
+            fn from(value: super::Scope) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    resource: Ok(value.resource),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct SessionInfo {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            current: ::std::result::Result<bool, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_used_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            user_agent: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SessionInfo {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    current: Err("no value supplied for current".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    ip: Ok(Default::default()),
+                    last_used_at: Err("no value supplied for last_used_at".to_string()),
+                    user_agent: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl SessionInfo {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn current<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_agent: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SessionInfo> for super::SessionInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    current: value.current?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    ip: value.ip?,
+                    last_used_at: value.last_used_at?,
+                    user_agent: value.user_agent?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SessionInfo> for SessionInfo {
+            fn from(value: super::SessionInfo) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    current: Ok(value.current),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    ip: Ok(value.ip),
+                    last_used_at: Ok(value.last_used_at),
+                    user_agent: Ok(value.user_agent),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct SessionList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::SessionInfo>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for SessionList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl SessionList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SessionInfo>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SessionList> for super::SessionList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SessionList> for SessionList {
+            fn from(value: super::SessionList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct SetPermissions {
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SetPermissions {
+            fn default() -> Self {
+                Self {
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl SetPermissions {
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SetPermissions> for super::SetPermissions {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetPermissions,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SetPermissions> for SetPermissions {
+            fn from(value: super::SetPermissions) -> Self {
+                Self {
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct SetScopes {
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SetScopes {
+            fn default() -> Self {
+                Self {
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl SetScopes {
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SetScopes> for super::SetScopes {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetScopes,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SetScopes> for SetScopes {
+            fn from(value: super::SetScopes) -> Self {
+                Self {
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct SigninRequest {
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SigninRequest {
+            fn default() -> Self {
+                Self {
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                    tenant_id: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl SigninRequest {
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SigninRequest> for super::SigninRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SigninRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    identifier: value.identifier?,
+                    password: value.password?,
+                    tenant_id: value.tenant_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SigninRequest> for SigninRequest {
+            fn from(value: super::SigninRequest) -> Self {
+                Self {
+                    identifier: Ok(value.identifier),
+                    password: Ok(value.password),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -2152,6 +9122,431 @@ configured with it keep working; tokens are issued under the new one at once.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct SignupRequest {
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SignupRequest {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+
+        impl SignupRequest {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SignupRequest> for super::SignupRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SignupRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    email: value.email?,
+                    password: value.password?,
+                    username: value.username?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SignupRequest> for SignupRequest {
+            fn from(value: super::SignupRequest) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    email: Ok(value.email),
+                    password: Ok(value.password),
+                    username: Ok(value.username),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct TokenOperationRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token_type_hint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for TokenOperationRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    token: Err("no value supplied for token".to_string()),
+                    token_type_hint: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl TokenOperationRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn token_type_hint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type_hint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_type_hint: {e}"
+                        )
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<TokenOperationRequest>
+        for super::TokenOperationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenOperationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    token: value.token?,
+                    token_type_hint: value.token_type_hint?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::TokenOperationRequest>
+        for TokenOperationRequest {
+            fn from(value: super::TokenOperationRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    token: Ok(value.token),
+                    token_type_hint: Ok(value.token_type_hint),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct TokenRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            grant_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for TokenRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    grant_type: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl TokenRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn grant_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_type: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<TokenRequest> for super::TokenRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    grant_type: value.grant_type?,
+                    scope: value.scope?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::TokenRequest> for TokenRequest {
+            fn from(value: super::TokenRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    grant_type: Ok(value.grant_type),
+                    scope: Ok(value.scope),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct TokenResponse {
+            access_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<u64, ::std::string::String>,
+            refresh_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            token_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for TokenResponse {
+            fn default() -> Self {
+                Self {
+                    access_token: Err("no value supplied for access_token".to_string()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    refresh_token: Err(
+                        "no value supplied for refresh_token".to_string(),
+                    ),
+                    token_type: Err("no value supplied for token_type".to_string()),
+                }
+            }
+        }
+
+        impl TokenResponse {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<TokenResponse> for super::TokenResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TokenResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    expires_in: value.expires_in?,
+                    refresh_token: value.refresh_token?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::TokenResponse> for TokenResponse {
+            fn from(value: super::TokenResponse) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    expires_in: Ok(value.expires_in),
+                    refresh_token: Ok(value.refresh_token),
+                    token_type: Ok(value.token_type),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct UpdateApp {
             display_name: ::std::result::Result<
                 ::std::option::Option<super::UpdateAppDisplayName>,
@@ -2285,6 +9680,966 @@ configured with it keep working; tokens are issued under the new one at once.*/
                 Self { status: Ok(value.status) }
             }
         }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateAuthConfig {
+            allowed_redirect_origins: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            enforce_app_permissions: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            max_failed_login_attempts: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+            max_sessions: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+            oauth_link_policy: ::std::result::Result<
+                ::std::option::Option<super::OauthLinkPolicy>,
+                ::std::string::String,
+            >,
+            password_min_length: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            password_require_number: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            password_require_symbol: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            password_require_uppercase: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            session_duration_minutes: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU32>,
+                ::std::string::String,
+            >,
+            signin_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            signup_allowed_email_domains: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            signup_default_role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            signup_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateAuthConfig {
+            fn default() -> Self {
+                Self {
+                    allowed_redirect_origins: Ok(Default::default()),
+                    enforce_app_permissions: Ok(Default::default()),
+                    max_failed_login_attempts: Ok(Default::default()),
+                    max_sessions: Ok(Default::default()),
+                    oauth_link_policy: Ok(Default::default()),
+                    password_min_length: Ok(Default::default()),
+                    password_require_number: Ok(Default::default()),
+                    password_require_symbol: Ok(Default::default()),
+                    password_require_uppercase: Ok(Default::default()),
+                    session_duration_minutes: Ok(Default::default()),
+                    signin_enabled: Ok(Default::default()),
+                    signup_allowed_email_domains: Ok(Default::default()),
+                    signup_default_role: Ok(Default::default()),
+                    signup_enabled: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateAuthConfig {
+            pub fn allowed_redirect_origins<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_redirect_origins = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_redirect_origins: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enforce_app_permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enforce_app_permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for enforce_app_permissions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn max_failed_login_attempts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_failed_login_attempts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for max_failed_login_attempts: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn max_sessions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_sessions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for max_sessions: {e}")
+                    });
+                self
+            }
+            pub fn oauth_link_policy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OauthLinkPolicy>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.oauth_link_policy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for oauth_link_policy: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_min_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_min_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_min_length: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_require_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_require_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_require_number: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_require_symbol<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_require_symbol = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_require_symbol: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_require_uppercase<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_require_uppercase = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_require_uppercase: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn session_duration_minutes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_duration_minutes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for session_duration_minutes: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signin_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signin_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signin_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_allowed_email_domains<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_allowed_email_domains = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_allowed_email_domains: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_default_role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_default_role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_default_role: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_enabled: {e}"
+                        )
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateAuthConfig> for super::UpdateAuthConfig {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateAuthConfig,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed_redirect_origins: value.allowed_redirect_origins?,
+                    enforce_app_permissions: value.enforce_app_permissions?,
+                    max_failed_login_attempts: value.max_failed_login_attempts?,
+                    max_sessions: value.max_sessions?,
+                    oauth_link_policy: value.oauth_link_policy?,
+                    password_min_length: value.password_min_length?,
+                    password_require_number: value.password_require_number?,
+                    password_require_symbol: value.password_require_symbol?,
+                    password_require_uppercase: value.password_require_uppercase?,
+                    session_duration_minutes: value.session_duration_minutes?,
+                    signin_enabled: value.signin_enabled?,
+                    signup_allowed_email_domains: value.signup_allowed_email_domains?,
+                    signup_default_role: value.signup_default_role?,
+                    signup_enabled: value.signup_enabled?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateAuthConfig> for UpdateAuthConfig {
+            fn from(value: super::UpdateAuthConfig) -> Self {
+                Self {
+                    allowed_redirect_origins: Ok(value.allowed_redirect_origins),
+                    enforce_app_permissions: Ok(value.enforce_app_permissions),
+                    max_failed_login_attempts: Ok(value.max_failed_login_attempts),
+                    max_sessions: Ok(value.max_sessions),
+                    oauth_link_policy: Ok(value.oauth_link_policy),
+                    password_min_length: Ok(value.password_min_length),
+                    password_require_number: Ok(value.password_require_number),
+                    password_require_symbol: Ok(value.password_require_symbol),
+                    password_require_uppercase: Ok(value.password_require_uppercase),
+                    session_duration_minutes: Ok(value.session_duration_minutes),
+                    signin_enabled: Ok(value.signin_enabled),
+                    signup_allowed_email_domains: Ok(value.signup_allowed_email_domains),
+                    signup_default_role: Ok(value.signup_default_role),
+                    signup_enabled: Ok(value.signup_enabled),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateEndUser {
+            display_name: ::std::result::Result<
+                ::std::option::Option<super::UpdateEndUserDisplayName>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateEndUser {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateEndUser {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateEndUserDisplayName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateEndUser> for super::UpdateEndUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateEndUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    email: value.email?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateEndUser> for UpdateEndUser {
+            fn from(value: super::UpdateEndUser) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    email: Ok(value.email),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateEndUserRole {
+            role_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateEndUserRole {
+            fn default() -> Self {
+                Self {
+                    role_name: Err("no value supplied for role_name".to_string()),
+                }
+            }
+        }
+
+        impl UpdateEndUserRole {
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateEndUserRole> for super::UpdateEndUserRole {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateEndUserRole,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    role_name: value.role_name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateEndUserRole> for UpdateEndUserRole {
+            fn from(value: super::UpdateEndUserRole) -> Self {
+                Self {
+                    role_name: Ok(value.role_name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateEndUserStatus {
+            status: ::std::result::Result<super::EndUserStatus, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for UpdateEndUserStatus {
+            fn default() -> Self {
+                Self {
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+
+        impl UpdateEndUserStatus {
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::EndUserStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateEndUserStatus>
+        for super::UpdateEndUserStatus {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateEndUserStatus,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { status: value.status? })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateEndUserStatus> for UpdateEndUserStatus {
+            fn from(value: super::UpdateEndUserStatus) -> Self {
+                Self { status: Ok(value.status) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateM2mClient {
+            is_active: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateM2mClient {
+            fn default() -> Self {
+                Self {
+                    is_active: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateM2mClient {
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateM2mClient> for super::UpdateM2mClient {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateM2mClient,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    is_active: value.is_active?,
+                    name: value.name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateM2mClient> for UpdateM2mClient {
+            fn from(value: super::UpdateM2mClient) -> Self {
+                Self {
+                    is_active: Ok(value.is_active),
+                    name: Ok(value.name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateMe {
+            display_name: ::std::result::Result<
+                ::std::option::Option<super::UpdateMeDisplayName>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateMe {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateMe {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateMeDisplayName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateMe> for super::UpdateMe {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateMe,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateMe> for UpdateMe {
+            fn from(value: super::UpdateMe) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateRole {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateRole {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateRole {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateRole> for super::UpdateRole {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateRole,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateRole> for UpdateRole {
+            fn from(value: super::UpdateRole) -> Self {
+                Self {
+                    description: Ok(value.description),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct VerifyCodeRequest {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for VerifyCodeRequest {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                }
+            }
+        }
+
+        impl VerifyCodeRequest {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<VerifyCodeRequest> for super::VerifyCodeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VerifyCodeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { code: value.code? })
+            }
+        }
+
+        impl ::std::convert::From<super::VerifyCodeRequest> for VerifyCodeRequest {
+            fn from(value: super::VerifyCodeRequest) -> Self {
+                Self { code: Ok(value.code) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct VerifyPrincipal {
+            aid: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sub: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for VerifyPrincipal {
+            fn default() -> Self {
+                Self {
+                    aid: Err("no value supplied for aid".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                    role: Ok(Default::default()),
+                    sub: Err("no value supplied for sub".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+
+        impl VerifyPrincipal {
+            pub fn aid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aid: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn sub<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<VerifyPrincipal> for super::VerifyPrincipal {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VerifyPrincipal,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    aid: value.aid?,
+                    permissions: value.permissions?,
+                    role: value.role?,
+                    sub: value.sub?,
+                    type_: value.type_?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::VerifyPrincipal> for VerifyPrincipal {
+            fn from(value: super::VerifyPrincipal) -> Self {
+                Self {
+                    aid: Ok(value.aid),
+                    permissions: Ok(value.permissions),
+                    role: Ok(value.role),
+                    sub: Ok(value.sub),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct VerifyRequest {
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for VerifyRequest {
+            fn default() -> Self {
+                Self {
+                    token: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl VerifyRequest {
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<VerifyRequest> for super::VerifyRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VerifyRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { token: value.token? })
+            }
+        }
+
+        impl ::std::convert::From<super::VerifyRequest> for VerifyRequest {
+            fn from(value: super::VerifyRequest) -> Self {
+                Self { token: Ok(value.token) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct VerifyResponse {
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            principal: ::std::result::Result<
+                ::std::option::Option<super::VerifyPrincipal>,
+                ::std::string::String,
+            >,
+            valid: ::std::result::Result<bool, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for VerifyResponse {
+            fn default() -> Self {
+                Self {
+                    error: Ok(Default::default()),
+                    principal: Ok(Default::default()),
+                    valid: Err("no value supplied for valid".to_string()),
+                }
+            }
+        }
+
+        impl VerifyResponse {
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn principal<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::VerifyPrincipal>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.principal = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for principal: {e}")
+                    });
+                self
+            }
+            pub fn valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.valid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for valid: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<VerifyResponse> for super::VerifyResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VerifyResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    error: value.error?,
+                    principal: value.principal?,
+                    valid: value.valid?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::VerifyResponse> for VerifyResponse {
+            fn from(value: super::VerifyResponse) -> Self {
+                Self {
+                    error: Ok(value.error),
+                    principal: Ok(value.principal),
+                    valid: Ok(value.valid),
+                }
+            }
+        }
     }
 
     /// Error types.
@@ -2330,7 +10685,7 @@ configured with it keep working; tokens are issued under the new one at once.*/
 Heimdall is a multi-tenant authentication and authorization service.
 
 * **Admin API** (`/v1/...`): manage apps (tenants) and everything in them. Authenticate with `Authorization: Bearer pcft_live_…` (platform API key, workspace-wide) or `Bearer hdk_live_…` (app API key, limited to one app and its permissions).
-* **Consumer API** (`/{app_slug}/v1/...`): what an app's frontends and backends call.
+* **Consumer API** (`/{app_slug}/v1/...`): what an app's frontends and backends call. Public operations ignore any `Authorization` header sent along; `/me` takes the end-user's access token; the code-minting operations take an API key.
 * Every app has its own RSA keys; tokens are RS256 JWTs with `iss` = `<public origin>/<slug>` and `aud` = `<slug>`, verifiable offline with the app's JWKS.
 
 Every error is JSON `{statusCode, code, message, request_id}` with a stable snake_case `code`. Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.
@@ -2391,6 +10746,75 @@ impl ClientInfo<()> for Client {
 }
 
 impl ClientHooks<()> for &Client {}
+///App API keys (`hdk_live_…`). Admin API.
+pub trait ClientApiKeysExt {
+    /**List API keys
+
+Sends a `GET` request to `/v1/apps/{app_id}/api-keys`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.api_key_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn api_key_list(&self) -> builder::ApiKeyList<'_>;
+    /**Create an API key
+
+An `hdk_live_…` key limited to this app and the given permissions; any other app answers
+404 to it. The key is in this response only. Send an `Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/apps/{app_id}/api-keys`
+
+Arguments:
+- `app_id`
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.api_key_create()
+    .app_id(app_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn api_key_create(&self) -> builder::ApiKeyCreate<'_>;
+    /**Delete an API key
+
+The key stops working at once (it is deleted, not just disabled).
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/api-keys/{key_id}`
+
+```ignore
+let response = client.api_key_delete()
+    .app_id(app_id)
+    .key_id(key_id)
+    .send()
+    .await;
+```*/
+    fn api_key_delete(&self) -> builder::ApiKeyDelete<'_>;
+}
+
+impl ClientApiKeysExt for Client {
+    fn api_key_list(&self) -> builder::ApiKeyList<'_> {
+        builder::ApiKeyList::new(self)
+    }
+
+    fn api_key_create(&self) -> builder::ApiKeyCreate<'_> {
+        builder::ApiKeyCreate::new(self)
+    }
+
+    fn api_key_delete(&self) -> builder::ApiKeyDelete<'_> {
+        builder::ApiKeyDelete::new(self)
+    }
+}
+
 ///Apps (tenants): create, rename, suspend, delete. Admin API, platform API key.
 pub trait ClientAppsExt {
     /**List apps
@@ -2555,6 +10979,567 @@ impl ClientAuditLogsExt for Client {
     }
 }
 
+///End-user sign-up, sign-in, tokens, password reset, verification, invites. Consumer API.
+pub trait ClientAuthExt {
+    /**Accept an invite
+
+Creates the account with a verified email and the invite's role, and signs it in. 404
+`invite_not_found` for an unknown code, 409 when the email or username is registered, 410
+`invite_unusable` when the invite is revoked, expired or used up.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/accept-invite`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_accept_invite()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_accept_invite(&self) -> builder::AuthAcceptInvite<'_>;
+    /**Log out
+
+Ends the session that owns the refresh token. Its access tokens stop working on `/me`
+at once; offline verifiers accept them until they expire. Unknown tokens also answer 204.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/logout`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_logout()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_logout(&self) -> builder::AuthLogout<'_>;
+    /**Refresh tokens
+
+Exchanges a refresh token for a new access and refresh token. Each refresh token works
+once; presenting a used one again (more than 2 s after it was used) revokes the whole
+session, since it means the token leaked. 401 `invalid_refresh_token` or
+`refresh_token_reused`.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/refresh`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_refresh()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_refresh(&self) -> builder::AuthRefresh<'_>;
+    /**Mint a password-reset code
+
+For a backend that delivers the code itself: needs a platform or app API key holding
+`auth.user.password-reset.create`. The contact must be the account's *verified* email.
+Answers `{code, expires_at}`, or `{}` when nothing matches. A newer code replaces older
+ones.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/request-password-reset`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_request_password_reset()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_request_password_reset(&self) -> builder::AuthRequestPasswordReset<'_>;
+    /**Mint a contact-verification code
+
+For a backend that delivers the code itself: needs an API key holding
+`auth.user.verify.create`. Answers `{code, expires_at}`, or `{}` when the contact is
+unknown or already verified.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/request-verification`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_request_verification()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_request_verification(&self) -> builder::AuthRequestVerification<'_>;
+    /**Reset a password
+
+Consumes a password-reset code, sets the new password and ends every session of the
+account. 410 `code_invalid` for a wrong, expired or used code; 429 once the failure budget
+(10 wrong codes per app per 10 minutes, 5 per IP) is spent.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/reset-password`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_reset_password()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_reset_password(&self) -> builder::AuthResetPassword<'_>;
+    /**Send a verification email
+
+Mints a verification code and emails it (the code is not returned). Needs an API key
+holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
+SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
+`{expires_at}`, or `{}` when the contact is unknown or already verified.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/send-verification-email`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_send_verification_email()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_send_verification_email(&self) -> builder::AuthSendVerificationEmail<'_>;
+    /**Sign in
+
+Checks the password and opens a session. Wrong password, unknown identifier and empty
+password all answer the same 401 `invalid_credentials` in the same time. After the
+app's `max_failed_login_attempts` failures for one identifier within 15 minutes, or 50
+from one IP, attempts get 429 with `Retry-After` until the window ends. Suspended or
+archived apps and disabled sign-in answer 403.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/signin`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_signin()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_signin(&self) -> builder::AuthSignin<'_>;
+    /**Sign up
+
+Creates an account with the app's `signup_default_role` and signs it in. Refused with
+403 when sign-up is disabled or the email's domain is not in
+`signup_allowed_email_domains`; 409 `username_taken` / `email_taken`; 400
+`weak_password` listing the unmet password rules.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/signup`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_signup()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_signup(&self) -> builder::AuthSignup<'_>;
+    /**Verify a contact
+
+Consumes a verification code and marks the contact verified; the account is found from
+the code alone. 410 `code_invalid` for a wrong, expired or used code (or when the
+account's email changed since); 429 once the failure budget is spent.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/verify`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_verify_contact()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_verify_contact(&self) -> builder::AuthVerifyContact<'_>;
+}
+
+impl ClientAuthExt for Client {
+    fn auth_accept_invite(&self) -> builder::AuthAcceptInvite<'_> {
+        builder::AuthAcceptInvite::new(self)
+    }
+
+    fn auth_logout(&self) -> builder::AuthLogout<'_> {
+        builder::AuthLogout::new(self)
+    }
+
+    fn auth_refresh(&self) -> builder::AuthRefresh<'_> {
+        builder::AuthRefresh::new(self)
+    }
+
+    fn auth_request_password_reset(&self) -> builder::AuthRequestPasswordReset<'_> {
+        builder::AuthRequestPasswordReset::new(self)
+    }
+
+    fn auth_request_verification(&self) -> builder::AuthRequestVerification<'_> {
+        builder::AuthRequestVerification::new(self)
+    }
+
+    fn auth_reset_password(&self) -> builder::AuthResetPassword<'_> {
+        builder::AuthResetPassword::new(self)
+    }
+
+    fn auth_send_verification_email(&self) -> builder::AuthSendVerificationEmail<'_> {
+        builder::AuthSendVerificationEmail::new(self)
+    }
+
+    fn auth_signin(&self) -> builder::AuthSignin<'_> {
+        builder::AuthSignin::new(self)
+    }
+
+    fn auth_signup(&self) -> builder::AuthSignup<'_> {
+        builder::AuthSignup::new(self)
+    }
+
+    fn auth_verify_contact(&self) -> builder::AuthVerifyContact<'_> {
+        builder::AuthVerifyContact::new(self)
+    }
+}
+
+///Password policy, sign-up and sign-in switches, sessions. Admin API.
+pub trait ClientAuthConfigExt {
+    /**Get the auth configuration
+
+Sends a `GET` request to `/v1/apps/{app_id}/auth-config`
+
+```ignore
+let response = client.auth_config_get()
+    .app_id(app_id)
+    .send()
+    .await;
+```*/
+    fn auth_config_get(&self) -> builder::AuthConfigGet<'_>;
+    /**Update the auth configuration
+
+Changes only the fields sent. Out-of-range numbers, malformed origins or domains and
+unknown roles answer 400. Takes effect on the next sign-in, sign-up or refresh.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/auth-config`
+
+```ignore
+let response = client.auth_config_update()
+    .app_id(app_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_config_update(&self) -> builder::AuthConfigUpdate<'_>;
+}
+
+impl ClientAuthConfigExt for Client {
+    fn auth_config_get(&self) -> builder::AuthConfigGet<'_> {
+        builder::AuthConfigGet::new(self)
+    }
+
+    fn auth_config_update(&self) -> builder::AuthConfigUpdate<'_> {
+        builder::AuthConfigUpdate::new(self)
+    }
+}
+
+///Token verification and permission checks for backends and gateways. Consumer API.
+pub trait ClientAuthorizationExt {
+    /**Authorize a token of any app
+
+Like `token_authorize`, with the app taken from the token's `aud`. A token naming no
+known app answers `authorized: false` with `TOKEN_INVALID`.
+
+Sends a `POST` request to `/v1/authorize`
+
+```ignore
+let response = client.token_authorize_any_app()
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn token_authorize_any_app(&self) -> builder::TokenAuthorizeAnyApp<'_>;
+    /**Authorize a token
+
+Whether the token's principal holds the permission(s) *now*: the end-user's current role
+permissions or the M2M client's current scopes, so role and scope changes apply to tokens
+already issued. Answers `{authorized, allowed, role}` plus `missing_permissions` and
+`error` when refused.
+
+Sends a `POST` request to `/{app_slug}/v1/authorize`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.token_authorize()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn token_authorize(&self) -> builder::TokenAuthorize<'_>;
+    /**Authorize several checks
+
+Up to 100 checks against one token in one call; each `id` is echoed back.
+
+Sends a `POST` request to `/{app_slug}/v1/authorize/batch`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.token_authorize_batch()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn token_authorize_batch(&self) -> builder::TokenAuthorizeBatch<'_>;
+    /**Gateway forward-auth
+
+For Traefik `forwardAuth`, nginx `auth_request` and Envoy `ext_authz`: reads the
+`Authorization: Bearer` header of the forwarded request. 200 with `X-Heimdall-Subject`,
+`X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
+`permission` asked for (repeat the parameter for several); 401 without a valid token;
+403 without the permission.
+
+Sends a `GET` request to `/{app_slug}/v1/forward-auth`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `permission`: Required permission(s), `resource.action`; none means "any valid token".
+```ignore
+let response = client.forward_auth()
+    .app_slug(app_slug)
+    .permission(permission)
+    .send()
+    .await;
+```*/
+    fn forward_auth(&self) -> builder::ForwardAuth<'_>;
+    /**Verify a token
+
+Checks an access token of this app: signature, issuer, audience, expiry, and that its
+session (end-users) or client (M2M) is still live. No caller credential is needed besides
+the token. An invalid token is a 200 with `valid: false` and an `error` code.
+
+Sends a `POST` request to `/{app_slug}/v1/verify`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.token_verify()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn token_verify(&self) -> builder::TokenVerify<'_>;
+}
+
+impl ClientAuthorizationExt for Client {
+    fn token_authorize_any_app(&self) -> builder::TokenAuthorizeAnyApp<'_> {
+        builder::TokenAuthorizeAnyApp::new(self)
+    }
+
+    fn token_authorize(&self) -> builder::TokenAuthorize<'_> {
+        builder::TokenAuthorize::new(self)
+    }
+
+    fn token_authorize_batch(&self) -> builder::TokenAuthorizeBatch<'_> {
+        builder::TokenAuthorizeBatch::new(self)
+    }
+
+    fn forward_auth(&self) -> builder::ForwardAuth<'_> {
+        builder::ForwardAuth::new(self)
+    }
+
+    fn token_verify(&self) -> builder::TokenVerify<'_> {
+        builder::TokenVerify::new(self)
+    }
+}
+
+///Machine-to-machine OAuth clients. Admin API.
+pub trait ClientCredentialsExt {
+    /**List M2M credentials
+
+Sends a `GET` request to `/v1/apps/{app_id}/credentials`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.credential_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn credential_list(&self) -> builder::CredentialList<'_>;
+    /**Create an M2M credential
+
+A client for the OAuth 2.0 client-credentials grant at `/{slug}/v1/oauth/token`. The
+secret is in this response only. Send an `Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/apps/{app_id}/credentials`
+
+Arguments:
+- `app_id`
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.credential_create()
+    .app_id(app_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn credential_create(&self) -> builder::CredentialCreate<'_>;
+    /**Get an M2M credential
+
+Sends a `GET` request to `/v1/apps/{app_id}/credentials/{client_id}`
+
+Arguments:
+- `app_id`
+- `client_id`: Row id or `m2m_…` client id.
+```ignore
+let response = client.credential_get()
+    .app_id(app_id)
+    .client_id(client_id)
+    .send()
+    .await;
+```*/
+    fn credential_get(&self) -> builder::CredentialGet<'_>;
+    /**Delete an M2M credential
+
+New tokens are refused at once and the client's issued tokens stop passing `/verify` and
+`/authorize`.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/credentials/{client_id}`
+
+Arguments:
+- `app_id`
+- `client_id`: Row id or `m2m_…` client id.
+```ignore
+let response = client.credential_delete()
+    .app_id(app_id)
+    .client_id(client_id)
+    .send()
+    .await;
+```*/
+    fn credential_delete(&self) -> builder::CredentialDelete<'_>;
+    /**Update an M2M credential
+
+`is_active: false` refuses new tokens at once, and `/verify` and `/authorize` refuse the
+client's tokens already issued, on every instance.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/credentials/{client_id}`
+
+Arguments:
+- `app_id`
+- `client_id`: Row id or `m2m_…` client id.
+- `body`
+```ignore
+let response = client.credential_update()
+    .app_id(app_id)
+    .client_id(client_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn credential_update(&self) -> builder::CredentialUpdate<'_>;
+    /**Rotate an M2M credential's secret
+
+Issues a new secret (in this response only); the old one stops working at once. Tokens
+already issued stay valid until they expire. Takes no body.
+
+Sends a `POST` request to `/v1/apps/{app_id}/credentials/{client_id}/rotate`
+
+Arguments:
+- `app_id`
+- `client_id`: Row id or `m2m_…` client id.
+```ignore
+let response = client.credential_rotate_secret()
+    .app_id(app_id)
+    .client_id(client_id)
+    .send()
+    .await;
+```*/
+    fn credential_rotate_secret(&self) -> builder::CredentialRotateSecret<'_>;
+    /**Set an M2M credential's scopes
+
+Replaces the scope set. Takes effect at once: new tokens carry the new set, and
+`/authorize` evaluates issued tokens against it (a token never gains a scope it was not
+issued with). The calling key must hold every scope it grants.
+
+Sends a `PUT` request to `/v1/apps/{app_id}/credentials/{client_id}/scopes`
+
+Arguments:
+- `app_id`
+- `client_id`: Row id or `m2m_…` client id.
+- `body`
+```ignore
+let response = client.credential_set_scopes()
+    .app_id(app_id)
+    .client_id(client_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn credential_set_scopes(&self) -> builder::CredentialSetScopes<'_>;
+}
+
+impl ClientCredentialsExt for Client {
+    fn credential_list(&self) -> builder::CredentialList<'_> {
+        builder::CredentialList::new(self)
+    }
+
+    fn credential_create(&self) -> builder::CredentialCreate<'_> {
+        builder::CredentialCreate::new(self)
+    }
+
+    fn credential_get(&self) -> builder::CredentialGet<'_> {
+        builder::CredentialGet::new(self)
+    }
+
+    fn credential_delete(&self) -> builder::CredentialDelete<'_> {
+        builder::CredentialDelete::new(self)
+    }
+
+    fn credential_update(&self) -> builder::CredentialUpdate<'_> {
+        builder::CredentialUpdate::new(self)
+    }
+
+    fn credential_rotate_secret(&self) -> builder::CredentialRotateSecret<'_> {
+        builder::CredentialRotateSecret::new(self)
+    }
+
+    fn credential_set_scopes(&self) -> builder::CredentialSetScopes<'_> {
+        builder::CredentialSetScopes::new(self)
+    }
+}
+
 ///Public JWKS and OpenID discovery documents of each app. No credential.
 pub trait ClientDiscoveryExt {
     /**App OpenID configuration (issuer-relative)
@@ -2622,6 +11607,700 @@ impl ClientDiscoveryExt for Client {
 
     fn openid_configuration_get(&self) -> builder::OpenidConfigurationGet<'_> {
         builder::OpenidConfigurationGet::new(self)
+    }
+}
+
+///End-user accounts of an app: profiles, roles, status, sessions. Admin API.
+pub trait ClientEndUsersExt {
+    /**List end-users
+
+The app's end-users, oldest first, by cursor; filter by `status` and by `search` (a
+case-insensitive substring of username, email or display name).
+
+Sends a `GET` request to `/v1/apps/{app_id}/end-users`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+- `search`: Case-insensitive substring of username, email or display name.
+- `status`: Only users with this status.
+```ignore
+let response = client.end_user_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .search(search)
+    .status(status)
+    .send()
+    .await;
+```*/
+    fn end_user_list(&self) -> builder::EndUserList<'_>;
+    /**Get an end-user
+
+Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}`
+
+Arguments:
+- `app_id`
+- `user_id`: Account id (the token `sub`).
+```ignore
+let response = client.end_user_get()
+    .app_id(app_id)
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    fn end_user_get(&self) -> builder::EndUserGet<'_>;
+    /**Delete an end-user
+
+Permanently deletes the account, its sessions and codes.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/end-users/{user_id}`
+
+```ignore
+let response = client.end_user_delete()
+    .app_id(app_id)
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    fn end_user_delete(&self) -> builder::EndUserDelete<'_>;
+    /**Update an end-user's profile
+
+Changes the display name or primary email (which then starts unverified). Role and
+status have their own operations.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}`
+
+```ignore
+let response = client.end_user_update()
+    .app_id(app_id)
+    .user_id(user_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn end_user_update(&self) -> builder::EndUserUpdate<'_>;
+    /**Change an end-user's role
+
+Gives the user the named role. Tokens issued from now on carry it.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}/role`
+
+```ignore
+let response = client.end_user_update_role()
+    .app_id(app_id)
+    .user_id(user_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn end_user_update_role(&self) -> builder::EndUserUpdateRole<'_>;
+    /**Revoke all sessions of an end-user
+
+Ends every session at once (sign-out everywhere). Takes no body.
+
+Sends a `POST` request to `/v1/apps/{app_id}/end-users/{user_id}/sessions/revoke-all`
+
+```ignore
+let response = client.end_user_revoke_sessions()
+    .app_id(app_id)
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    fn end_user_revoke_sessions(&self) -> builder::EndUserRevokeSessions<'_>;
+    /**Change an end-user's status
+
+`suspended` and `deactivated` revoke every session at once: the user's access tokens
+stop working on `/me` immediately and refresh tokens are dead.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}/status`
+
+```ignore
+let response = client.end_user_update_status()
+    .app_id(app_id)
+    .user_id(user_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn end_user_update_status(&self) -> builder::EndUserUpdateStatus<'_>;
+}
+
+impl ClientEndUsersExt for Client {
+    fn end_user_list(&self) -> builder::EndUserList<'_> {
+        builder::EndUserList::new(self)
+    }
+
+    fn end_user_get(&self) -> builder::EndUserGet<'_> {
+        builder::EndUserGet::new(self)
+    }
+
+    fn end_user_delete(&self) -> builder::EndUserDelete<'_> {
+        builder::EndUserDelete::new(self)
+    }
+
+    fn end_user_update(&self) -> builder::EndUserUpdate<'_> {
+        builder::EndUserUpdate::new(self)
+    }
+
+    fn end_user_update_role(&self) -> builder::EndUserUpdateRole<'_> {
+        builder::EndUserUpdateRole::new(self)
+    }
+
+    fn end_user_revoke_sessions(&self) -> builder::EndUserRevokeSessions<'_> {
+        builder::EndUserRevokeSessions::new(self)
+    }
+
+    fn end_user_update_status(&self) -> builder::EndUserUpdateStatus<'_> {
+        builder::EndUserUpdateStatus::new(self)
+    }
+}
+
+///Invitations into an app. Admin API.
+pub trait ClientInvitesExt {
+    /**List invites
+
+Sends a `GET` request to `/v1/apps/{app_id}/end-users/invites`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.invite_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn invite_list(&self) -> builder::InviteList<'_>;
+    /**Create an invite
+
+Invites an address (or anyone at a domain) into the app with a role. The response is the
+only time the full code is shown. When the server has SMTP settings, an invitation email
+is sent to a single invited address. Send an `Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/apps/{app_id}/end-users/invites`
+
+Arguments:
+- `app_id`
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.invite_create()
+    .app_id(app_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn invite_create(&self) -> builder::InviteCreate<'_>;
+    /**Revoke an invite
+
+The invite stops working; it stays listed with `revoked_at` set.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/end-users/invites/{invite_id}`
+
+```ignore
+let response = client.invite_revoke()
+    .app_id(app_id)
+    .invite_id(invite_id)
+    .send()
+    .await;
+```*/
+    fn invite_revoke(&self) -> builder::InviteRevoke<'_>;
+}
+
+impl ClientInvitesExt for Client {
+    fn invite_list(&self) -> builder::InviteList<'_> {
+        builder::InviteList::new(self)
+    }
+
+    fn invite_create(&self) -> builder::InviteCreate<'_> {
+        builder::InviteCreate::new(self)
+    }
+
+    fn invite_revoke(&self) -> builder::InviteRevoke<'_> {
+        builder::InviteRevoke::new(self)
+    }
+}
+
+///The signed-in end-user (`Authorization: Bearer <access token>`). Consumer API.
+pub trait ClientMeExt {
+    /**Get my profile
+
+Sends a `GET` request to `/{app_slug}/v1/me`
+
+Arguments:
+- `app_slug`: The app's slug.
+```ignore
+let response = client.me_get()
+    .app_slug(app_slug)
+    .send()
+    .await;
+```*/
+    fn me_get(&self) -> builder::MeGet<'_>;
+    /**Delete my account
+
+Permanently deletes the signed-in user's account with its sessions.
+
+Sends a `DELETE` request to `/{app_slug}/v1/me`
+
+Arguments:
+- `app_slug`: The app's slug.
+```ignore
+let response = client.me_delete()
+    .app_slug(app_slug)
+    .send()
+    .await;
+```*/
+    fn me_delete(&self) -> builder::MeDelete<'_>;
+    /**Update my profile
+
+Sends a `PATCH` request to `/{app_slug}/v1/me`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.me_update()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn me_update(&self) -> builder::MeUpdate<'_>;
+    /**My activity
+
+Audit entries of the signed-in user's own actions (sign-ins, failed sign-ins, profile and
+session changes), newest first.
+
+Sends a `GET` request to `/{app_slug}/v1/me/activity`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.me_activity_list()
+    .app_slug(app_slug)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn me_activity_list(&self) -> builder::MeActivityList<'_>;
+    /**List my sessions
+
+Live sessions of the signed-in user, oldest first; `current` marks this token's session.
+
+Sends a `GET` request to `/{app_slug}/v1/me/sessions`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.me_session_list()
+    .app_slug(app_slug)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn me_session_list(&self) -> builder::MeSessionList<'_>;
+    /**Revoke one of my sessions
+
+Ends the session (sign-out of that device). Its access tokens stop working on `/me` at
+once. Revoking the current session signs this client out.
+
+Sends a `DELETE` request to `/{app_slug}/v1/me/sessions/{session_id}`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `session_id`: Session id (the `sid` claim).
+```ignore
+let response = client.me_session_revoke()
+    .app_slug(app_slug)
+    .session_id(session_id)
+    .send()
+    .await;
+```*/
+    fn me_session_revoke(&self) -> builder::MeSessionRevoke<'_>;
+}
+
+impl ClientMeExt for Client {
+    fn me_get(&self) -> builder::MeGet<'_> {
+        builder::MeGet::new(self)
+    }
+
+    fn me_delete(&self) -> builder::MeDelete<'_> {
+        builder::MeDelete::new(self)
+    }
+
+    fn me_update(&self) -> builder::MeUpdate<'_> {
+        builder::MeUpdate::new(self)
+    }
+
+    fn me_activity_list(&self) -> builder::MeActivityList<'_> {
+        builder::MeActivityList::new(self)
+    }
+
+    fn me_session_list(&self) -> builder::MeSessionList<'_> {
+        builder::MeSessionList::new(self)
+    }
+
+    fn me_session_revoke(&self) -> builder::MeSessionRevoke<'_> {
+        builder::MeSessionRevoke::new(self)
+    }
+}
+
+///Role holders of an app. Admin API.
+pub trait ClientMembersExt {
+    /**List members
+
+The app's role holders (end-users with a role), oldest first, by cursor.
+
+Sends a `GET` request to `/v1/apps/{app_id}/members`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.member_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn member_list(&self) -> builder::MemberList<'_>;
+    /**Remove a member
+
+Takes the member's role away; the account stays, without permissions. To delete the
+account use `end_user_delete`.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/members/{account_id}`
+
+Arguments:
+- `app_id`
+- `account_id`: Account id of the member.
+```ignore
+let response = client.member_remove()
+    .app_id(app_id)
+    .account_id(account_id)
+    .send()
+    .await;
+```*/
+    fn member_remove(&self) -> builder::MemberRemove<'_>;
+}
+
+impl ClientMembersExt for Client {
+    fn member_list(&self) -> builder::MemberList<'_> {
+        builder::MemberList::new(self)
+    }
+
+    fn member_remove(&self) -> builder::MemberRemove<'_> {
+        builder::MemberRemove::new(self)
+    }
+}
+
+///OAuth 2.0 token, introspection and revocation endpoints of an app. Consumer API.
+pub trait ClientOAuthExt {
+    /**Introspect a token
+
+RFC 7662: whether an access token (or refresh token) of this app is active now, with its
+claims. The caller authenticates with one of the app's M2M credentials (Basic or body).
+
+Sends a `POST` request to `/{app_slug}/v1/oauth/introspect`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.oauth_introspect()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn oauth_introspect(&self) -> builder::OauthIntrospect<'_>;
+    /**Revoke a token
+
+RFC 7009. A refresh token, or an end-user access token, ends its whole session; an M2M
+access token is refused from now on by `/verify`, `/authorize` and introspection. Unknown
+or already invalid tokens also answer 200. The caller authenticates with one of the app's
+M2M credentials.
+
+Sends a `POST` request to `/{app_slug}/v1/oauth/revoke`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.oauth_revoke()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn oauth_revoke(&self) -> builder::OauthRevoke<'_>;
+    /**Issue a client-credentials token
+
+OAuth 2.0 client credentials (RFC 6749 §4.4). Send JSON `{grant_type, client_id,
+client_secret}` or a form body; authenticate with HTTP Basic (`client_secret_basic`) or
+in the body (`client_secret_post`), not both. `scope` narrows the granted scopes. Errors
+follow RFC 6749 §5.2: 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`,
+401 `invalid_client` (with `WWW-Authenticate` for Basic), 429 after 20 failed client
+authentications per client and IP in 5 minutes.
+
+Sends a `POST` request to `/{app_slug}/v1/oauth/token`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`: JSON (as the contract) or form-encoded (as RFC 6749).
+```ignore
+let response = client.oauth_token()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn oauth_token(&self) -> builder::OauthToken<'_>;
+}
+
+impl ClientOAuthExt for Client {
+    fn oauth_introspect(&self) -> builder::OauthIntrospect<'_> {
+        builder::OauthIntrospect::new(self)
+    }
+
+    fn oauth_revoke(&self) -> builder::OauthRevoke<'_> {
+        builder::OauthRevoke::new(self)
+    }
+
+    fn oauth_token(&self) -> builder::OauthToken<'_> {
+        builder::OauthToken::new(self)
+    }
+}
+
+///The permission catalogue of an app. Admin API.
+pub trait ClientPermissionsExt {
+    /**List permissions
+
+System and custom permissions of the app (system ones have `app_id: null`). A bare array.
+
+Sends a `GET` request to `/v1/apps/{app_id}/permissions`
+
+```ignore
+let response = client.permission_list()
+    .app_id(app_id)
+    .send()
+    .await;
+```*/
+    fn permission_list(&self) -> builder::PermissionList<'_>;
+    /**Create a custom permission
+
+Sends a `POST` request to `/v1/apps/{app_id}/permissions`
+
+```ignore
+let response = client.permission_create()
+    .app_id(app_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn permission_create(&self) -> builder::PermissionCreate<'_>;
+    /**Delete a custom permission
+
+`{permission_key}` is `resource.action`. Removes it from every role. System permissions
+answer 403.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/permissions/{permission_key}`
+
+```ignore
+let response = client.permission_delete()
+    .app_id(app_id)
+    .permission_key(permission_key)
+    .send()
+    .await;
+```*/
+    fn permission_delete(&self) -> builder::PermissionDelete<'_>;
+}
+
+impl ClientPermissionsExt for Client {
+    fn permission_list(&self) -> builder::PermissionList<'_> {
+        builder::PermissionList::new(self)
+    }
+
+    fn permission_create(&self) -> builder::PermissionCreate<'_> {
+        builder::PermissionCreate::new(self)
+    }
+
+    fn permission_delete(&self) -> builder::PermissionDelete<'_> {
+        builder::PermissionDelete::new(self)
+    }
+}
+
+///Roles of an app and their permissions. Admin API.
+pub trait ClientRolesExt {
+    /**List roles
+
+Sends a `GET` request to `/v1/apps/{app_id}/roles`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.role_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn role_list(&self) -> builder::RoleList<'_>;
+    /**Create a role
+
+A new role starts with no permissions.
+
+Sends a `POST` request to `/v1/apps/{app_id}/roles`
+
+```ignore
+let response = client.role_create()
+    .app_id(app_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn role_create(&self) -> builder::RoleCreate<'_>;
+    /**Assign a role
+
+Gives an end-user the named role (replacing their previous one). `/authorize` uses it
+from the next call, on every instance.
+
+Sends a `POST` request to `/v1/apps/{app_id}/roles/assign`
+
+```ignore
+let response = client.role_assign()
+    .app_id(app_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn role_assign(&self) -> builder::RoleAssign<'_>;
+    /**Permission catalogue for roles
+
+Every permission a role can be given: Heimdall's system permissions and the app's custom
+ones, with `is_system`. A bare array.
+
+Sends a `GET` request to `/v1/apps/{app_id}/roles/permissions`
+
+```ignore
+let response = client.role_permission_catalog()
+    .app_id(app_id)
+    .send()
+    .await;
+```*/
+    fn role_permission_catalog(&self) -> builder::RolePermissionCatalog<'_>;
+    /**Get a role
+
+The role with its permission set.
+
+Sends a `GET` request to `/v1/apps/{app_id}/roles/{role_name}`
+
+```ignore
+let response = client.role_get()
+    .app_id(app_id)
+    .role_name(role_name)
+    .send()
+    .await;
+```*/
+    fn role_get(&self) -> builder::RoleGet<'_>;
+    /**Delete a role
+
+System roles cannot be deleted (403); a role still held by end-users answers 409
+`role_in_use`. Pending invites for the role are deleted with it.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/roles/{role_name}`
+
+```ignore
+let response = client.role_delete()
+    .app_id(app_id)
+    .role_name(role_name)
+    .send()
+    .await;
+```*/
+    fn role_delete(&self) -> builder::RoleDelete<'_>;
+    /**Update a role
+
+Changes the description (the name is the role's identity).
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/roles/{role_name}`
+
+```ignore
+let response = client.role_update()
+    .app_id(app_id)
+    .role_name(role_name)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn role_update(&self) -> builder::RoleUpdate<'_>;
+    /**Set a role's permissions
+
+Replaces the whole set. Each entry is a catalogue permission or an explicit wildcard
+(`resource.*`, `*`), and the calling key must itself hold every permission it grants.
+`/authorize` follows the new set from the next call, on every instance.
+
+Sends a `PUT` request to `/v1/apps/{app_id}/roles/{role_name}/permissions`
+
+```ignore
+let response = client.role_set_permissions()
+    .app_id(app_id)
+    .role_name(role_name)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn role_set_permissions(&self) -> builder::RoleSetPermissions<'_>;
+}
+
+impl ClientRolesExt for Client {
+    fn role_list(&self) -> builder::RoleList<'_> {
+        builder::RoleList::new(self)
+    }
+
+    fn role_create(&self) -> builder::RoleCreate<'_> {
+        builder::RoleCreate::new(self)
+    }
+
+    fn role_assign(&self) -> builder::RoleAssign<'_> {
+        builder::RoleAssign::new(self)
+    }
+
+    fn role_permission_catalog(&self) -> builder::RolePermissionCatalog<'_> {
+        builder::RolePermissionCatalog::new(self)
+    }
+
+    fn role_get(&self) -> builder::RoleGet<'_> {
+        builder::RoleGet::new(self)
+    }
+
+    fn role_delete(&self) -> builder::RoleDelete<'_> {
+        builder::RoleDelete::new(self)
+    }
+
+    fn role_update(&self) -> builder::RoleUpdate<'_> {
+        builder::RoleUpdate::new(self)
+    }
+
+    fn role_set_permissions(&self) -> builder::RoleSetPermissions<'_> {
+        builder::RoleSetPermissions::new(self)
     }
 }
 
@@ -3595,6 +13274,443 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientApiKeysExt::api_key_list`]
+
+[`ClientApiKeysExt::api_key_list`]: super::ClientApiKeysExt::api_key_list*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> ApiKeyList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/api-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ApiKeyList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/api-keys", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "api_key_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientApiKeysExt::api_key_create`]
+
+[`ClientApiKeysExt::api_key_create`]: super::ClientApiKeysExt::api_key_create*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateApiKey, String>,
+    }
+
+    impl<'a> ApiKeyCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateApiKey>,
+            <V as std::convert::TryInto<types::CreateApiKey>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateApiKey` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateApiKey,
+            ) -> types::builder::CreateApiKey,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/api-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ApiKeyCreated>, Error<types::ErrorBody>> {
+            let Self { client, app_id, idempotency_key, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateApiKey::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/api-keys", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "api_key_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientApiKeysExt::api_key_delete`]
+
+[`ClientApiKeysExt::api_key_delete`]: super::ClientApiKeysExt::api_key_delete*/
+    #[derive(Debug, Clone)]
+    pub struct ApiKeyDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        key_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> ApiKeyDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                key_id: Err("key_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for key_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/api-keys/{key_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, key_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/api-keys/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& key_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "api_key_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientAuditLogsExt::audit_log_list`]
 
 [`ClientAuditLogsExt::audit_log_list`]: super::ClientAuditLogsExt::audit_log_list*/
@@ -3799,6 +13915,4489 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthConfigExt::auth_config_get`]
+
+[`ClientAuthConfigExt::auth_config_get`]: super::ClientAuthConfigExt::auth_config_get*/
+    #[derive(Debug, Clone)]
+    pub struct AuthConfigGet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> AuthConfigGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/auth-config`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuthConfigResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/auth-config", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_config_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthConfigExt::auth_config_update`]
+
+[`ClientAuthConfigExt::auth_config_update`]: super::ClientAuthConfigExt::auth_config_update*/
+    #[derive(Debug, Clone)]
+    pub struct AuthConfigUpdate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateAuthConfig, String>,
+    }
+
+    impl<'a> AuthConfigUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateAuthConfig>,
+            <V as std::convert::TryInto<
+                types::UpdateAuthConfig,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateAuthConfig` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateAuthConfig,
+            ) -> types::builder::UpdateAuthConfig,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/auth-config`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuthConfigResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateAuthConfig::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/auth-config", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_config_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_list`]
+
+[`ClientCredentialsExt::credential_list`]: super::ClientCredentialsExt::credential_list*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> CredentialList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/credentials`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::M2mClientList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_create`]
+
+[`ClientCredentialsExt::credential_create`]: super::ClientCredentialsExt::credential_create*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateM2mClient, String>,
+    }
+
+    impl<'a> CredentialCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateM2mClient>,
+            <V as std::convert::TryInto<
+                types::CreateM2mClient,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateM2mClient` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateM2mClient,
+            ) -> types::builder::CreateM2mClient,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/credentials`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::M2mClientCreated>, Error<types::ErrorBody>> {
+            let Self { client, app_id, idempotency_key, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateM2mClient::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_get`]
+
+[`ClientCredentialsExt::credential_get`]: super::ClientCredentialsExt::credential_get*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialGet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        client_id: Result<::std::string::String, String>,
+    }
+
+    impl<'a> CredentialGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                client_id: Err("client_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/credentials/{client_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::M2mClientDetail>, Error<types::ErrorBody>> {
+            let Self { client, app_id, client_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& client_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_delete`]
+
+[`ClientCredentialsExt::credential_delete`]: super::ClientCredentialsExt::credential_delete*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        client_id: Result<::std::string::String, String>,
+    }
+
+    impl<'a> CredentialDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                client_id: Err("client_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/credentials/{client_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, client_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& client_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_update`]
+
+[`ClientCredentialsExt::credential_update`]: super::ClientCredentialsExt::credential_update*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialUpdate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        client_id: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateM2mClient, String>,
+    }
+
+    impl<'a> CredentialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                client_id: Err("client_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateM2mClient>,
+            <V as std::convert::TryInto<
+                types::UpdateM2mClient,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateM2mClient` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateM2mClient,
+            ) -> types::builder::UpdateM2mClient,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/credentials/{client_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::M2mClientDetail>, Error<types::ErrorBody>> {
+            let Self { client, app_id, client_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateM2mClient::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& client_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_rotate_secret`]
+
+[`ClientCredentialsExt::credential_rotate_secret`]: super::ClientCredentialsExt::credential_rotate_secret*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialRotateSecret<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        client_id: Result<::std::string::String, String>,
+    }
+
+    impl<'a> CredentialRotateSecret<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                client_id: Err("client_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/credentials/{client_id}/rotate`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::M2mSecretRotated>, Error<types::ErrorBody>> {
+            let Self { client, app_id, client_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials/{}/rotate", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& client_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_rotate_secret",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientCredentialsExt::credential_set_scopes`]
+
+[`ClientCredentialsExt::credential_set_scopes`]: super::ClientCredentialsExt::credential_set_scopes*/
+    #[derive(Debug, Clone)]
+    pub struct CredentialSetScopes<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        client_id: Result<::std::string::String, String>,
+        body: Result<types::builder::SetScopes, String>,
+    }
+
+    impl<'a> CredentialSetScopes<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                client_id: Err("client_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetScopes>,
+            <V as std::convert::TryInto<types::SetScopes>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetScopes` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SetScopes) -> types::builder::SetScopes,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PUT` request to `/v1/apps/{app_id}/credentials/{client_id}/scopes`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::M2mClientDetail>, Error<types::ErrorBody>> {
+            let Self { client, app_id, client_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SetScopes::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/credentials/{}/scopes", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& client_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "credential_set_scopes",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_list`]
+
+[`ClientEndUsersExt::end_user_list`]: super::ClientEndUsersExt::end_user_list*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        status: Result<Option<types::EndUserStatus>, String>,
+    }
+
+    impl<'a> EndUserList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+                search: Ok(None),
+                status: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::EndUserStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `EndUserStatus` for status failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/end-users`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit, search, status } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientInvitesExt::invite_list`]
+
+[`ClientInvitesExt::invite_list`]: super::ClientInvitesExt::invite_list*/
+    #[derive(Debug, Clone)]
+    pub struct InviteList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> InviteList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/end-users/invites`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::InviteList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/invites", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invite_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientInvitesExt::invite_create`]
+
+[`ClientInvitesExt::invite_create`]: super::ClientInvitesExt::invite_create*/
+    #[derive(Debug, Clone)]
+    pub struct InviteCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateInvite, String>,
+    }
+
+    impl<'a> InviteCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateInvite>,
+            <V as std::convert::TryInto<types::CreateInvite>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateInvite` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateInvite,
+            ) -> types::builder::CreateInvite,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/end-users/invites`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Invite>, Error<types::ErrorBody>> {
+            let Self { client, app_id, idempotency_key, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateInvite::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/invites", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invite_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientInvitesExt::invite_revoke`]
+
+[`ClientInvitesExt::invite_revoke`]: super::ClientInvitesExt::invite_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct InviteRevoke<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        invite_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> InviteRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                invite_id: Err("invite_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn invite_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.invite_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for invite_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/end-users/invites/{invite_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, invite_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let invite_id = invite_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/invites/{}", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& invite_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "invite_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_get`]
+
+[`ClientEndUsersExt::end_user_get`]: super::ClientEndUsersExt::end_user_get*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserGet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> EndUserGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserSummary>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_delete`]
+
+[`ClientEndUsersExt::end_user_delete`]: super::ClientEndUsersExt::end_user_delete*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> EndUserDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/end-users/{user_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_update`]
+
+[`ClientEndUsersExt::end_user_update`]: super::ClientEndUsersExt::end_user_update*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserUpdate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateEndUser, String>,
+    }
+
+    impl<'a> EndUserUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateEndUser>,
+            <V as std::convert::TryInto<types::UpdateEndUser>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateEndUser` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateEndUser,
+            ) -> types::builder::UpdateEndUser,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserSummary>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateEndUser::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_update_role`]
+
+[`ClientEndUsersExt::end_user_update_role`]: super::ClientEndUsersExt::end_user_update_role*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserUpdateRole<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateEndUserRole, String>,
+    }
+
+    impl<'a> EndUserUpdateRole<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateEndUserRole>,
+            <V as std::convert::TryInto<
+                types::UpdateEndUserRole,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateEndUserRole` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateEndUserRole,
+            ) -> types::builder::UpdateEndUserRole,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}/role`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserSummary>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateEndUserRole::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}/role", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_update_role",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_revoke_sessions`]
+
+[`ClientEndUsersExt::end_user_revoke_sessions`]: super::ClientEndUsersExt::end_user_revoke_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserRevokeSessions<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> EndUserRevokeSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/end-users/{user_id}/sessions/revoke-all`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}/sessions/revoke-all", client.baseurl,
+                encode_path(& app_id.to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_revoke_sessions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEndUsersExt::end_user_update_status`]
+
+[`ClientEndUsersExt::end_user_update_status`]: super::ClientEndUsersExt::end_user_update_status*/
+    #[derive(Debug, Clone)]
+    pub struct EndUserUpdateStatus<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateEndUserStatus, String>,
+    }
+
+    impl<'a> EndUserUpdateStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateEndUserStatus>,
+            <V as std::convert::TryInto<
+                types::UpdateEndUserStatus,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateEndUserStatus` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateEndUserStatus,
+            ) -> types::builder::UpdateEndUserStatus,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}/status`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserSummary>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateEndUserStatus::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}/status", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "end_user_update_status",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMembersExt::member_list`]
+
+[`ClientMembersExt::member_list`]: super::ClientMembersExt::member_list*/
+    #[derive(Debug, Clone)]
+    pub struct MemberList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> MemberList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/members`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AppMemberList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/members", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "member_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMembersExt::member_remove`]
+
+[`ClientMembersExt::member_remove`]: super::ClientMembersExt::member_remove*/
+    #[derive(Debug, Clone)]
+    pub struct MemberRemove<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        account_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> MemberRemove<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                account_id: Err("account_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn account_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.account_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for account_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/members/{account_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, account_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/members/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& account_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "member_remove",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPermissionsExt::permission_list`]
+
+[`ClientPermissionsExt::permission_list`]: super::ClientPermissionsExt::permission_list*/
+    #[derive(Debug, Clone)]
+    pub struct PermissionList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> PermissionList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/permissions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::Permission>>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, app_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/permissions", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "permission_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPermissionsExt::permission_create`]
+
+[`ClientPermissionsExt::permission_create`]: super::ClientPermissionsExt::permission_create*/
+    #[derive(Debug, Clone)]
+    pub struct PermissionCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::CreatePermission, String>,
+    }
+
+    impl<'a> PermissionCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreatePermission>,
+            <V as std::convert::TryInto<
+                types::CreatePermission,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreatePermission` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreatePermission,
+            ) -> types::builder::CreatePermission,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/permissions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Permission>, Error<types::ErrorBody>> {
+            let Self { client, app_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreatePermission::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/permissions", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "permission_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPermissionsExt::permission_delete`]
+
+[`ClientPermissionsExt::permission_delete`]: super::ClientPermissionsExt::permission_delete*/
+    #[derive(Debug, Clone)]
+    pub struct PermissionDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        permission_key: Result<::std::string::String, String>,
+    }
+
+    impl<'a> PermissionDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                permission_key: Err("permission_key was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn permission_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.permission_key = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for permission_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/permissions/{permission_key}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, permission_key } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let permission_key = permission_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/permissions/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& permission_key.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "permission_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_list`]
+
+[`ClientRolesExt::role_list`]: super::ClientRolesExt::role_list*/
+    #[derive(Debug, Clone)]
+    pub struct RoleList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> RoleList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/roles`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RoleList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles", client.baseurl, encode_path(& app_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_create`]
+
+[`ClientRolesExt::role_create`]: super::ClientRolesExt::role_create*/
+    #[derive(Debug, Clone)]
+    pub struct RoleCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::CreateRole, String>,
+    }
+
+    impl<'a> RoleCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateRole>,
+            <V as std::convert::TryInto<types::CreateRole>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateRole` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateRole,
+            ) -> types::builder::CreateRole,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/roles`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Role>, Error<types::ErrorBody>> {
+            let Self { client, app_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::CreateRole::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles", client.baseurl, encode_path(& app_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_assign`]
+
+[`ClientRolesExt::role_assign`]: super::ClientRolesExt::role_assign*/
+    #[derive(Debug, Clone)]
+    pub struct RoleAssign<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::AssignRole, String>,
+    }
+
+    impl<'a> RoleAssign<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AssignRole>,
+            <V as std::convert::TryInto<types::AssignRole>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AssignRole` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AssignRole,
+            ) -> types::builder::AssignRole,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/roles/assign`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AppMembership>, Error<types::ErrorBody>> {
+            let Self { client, app_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::AssignRole::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles/assign", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_assign",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_permission_catalog`]
+
+[`ClientRolesExt::role_permission_catalog`]: super::ClientRolesExt::role_permission_catalog*/
+    #[derive(Debug, Clone)]
+    pub struct RolePermissionCatalog<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> RolePermissionCatalog<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/roles/permissions`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::PermissionCatalogEntry>>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, app_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles/permissions", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_permission_catalog",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_get`]
+
+[`ClientRolesExt::role_get`]: super::ClientRolesExt::role_get*/
+    #[derive(Debug, Clone)]
+    pub struct RoleGet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        role_name: Result<::std::string::String, String>,
+    }
+
+    impl<'a> RoleGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                role_name: Err("role_name was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn role_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.role_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for role_name failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/roles/{role_name}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RoleWithPermissions>, Error<types::ErrorBody>> {
+            let Self { client, app_id, role_name } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let role_name = role_name.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& role_name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_delete`]
+
+[`ClientRolesExt::role_delete`]: super::ClientRolesExt::role_delete*/
+    #[derive(Debug, Clone)]
+    pub struct RoleDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        role_name: Result<::std::string::String, String>,
+    }
+
+    impl<'a> RoleDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                role_name: Err("role_name was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn role_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.role_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for role_name failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/roles/{role_name}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, role_name } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let role_name = role_name.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& role_name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_update`]
+
+[`ClientRolesExt::role_update`]: super::ClientRolesExt::role_update*/
+    #[derive(Debug, Clone)]
+    pub struct RoleUpdate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        role_name: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateRole, String>,
+    }
+
+    impl<'a> RoleUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                role_name: Err("role_name was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn role_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.role_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for role_name failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateRole>,
+            <V as std::convert::TryInto<types::UpdateRole>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateRole` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateRole,
+            ) -> types::builder::UpdateRole,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/roles/{role_name}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RoleWithPermissions>, Error<types::ErrorBody>> {
+            let Self { client, app_id, role_name, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let role_name = role_name.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::UpdateRole::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& role_name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientRolesExt::role_set_permissions`]
+
+[`ClientRolesExt::role_set_permissions`]: super::ClientRolesExt::role_set_permissions*/
+    #[derive(Debug, Clone)]
+    pub struct RoleSetPermissions<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        role_name: Result<::std::string::String, String>,
+        body: Result<types::builder::SetPermissions, String>,
+    }
+
+    impl<'a> RoleSetPermissions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                role_name: Err("role_name was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn role_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.role_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for role_name failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetPermissions>,
+            <V as std::convert::TryInto<
+                types::SetPermissions,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetPermissions` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetPermissions,
+            ) -> types::builder::SetPermissions,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PUT` request to `/v1/apps/{app_id}/roles/{role_name}/permissions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RoleWithPermissions>, Error<types::ErrorBody>> {
+            let Self { client, app_id, role_name, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let role_name = role_name.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetPermissions::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/roles/{}/permissions", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& role_name.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "role_set_permissions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -4180,6 +18779,114 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthorizationExt::token_authorize_any_app`]
+
+[`ClientAuthorizationExt::token_authorize_any_app`]: super::ClientAuthorizationExt::token_authorize_any_app*/
+    #[derive(Debug, Clone)]
+    pub struct TokenAuthorizeAnyApp<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AuthorizeRequest, String>,
+    }
+
+    impl<'a> TokenAuthorizeAnyApp<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuthorizeRequest>,
+            <V as std::convert::TryInto<
+                types::AuthorizeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AuthorizeRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AuthorizeRequest,
+            ) -> types::builder::AuthorizeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/authorize`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuthorizeResponse>, Error<types::ErrorBody>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AuthorizeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/authorize", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "token_authorize_any_app",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -4604,6 +19311,3146 @@ pub mod builder {
             }
         }
     }
+
+    /**Builder for [`ClientAuthExt::auth_accept_invite`]
+
+[`ClientAuthExt::auth_accept_invite`]: super::ClientAuthExt::auth_accept_invite*/
+    #[derive(Debug, Clone)]
+    pub struct AuthAcceptInvite<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::AcceptInvite, String>,
+    }
+
+    impl<'a> AuthAcceptInvite<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AcceptInvite>,
+            <V as std::convert::TryInto<types::AcceptInvite>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AcceptInvite` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AcceptInvite,
+            ) -> types::builder::AcceptInvite,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/accept-invite`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::AcceptInvite::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/accept-invite", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_accept_invite",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                410u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_logout`]
+
+[`ClientAuthExt::auth_logout`]: super::ClientAuthExt::auth_logout*/
+    #[derive(Debug, Clone)]
+    pub struct AuthLogout<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::RefreshRequest, String>,
+    }
+
+    impl<'a> AuthLogout<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RefreshRequest>,
+            <V as std::convert::TryInto<
+                types::RefreshRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `RefreshRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::RefreshRequest,
+            ) -> types::builder::RefreshRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/logout`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::RefreshRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/logout", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_logout",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_refresh`]
+
+[`ClientAuthExt::auth_refresh`]: super::ClientAuthExt::auth_refresh*/
+    #[derive(Debug, Clone)]
+    pub struct AuthRefresh<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::RefreshRequest, String>,
+    }
+
+    impl<'a> AuthRefresh<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RefreshRequest>,
+            <V as std::convert::TryInto<
+                types::RefreshRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `RefreshRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::RefreshRequest,
+            ) -> types::builder::RefreshRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/refresh`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::RefreshRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/refresh", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_refresh",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_request_password_reset`]
+
+[`ClientAuthExt::auth_request_password_reset`]: super::ClientAuthExt::auth_request_password_reset*/
+    #[derive(Debug, Clone)]
+    pub struct AuthRequestPasswordReset<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::ContactRequest, String>,
+    }
+
+    impl<'a> AuthRequestPasswordReset<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ContactRequest>,
+            <V as std::convert::TryInto<
+                types::ContactRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ContactRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ContactRequest,
+            ) -> types::builder::ContactRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/request-password-reset`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CodeIssued>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ContactRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/request-password-reset", client.baseurl, encode_path(&
+                app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_request_password_reset",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_request_verification`]
+
+[`ClientAuthExt::auth_request_verification`]: super::ClientAuthExt::auth_request_verification*/
+    #[derive(Debug, Clone)]
+    pub struct AuthRequestVerification<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::ContactRequest, String>,
+    }
+
+    impl<'a> AuthRequestVerification<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ContactRequest>,
+            <V as std::convert::TryInto<
+                types::ContactRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ContactRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ContactRequest,
+            ) -> types::builder::ContactRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/request-verification`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CodeIssued>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ContactRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/request-verification", client.baseurl, encode_path(&
+                app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_request_verification",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_reset_password`]
+
+[`ClientAuthExt::auth_reset_password`]: super::ClientAuthExt::auth_reset_password*/
+    #[derive(Debug, Clone)]
+    pub struct AuthResetPassword<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::ResetPasswordRequest, String>,
+    }
+
+    impl<'a> AuthResetPassword<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ResetPasswordRequest>,
+            <V as std::convert::TryInto<
+                types::ResetPasswordRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `ResetPasswordRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ResetPasswordRequest,
+            ) -> types::builder::ResetPasswordRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/reset-password`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ResetPasswordRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/reset-password", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_reset_password",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                410u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_send_verification_email`]
+
+[`ClientAuthExt::auth_send_verification_email`]: super::ClientAuthExt::auth_send_verification_email*/
+    #[derive(Debug, Clone)]
+    pub struct AuthSendVerificationEmail<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::EmailRequest, String>,
+    }
+
+    impl<'a> AuthSendVerificationEmail<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::EmailRequest>,
+            <V as std::convert::TryInto<types::EmailRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `EmailRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::EmailRequest,
+            ) -> types::builder::EmailRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/send-verification-email`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CodeDispatched>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::EmailRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/send-verification-email", client.baseurl, encode_path(&
+                app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_send_verification_email",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_signin`]
+
+[`ClientAuthExt::auth_signin`]: super::ClientAuthExt::auth_signin*/
+    #[derive(Debug, Clone)]
+    pub struct AuthSignin<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::SigninRequest, String>,
+    }
+
+    impl<'a> AuthSignin<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SigninRequest>,
+            <V as std::convert::TryInto<types::SigninRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SigninRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SigninRequest,
+            ) -> types::builder::SigninRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/signin`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SigninRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/signin", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_signin",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_signup`]
+
+[`ClientAuthExt::auth_signup`]: super::ClientAuthExt::auth_signup*/
+    #[derive(Debug, Clone)]
+    pub struct AuthSignup<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::SignupRequest, String>,
+    }
+
+    impl<'a> AuthSignup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SignupRequest>,
+            <V as std::convert::TryInto<types::SignupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SignupRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SignupRequest,
+            ) -> types::builder::SignupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/signup`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SignupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/signup", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_signup",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                410u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthExt::auth_verify_contact`]
+
+[`ClientAuthExt::auth_verify_contact`]: super::ClientAuthExt::auth_verify_contact*/
+    #[derive(Debug, Clone)]
+    pub struct AuthVerifyContact<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::VerifyCodeRequest, String>,
+    }
+
+    impl<'a> AuthVerifyContact<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::VerifyCodeRequest>,
+            <V as std::convert::TryInto<
+                types::VerifyCodeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `VerifyCodeRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::VerifyCodeRequest,
+            ) -> types::builder::VerifyCodeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/verify`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ContactVerified>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::VerifyCodeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/verify", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_verify_contact",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                410u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthorizationExt::token_authorize`]
+
+[`ClientAuthorizationExt::token_authorize`]: super::ClientAuthorizationExt::token_authorize*/
+    #[derive(Debug, Clone)]
+    pub struct TokenAuthorize<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::AuthorizeRequest, String>,
+    }
+
+    impl<'a> TokenAuthorize<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuthorizeRequest>,
+            <V as std::convert::TryInto<
+                types::AuthorizeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AuthorizeRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AuthorizeRequest,
+            ) -> types::builder::AuthorizeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/authorize`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuthorizeResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::AuthorizeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/authorize", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "token_authorize",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthorizationExt::token_authorize_batch`]
+
+[`ClientAuthorizationExt::token_authorize_batch`]: super::ClientAuthorizationExt::token_authorize_batch*/
+    #[derive(Debug, Clone)]
+    pub struct TokenAuthorizeBatch<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::AuthorizeBatchRequest, String>,
+    }
+
+    impl<'a> TokenAuthorizeBatch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AuthorizeBatchRequest>,
+            <V as std::convert::TryInto<
+                types::AuthorizeBatchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AuthorizeBatchRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AuthorizeBatchRequest,
+            ) -> types::builder::AuthorizeBatchRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/authorize/batch`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AuthorizeBatchResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::AuthorizeBatchRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/authorize/batch", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "token_authorize_batch",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthorizationExt::forward_auth`]
+
+[`ClientAuthorizationExt::forward_auth`]: super::ClientAuthorizationExt::forward_auth*/
+    #[derive(Debug, Clone)]
+    pub struct ForwardAuth<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        permission: Result<::std::vec::Vec<::std::string::String>, String>,
+    }
+
+    impl<'a> ForwardAuth<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                permission: Err("permission was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn permission<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+        {
+            self.permission = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for permission failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/{app_slug}/v1/forward-auth`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ForwardAuthBody>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, permission } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let permission = permission.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/forward-auth", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("permission", &permission))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "forward_auth",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_get`]
+
+[`ClientMeExt::me_get`]: super::ClientMeExt::me_get*/
+    #[derive(Debug, Clone)]
+    pub struct MeGet<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+    }
+
+    impl<'a> MeGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/{app_slug}/v1/me`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserSummary>, Error<types::ErrorBody>> {
+            let Self { client, app_slug } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me", client.baseurl, encode_path(& app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_delete`]
+
+[`ClientMeExt::me_delete`]: super::ClientMeExt::me_delete*/
+    #[derive(Debug, Clone)]
+    pub struct MeDelete<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+    }
+
+    impl<'a> MeDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/{app_slug}/v1/me`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_slug } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me", client.baseurl, encode_path(& app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_update`]
+
+[`ClientMeExt::me_update`]: super::ClientMeExt::me_update*/
+    #[derive(Debug, Clone)]
+    pub struct MeUpdate<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateMe, String>,
+    }
+
+    impl<'a> MeUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateMe>,
+            <V as std::convert::TryInto<types::UpdateMe>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `UpdateMe` for body failed: {}", s));
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::UpdateMe) -> types::builder::UpdateMe,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/{app_slug}/v1/me`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::EndUserSummary>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::UpdateMe::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me", client.baseurl, encode_path(& app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_activity_list`]
+
+[`ClientMeExt::me_activity_list`]: super::ClientMeExt::me_activity_list*/
+    #[derive(Debug, Clone)]
+    pub struct MeActivityList<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> MeActivityList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/{app_slug}/v1/me/activity`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AuditLogList>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, cursor, limit } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me/activity", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_activity_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_session_list`]
+
+[`ClientMeExt::me_session_list`]: super::ClientMeExt::me_session_list*/
+    #[derive(Debug, Clone)]
+    pub struct MeSessionList<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> MeSessionList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/{app_slug}/v1/me/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionList>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, cursor, limit } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me/sessions", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_session_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_session_revoke`]
+
+[`ClientMeExt::me_session_revoke`]: super::ClientMeExt::me_session_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct MeSessionRevoke<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        session_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> MeSessionRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                session_id: Err("session_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn session_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.session_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for session_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/{app_slug}/v1/me/sessions/{session_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, session_id } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me/sessions/{}", client.baseurl, encode_path(& app_slug
+                .to_string()), encode_path(& session_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_session_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientOAuthExt::oauth_introspect`]
+
+[`ClientOAuthExt::oauth_introspect`]: super::ClientOAuthExt::oauth_introspect*/
+    #[derive(Debug, Clone)]
+    pub struct OauthIntrospect<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::TokenOperationRequest, String>,
+    }
+
+    impl<'a> OauthIntrospect<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TokenOperationRequest>,
+            <V as std::convert::TryInto<
+                types::TokenOperationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TokenOperationRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TokenOperationRequest,
+            ) -> types::builder::TokenOperationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/oauth/introspect`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::IntrospectionResponse>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::TokenOperationRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/oauth/introspect", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth_introspect",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientOAuthExt::oauth_revoke`]
+
+[`ClientOAuthExt::oauth_revoke`]: super::ClientOAuthExt::oauth_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct OauthRevoke<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::TokenOperationRequest, String>,
+    }
+
+    impl<'a> OauthRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TokenOperationRequest>,
+            <V as std::convert::TryInto<
+                types::TokenOperationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TokenOperationRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TokenOperationRequest,
+            ) -> types::builder::TokenOperationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/oauth/revoke`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::RevocationResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::TokenOperationRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/oauth/revoke", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientOAuthExt::oauth_token`]
+
+[`ClientOAuthExt::oauth_token`]: super::ClientOAuthExt::oauth_token*/
+    #[derive(Debug, Clone)]
+    pub struct OauthToken<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::TokenRequest, String>,
+    }
+
+    impl<'a> OauthToken<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TokenRequest>,
+            <V as std::convert::TryInto<types::TokenRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `TokenRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TokenRequest,
+            ) -> types::builder::TokenRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/oauth/token`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OauthTokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::TokenRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/oauth/token", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientAuthorizationExt::token_verify`]
+
+[`ClientAuthorizationExt::token_verify`]: super::ClientAuthorizationExt::token_verify*/
+    #[derive(Debug, Clone)]
+    pub struct TokenVerify<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::VerifyRequest, String>,
+    }
+
+    impl<'a> TokenVerify<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::VerifyRequest>,
+            <V as std::convert::TryInto<types::VerifyRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `VerifyRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::VerifyRequest,
+            ) -> types::builder::VerifyRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/verify`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::VerifyResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::VerifyRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/verify", client.baseurl, encode_path(& app_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "token_verify",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 
 /// Items consumers will typically use such as the Client and
@@ -4611,9 +22458,21 @@ pub mod builder {
 pub mod prelude {
     #[allow(unused_imports)]
     pub use super::Client;
+    pub use super::ClientApiKeysExt;
     pub use super::ClientAppsExt;
     pub use super::ClientAuditLogsExt;
+    pub use super::ClientAuthExt;
+    pub use super::ClientAuthConfigExt;
+    pub use super::ClientAuthorizationExt;
+    pub use super::ClientCredentialsExt;
     pub use super::ClientDiscoveryExt;
+    pub use super::ClientEndUsersExt;
+    pub use super::ClientInvitesExt;
+    pub use super::ClientMeExt;
+    pub use super::ClientMembersExt;
+    pub use super::ClientOAuthExt;
+    pub use super::ClientPermissionsExt;
+    pub use super::ClientRolesExt;
     pub use super::ClientSigningKeysExt;
     pub use super::ClientStatsExt;
     pub use super::ClientSystemExt;

@@ -8,6 +8,7 @@
 //! into a `sqlite` and a `postgres` test.
 
 mod database;
+mod key_stock;
 mod reply;
 
 use std::sync::Arc;
@@ -95,15 +96,16 @@ impl TestServer {
 
     /// Like [`spawn`](Self::spawn), with the configuration adjusted by `configure` first.
     pub async fn spawn_with(db: Db, configure: impl FnOnce(&mut Config)) -> TestServer {
-        let t0 = std::time::Instant::now();
         let database = Arc::new(TestDatabase::create(db).await);
-        eprintln!("TIMING create db {:?}", t0.elapsed());
         let pak = PlatformKey::generate();
-        let master_key = secrets::random_bytes::<32>();
         let data_dir = temp_data_dir();
-        let mut config = test_config(&database, &data_dir, master_key);
+        let mut config = test_config(&database, &data_dir, key_stock::master_key());
         config.bootstrap_pak = Some(pak.clone());
         configure(&mut config);
+        let master_key = config.master_key.expect("test servers use an explicit master key");
+        if master_key == key_stock::master_key() {
+            prepare(&config.database_url).await.unwrap_or_else(|e| panic!("preparing the test database: {e:#}"));
+        }
         Self::start(config, database, data_dir, pak.expose().to_owned(), master_key)
             .await
             .unwrap_or_else(|e| panic!("test server failed to start: {e:#}"))
@@ -290,6 +292,16 @@ impl Drop for TestServer {
     }
 }
 
+/// Migrates the new database and seeds its key pool before the server starts, so the server's
+/// pool refill finds it full instead of generating keys.
+async fn prepare(database_url: &str) -> anyhow::Result<()> {
+    let db = heimdall_server::db::connect(database_url).await?;
+    heimdall_server::db::migrate(&db).await?;
+    key_stock::seed_key_pool(&db).await?;
+    db.close().await?;
+    Ok(())
+}
+
 fn temp_data_dir() -> TempDir {
     tempfile::Builder::new().prefix("heimdall-test-data-").tempdir().expect("temp dir")
 }
@@ -307,3 +319,4 @@ fn test_config(database: &TestDatabase, data_dir: &TempDir, master_key: [u8; 32]
 
 pub mod smtp;
 pub mod users;
+pub mod authz;

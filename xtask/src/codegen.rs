@@ -91,7 +91,7 @@ fn generate() -> Result<[(&'static str, String); 2]> {
 /// The published spec must tell every client generator the truth; progenitor supports less of
 /// OpenAPI than the server documents, so whatever it cannot handle is narrowed here, and only
 /// here. Today: an operation that accepts several request content types (the token endpoint
-/// takes JSON and RFC 6749 form bodies) keeps only `application/json`, since progenitor panics on
+/// takes JSON and RFC 6749 form bodies) keeps only its JSON variant, since progenitor panics on
 /// more than one.
 pub fn spec_for_progenitor(spec: &Value) -> Value {
     let mut spec = spec.clone();
@@ -106,13 +106,18 @@ pub fn spec_for_progenitor(spec: &Value) -> Value {
             let content = operation.pointer_mut("/requestBody/content").and_then(Value::as_object_mut);
             if let Some(content) = content
                 && content.len() > 1
-                && content.contains_key("application/json")
+                && content.keys().any(|media_type| is_json(media_type))
             {
-                content.retain(|media_type, _| media_type == "application/json");
+                content.retain(|media_type, _| is_json(media_type));
             }
         }
     }
     spec
+}
+
+/// Whether a media type is JSON, whatever its parameters (poem-openapi adds `; charset=utf-8`).
+fn is_json(media_type: &str) -> bool {
+    media_type.split(';').next().is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// The generation settings: builder-style methods grouped into one extension trait per tag.
@@ -275,7 +280,7 @@ mod tests {
         let spec = spec_with(json!({ "/token": { "post": {
             "operationId": "token_create",
             "requestBody": { "content": {
-                "application/json": { "schema": { "$ref": "#/components/schemas/Thing" } },
+                "application/json; charset=utf-8": { "schema": { "$ref": "#/components/schemas/Thing" } },
                 "application/x-www-form-urlencoded": { "schema": { "$ref": "#/components/schemas/Thing" } }
             } },
             "responses": { "200": { "description": "ok", "content": json_of("Thing") } }
@@ -283,7 +288,7 @@ mod tests {
         let narrowed = spec_for_progenitor(&spec);
         let content = &narrowed["paths"]["/token"]["post"]["requestBody"]["content"];
         assert_eq!(content.as_object().unwrap().len(), 1);
-        assert!(content.get("application/json").is_some());
+        assert!(content.get("application/json; charset=utf-8").is_some());
         assert!(try_generate(&narrowed).is_ok());
     }
 

@@ -175,7 +175,8 @@ impl AuthConfigApi {
             c.allowed_redirect_origins = origins
                 .iter()
                 .map(|o| match normalize_origin(o) {
-                    Ok(n) if n == o.trim().trim_end_matches('/').to_ascii_lowercase() => Ok(n),
+                    // No wildcards: `*` parses as a host character but never names one origin.
+                    Ok(n) if !n.contains('*') && n == o.trim().trim_end_matches('/').to_ascii_lowercase() => Ok(n),
                     _ => Err(ApiError::validation(
                         "allowed_redirect_origins",
                         format!("'{o}' is not an exact origin like https://app.example.com"),

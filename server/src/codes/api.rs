@@ -188,6 +188,9 @@ impl CodesApi {
             Some(id) => users::find(&state.db, app.id, id).await?,
             None => None,
         }
+        // The code was sent to the email the account had then; once it changed, the old address
+        // must not be able to take the account over.
+        .filter(|u| u.email_key.is_some() && u.email_key == row.contact)
         .ok_or_else(gone)?;
         let hash = state.passwords.hash(&body.0.new_password).await?;
         let now = clock::now();

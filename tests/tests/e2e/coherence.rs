@@ -1,0 +1,167 @@
+//! Two instances on one database: a change made through instance A (role permissions, role
+//! assignment, client scopes, client deactivation and deletion, logout, admin revoke-all,
+//! suspension, token revocation, app suspension) is reflected by `/authorize` and `/verify` on
+//! instance B within a second, even though B had already cached what it knew. On PostgreSQL
+//! that is `LISTEN/NOTIFY`'s job.
+
+use heimdall_tests::{Db, TestServer, authz::within_a_second, db_test, users::ConsumerApp};
+use reqwest::Method;
+use serde_json::json;
+
+/// Instance A, instance B on A's database.
+async fn pair(db: Db) -> (TestServer, TestServer) {
+    let a = TestServer::spawn(db).await;
+    let b = TestServer::spawn_on_same_db(&a).await;
+    (a, b)
+}
+
+db_test!(
+    async fn role_permission_changes_through_one_instance_apply_on_another(db: Db) {
+        let (a, b) = pair(db).await;
+        let on_a = ConsumerApp::create(&a, "coh-roles").await;
+        let on_b = on_a.via(&b);
+        on_a.create_permissions(&["docs.read", "docs.write"]).await;
+        on_a.create_role("editor").await;
+        on_a.grant("editor", &["docs.write"]).await;
+        let (user, tokens) = on_a.signup_ok("amy", "amy@example.com").await;
+        let token = tokens.access.as_str();
+
+        // B learns the token, the session and the role.
+        assert!(!on_b.allows(token, "docs.read").await);
+
+        on_a.grant("member", &["docs.read"]).await;
+        within_a_second("granted permission on B", || on_b.allows(token, "docs.read")).await;
+
+        on_a.grant("member", &[]).await;
+        within_a_second("removed permission on B", || async { !on_b.allows(token, "docs.read").await }).await;
+
+        on_a.assign(user, "editor").await.expect(200);
+        within_a_second("new role on B", || on_b.allows(token, "docs.write")).await;
+        assert_eq!(on_b.authorize(token, "docs.write").await["role"], "editor");
+
+        // A custom permission deleted on A leaves the role on B as well.
+        a.delete(&on_a.admin_path("/permissions/docs.write")).await;
+        within_a_second("deleted permission on B", || async { !on_b.allows(token, "docs.write").await }).await;
+
+        // And the other way round: a change through B reaches A, which had cached it too.
+        assert!(!on_a.allows(token, "docs.read").await);
+        on_b.grant("editor", &["docs.read"]).await;
+        within_a_second("granted through B, seen on A", || on_a.allows(token, "docs.read")).await;
+    }
+);
+
+db_test!(
+    async fn client_scope_and_activity_changes_through_one_instance_apply_on_another(db: Db) {
+        let (a, b) = pair(db).await;
+        let on_a = ConsumerApp::create(&a, "coh-clients").await;
+        let on_b = on_a.via(&b);
+        let client = on_a.create_client("svc", &["docs.read", "docs.write"]).await;
+        // Issued by B, so B's own client cache is warm as well.
+        let token = on_b.m2m_token(&client).await;
+        assert!(on_b.allows(&token, "docs.write").await);
+
+        on_a.set_client_scopes(&client, &["docs.read"]).await;
+        within_a_second("narrowed scopes on B", || async { !on_b.allows(&token, "docs.write").await }).await;
+        assert!(on_b.allows(&token, "docs.read").await);
+        let r = on_b.client_token(&client, None).await;
+        assert_eq!(r.expect(200)["scope"], "docs.read", "B issues tokens with the new scopes: {r}");
+
+        on_a.set_client_active(&client, false).await;
+        within_a_second("deactivated client on B", || async {
+            on_b.authorize_error(&token, "docs.read").await.as_deref() == Some("CLIENT_INACTIVE")
+        })
+        .await;
+        let r = on_b.client_token(&client, None).await;
+        assert_eq!(r.status, 401, "B refuses the deactivated client new tokens: {r}");
+
+        on_a.set_client_active(&client, true).await;
+        within_a_second("reactivated client on B", || on_b.allows(&token, "docs.read")).await;
+
+        // A rotated secret stops working on B at once.
+        let rotate =
+            a.request_as(&a.pak, Method::POST, &on_a.admin_path(&format!("/credentials/{}/rotate", client.id)));
+        TestServer::send(rotate).await.expect(200);
+        within_a_second("old secret refused on B", || async { on_b.client_token(&client, None).await.status == 401 })
+            .await;
+
+        a.delete(&on_a.admin_path(&format!("/credentials/{}", client.id))).await;
+        within_a_second("deleted client on B", || async {
+            on_b.verify_token(&token).await.body["error"] == "CLIENT_INACTIVE"
+        })
+        .await;
+    }
+);
+
+db_test!(
+    async fn session_ends_through_one_instance_apply_on_another(db: Db) {
+        let (a, b) = pair(db).await;
+        let on_a = ConsumerApp::create(&a, "coh-sessions").await;
+        let on_b = on_a.via(&b);
+        on_a.create_permission("docs.read").await;
+        on_a.grant("member", &["docs.read"]).await;
+        let (user, first) = on_a.signup_ok("ben", "ben@example.com").await;
+        let second = on_a.signin_ok("ben", heimdall_tests::users::PASSWORD).await;
+        assert!(on_b.allows(&first.access, "docs.read").await);
+        assert!(on_b.allows(&second.access, "docs.read").await);
+
+        on_a.logout(&first.refresh).await;
+        within_a_second("logout on B", || async {
+            on_b.verify_token(&first.access).await.body["error"] == "TOKEN_REVOKED"
+        })
+        .await;
+        assert!(on_b.allows(&second.access, "docs.read").await, "only that session ended");
+
+        let revoke_all =
+            a.request_as(&a.pak, Method::POST, &on_a.admin_path(&format!("/end-users/{user}/sessions/revoke-all")));
+        TestServer::send(revoke_all).await;
+        within_a_second("revoke-all on B", || async {
+            on_b.verify_token(&second.access).await.body["error"] == "TOKEN_REVOKED"
+        })
+        .await;
+
+        let third = on_a.signin_ok("ben", heimdall_tests::users::PASSWORD).await;
+        assert!(on_b.allows(&third.access, "docs.read").await);
+        a.patch(&on_a.admin_path(&format!("/end-users/{user}/status")), &json!({ "status": "suspended" }))
+            .await
+            .expect(200);
+        within_a_second("suspension on B", || async { !on_b.allows(&third.access, "docs.read").await }).await;
+        assert_eq!(on_b.verify_error(&third.access).await, "ACCOUNT_SUSPENDED");
+    }
+);
+
+db_test!(
+    async fn token_revocation_and_app_suspension_through_one_instance_apply_on_another(db: Db) {
+        let (a, b) = pair(db).await;
+        let on_a = ConsumerApp::create(&a, "coh-revoke").await;
+        let on_b = on_a.via(&b);
+        let caller = on_a.create_client("gateway", &[]).await;
+        let worker = on_a.create_client("worker", &["docs.read"]).await;
+        let token = on_a.m2m_token(&worker).await;
+        let (_, user) = on_a.signup_ok("cat", "cat@example.com").await;
+        assert!(on_b.allows(&token, "docs.read").await);
+        assert_eq!(on_b.verify_token(&user.access).await["valid"], true);
+
+        let r = on_a
+            .post(
+                "/oauth/revoke",
+                &json!({ "token": token, "client_id": caller.client_id, "client_secret": caller.secret }),
+            )
+            .await;
+        r.expect(200);
+        within_a_second("revoked M2M token on B", || async {
+            on_b.verify_token(&token).await.body["error"] == "TOKEN_REVOKED"
+        })
+        .await;
+
+        on_a.set_status("suspended").await;
+        within_a_second("suspended app on B", || async {
+            on_b.verify_token(&user.access).await.body["error"] == "APP_INACTIVE"
+        })
+        .await;
+        on_a.set_status("active").await;
+        within_a_second("reactivated app on B", || async {
+            on_b.verify_token(&user.access).await.body["valid"] == true
+        })
+        .await;
+    }
+);

@@ -1,0 +1,163 @@
+//! Sessions after sign-in: refresh-token rotation, reuse detection (refused within the 2-second
+//! grace, the whole session revoked after it), exactly one winner among concurrent refreshes,
+//! logout, app scoping of refresh tokens, and eviction beyond `max_sessions`.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use heimdall_tests::{
+    db_test,
+    users::{ConsumerApp, PASSWORD, Tokens},
+};
+use serde_json::json;
+
+db_test!(
+    async fn refresh_rotates_the_refresh_token_within_the_same_session(server) {
+        let app = ConsumerApp::create(&server, "rotating").await;
+        let (user, first) = app.signup_ok("alice", "alice@example.io").await;
+        let sid = app.claims(&first.access).await.sid;
+
+        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
+        assert_ne!(second.refresh, first.refresh, "a new refresh token every time");
+        assert_ne!(second.access, first.access);
+        let claims = app.claims(&second.access).await;
+        assert_eq!(claims.sid, sid, "same session");
+        assert_eq!(claims.sub, user.to_string());
+        assert_eq!(claims.role.as_deref(), Some("member"));
+        app.me(&second.access).await.expect(200);
+
+        let third = Tokens::from_reply(&app.refresh(&second.refresh).await, 200);
+        assert_eq!(app.claims(&third.access).await.sid, sid);
+        assert_eq!(app.end_user(user).await["active_session_count"], 1, "rotation opens no new session");
+
+        // Garbage and unknown tokens are one plain 401.
+        for garbage in ["", "garbage", "hrt_unknown", &format!("hrt_{}", "A".repeat(43)), &first.access] {
+            app.refresh(garbage).await.expect_error(401, "invalid_refresh_token");
+        }
+    }
+);
+
+db_test!(
+    async fn a_rotated_refresh_token_presented_again_within_the_grace_is_refused_without_ending_the_session(server) {
+        let app = ConsumerApp::create(&server, "graceful").await;
+        let (_, first) = app.signup_ok("bob", "bob@example.io").await;
+        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
+
+        app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
+        // The session lives on: its newest refresh token and access tokens still work.
+        app.me(&second.access).await.expect(200);
+        let third = Tokens::from_reply(&app.refresh(&second.refresh).await, 200);
+        app.me(&third.access).await.expect(200);
+        assert!(app.audit("session.refresh_reuse_detected").await.is_empty());
+    }
+);
+
+db_test!(
+    async fn a_rotated_refresh_token_presented_after_the_grace_revokes_the_whole_session(server) {
+        let app = ConsumerApp::create(&server, "reuse").await;
+        let (user, first) = app.signup_ok("carol", "carol@example.io").await;
+        let elsewhere = app.signin_ok("carol", PASSWORD).await;
+        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
+        app.me(&second.access).await.expect(200);
+
+        tokio::time::sleep(Duration::from_millis(2600)).await;
+        app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
+
+        // Every token of that session is dead now, the newest one included.
+        app.refresh(&second.refresh).await.expect_error(401, "invalid_refresh_token");
+        app.me(&second.access).await.expect_error(401, "session_revoked");
+        app.me(&first.access).await.expect_error(401, "session_revoked");
+        // The user's other session is not touched.
+        app.me(&elsewhere.access).await.expect(200);
+        Tokens::from_reply(&app.refresh(&elsewhere.refresh).await, 200);
+
+        let entries = app.audit("session.refresh_reuse_detected").await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0]["resource_id"], app.claims(&first.access).await.sid.unwrap().to_string());
+        assert_eq!(entries[0]["details"]["end_user_id"], user.to_string());
+    }
+);
+
+db_test!(
+    async fn concurrent_refreshes_of_one_token_yield_exactly_one_success(server) {
+        let app = ConsumerApp::create(&server, "racing").await;
+        let (_, tokens) = app.signup_ok("dave", "dave@example.io").await;
+        let replies = join_all((0..20).map(|_| app.refresh(&tokens.refresh))).await;
+        let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        for loser in replies.iter().filter(|r| r.status != 200) {
+            loser.expect_error(401, "refresh_token_reused");
+        }
+        // The losers were the same client racing itself: the session survives with the winner.
+        let winner = Tokens::from_reply(winners[0], 200);
+        app.me(&winner.access).await.expect(200);
+        Tokens::from_reply(&app.refresh(&winner.refresh).await, 200);
+    }
+);
+
+db_test!(
+    async fn logout_ends_the_session_and_answers_204_for_unknown_tokens(server) {
+        let app = ConsumerApp::create(&server, "leaving").await;
+        let (_, tokens) = app.signup_ok("erin", "erin@example.io").await;
+        let other = app.signin_ok("erin", PASSWORD).await;
+        app.me(&tokens.access).await.expect(200);
+
+        let r = app.logout(&tokens.refresh).await;
+        assert_eq!(r.status, 204, "{r}");
+        assert!(r.text.is_empty(), "{r}");
+        app.me(&tokens.access).await.expect_error(401, "session_revoked");
+        app.refresh(&tokens.refresh).await.expect_error(401, "invalid_refresh_token");
+        app.me(&other.access).await.expect(200);
+
+        let sid = app.claims(&tokens.access).await.sid.unwrap().to_string();
+        let entries = app.audit("session.logout").await;
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0]["resource_id"], sid);
+
+        for unknown in [tokens.refresh.as_str(), "hrt_unknown", "garbage", ""] {
+            assert_eq!(app.logout(unknown).await.status, 204, "{unknown:?}");
+        }
+        assert_eq!(app.audit("session.logout").await.len(), 1, "logging out twice is not audited twice");
+    }
+);
+
+db_test!(
+    async fn refresh_tokens_of_one_app_do_nothing_at_another(server) {
+        let a = ConsumerApp::create(&server, "app-a").await;
+        let b = ConsumerApp::create(&server, "app-b").await;
+        let (_, tokens) = a.signup_ok("frank", "frank@example.io").await;
+        b.signup_ok("frank", "frank@example.io").await;
+
+        b.refresh(&tokens.refresh).await.expect_error(401, "invalid_refresh_token");
+        assert_eq!(b.logout(&tokens.refresh).await.status, 204);
+        // Still A's live session.
+        a.me(&tokens.access).await.expect(200);
+        Tokens::from_reply(&a.refresh(&tokens.refresh).await, 200);
+    }
+);
+
+db_test!(
+    async fn signing_in_beyond_max_sessions_evicts_the_oldest_session(server) {
+        let app = ConsumerApp::create(&server, "crowded").await;
+        app.configure(json!({ "max_sessions": 2 })).await;
+        let (user, oldest) = app.signup_ok("gina", "gina@example.io").await;
+        let middle = app.signin_ok("gina", PASSWORD).await;
+        app.me(&oldest.access).await.expect(200);
+        let newest = app.signin_ok("gina", PASSWORD).await;
+
+        app.me(&oldest.access).await.expect_error(401, "session_revoked");
+        app.refresh(&oldest.refresh).await.expect_error(401, "invalid_refresh_token");
+        app.me(&middle.access).await.expect(200);
+        app.me(&newest.access).await.expect(200);
+        assert_eq!(app.end_user(user).await["active_session_count"], 2);
+
+        // Refreshing does not count as a new session; the next sign-in evicts the middle one.
+        let refreshed = Tokens::from_reply(&app.refresh(&middle.refresh).await, 200);
+        app.me(&newest.access).await.expect(200);
+        let latest = app.signin_ok("gina", PASSWORD).await;
+        app.me(&refreshed.access).await.expect_error(401, "session_revoked");
+        app.me(&newest.access).await.expect(200);
+        app.me(&latest.access).await.expect(200);
+        assert_eq!(app.end_user(user).await["active_session_count"], 2);
+    }
+);
