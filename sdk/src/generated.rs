@@ -375,8 +375,8 @@ of the window.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission: ::std::option::Option<::std::string::String>,
         ///Several permissions, all required.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub permissions: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The access token; without it the `Authorization: Bearer` header is used.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::std::string::String>,
@@ -419,8 +419,8 @@ of the window.*/
         pub id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub permissions: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
 
     impl BatchCheck {
@@ -534,8 +534,10 @@ may be empty. The calling key must hold each.*/
         ///Human-readable name, 1–120 characters.
         pub display_name: CreateAppDisplayName,
         ///Initial metadata object.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         /**3–64 lowercase letters, digits and inner hyphens; some names (`v1`, `docs`, `admin`, …)
 are reserved.*/
         pub slug: CreateAppSlug,
@@ -716,8 +718,8 @@ are reserved.*/
         ///1–120 characters.
         pub name: ::std::string::String,
         ///Initial scopes (`resource.action`, `resource.*` or `*`); the calling key must hold each.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub scopes: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
 
     impl CreateM2mClient {
@@ -1237,14 +1239,26 @@ tokens may still be live.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct OpenIdConfiguration {
         pub claims_supported: ::std::vec::Vec<::std::string::String>,
+        ///`client_credentials`.
+        pub grant_types_supported: ::std::vec::Vec<::std::string::String>,
         pub id_token_signing_alg_values_supported: ::std::vec::Vec<
             ::std::string::String,
         >,
+        ///RFC 7662 token introspection.
+        pub introspection_endpoint: ::std::string::String,
         ///`<public origin>/<slug>`: the `iss` of every token of the app.
         pub issuer: ::std::string::String,
         pub jwks_uri: ::std::string::String,
         pub response_types_supported: ::std::vec::Vec<::std::string::String>,
+        ///RFC 7009 token revocation.
+        pub revocation_endpoint: ::std::string::String,
         pub subject_types_supported: ::std::vec::Vec<::std::string::String>,
+        ///OAuth 2.0 token endpoint (client credentials).
+        pub token_endpoint: ::std::string::String,
+        ///`client_secret_basic` and `client_secret_post`.
+        pub token_endpoint_auth_methods_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
     }
 
     impl OpenIdConfiguration {
@@ -1638,8 +1652,10 @@ HTTP Basic.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<UpdateAppDisplayName>,
         ///Replaces the whole metadata object.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         /**New slug. The old one keeps serving the JWKS (and discovery) for 30 days so verifiers
 configured with it keep working; tokens are issued under the new one at once.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1802,8 +1818,10 @@ configured with it keep working; tokens are issued under the new one at once.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateAuthConfig {
         ///Exact origins (scheme, host, port); no paths, no wildcards.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub allowed_redirect_origins: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allowed_redirect_origins: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enforce_app_permissions: ::std::option::Option<bool>,
         ///1–100.
@@ -1829,8 +1847,10 @@ configured with it keep working; tokens are issued under the new one at once.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signin_enabled: ::std::option::Option<bool>,
         ///Domains like `example.com`; empty list opens sign-up to any domain.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub signup_allowed_email_domains: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signup_allowed_email_domains: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Name of an existing role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signup_default_role: ::std::option::Option<::std::string::String>,
@@ -4035,7 +4055,7 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             permissions: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             token: ::std::result::Result<
@@ -4069,7 +4089,9 @@ the caller's own API key).*/
             }
             pub fn permissions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.permissions = value
@@ -4249,7 +4271,7 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             permissions: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -4289,7 +4311,9 @@ the caller's own API key).*/
             }
             pub fn permissions<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.permissions = value
@@ -4806,7 +4830,9 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             slug: ::std::result::Result<super::CreateAppSlug, ::std::string::String>,
@@ -4843,7 +4869,9 @@ the caller's own API key).*/
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5038,7 +5066,7 @@ the caller's own API key).*/
         pub struct CreateM2mClient {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             scopes: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -5067,7 +5095,9 @@ the caller's own API key).*/
             }
             pub fn scopes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.scopes = value
@@ -7293,8 +7323,16 @@ the caller's own API key).*/
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            grant_types_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
             id_token_signing_alg_values_supported: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            introspection_endpoint: ::std::result::Result<
+                ::std::string::String,
                 ::std::string::String,
             >,
             issuer: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -7306,7 +7344,19 @@ the caller's own API key).*/
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            revocation_endpoint: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
             subject_types_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_endpoint: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            token_endpoint_auth_methods_supported: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
@@ -7318,17 +7368,33 @@ the caller's own API key).*/
                     claims_supported: Err(
                         "no value supplied for claims_supported".to_string(),
                     ),
+                    grant_types_supported: Err(
+                        "no value supplied for grant_types_supported".to_string(),
+                    ),
                     id_token_signing_alg_values_supported: Err(
                         "no value supplied for id_token_signing_alg_values_supported"
                             .to_string(),
+                    ),
+                    introspection_endpoint: Err(
+                        "no value supplied for introspection_endpoint".to_string(),
                     ),
                     issuer: Err("no value supplied for issuer".to_string()),
                     jwks_uri: Err("no value supplied for jwks_uri".to_string()),
                     response_types_supported: Err(
                         "no value supplied for response_types_supported".to_string(),
                     ),
+                    revocation_endpoint: Err(
+                        "no value supplied for revocation_endpoint".to_string(),
+                    ),
                     subject_types_supported: Err(
                         "no value supplied for subject_types_supported".to_string(),
+                    ),
+                    token_endpoint: Err(
+                        "no value supplied for token_endpoint".to_string(),
+                    ),
+                    token_endpoint_auth_methods_supported: Err(
+                        "no value supplied for token_endpoint_auth_methods_supported"
+                            .to_string(),
                     ),
                 }
             }
@@ -7349,6 +7415,20 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn grant_types_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_types_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for grant_types_supported: {e}"
+                        )
+                    });
+                self
+            }
             pub fn id_token_signing_alg_values_supported<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
@@ -7359,6 +7439,20 @@ the caller's own API key).*/
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for id_token_signing_alg_values_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn introspection_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.introspection_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for introspection_endpoint: {e}"
                         )
                     });
                 self
@@ -7401,6 +7495,20 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn revocation_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revocation_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for revocation_endpoint: {e}"
+                        )
+                    });
+                self
+            }
             pub fn subject_types_supported<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
@@ -7415,6 +7523,34 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn token_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn token_endpoint_auth_methods_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_endpoint_auth_methods_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_endpoint_auth_methods_supported: {e}"
+                        )
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<OpenIdConfiguration>
@@ -7425,12 +7561,18 @@ the caller's own API key).*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     claims_supported: value.claims_supported?,
+                    grant_types_supported: value.grant_types_supported?,
                     id_token_signing_alg_values_supported: value
                         .id_token_signing_alg_values_supported?,
+                    introspection_endpoint: value.introspection_endpoint?,
                     issuer: value.issuer?,
                     jwks_uri: value.jwks_uri?,
                     response_types_supported: value.response_types_supported?,
+                    revocation_endpoint: value.revocation_endpoint?,
                     subject_types_supported: value.subject_types_supported?,
+                    token_endpoint: value.token_endpoint?,
+                    token_endpoint_auth_methods_supported: value
+                        .token_endpoint_auth_methods_supported?,
                 })
             }
         }
@@ -7439,13 +7581,20 @@ the caller's own API key).*/
             fn from(value: super::OpenIdConfiguration) -> Self {
                 Self {
                     claims_supported: Ok(value.claims_supported),
+                    grant_types_supported: Ok(value.grant_types_supported),
                     id_token_signing_alg_values_supported: Ok(
                         value.id_token_signing_alg_values_supported,
                     ),
+                    introspection_endpoint: Ok(value.introspection_endpoint),
                     issuer: Ok(value.issuer),
                     jwks_uri: Ok(value.jwks_uri),
                     response_types_supported: Ok(value.response_types_supported),
+                    revocation_endpoint: Ok(value.revocation_endpoint),
                     subject_types_supported: Ok(value.subject_types_supported),
+                    token_endpoint: Ok(value.token_endpoint),
+                    token_endpoint_auth_methods_supported: Ok(
+                        value.token_endpoint_auth_methods_supported,
+                    ),
                 }
             }
         }
@@ -9553,7 +9702,9 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             slug: ::std::result::Result<
@@ -9590,7 +9741,9 @@ the caller's own API key).*/
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -9684,7 +9837,7 @@ the caller's own API key).*/
         #[derive(Clone, Debug)]
         pub struct UpdateAuthConfig {
             allowed_redirect_origins: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             enforce_app_permissions: ::std::result::Result<
@@ -9728,7 +9881,7 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             signup_allowed_email_domains: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             signup_default_role: ::std::result::Result<
@@ -9765,7 +9918,9 @@ the caller's own API key).*/
         impl UpdateAuthConfig {
             pub fn allowed_redirect_origins<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.allowed_redirect_origins = value
@@ -9925,7 +10080,9 @@ the caller's own API key).*/
             }
             pub fn signup_allowed_email_domains<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.signup_allowed_email_domains = value
@@ -10750,6 +10907,9 @@ impl ClientHooks<()> for &Client {}
 pub trait ClientApiKeysExt {
     /**List API keys
 
+The app's API keys, oldest first, by cursor. A key itself is shown only when it is
+created; `key_prefix` tells keys apart.
+
 Sends a `GET` request to `/v1/apps/{app_id}/api-keys`
 
 Arguments:
@@ -11224,6 +11384,9 @@ impl ClientAuthExt for Client {
 pub trait ClientAuthConfigExt {
     /**Get the auth configuration
 
+The app's current sign-in and sign-up settings. Every field is present, defaults
+included.
+
 Sends a `GET` request to `/v1/apps/{app_id}/auth-config`
 
 ```ignore
@@ -11327,13 +11490,13 @@ Arguments:
 - `app_slug`: The app's slug.
 - `permission`: Required permission(s), `resource.action`; none means "any valid token".
 ```ignore
-let response = client.forward_auth()
+let response = client.forward_auth_check()
     .app_slug(app_slug)
     .permission(permission)
     .send()
     .await;
 ```*/
-    fn forward_auth(&self) -> builder::ForwardAuth<'_>;
+    fn forward_auth_check(&self) -> builder::ForwardAuthCheck<'_>;
     /**Verify a token
 
 Checks an access token of this app: signature, issuer, audience, expiry, and that its
@@ -11368,8 +11531,8 @@ impl ClientAuthorizationExt for Client {
         builder::TokenAuthorizeBatch::new(self)
     }
 
-    fn forward_auth(&self) -> builder::ForwardAuth<'_> {
-        builder::ForwardAuth::new(self)
+    fn forward_auth_check(&self) -> builder::ForwardAuthCheck<'_> {
+        builder::ForwardAuthCheck::new(self)
     }
 
     fn token_verify(&self) -> builder::TokenVerify<'_> {
@@ -11380,6 +11543,9 @@ impl ClientAuthorizationExt for Client {
 ///Machine-to-machine OAuth clients. Admin API.
 pub trait ClientCredentialsExt {
     /**List M2M credentials
+
+The app's M2M clients, oldest first, by cursor, without their scopes (see
+`credential_get`). A secret is shown only when it is created or rotated.
 
 Sends a `GET` request to `/v1/apps/{app_id}/credentials`
 
@@ -11417,6 +11583,9 @@ let response = client.credential_create()
 ```*/
     fn credential_create(&self) -> builder::CredentialCreate<'_>;
     /**Get an M2M credential
+
+One M2M client with its scopes, by row id or `m2m_…` client id. Its secret is never
+shown again after creation.
 
 Sends a `GET` request to `/v1/apps/{app_id}/credentials/{client_id}`
 
@@ -11579,7 +11748,8 @@ let response = client.jwks_get()
     fn jwks_get(&self) -> builder::JwksGet<'_>;
     /**App OpenID configuration
 
-OpenID Provider metadata: the issuer and where its keys are.
+OpenID Provider metadata: the issuer, where its keys are, and its OAuth 2.0 endpoints
+(token, introspection, revocation).
 
 Sends a `GET` request to `/{app_slug}/v1/.well-known/openid-configuration`
 
@@ -11637,6 +11807,9 @@ let response = client.end_user_list()
 ```*/
     fn end_user_list(&self) -> builder::EndUserList<'_>;
     /**Get an end-user
+
+One end-user of the app by account id, with their role and live session count. An id
+of another app's user answers 404.
 
 Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}`
 
@@ -11762,6 +11935,9 @@ impl ClientEndUsersExt for Client {
 pub trait ClientInvitesExt {
     /**List invites
 
+The app's invites, oldest first, by cursor, including used-up, expired and revoked ones.
+Codes show only their first 12 characters.
+
 Sends a `GET` request to `/v1/apps/{app_id}/end-users/invites`
 
 Arguments:
@@ -11832,6 +12008,8 @@ impl ClientInvitesExt for Client {
 pub trait ClientMeExt {
     /**Get my profile
 
+The account of the end-user whose access token is presented, as admins see it.
+
 Sends a `GET` request to `/{app_slug}/v1/me`
 
 Arguments:
@@ -11859,6 +12037,9 @@ let response = client.me_delete()
 ```*/
     fn me_delete(&self) -> builder::MeDelete<'_>;
     /**Update my profile
+
+Changes the display name; an empty string clears it, leaving it out changes nothing.
+Email, role and status are not changed here.
 
 Sends a `PATCH` request to `/{app_slug}/v1/me`
 
@@ -12064,13 +12245,13 @@ Arguments:
 - `app_slug`: The app's slug.
 - `body`: JSON (as the contract) or form-encoded (as RFC 6749).
 ```ignore
-let response = client.oauth_token()
+let response = client.oauth_token_issue()
     .app_slug(app_slug)
     .body(body)
     .send()
     .await;
 ```*/
-    fn oauth_token(&self) -> builder::OauthToken<'_>;
+    fn oauth_token_issue(&self) -> builder::OauthTokenIssue<'_>;
 }
 
 impl ClientOAuthExt for Client {
@@ -12082,8 +12263,8 @@ impl ClientOAuthExt for Client {
         builder::OauthRevoke::new(self)
     }
 
-    fn oauth_token(&self) -> builder::OauthToken<'_> {
-        builder::OauthToken::new(self)
+    fn oauth_token_issue(&self) -> builder::OauthTokenIssue<'_> {
+        builder::OauthTokenIssue::new(self)
     }
 }
 
@@ -12103,6 +12284,9 @@ let response = client.permission_list()
 ```*/
     fn permission_list(&self) -> builder::PermissionList<'_>;
     /**Create a custom permission
+
+Adds `resource.action` to the app's catalogue so roles can be granted it. A key that
+already exists, or that names a system permission, answers 409 `permission_exists`.
 
 Sends a `POST` request to `/v1/apps/{app_id}/permissions`
 
@@ -12148,6 +12332,9 @@ impl ClientPermissionsExt for Client {
 ///Roles of an app and their permissions. Admin API.
 pub trait ClientRolesExt {
     /**List roles
+
+The app's roles, oldest first, by cursor: the system roles `owner`, `admin` and `member`
+and any custom ones. Their permissions are on the single-role read.
 
 Sends a `GET` request to `/v1/apps/{app_id}/roles`
 
@@ -12201,12 +12388,12 @@ ones, with `is_system`. A bare array.
 Sends a `GET` request to `/v1/apps/{app_id}/roles/permissions`
 
 ```ignore
-let response = client.role_permission_catalog()
+let response = client.permission_catalog_get()
     .app_id(app_id)
     .send()
     .await;
 ```*/
-    fn role_permission_catalog(&self) -> builder::RolePermissionCatalog<'_>;
+    fn permission_catalog_get(&self) -> builder::PermissionCatalogGet<'_>;
     /**Get a role
 
 The role with its permission set.
@@ -12283,8 +12470,8 @@ impl ClientRolesExt for Client {
         builder::RoleAssign::new(self)
     }
 
-    fn role_permission_catalog(&self) -> builder::RolePermissionCatalog<'_> {
-        builder::RolePermissionCatalog::new(self)
+    fn permission_catalog_get(&self) -> builder::PermissionCatalogGet<'_> {
+        builder::PermissionCatalogGet::new(self)
     }
 
     fn role_get(&self) -> builder::RoleGet<'_> {
@@ -12386,11 +12573,11 @@ pub trait ClientSystemExt {
 Sends a `GET` request to `/healthz`
 
 ```ignore
-let response = client.health_live()
+let response = client.liveness_check()
     .send()
     .await;
 ```*/
-    fn health_live(&self) -> builder::HealthLive<'_>;
+    fn liveness_check(&self) -> builder::LivenessCheck<'_>;
     /**Metrics
 
 Request counts and latencies by operation and status, and domain events, in the
@@ -12412,24 +12599,24 @@ routing to this instance.
 Sends a `GET` request to `/readyz`
 
 ```ignore
-let response = client.health_ready()
+let response = client.readiness_check()
     .send()
     .await;
 ```*/
-    fn health_ready(&self) -> builder::HealthReady<'_>;
+    fn readiness_check(&self) -> builder::ReadinessCheck<'_>;
 }
 
 impl ClientSystemExt for Client {
-    fn health_live(&self) -> builder::HealthLive<'_> {
-        builder::HealthLive::new(self)
+    fn liveness_check(&self) -> builder::LivenessCheck<'_> {
+        builder::LivenessCheck::new(self)
     }
 
     fn metrics_get(&self) -> builder::MetricsGet<'_> {
         builder::MetricsGet::new(self)
     }
 
-    fn health_ready(&self) -> builder::HealthReady<'_> {
-        builder::HealthReady::new(self)
+    fn readiness_check(&self) -> builder::ReadinessCheck<'_> {
+        builder::ReadinessCheck::new(self)
     }
 }
 
@@ -12442,15 +12629,15 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
-    /**Builder for [`ClientSystemExt::health_live`]
+    /**Builder for [`ClientSystemExt::liveness_check`]
 
-[`ClientSystemExt::health_live`]: super::ClientSystemExt::health_live*/
+[`ClientSystemExt::liveness_check`]: super::ClientSystemExt::liveness_check*/
     #[derive(Debug, Clone)]
-    pub struct HealthLive<'a> {
+    pub struct LivenessCheck<'a> {
         client: &'a super::Client,
     }
 
-    impl<'a> HealthLive<'a> {
+    impl<'a> LivenessCheck<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -12480,7 +12667,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "health_live",
+                operation_id: "liveness_check",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -12564,15 +12751,15 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`ClientSystemExt::health_ready`]
+    /**Builder for [`ClientSystemExt::readiness_check`]
 
-[`ClientSystemExt::health_ready`]: super::ClientSystemExt::health_ready*/
+[`ClientSystemExt::readiness_check`]: super::ClientSystemExt::readiness_check*/
     #[derive(Debug, Clone)]
-    pub struct HealthReady<'a> {
+    pub struct ReadinessCheck<'a> {
         client: &'a super::Client,
     }
 
-    impl<'a> HealthReady<'a> {
+    impl<'a> ReadinessCheck<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
@@ -12602,7 +12789,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "health_ready",
+                operation_id: "readiness_check",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -17736,16 +17923,16 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`ClientRolesExt::role_permission_catalog`]
+    /**Builder for [`ClientRolesExt::permission_catalog_get`]
 
-[`ClientRolesExt::role_permission_catalog`]: super::ClientRolesExt::role_permission_catalog*/
+[`ClientRolesExt::permission_catalog_get`]: super::ClientRolesExt::permission_catalog_get*/
     #[derive(Debug, Clone)]
-    pub struct RolePermissionCatalog<'a> {
+    pub struct PermissionCatalogGet<'a> {
         client: &'a super::Client,
         app_id: Result<::uuid::Uuid, String>,
     }
 
-    impl<'a> RolePermissionCatalog<'a> {
+    impl<'a> PermissionCatalogGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -17797,7 +17984,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "role_permission_catalog",
+                operation_id: "permission_catalog_get",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -21055,17 +21242,17 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`ClientAuthorizationExt::forward_auth`]
+    /**Builder for [`ClientAuthorizationExt::forward_auth_check`]
 
-[`ClientAuthorizationExt::forward_auth`]: super::ClientAuthorizationExt::forward_auth*/
+[`ClientAuthorizationExt::forward_auth_check`]: super::ClientAuthorizationExt::forward_auth_check*/
     #[derive(Debug, Clone)]
-    pub struct ForwardAuth<'a> {
+    pub struct ForwardAuthCheck<'a> {
         client: &'a super::Client,
         app_slug: Result<::std::string::String, String>,
         permission: Result<::std::vec::Vec<::std::string::String>, String>,
     }
 
-    impl<'a> ForwardAuth<'a> {
+    impl<'a> ForwardAuthCheck<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -21131,7 +21318,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "forward_auth",
+                operation_id: "forward_auth_check",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -22182,17 +22369,17 @@ pub mod builder {
         }
     }
 
-    /**Builder for [`ClientOAuthExt::oauth_token`]
+    /**Builder for [`ClientOAuthExt::oauth_token_issue`]
 
-[`ClientOAuthExt::oauth_token`]: super::ClientOAuthExt::oauth_token*/
+[`ClientOAuthExt::oauth_token_issue`]: super::ClientOAuthExt::oauth_token_issue*/
     #[derive(Debug, Clone)]
-    pub struct OauthToken<'a> {
+    pub struct OauthTokenIssue<'a> {
         client: &'a super::Client,
         app_slug: Result<::std::string::String, String>,
         body: Result<types::builder::TokenRequest, String>,
     }
 
-    impl<'a> OauthToken<'a> {
+    impl<'a> OauthTokenIssue<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -22273,7 +22460,7 @@ pub mod builder {
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
-                operation_id: "oauth_token",
+                operation_id: "oauth_token_issue",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

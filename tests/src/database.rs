@@ -1,10 +1,13 @@
 //! Throwaway databases for one test: a SQLite file in a temporary directory, or a uniquely named
-//! PostgreSQL database that is dropped (`WITH (FORCE)`) when the last server using it goes away.
+//! PostgreSQL database (`heimdall_test_<uuid>`) that is dropped (`WITH (FORCE)`) when the last
+//! server using it goes away.
 //!
 //! PostgreSQL is found through `HEIMDALL_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). When it is unreachable, PostgreSQL variants of
 //! the tests are skipped with a line on stderr, unless `HEIMDALL_TEST_REQUIRE_POSTGRES=1`, which
-//! makes them fail instead.
+//! makes them fail instead. PostgreSQL test databases are copied from a migrated template
+//! (`heimdall_test_template_<build hash>`, kept between runs of one build and replaced by the
+//! next build), which is cheaper than migrating each one.
 
 use std::{sync::OnceLock, time::Duration};
 
@@ -108,6 +111,91 @@ pub async fn postgres_available() -> bool {
     }
 }
 
+/// Prefix of the migrated template databases (one per test binary build).
+const TEMPLATE_PREFIX: &str = "heimdall_test_template_";
+
+/// Identifies this test binary's build: migrations are compiled in, so the same build always
+/// wants the same schema.
+fn template_name() -> Option<String> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let exe = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&exe).ok()?;
+    let mut hasher = DefaultHasher::new();
+    exe.hash(&mut hasher);
+    meta.len().hash(&mut hasher);
+    meta.modified().ok()?.hash(&mut hasher);
+    Some(format!("{TEMPLATE_PREFIX}{:016x}", hasher.finish()))
+}
+
+static TEMPLATE: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
+
+/// A database with every migration applied, to copy test databases from: running the
+/// migrations costs more than the copy. Built once per test binary build and kept between runs
+/// (the next build's first run drops it). `None` if it cannot be built; tests then migrate
+/// their databases themselves.
+async fn migrated_template(admin_url: &str) -> Option<String> {
+    TEMPLATE
+        .get_or_init(|| async {
+            match build_template(admin_url).await {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    eprintln!("warning: no migrated PostgreSQL template ({e:#}); every test migrates its own database");
+                    None
+                }
+            }
+        })
+        .await
+        .clone()
+}
+
+async fn build_template(admin_url: &str) -> anyhow::Result<String> {
+    let name = template_name().ok_or_else(|| anyhow::anyhow!("cannot identify the test binary"))?;
+    let admin = admin_connection(admin_url).await?;
+    let existing: Vec<String> = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT datname FROM pg_database WHERE datname LIKE '{TEMPLATE_PREFIX}%'"),
+        ))
+        .await?
+        .iter()
+        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+        .collect();
+    // Templates of older builds: dropped unless a test of that build is copying one right now
+    // (then the drop fails and a later run retries).
+    for stale in existing.iter().filter(|t| **t != name) {
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{stale}\"")).await;
+    }
+    if existing.contains(&name) {
+        let _ = admin.close().await;
+        return Ok(name);
+    }
+    // Built under a temporary name and renamed when complete, so a concurrent run of the same
+    // build never copies a half-migrated template.
+    let building = format!("heimdall_test_{}", uuid::Uuid::new_v4().simple());
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{building}\"")).await?;
+    let migrated = async {
+        let db = heimdall_server::db::connect(&with_database(admin_url, &building)).await?;
+        let result = heimdall_server::db::migrate(&db).await;
+        db.close().await?;
+        Ok::<_, anyhow::Error>(result?)
+    }
+    .await;
+    let renamed = match migrated {
+        Ok(()) => {
+            admin.execute_unprepared(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).await.is_ok()
+        }
+        Err(_) => false,
+    };
+    if !renamed {
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await;
+    }
+    let _ = admin.close().await;
+    migrated?;
+    // Not renamed: a concurrent run of the same build finished first, and its template is
+    // just as good.
+    Ok(name)
+}
+
 /// A database that lives as long as the servers using it.
 pub struct TestDatabase {
     pub kind: Db,
@@ -132,21 +220,36 @@ impl TestDatabase {
             Db::Postgres => {
                 let admin_url = postgres_admin_url();
                 let name = format!("heimdall_test_{}", uuid::Uuid::new_v4().simple());
+                let template = migrated_template(&admin_url).await;
                 let admin = admin_connection(&admin_url)
                     .await
                     .unwrap_or_else(|e| panic!("connecting to PostgreSQL at {}: {e}", redacted(&admin_url)));
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+                let from_template = match template {
+                    Some(t) => {
+                        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{t}\"")).await.is_ok()
+                    }
+                    None => false,
+                };
+                if !from_template {
+                    // The server migrates an empty database itself.
+                    admin
+                        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                        .await
+                        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+                }
                 // Durability is worthless for a throwaway database; not waiting for the WAL
-                // flush on every commit makes migrations and writes several times faster.
+                // flush on every commit makes writes several times faster.
                 admin
                     .execute_unprepared(&format!("ALTER DATABASE \"{name}\" SET synchronous_commit = off"))
                     .await
                     .unwrap_or_else(|e| panic!("ALTER DATABASE {name}: {e}"));
                 let _ = admin.close().await;
-                TestDatabase { kind, url: with_database(&admin_url, &name), _dir: None, postgres: Some((admin_url, name)) }
+                TestDatabase {
+                    kind,
+                    url: with_database(&admin_url, &name),
+                    _dir: None,
+                    postgres: Some((admin_url, name)),
+                }
             }
         }
     }
@@ -155,7 +258,6 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some((admin_url, name)) = self.postgres.take() else { return };
-        let t0 = std::time::Instant::now();
         // Drop may run inside the test's runtime, which must not be blocked on itself: do the
         // async work on a thread with its own small runtime.
         let dropped = std::thread::spawn(move || {
@@ -172,7 +274,6 @@ impl Drop for TestDatabase {
             })
         })
         .join();
-        eprintln!("TIMING drop {:?}", t0.elapsed());
         match dropped {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("warning: could not drop a test database: {e}"),
@@ -187,7 +288,10 @@ mod tests {
 
     #[test]
     fn database_name_replaces_the_path_of_the_admin_url() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
         assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
         assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
     }

@@ -1,11 +1,12 @@
 //! End-to-end test harness: the real Heimdall server, started in-process through
 //! [`Application::build`] on `127.0.0.1:0`, over a throwaway SQLite or PostgreSQL database.
 //!
-//! [`TestServer::spawn`] gives each test its own server, data dir, random master key and known
-//! bootstrap platform API key ([`TestServer::pak`]), plus request helpers that answer a
-//! [`Reply`]. [`TestServer::spawn_on_same_db`] starts a second instance over the same database
-//! (same master key, no bootstrap key) for multi-instance tests. [`db_test!`] turns one test body
-//! into a `sqlite` and a `postgres` test.
+//! [`TestServer::spawn`] gives each test its own server, database and data dir, an explicit
+//! master key (random per test process, see `key_stock`), a key pool seeded with pre-generated
+//! RSA keys, and a known bootstrap platform API key ([`TestServer::pak`]), plus request helpers
+//! that answer a [`Reply`]. [`TestServer::spawn_on_same_db`] starts a second instance over the
+//! same database (same master key, no bootstrap key) for multi-instance tests. [`db_test!`] turns
+//! one test body into a `sqlite` and a `postgres` test.
 
 mod database;
 mod key_stock;
@@ -139,9 +140,7 @@ impl TestServer {
         pak: String,
         master_key: [u8; 32],
     ) -> anyhow::Result<TestServer> {
-        let t0 = std::time::Instant::now();
         let app = Application::build(config).await?;
-        eprintln!("TIMING build {:?}", t0.elapsed());
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state();
         let stop = app.stop_handle();
@@ -276,9 +275,8 @@ impl TestServer {
     /// Creates another workspace with its own platform API key, returning `(key, workspace id)`.
     pub async fn other_workspace(&self, name: &str) -> (String, Uuid) {
         let key = PlatformKey::generate();
-        let workspace = heimdall_server::workspaces::create_with_key(&self.state.db, name, &key)
-            .await
-            .expect("create workspace");
+        let workspace =
+            heimdall_server::workspaces::create_with_key(&self.state.db, name, &key).await.expect("create workspace");
         (key.expose().to_owned(), workspace)
     }
 }

@@ -63,7 +63,11 @@ impl Reply {
         assert_eq!(self.body["statusCode"], self.status, "statusCode differs from the status: {self}");
         assert!(self.body["code"].as_str().is_some_and(|c| !c.is_empty()), "error without code: {self}");
         assert!(self.body["message"].is_string(), "error without message: {self}");
-        assert_eq!(self.body["request_id"].as_str(), Some(self.request_id()), "request_id differs from the header: {self}");
+        assert_eq!(
+            self.body["request_id"].as_str(),
+            Some(self.request_id()),
+            "request_id differs from the header: {self}"
+        );
     }
 }
 

@@ -36,6 +36,7 @@ pub struct ApiKeySummary {
     pub permissions: Vec<String>,
     pub created_at: DateTime<Utc>,
     /// Last use (updated in batches, up to 30 s late).
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -80,6 +81,9 @@ pub struct ApiKeysApi;
 #[OpenApi]
 impl ApiKeysApi {
     /// List API keys
+    ///
+    /// The app's API keys, oldest first, by cursor. A key itself is shown only when it is
+    /// created; `key_prefix` tells keys apart.
     #[oai(path = "/v1/apps/:app_id/api-keys", method = "get", operation_id = "api_key_list", tag = "ApiTags::ApiKeys")]
     async fn list(
         &self,

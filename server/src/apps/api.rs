@@ -118,8 +118,10 @@ pub struct CreateApp {
     #[oai(validator(min_length = 3, max_length = 64, pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"))]
     pub slug: String,
     /// Workspace to create the app in; must be the key's workspace. Defaults to it.
+    #[oai(nullable)]
     pub workspace_id: Option<Uuid>,
     /// Initial metadata object.
+    #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -133,12 +135,15 @@ impl poem_openapi::types::Example for CreateApp {
 #[derive(Debug, Clone, Object)]
 pub struct UpdateApp {
     #[oai(validator(min_length = 1, max_length = 120))]
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// Replaces the whole metadata object.
+    #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
     /// New slug. The old one keeps serving the JWKS (and discovery) for 30 days so verifiers
     /// configured with it keep working; tokens are issued under the new one at once.
     #[oai(validator(min_length = 3, max_length = 64, pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"))]
+    #[oai(nullable)]
     pub slug: Option<String>,
 }
 

@@ -29,16 +29,22 @@ pub struct AuditLogEntry {
     /// What happened, `resource.verb`, e.g. `app.created`, `signing_key.rotated`.
     pub action: String,
     /// Id of the key or user that acted; `null` when Heimdall acted on its own.
+    #[oai(nullable)]
     pub actor_id: Option<String>,
     /// `platform_api_key`, `app_api_key`, `end_user`, `m2m_client` or `system`.
     pub actor_type: String,
+    #[oai(nullable)]
     pub resource_type: Option<String>,
+    #[oai(nullable)]
     pub resource_id: Option<String>,
     /// Action-specific facts; never secrets.
+    #[oai(nullable)]
     pub details: Option<serde_json::Value>,
     /// Request that caused it, as in the `x-request-id` header.
+    #[oai(nullable)]
     pub request_id: Option<String>,
     /// Caller's IP address.
+    #[oai(nullable)]
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
 }

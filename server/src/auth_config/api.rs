@@ -105,29 +105,43 @@ impl From<AuthConfig> for AuthConfigResponse {
 #[derive(Debug, Clone, Object)]
 pub struct UpdateAuthConfig {
     /// Exact origins (scheme, host, port); no paths, no wildcards.
+    #[oai(nullable)]
     pub allowed_redirect_origins: Option<Vec<String>>,
+    #[oai(nullable)]
     pub enforce_app_permissions: Option<bool>,
     /// 1–100.
     #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+    #[oai(nullable)]
     pub max_failed_login_attempts: Option<u32>,
     /// 1–50.
     #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
+    #[oai(nullable)]
     pub max_sessions: Option<u32>,
+    #[oai(nullable)]
     pub oauth_link_policy: Option<OauthLinkPolicy>,
     /// 8–128.
     #[oai(validator(minimum(value = "8"), maximum(value = "128")))]
+    #[oai(nullable)]
     pub password_min_length: Option<u32>,
+    #[oai(nullable)]
     pub password_require_number: Option<bool>,
+    #[oai(nullable)]
     pub password_require_symbol: Option<bool>,
+    #[oai(nullable)]
     pub password_require_uppercase: Option<bool>,
     /// 1–43200 (30 days).
     #[oai(validator(minimum(value = "1"), maximum(value = "43200")))]
+    #[oai(nullable)]
     pub session_duration_minutes: Option<u32>,
+    #[oai(nullable)]
     pub signin_enabled: Option<bool>,
     /// Domains like `example.com`; empty list opens sign-up to any domain.
+    #[oai(nullable)]
     pub signup_allowed_email_domains: Option<Vec<String>>,
     /// Name of an existing role.
+    #[oai(nullable)]
     pub signup_default_role: Option<String>,
+    #[oai(nullable)]
     pub signup_enabled: Option<bool>,
 }
 
@@ -140,6 +154,9 @@ pub struct AuthConfigApi;
 #[OpenApi]
 impl AuthConfigApi {
     /// Get the auth configuration
+    ///
+    /// The app's current sign-in and sign-up settings. Every field is present, defaults
+    /// included.
     #[oai(path = "/v1/apps/:app_id/auth-config", method = "get", operation_id = "auth_config_get", tag = "ApiTags::AuthConfig")]
     async fn get(
         &self,

@@ -39,6 +39,7 @@ impl ErrorSet for ForwardAuthErrors {
 pub struct VerifyRequest {
     /// The access token. Takes precedence over the `Authorization` header (which may carry
     /// the caller's own API key).
+    #[oai(nullable)]
     pub token: Option<String>,
 }
 
@@ -76,10 +77,13 @@ pub struct VerifyResponse {
 #[derive(Debug, Clone, Object)]
 pub struct AuthorizeRequest {
     /// The access token; without it the `Authorization: Bearer` header is used.
+    #[oai(nullable)]
     pub token: Option<String>,
     /// One permission, `resource.action`.
+    #[oai(nullable)]
     pub permission: Option<String>,
     /// Several permissions, all required.
+    #[oai(nullable)]
     pub permissions: Option<Vec<String>>,
 }
 
@@ -104,14 +108,18 @@ pub struct AuthorizeResponse {
 #[derive(Debug, Clone, Object)]
 pub struct BatchCheck {
     /// Echoed back in the result.
+    #[oai(nullable)]
     pub id: Option<String>,
+    #[oai(nullable)]
     pub permission: Option<String>,
+    #[oai(nullable)]
     pub permissions: Option<Vec<String>>,
 }
 
 /// Up to 100 checks against one token.
 #[derive(Debug, Clone, Object)]
 pub struct AuthorizeBatchRequest {
+    #[oai(nullable)]
     pub token: Option<String>,
     #[oai(validator(max_items = 100))]
     pub checks: Vec<BatchCheck>,
@@ -382,7 +390,7 @@ impl AuthzApi {
     /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
     /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
     /// 403 without the permission.
-    #[oai(path = "/:app_slug/v1/forward-auth", method = "get", operation_id = "forward_auth", tag = "ApiTags::Authorization")]
+    #[oai(path = "/:app_slug/v1/forward-auth", method = "get", operation_id = "forward_auth_check", tag = "ApiTags::Authorization")]
     async fn forward_auth(
         &self,
         state: Data<&Arc<AppState>>,

@@ -183,7 +183,8 @@ impl Authz {
     }
 
     async fn session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, ApiError> {
-        if let Some(f) = self.sessions.get(&sid) {
+        // Cached facts answer only for the app they were loaded for.
+        if let Some(f) = self.sessions.get(&sid).filter(|f| f.app_id == app_id) {
             return Ok(Some(f));
         }
         let Some(s) = session::Entity::find_by_id(sid).filter(session::Column::AppId.eq(app_id)).one(&self.db).await? else {
@@ -209,7 +210,7 @@ impl Authz {
 
     /// The current permissions of a role.
     pub async fn role_permissions(&self, app_id: Uuid, role_id: Uuid) -> Result<Arc<Vec<String>>, ApiError> {
-        if let Some((_, p)) = self.roles.get(&role_id) {
+        if let Some((_, p)) = self.roles.get(&role_id).filter(|(a, _)| *a == app_id) {
             return Ok(p);
         }
         let perms: Vec<String> = role_permission::Entity::find()
@@ -259,11 +260,12 @@ impl Authz {
                 if facts.user_id.to_string() != claims.sub {
                     return Err(Ok(Deny::Invalid));
                 }
-                if !facts.live {
-                    return Err(Ok(Deny::Revoked));
-                }
+                // Suspension also ends the sessions; say why.
                 if !facts.user_active {
                     return Err(Ok(Deny::AccountSuspended));
+                }
+                if !facts.live {
+                    return Err(Ok(Deny::Revoked));
                 }
                 let permissions = match facts.role_id {
                     Some(role_id) => self.role_permissions(app.id, role_id).await.map_err(Err)?,
@@ -276,8 +278,21 @@ impl Authz {
                 if facts.app_id != app.id || !facts.active {
                     return Err(Ok(Deny::ClientInactive));
                 }
-                let permissions: Vec<String> =
-                    claims.permissions.iter().filter(|p| permissions::grants(&facts.scopes, p)).cloned().collect();
+                // What the token was issued with, as far as the client still holds it: a held
+                // wildcard narrowed by the client keeps the narrower scopes it covers.
+                let mut permissions: Vec<String> = Vec::new();
+                for held in &claims.permissions {
+                    let kept: Vec<&String> = if permissions::grants(&facts.scopes, held) {
+                        vec![held]
+                    } else {
+                        facts.scopes.iter().filter(|s| permissions::grants(std::slice::from_ref(held), s)).collect()
+                    };
+                    for p in kept {
+                        if !permissions.contains(p) {
+                            permissions.push(p.clone());
+                        }
+                    }
+                }
                 Ok(Principal { role: None, permissions: Arc::new(permissions), claims })
             }
             _ => Err(Ok(Deny::Invalid)),

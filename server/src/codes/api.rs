@@ -42,8 +42,10 @@ impl ErrorSet for ConsumeErrors {
 /// The contact to send a code to: exactly one of `email` or `phone`.
 #[derive(Debug, Clone, Object)]
 pub struct ContactRequest {
+    #[oai(nullable)]
     pub email: Option<String>,
     /// Accepted for compatibility; accounts have no phone contacts, so this always answers `{}`.
+    #[oai(nullable)]
     pub phone: Option<String>,
 }
 

@@ -32,8 +32,10 @@ use crate::{
 pub struct UpdateEndUser {
     /// 0–120 characters; an empty string clears it.
     #[oai(validator(max_length = 120))]
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// New primary email; it starts unverified.
+    #[oai(nullable)]
     pub email: Option<String>,
 }
 
@@ -85,6 +87,9 @@ impl EndUsersApi {
     }
 
     /// Get an end-user
+    ///
+    /// One end-user of the app by account id, with their role and live session count. An id
+    /// of another app's user answers 404.
     #[oai(path = "/v1/apps/:app_id/end-users/:user_id", method = "get", operation_id = "end_user_get", tag = "ApiTags::EndUsers")]
     async fn get(
         &self,

@@ -47,20 +47,26 @@ pub struct EndUserSummary {
     /// Account id; the `sub` of the user's tokens.
     pub id: Uuid,
     pub username: String,
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// Primary email.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// When the primary email was verified; `null` while unverified.
+    #[oai(nullable)]
     pub email_verified_at: Option<DateTime<Utc>>,
     pub status: EndUserStatus,
     /// Name of the user's role in the app; `null` when the user is not a member.
+    #[oai(nullable)]
     pub role: Option<String>,
     /// Sessions not revoked and not expired.
     pub active_session_count: u64,
     pub created_at: DateTime<Utc>,
     /// When the user joined the app (their account creation).
+    #[oai(nullable)]
     pub joined_at: Option<DateTime<Utc>>,
     /// Last sign-in.
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -73,7 +79,9 @@ pub struct AppMemberSummary {
     pub id: Uuid,
     pub account_id: Uuid,
     pub username: String,
+    #[oai(nullable)]
     pub display_name: Option<String>,
+    #[oai(nullable)]
     pub primary_email: Option<String>,
     pub role_id: Uuid,
     pub role_name: String,

@@ -21,6 +21,7 @@ pub struct Pagination {
     /// Whether another page follows.
     pub has_more: bool,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

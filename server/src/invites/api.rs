@@ -33,12 +33,17 @@ pub struct Invite {
     /// characters followed by `…` (only a hash is stored).
     pub code: String,
     /// The invited address, or `*@domain` for anyone at that domain.
+    #[oai(nullable)]
     pub email: Option<String>,
     pub role_id: Uuid,
+    #[oai(nullable)]
     pub role_name: Option<String>,
+    #[oai(nullable)]
     pub max_uses: Option<u32>,
     pub use_count: u32,
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -68,13 +73,17 @@ pub struct CreateInvite {
     pub email: String,
     /// 1–720 hours; default 72.
     #[oai(validator(minimum(value = "1"), maximum(value = "720")))]
+    #[oai(nullable)]
     pub expires_in_hours: Option<u32>,
     /// 1–10000; default 1.
     #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    #[oai(nullable)]
     pub max_uses: Option<u32>,
     /// Name shown in the invitation email.
+    #[oai(nullable)]
     pub name: Option<String>,
     /// Role of the accepting user; default `member`.
+    #[oai(nullable)]
     pub role_name: Option<String>,
 }
 
@@ -86,10 +95,13 @@ pub struct AcceptInvite {
     /// Checked against the app's password policy.
     pub password: String,
     /// Default: derived from the email's local part.
+    #[oai(nullable)]
     pub username: Option<String>,
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// Required for a domain invite (`*@domain`); for an address invite it may be left out and
     /// must match when given.
+    #[oai(nullable)]
     pub email: Option<String>,
 }
 
@@ -101,6 +113,9 @@ pub struct InvitesApi;
 #[OpenApi]
 impl InvitesApi {
     /// List invites
+    ///
+    /// The app's invites, oldest first, by cursor, including used-up, expired and revoked ones.
+    /// Codes show only their first 12 characters.
     #[oai(path = "/v1/apps/:app_id/end-users/invites", method = "get", operation_id = "invite_list", tag = "ApiTags::Invites")]
     async fn list(
         &self,

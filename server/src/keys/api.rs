@@ -64,6 +64,16 @@ pub struct OpenIdConfiguration {
     pub subject_types_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
     pub claims_supported: Vec<String>,
+    /// OAuth 2.0 token endpoint (client credentials).
+    pub token_endpoint: String,
+    /// RFC 7662 token introspection.
+    pub introspection_endpoint: String,
+    /// RFC 7009 token revocation.
+    pub revocation_endpoint: String,
+    /// `client_secret_basic` and `client_secret_post`.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// `client_credentials`.
+    pub grant_types_supported: Vec<String>,
 }
 
 #[derive(ApiResponse)]
@@ -84,9 +94,12 @@ pub struct SigningKey {
     /// When it starts (or started) signing.
     pub activates_at: DateTime<Utc>,
     /// When its successor took or takes over.
+    #[oai(nullable)]
     pub retires_at: Option<DateTime<Utc>>,
     /// When it leaves the JWKS.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -139,6 +152,11 @@ impl KeysApi {
         Ok(DiscoveryResponse::Ok(
             Json(OpenIdConfiguration {
                 jwks_uri: format!("{issuer}/v1/.well-known/jwks.json"),
+                token_endpoint: format!("{issuer}/v1/oauth/token"),
+                introspection_endpoint: format!("{issuer}/v1/oauth/introspect"),
+                revocation_endpoint: format!("{issuer}/v1/oauth/revoke"),
+                token_endpoint_auth_methods_supported: vec!["client_secret_basic".into(), "client_secret_post".into()],
+                grant_types_supported: vec!["client_credentials".into()],
                 issuer,
                 response_types_supported: vec!["token".into()],
                 subject_types_supported: vec!["public".into()],
@@ -174,7 +192,8 @@ impl KeysApi {
 
     /// App OpenID configuration
     ///
-    /// OpenID Provider metadata: the issuer and where its keys are.
+    /// OpenID Provider metadata: the issuer, where its keys are, and its OAuth 2.0 endpoints
+    /// (token, introspection, revocation).
     #[oai(
         path = "/:app_slug/v1/.well-known/openid-configuration",
         method = "get",

@@ -46,6 +46,7 @@ pub struct M2mClientSummary {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     /// Last token issued (updated in batches, up to 30 s late).
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -58,6 +59,7 @@ pub struct M2mClientDetail {
     pub name: String,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// What its tokens may do; `permissions` of its tokens, `scope` of the token response.
     pub scopes: Vec<Scope>,
@@ -88,6 +90,7 @@ pub struct CreateM2mClient {
     /// 1–120 characters.
     pub name: String,
     /// Initial scopes (`resource.action`, `resource.*` or `*`); the calling key must hold each.
+    #[oai(nullable)]
     pub scopes: Option<Vec<String>>,
 }
 
@@ -95,7 +98,9 @@ pub struct CreateM2mClient {
 #[derive(Debug, Clone, Object)]
 pub struct UpdateM2mClient {
     /// `false` stops new tokens at once, and `/verify`/`/authorize` refuse its issued tokens.
+    #[oai(nullable)]
     pub is_active: Option<bool>,
+    #[oai(nullable)]
     pub name: Option<String>,
 }
 
@@ -150,6 +155,9 @@ pub struct CredentialsApi;
 #[OpenApi]
 impl CredentialsApi {
     /// List M2M credentials
+    ///
+    /// The app's M2M clients, oldest first, by cursor, without their scopes (see
+    /// `credential_get`). A secret is shown only when it is created or rotated.
     #[oai(path = "/v1/apps/:app_id/credentials", method = "get", operation_id = "credential_list", tag = "ApiTags::Credentials")]
     async fn list(
         &self,
@@ -206,6 +214,9 @@ impl CredentialsApi {
     }
 
     /// Get an M2M credential
+    ///
+    /// One M2M client with its scopes, by row id or `m2m_…` client id. Its secret is never
+    /// shown again after creation.
     #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "get", operation_id = "credential_get", tag = "ApiTags::Credentials")]
     async fn get(
         &self,

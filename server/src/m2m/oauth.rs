@@ -49,12 +49,16 @@ impl ErrorSet for OauthErrors {
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 pub struct TokenRequest {
     /// `client_credentials`.
+    #[oai(nullable)]
     pub grant_type: Option<String>,
     /// `m2m_…`; or send it with HTTP Basic.
+    #[oai(nullable)]
     pub client_id: Option<String>,
     /// Or send it with HTTP Basic.
+    #[oai(nullable)]
     pub client_secret: Option<String>,
     /// Space-separated subset of the client's scopes; default all of them.
+    #[oai(nullable)]
     pub scope: Option<String>,
 }
 
@@ -90,8 +94,11 @@ pub enum TokenOk {
 pub struct TokenOperationRequest {
     pub token: String,
     /// `access_token` or `refresh_token`; a hint only.
+    #[oai(nullable)]
     pub token_type_hint: Option<String>,
+    #[oai(nullable)]
     pub client_id: Option<String>,
+    #[oai(nullable)]
     pub client_secret: Option<String>,
 }
 
@@ -244,7 +251,7 @@ impl OauthApi {
     /// follow RFC 6749 §5.2: 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`,
     /// 401 `invalid_client` (with `WWW-Authenticate` for Basic), 429 after 20 failed client
     /// authentications per client and IP in 5 minutes.
-    #[oai(path = "/:app_slug/v1/oauth/token", method = "post", operation_id = "oauth_token", tag = "ApiTags::OAuth")]
+    #[oai(path = "/:app_slug/v1/oauth/token", method = "post", operation_id = "oauth_token_issue", tag = "ApiTags::OAuth")]
     async fn token(
         &self,
         state: Data<&Arc<AppState>>,

@@ -38,6 +38,7 @@ impl ErrorSet for MeErrors {
 pub struct UpdateMe {
     /// 0–120 characters; an empty string clears it, leaving it out changes nothing.
     #[oai(validator(max_length = 120))]
+    #[oai(nullable)]
     pub display_name: Option<String>,
 }
 
@@ -50,7 +51,9 @@ pub struct SessionInfo {
     /// Last sign-in or refresh.
     pub last_used_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub ip: Option<String>,
+    #[oai(nullable)]
     pub user_agent: Option<String>,
     /// True for the session of the token making this call.
     pub current: bool,
@@ -63,6 +66,8 @@ pub struct MeApi;
 #[OpenApi]
 impl MeApi {
     /// Get my profile
+    ///
+    /// The account of the end-user whose access token is presented, as admins see it.
     #[oai(path = "/:app_slug/v1/me", method = "get", operation_id = "me_get", tag = "ApiTags::Me")]
     async fn get(
         &self,
@@ -77,6 +82,9 @@ impl MeApi {
     }
 
     /// Update my profile
+    ///
+    /// Changes the display name; an empty string clears it, leaving it out changes nothing.
+    /// Email, role and status are not changed here.
     #[oai(path = "/:app_slug/v1/me", method = "patch", operation_id = "me_update", tag = "ApiTags::Me")]
     async fn update(
         &self,

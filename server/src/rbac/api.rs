@@ -34,6 +34,7 @@ pub struct Role {
     pub app_id: Uuid,
     /// Unique in the app; used in paths.
     pub name: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// `owner`, `admin` and `member` are system roles: they cannot be deleted.
     pub is_system: bool,
@@ -61,6 +62,7 @@ pub struct RoleWithPermissions {
     pub id: Uuid,
     pub app_id: Uuid,
     pub name: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub is_system: bool,
     pub created_at: DateTime<Utc>,
@@ -88,8 +90,10 @@ pub struct Permission {
     pub id: Uuid,
     pub resource: String,
     pub action: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// `null` for system permissions.
+    #[oai(nullable)]
     pub app_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
@@ -100,7 +104,9 @@ pub struct PermissionCatalogEntry {
     pub id: Uuid,
     pub resource: String,
     pub action: String,
+    #[oai(nullable)]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub app_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     /// Heimdall's own permissions (they guard its admin API) cannot be deleted.
@@ -112,12 +118,14 @@ pub struct PermissionCatalogEntry {
 pub struct CreateRole {
     /// 2–64 lowercase letters, digits, `_`, `-`; not `assign` or `permissions`.
     pub name: String,
+    #[oai(nullable)]
     pub description: Option<String>,
 }
 
 /// Changes to a role.
 #[derive(Debug, Clone, Object)]
 pub struct UpdateRole {
+    #[oai(nullable)]
     pub description: Option<String>,
 }
 
@@ -154,6 +162,7 @@ pub struct CreatePermission {
     pub resource: String,
     /// One word, e.g. `read`.
     pub action: String,
+    #[oai(nullable)]
     pub description: Option<String>,
 }
 
@@ -198,6 +207,9 @@ pub struct RbacApi;
 #[OpenApi]
 impl RbacApi {
     /// List roles
+    ///
+    /// The app's roles, oldest first, by cursor: the system roles `owner`, `admin` and `member`
+    /// and any custom ones. Their permissions are on the single-role read.
     #[oai(path = "/v1/apps/:app_id/roles", method = "get", operation_id = "role_list", tag = "ApiTags::Roles")]
     async fn list(
         &self,
@@ -221,7 +233,7 @@ impl RbacApi {
     ///
     /// Every permission a role can be given: Heimdall's system permissions and the app's custom
     /// ones, with `is_system`. A bare array.
-    #[oai(path = "/v1/apps/:app_id/roles/permissions", method = "get", operation_id = "role_permission_catalog", tag = "ApiTags::Roles")]
+    #[oai(path = "/v1/apps/:app_id/roles/permissions", method = "get", operation_id = "permission_catalog_get", tag = "ApiTags::Roles")]
     async fn role_catalogue(
         &self,
         state: Data<&Arc<AppState>>,
@@ -375,6 +387,9 @@ impl RbacApi {
     }
 
     /// Create a custom permission
+    ///
+    /// Adds `resource.action` to the app's catalogue so roles can be granted it. A key that
+    /// already exists, or that names a system permission, answers 409 `permission_exists`.
     #[oai(path = "/v1/apps/:app_id/permissions", method = "post", operation_id = "permission_create", tag = "ApiTags::Permissions")]
     async fn create_permission(
         &self,

@@ -97,6 +97,7 @@ pub struct SigninRequest {
     pub password: String,
     /// Multi-tenant sign-in. Tenants are not supported by this server: any value answers 403
     /// `tenant_membership_required`.
+    #[oai(nullable)]
     pub tenant_id: Option<Uuid>,
 }
 
@@ -110,6 +111,7 @@ pub struct SignupRequest {
     /// 3–64 letters, digits, `_`, `.`, `-`; unique in the app (case-insensitive).
     pub username: String,
     /// Up to 120 characters.
+    #[oai(nullable)]
     pub display_name: Option<String>,
 }
 

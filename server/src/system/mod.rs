@@ -34,7 +34,7 @@ impl SystemApi {
     /// Liveness
     ///
     /// 200 while the process serves HTTP. Does not touch the database.
-    #[oai(path = "/healthz", method = "get", operation_id = "health_live", tag = "ApiTags::System")]
+    #[oai(path = "/healthz", method = "get", operation_id = "liveness_check", tag = "ApiTags::System")]
     async fn live(&self) -> Result<Json<Health>, Errors<SystemErrors>> {
         Ok(Json(Health { status: "ok".into() }))
     }
@@ -43,7 +43,7 @@ impl SystemApi {
     ///
     /// 200 when the database answers; 503 `unavailable` otherwise, so a load balancer stops
     /// routing to this instance.
-    #[oai(path = "/readyz", method = "get", operation_id = "health_ready", tag = "ApiTags::System")]
+    #[oai(path = "/readyz", method = "get", operation_id = "readiness_check", tag = "ApiTags::System")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> Result<Json<Health>, Errors<SystemErrors>> {
         crate::db::ping(&state.db).await.map_err(|e| {
             tracing::warn!(error = %e, "readiness check failed");

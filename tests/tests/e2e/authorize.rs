@@ -260,6 +260,8 @@ db_test!(
         assert!(app.allows(&wide, "docs.delete").await);
         app.set_client_scopes(&client, &["docs.read"]).await;
         assert!(!app.allows(&wide, "docs.delete").await, "docs.* is no longer granted");
+        assert!(app.allows(&wide, "docs.read").await, "issued with docs.*, still granted docs.read");
+        assert_eq!(app.verify_token(&wide).await["principal"]["permissions"], json!(["docs.read"]));
     }
 );
 
@@ -368,7 +370,7 @@ db_test!(
 db_test!(
     async fn tokens_of_a_suspended_app_are_refused(server) {
         let app = ConsumerApp::create(&server, "authz-app-off").await;
-        let (_, tokens) = app.signup_ok("jo", "jo@example.com").await;
+        let (_, tokens) = app.signup_ok("joan", "joan@example.com").await;
         let client = app.create_client("svc", &[]).await;
         let m2m = app.m2m_token(&client).await;
         app.set_status("suspended").await;

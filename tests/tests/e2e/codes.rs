@@ -6,11 +6,13 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use heimdall_server::entity::one_time_code;
 use heimdall_tests::{
     Reply, TestServer, db_test,
     users::{ConsumerApp, PASSWORD},
 };
 use reqwest::Method;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -147,16 +149,50 @@ db_test!(
 );
 
 db_test!(
-    async fn a_reset_code_stops_working_once_the_account_email_changes(server) {
+    async fn codes_stop_working_once_the_account_email_changes(server) {
         let app = ConsumerApp::create(&server, "moved").await;
-        let (user, _) = app.verified_user("erin", "erin@old.io").await;
-        let code = app.code_for("request-password-reset", "erin@old.io").await;
-        // The account moves to another address: whoever holds the old one must not take it over.
-        let r = server.patch(&app.admin_path(&format!("/end-users/{user}")), &json!({ "email": "erin@new.io" })).await;
-        r.expect(200);
-        let r = app.post("/auth/reset-password", &json!({ "code": code, "new_password": NEW_PASSWORD })).await;
+        let (erin, _) = app.verified_user("erin", "erin@old.io").await;
+        let (fred, _) = app.signup_ok("fred", "fred@old.io").await;
+        let reset = app.code_for("request-password-reset", "erin@old.io").await;
+        let verification = app.code_for("request-verification", "fred@old.io").await;
+        // Both accounts move to another address: whoever holds the old one must not take over
+        // the account, nor verify the new address.
+        for (user, email) in [(erin, "erin@new.io"), (fred, "fred@new.io")] {
+            let r = server.patch(&app.admin_path(&format!("/end-users/{user}")), &json!({ "email": email })).await;
+            r.expect(200);
+        }
+        let r = app.post("/auth/reset-password", &json!({ "code": reset, "new_password": NEW_PASSWORD })).await;
         r.expect_error(410, "code_invalid");
         app.signin_ok("erin", PASSWORD).await;
+        app.post("/auth/verify", &json!({ "code": verification })).await.expect_error(410, "code_invalid");
+        assert_eq!(app.end_user(fred).await["email_verified_at"], serde_json::Value::Null);
+    }
+);
+
+db_test!(
+    async fn expired_codes_are_refused(server) {
+        let app = ConsumerApp::create(&server, "stale").await;
+        app.verified_user("gwen", "gwen@example.io").await;
+        app.signup_ok("hugo", "hugo@example.io").await;
+        let reset = app.code_for("request-password-reset", "gwen@example.io").await;
+        let verification = app.code_for("request-verification", "hugo@example.io").await;
+        let rows = one_time_code::Entity::find()
+            .filter(one_time_code::Column::AppId.eq(app.id))
+            .filter(one_time_code::Column::UsedAt.is_null())
+            .all(&server.state().db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        for row in rows {
+            let mut row = row.into_active_model();
+            row.expires_at = Set(Utc::now() - chrono::Duration::seconds(1));
+            row.update(&server.state().db).await.unwrap();
+        }
+        let r = app.post("/auth/reset-password", &json!({ "code": reset, "new_password": NEW_PASSWORD })).await;
+        r.expect_error(410, "code_invalid");
+        app.post("/auth/verify", &json!({ "code": verification })).await.expect_error(410, "code_invalid");
+        app.signin_ok("gwen", PASSWORD).await;
+        app.signin("hugo@example.io", PASSWORD).await.expect_error(401, "invalid_credentials");
     }
 );
 

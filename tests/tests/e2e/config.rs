@@ -39,7 +39,8 @@ fn invalid_settings_name_the_variable_at_fault() {
 
 db_test!(
     async fn the_public_url_is_the_origin_of_every_issuer(db: Db) {
-        let server = TestServer::spawn_with(db, |config| config.public_url = Some("https://auth.example.com".into())).await;
+        let server =
+            TestServer::spawn_with(db, |config| config.public_url = Some("https://auth.example.com".into())).await;
         server.create_app("branded").await;
         let doc = server.get_public("/branded/.well-known/openid-configuration").await;
         assert_eq!(doc.expect(200)["issuer"], "https://auth.example.com/branded");

@@ -300,3 +300,27 @@ db_test!(
         app.signin_ok("paul", PASSWORD).await;
     }
 );
+
+db_test!(
+    async fn deleting_an_app_takes_its_end_users_sessions_codes_and_invites_along(server) {
+        let app = ConsumerApp::create(&server, "doomed").await;
+        let (quinn, _) = app.verified_user("quinn", "quinn@example.io").await;
+        let (_, ross) = app.signup_ok("ross", "ross@example.io").await;
+        server.patch(&app.admin_path(&format!("/end-users/{quinn}/role")), &json!({ "role_name": "admin" })).await.expect(200);
+        app.code_for("request-password-reset", "quinn@example.io").await;
+        app.code_for("request-verification", "ross@example.io").await;
+        server.post(&app.admin_path("/end-users/invites"), &json!({ "email": "sam@example.io" })).await.expect(201);
+        app.signin("quinn", "Wrong-Password-1").await.expect(401);
+
+        let r = server.delete(&app.admin_path("")).await;
+        assert_eq!(r.status, 204, "{r}");
+        server.get(&app.admin_path("/end-users")).await.expect_error(404, "not_found");
+        app.signin("quinn", PASSWORD).await.expect_error(404, "app_not_found");
+        app.me(&ross.access).await.expect(404);
+
+        // The slug can host a new app with none of the old accounts.
+        let again = ConsumerApp::create(&server, "doomed").await;
+        again.signin("quinn", PASSWORD).await.expect_error(401, "invalid_credentials");
+        again.signup_ok("quinn", "quinn@example.io").await;
+    }
+);

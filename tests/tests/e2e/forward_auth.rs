@@ -104,3 +104,30 @@ db_test!(
         assert_challenge(&forward(&app, "?permission=docs.read", Some(&bearer)).await, "fwd-m2m");
     }
 );
+
+db_test!(
+    async fn forward_auth_accepts_the_request_as_traefik_forwards_it(server) {
+        let app = ConsumerApp::create(&server, "fwd-traefik").await;
+        app.create_permission("docs.read").await;
+        app.grant("member", &["docs.read"]).await;
+        let (user, tokens) = app.signup_ok("max", "max@example.com").await;
+        // Traefik calls the address with GET and copies the client's headers, adding X-Forwarded-*.
+        let request = server
+            .request(Method::GET, &app.path("/forward-auth?permission=docs.read"))
+            .bearer_auth(&tokens.access)
+            .header("content-type", "application/json")
+            .header("cookie", "session=abc")
+            .header("x-forwarded-method", "DELETE")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "docs.example.com")
+            .header("x-forwarded-uri", "/documents/42?draft=1")
+            .header("x-forwarded-for", "203.0.113.7")
+            .header("x-heimdall-subject", "spoofed");
+        let r = TestServer::send(request).await;
+        r.expect(200);
+        assert_eq!(r.header("x-heimdall-subject"), Some(user.to_string().as_str()), "{r:?}");
+        // HEAD, which some gateways use, is not a way around the check.
+        let head = TestServer::send(server.request(Method::HEAD, &app.path("/forward-auth?permission=docs.read"))).await;
+        assert!(head.status == 401 || head.status == 405, "{head:?}");
+    }
+);

@@ -1,14 +1,16 @@
 //! Invites: creation (full code once, masked in lists, validation), acceptance (verified email,
 //! the invite's role, tokens), revocation, expiry, unknown codes, address and domain locks, and
-//! atomic use counting under 100 parallel accepts of a 5-use domain invite.
+//! atomic use counting under 100 parallel accepts of a 5-use domain invite, and idempotent
+//! creation.
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use heimdall_server::entity::invite;
 use heimdall_tests::{
-    db_test,
+    TestServer, db_test,
     users::{ConsumerApp, PASSWORD, Tokens},
 };
+use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -182,8 +184,16 @@ db_test!(
         let r = app.post("/auth/accept-invite", &accept_body(foreign["code"].as_str().unwrap(), None)).await;
         r.expect_error(404, "invite_not_found");
 
+        // A suspended app admits no one, not even with a valid invite.
+        let valid = create_invite(&app, json!({ "email": "ivy@example.io" })).await;
+        app.set_status("suspended").await;
+        let r = app.post("/auth/accept-invite", &accept_body(valid["code"].as_str().unwrap(), None)).await;
+        r.expect_error(403, "app_inactive");
+
         let users = server.get(&app.admin_path("/end-users")).await;
         assert_eq!(users.expect(200)["data"], json!([]), "no account was created");
+        app.set_status("active").await;
+        Tokens::from_reply(&app.post("/auth/accept-invite", &accept_body(valid["code"].as_str().unwrap(), None)).await, 201);
     }
 );
 
@@ -220,5 +230,27 @@ db_test!(
         }
         assert_eq!(invites(&app).await[0]["use_count"], 5);
         assert_eq!(app.audit("invite.accepted").await.len(), 5);
+    }
+);
+
+db_test!(
+    async fn create_invite_with_an_idempotency_key_replays_the_first_answer(server) {
+        let app = ConsumerApp::create(&server, "retrying").await;
+        let send = |key: &'static str, email: &'static str| {
+            let request = server
+                .request_as(&server.pak, Method::POST, &app.admin_path("/end-users/invites"))
+                .header("Idempotency-Key", key)
+                .json(&json!({ "email": email }));
+            TestServer::send(request)
+        };
+        let first = send("invite-retry-1", "jack@example.io").await;
+        let again = send("invite-retry-1", "jack@example.io").await;
+        assert_eq!(first.expect(201), again.expect(201), "the retry replays the first invite, code included");
+        // The replayed code is the real one.
+        Tokens::from_reply(&app.post("/auth/accept-invite", &accept_body(first["code"].as_str().unwrap(), None)).await, 201);
+        // The same key with another body is refused; another key creates another invite.
+        send("invite-retry-1", "kim@example.io").await.expect_error(422, "idempotency_key_reused");
+        send("invite-retry-2", "kim@example.io").await.expect(201);
+        assert_eq!(invites(&app).await.len(), 2);
     }
 );

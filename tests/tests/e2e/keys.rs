@@ -130,7 +130,7 @@ db_test!(
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0]["status"], "active");
         let old_kid = listed[0]["kid"].as_str().unwrap().to_owned();
-        assert_eq!(kids(server.get_public("/rotating/v1/.well-known/jwks.json").await.expect(200)), [old_kid.clone()]);
+        assert_eq!(kids(server.get_public("/rotating/v1/.well-known/jwks.json").await.expect(200)), [old_kid.as_str()]);
 
         let r = rotate(&server, id, false).await;
         let keys = r.expect(200)["data"].as_array().unwrap().clone();
@@ -180,7 +180,7 @@ db_test!(
         assert!(keys.iter().all(|k| k["created_at"].as_str() <= active[0]["created_at"].as_str()), "the newest key is the one signing: {r}");
 
         let jwks = server.get_public("/compromised/v1/.well-known/jwks.json").await;
-        assert_eq!(kids(jwks.expect(200)), [new_kid.clone()]);
+        assert_eq!(kids(jwks.expect(200)), [new_kid.as_str()]);
         let token = tokens::sign(server.state(), id, &claims(&server, "compromised", id)).await.expect("sign");
         assert_eq!(kid_of(&token), new_kid);
         verify(&server, "compromised", &token).await.expect("new token verifies");

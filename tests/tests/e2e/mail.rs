@@ -62,8 +62,11 @@ db_test!(
 
         let r = app.post_as(&server.pak, "/auth/send-verification-email", &json!({ "email": "bob@example.io" })).await;
         r.expect_error(503, "mail_dispatch_failed");
-        // Minting for self-delivery still works.
+        // Minting for self-delivery still works, and invitations (whose code the admin gets in
+        // the response) are created anyway.
         assert!(app.request_code("request-verification", "bob@example.io").await.expect(200)["code"].is_string());
+        let r = server.post(&app.admin_path("/end-users/invites"), &json!({ "email": "carl@example.io" })).await;
+        assert!(r.expect(201)["code"].as_str().unwrap().starts_with("inv_"), "{r}");
     }
 );
 

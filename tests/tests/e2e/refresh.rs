@@ -1,14 +1,16 @@
 //! Sessions after sign-in: refresh-token rotation, reuse detection (refused within the 2-second
 //! grace, the whole session revoked after it), exactly one winner among concurrent refreshes,
-//! logout, app scoping of refresh tokens, and eviction beyond `max_sessions`.
+//! logout, app scoping of refresh tokens, eviction beyond `max_sessions`, and session expiry.
 
 use std::time::Duration;
 
 use futures::future::join_all;
+use heimdall_server::entity::session;
 use heimdall_tests::{
     db_test,
     users::{ConsumerApp, PASSWORD, Tokens},
 };
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
 
 db_test!(
@@ -159,5 +161,27 @@ db_test!(
         app.me(&newest.access).await.expect(200);
         app.me(&latest.access).await.expect(200);
         assert_eq!(app.end_user(user).await["active_session_count"], 2);
+    }
+);
+
+db_test!(
+    async fn sessions_last_session_duration_minutes_and_then_refuse_refresh_and_me(server) {
+        let app = ConsumerApp::create(&server, "mortal").await;
+        app.configure(json!({ "session_duration_minutes": 60 })).await;
+        let (_, tokens) = app.signup_ok("hank", "hank@example.io").await;
+        let sid = app.claims(&tokens.access).await.sid.unwrap();
+        let r = app.get_as(&tokens.access, "/me/sessions").await;
+        let expires: chrono::DateTime<chrono::Utc> = r.expect(200)["data"][0]["expires_at"].as_str().unwrap().parse().unwrap();
+        let minutes = (expires - chrono::Utc::now()).num_minutes();
+        assert!((58..=60).contains(&minutes), "the session lives 60 minutes: {r}");
+
+        // Time passes: the session ends.
+        let row = session::Entity::find_by_id(sid).one(&server.state().db).await.unwrap().expect("session row");
+        let mut row = row.into_active_model();
+        row.expires_at = Set(chrono::Utc::now() - chrono::Duration::seconds(1));
+        row.update(&server.state().db).await.unwrap();
+        app.refresh(&tokens.refresh).await.expect_error(401, "invalid_refresh_token");
+        app.me(&tokens.access).await.expect_error(401, "session_revoked");
+        app.signin_ok("hank", PASSWORD).await;
     }
 );

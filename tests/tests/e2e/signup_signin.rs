@@ -329,3 +329,27 @@ db_test!(
             .expect_error(404, "invite_not_found");
     }
 );
+
+db_test!(
+    async fn signin_failures_from_one_ip_are_limited_across_identifiers(server) {
+        let app = ConsumerApp::create(&server, "sprayed").await;
+        app.signup_ok("judy", "judy@example.io").await;
+        let sprayer = reqwest::Client::builder().local_address("127.0.0.7".parse::<std::net::IpAddr>().unwrap()).no_proxy().build().unwrap();
+        let signin = |identifier: String, password: &'static str| {
+            let request = sprayer.post(server.url(&app.path("/auth/signin"))).json(&json!({ "identifier": identifier, "password": password }));
+            TestServer::send(request)
+        };
+        // Password spraying: one guess each for 50 names, all from one address.
+        let replies = futures::future::join_all((0..50).map(|i| signin(format!("victim-{i}"), "Summer2026!"))).await;
+        for r in &replies {
+            r.expect_error(401, "invalid_credentials");
+        }
+        for identifier in ["victim-50", "judy"] {
+            let r = signin(identifier.to_owned(), PASSWORD).await;
+            r.expect_error(429, "rate_limited");
+            assert!(r.header("retry-after").is_some(), "{r}");
+        }
+        // Other addresses are not affected.
+        app.signin_ok("judy", PASSWORD).await;
+    }
+);
