@@ -76,6 +76,15 @@ impl Application {
             bus.subscribe(move |change| {
                 authz.apply(change);
                 clients.apply(change);
+                if *change == Change::All {
+                    // Revocations may have been missed too; reload them now, not at the next tick.
+                    let authz = authz.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = authz.reload_revoked().await {
+                            tracing::warn!(error = %e, "revoked-token reload failed");
+                        }
+                    });
+                }
             });
         }
         {

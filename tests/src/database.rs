@@ -105,7 +105,11 @@ pub async fn postgres_available() -> bool {
             redacted(&url)
         ),
         Err(e) => {
-            eprintln!("skipped: PostgreSQL not reachable at {} ({e})", redacted(&url));
+            // Straight to the stream: libtest would swallow `eprintln!` of a passing test.
+            use std::io::Write;
+            let test = std::thread::current().name().unwrap_or("a test").to_owned();
+            let _ =
+                writeln!(std::io::stderr(), "skipped: PostgreSQL not reachable at {} ({e}): {test}", redacted(&url));
             false
         }
     }
@@ -208,9 +212,18 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates an empty database of the given kind. For PostgreSQL, call
-    /// [`postgres_available`] first.
+    /// Creates a database of the given kind, migrated when that is cheaper (PostgreSQL).
+    /// For PostgreSQL, call [`postgres_available`] first.
     pub async fn create(kind: Db) -> TestDatabase {
+        Self::create_with(kind, true).await
+    }
+
+    /// Creates a database without any schema, as an operator's brand-new database is.
+    pub async fn create_empty(kind: Db) -> TestDatabase {
+        Self::create_with(kind, false).await
+    }
+
+    async fn create_with(kind: Db, migrated: bool) -> TestDatabase {
         match kind {
             Db::Sqlite => {
                 let dir = tempfile::Builder::new().prefix("heimdall-test-db-").tempdir().expect("temp dir");
@@ -220,7 +233,7 @@ impl TestDatabase {
             Db::Postgres => {
                 let admin_url = postgres_admin_url();
                 let name = format!("heimdall_test_{}", uuid::Uuid::new_v4().simple());
-                let template = migrated_template(&admin_url).await;
+                let template = if migrated { migrated_template(&admin_url).await } else { None };
                 let admin = admin_connection(&admin_url)
                     .await
                     .unwrap_or_else(|e| panic!("connecting to PostgreSQL at {}: {e}", redacted(&admin_url)));

@@ -155,7 +155,8 @@ impl<'a> ConsumerApp<'a> {
     /// Mints a code that must be issued; returns the six digits.
     pub async fn code_for(&self, kind: &str, email: &str) -> String {
         let reply = self.request_code(kind, email).await;
-        let code = reply.expect(200)["code"].as_str().unwrap_or_else(|| panic!("no code for {email}: {reply}")).to_owned();
+        let code =
+            reply.expect(200)["code"].as_str().unwrap_or_else(|| panic!("no code for {email}: {reply}")).to_owned();
         assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "six digits: {reply}");
         code
     }

@@ -38,6 +38,9 @@ use crate::{
 
 /// Failed client authentications per client and IP before the endpoint answers 429.
 pub const CLIENT_FAILURE_LIMIT: Limit = Limit { max: 20, window: Duration::from_secs(300) };
+/// Failed client authentications per IP and app, whatever the client id (bounds guessing and
+/// the audit entries failures write).
+pub const IP_FAILURE_LIMIT: Limit = Limit { max: 100, window: Duration::from_secs(300) };
 
 /// Errors of the OAuth endpoints (RFC 6749 §5.2 statuses).
 pub struct OauthErrors;
@@ -211,8 +214,11 @@ async fn authenticate_client(
     ctx: &RequestContext,
     (client_id, secret, basic): (String, String, bool),
 ) -> Result<Arc<ClientRecord>, ApiError> {
-    let throttle = format!("oauth:{}:{}:{}", app.id, hash_secret(&client_id), ctx.ip_string().unwrap_or_default());
+    let ip = ctx.ip_string().unwrap_or_default();
+    let throttle = format!("oauth:{}:{}:{ip}", app.id, hash_secret(&client_id));
+    let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
     ratelimit::check(&state.db, &throttle, CLIENT_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
+    ratelimit::check(&state.db, &ip_throttle, IP_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
     let record = state.clients.get(state, &client_id).await?.filter(|c| c.app_id == app.id);
     let reason = match &record {
         None => Some("unknown_client"),
@@ -224,6 +230,7 @@ async fn authenticate_client(
     };
     if let Some(reason) = reason {
         ratelimit::hit(&state.db, &throttle, CLIENT_FAILURE_LIMIT).await?;
+        ratelimit::hit(&state.db, &ip_throttle, IP_FAILURE_LIMIT).await?;
         Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(client_id.clone()) }, "oauth.client_auth_failed", ctx)
             .resource("m2m_client", &client_id)
             .details(serde_json::json!({ "reason": reason }))
@@ -250,7 +257,7 @@ impl OauthApi {
     /// in the body (`client_secret_post`), not both. `scope` narrows the granted scopes. Errors
     /// follow RFC 6749 §5.2: 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`,
     /// 401 `invalid_client` (with `WWW-Authenticate` for Basic), 429 after 20 failed client
-    /// authentications per client and IP in 5 minutes.
+    /// authentications per client and IP (or 100 per IP) in 5 minutes.
     #[oai(path = "/:app_slug/v1/oauth/token", method = "post", operation_id = "oauth_token_issue", tag = "ApiTags::OAuth")]
     async fn token(
         &self,

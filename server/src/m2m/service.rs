@@ -80,7 +80,7 @@ impl Clients {
 pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<String>, ApiError> {
     let mut out = Vec::with_capacity(scopes.len());
     for raw in scopes {
-        let scope = permissions::parse_grant(raw.trim())?;
+        let scope = permissions::parse_grant(raw)?;
         if !permissions::grants(principal.permissions(), &scope) {
             return Err(ApiError::forbidden(format!("this key cannot grant '{scope}', which it does not hold")));
         }

@@ -168,6 +168,12 @@ db_test!(
         assert_eq!(r.expect(200)["metadata"], json!({ "b": true }));
         assert_eq!(r["display_name"], "Renamed");
 
+        // Lengths count characters, not bytes.
+        let long_name = "é".repeat(120);
+        assert_eq!(server.patch(&path, &json!({ "display_name": long_name })).await.expect(200)["display_name"], long_name);
+        server.patch(&path, &json!({ "display_name": "é".repeat(121) })).await.expect_error(400, "validation_failed");
+        server.patch(&path, &json!({ "display_name": "Renamed" })).await.expect(200);
+
         // An empty patch changes nothing.
         let r = server.patch(&path, &json!({})).await;
         assert_eq!(r.expect(200)["display_name"], "Renamed");
@@ -250,23 +256,32 @@ db_test!(
 );
 
 db_test!(
-    async fn delete_app_returns_204_then_404_and_frees_the_slug(server) {
+    async fn delete_app_returns_204_then_404_and_frees_its_slugs(server) {
         let app = server.create_app("doomed").await;
         let path = format!("/v1/apps/{}", id_of(&app));
+        // A rename first, so the app also holds its old slug as an alias.
+        server.patch(&path, &json!({ "slug": "doomed-renamed" })).await.expect(200);
+        server.post("/v1/apps", &json!({ "display_name": "Early", "slug": "doomed" })).await.expect_error(409, "slug_taken");
+
         let r = server.delete(&path).await;
         assert_eq!(r.status, 204, "{r}");
         assert!(r.text.is_empty(), "{r}");
         server.get(&path).await.expect_error(404, "not_found");
         server.delete(&path).await.expect_error(404, "not_found");
         server.get(&format!("{path}/signing-keys")).await.expect_error(404, "not_found");
-        let jwks = server.get_public("/doomed/v1/.well-known/jwks.json").await;
-        jwks.expect(404);
-        jwks.assert_error_shape();
+        for slug in ["doomed", "doomed-renamed"] {
+            let jwks = server.get_public(&format!("/{slug}/v1/.well-known/jwks.json")).await;
+            jwks.expect(404);
+            jwks.assert_error_shape();
+        }
         assert_eq!(server.get("/v1/apps").await.expect(200)["data"], json!([]));
 
+        // Both the slug and the former slug are free again.
         let again = server.create_app("doomed").await;
         assert_ne!(again["id"], app["id"]);
         server.get_public("/doomed/v1/.well-known/jwks.json").await.expect(200);
+        let r = server.patch(&format!("/v1/apps/{}", id_of(&again)), &json!({ "slug": "doomed-renamed" })).await;
+        assert_eq!(r.expect(200)["slug"], "doomed-renamed");
     }
 );
 

@@ -113,7 +113,8 @@ db_test!(
         assert_eq!(entries[0]["actor_id"], server.pak_id().await.to_string());
 
         server.get(&app.admin_path(&format!("/end-users/{}", Uuid::now_v7()))).await.expect_error(404, "not_found");
-        server.patch(&app.admin_path(&format!("/end-users/{}", Uuid::now_v7())), &json!({ "display_name": "X" })).await.expect_error(404, "not_found");
+        let unknown = app.admin_path(&format!("/end-users/{}", Uuid::now_v7()));
+        server.patch(&unknown, &json!({ "display_name": "X" })).await.expect_error(404, "not_found");
     }
 );
 

@@ -113,3 +113,39 @@ db_test!(
         create_with_key(&server, &server.pak, &"k".repeat(255), &body).await.expect(201);
     }
 );
+
+db_test!(
+    async fn a_create_abandoned_by_its_client_completes_once_and_its_retry_replays_it(db: Db) {
+        // A master key without stocked keys and no pool: the create generates its RSA key on the
+        // spot, so the client's short timeout fires while the server is still working.
+        let server = TestServer::spawn_with(db, |config| {
+            config.master_key = Some([9; 32]);
+            config.key_pool_size = 0;
+        })
+        .await;
+        let body = json!({ "display_name": "Slow", "slug": "slow-create" });
+        let abandoned = server
+            .request_as(&server.pak, Method::POST, "/v1/apps")
+            .header("Idempotency-Key", "abandoned")
+            .json(&body)
+            .timeout(std::time::Duration::from_millis(20))
+            .send()
+            .await;
+        assert!(abandoned.is_err(), "the client gave up before the answer: {abandoned:?}");
+
+        // Retries see "in progress" at most until the original finishes, never a stuck key.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let replay = loop {
+            let r = create_with_key(&server, &server.pak, "abandoned", &body).await;
+            if r.status != 409 || std::time::Instant::now() > deadline {
+                break r;
+            }
+            r.expect_error(409, "idempotency_request_in_progress");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert_eq!(replay.expect(201)["slug"], "slow-create");
+        assert_eq!(app_count(&server).await, 1);
+        let again = create_with_key(&server, &server.pak, "abandoned", &body).await;
+        assert_eq!(again.expect(201), replay.expect(201));
+    }
+);

@@ -52,7 +52,11 @@ db_test!(
         let hours = (expires - before).num_minutes() as f64 / 60.0;
         assert!((71.9..=72.1).contains(&hours), "default lifetime is 72 hours: {hours}");
 
-        let custom = create_invite(&app, json!({ "email": "bob@example.io", "expires_in_hours": 1, "max_uses": 3, "name": "Bob", "role_name": "admin" })).await;
+        let custom = create_invite(
+            &app,
+            json!({ "email": "bob@example.io", "expires_in_hours": 1, "max_uses": 3, "name": "Bob", "role_name": "admin" }),
+        )
+        .await;
         assert_eq!(custom["role_name"], "admin");
         assert_eq!(custom["max_uses"], 3);
         let expires: DateTime<Utc> = custom["expires_at"].as_str().unwrap().parse().unwrap();
@@ -145,7 +149,8 @@ db_test!(
         let erin = create_invite(&app, json!({ "email": "erin@example.io" })).await;
         let r = app.post("/auth/accept-invite", &json!({ "code": erin["code"], "password": PASSWORD, "username": "DAVE" })).await;
         r.expect_error(409, "username_taken");
-        Tokens::from_reply(&app.post("/auth/accept-invite", &json!({ "code": erin["code"], "password": PASSWORD, "username": "erin" })).await, 201);
+        let r = app.post("/auth/accept-invite", &json!({ "code": erin["code"], "password": PASSWORD, "username": "erin" })).await;
+        Tokens::from_reply(&r, 201);
     }
 );
 
@@ -179,10 +184,13 @@ db_test!(
         for unknown in ["inv_doesnotexist", "", "garbage"] {
             app.post("/auth/accept-invite", &accept_body(unknown, None)).await.expect_error(404, "invite_not_found");
         }
-        // Another app's invite is unknown here.
+        // Another app's invite is unknown here, for accepting and for revoking.
         let foreign = create_invite(&other, json!({ "email": "henry@example.io" })).await;
         let r = app.post("/auth/accept-invite", &accept_body(foreign["code"].as_str().unwrap(), None)).await;
         r.expect_error(404, "invite_not_found");
+        let r = server.delete(&app.admin_path(&format!("/end-users/invites/{}", foreign["id"].as_str().unwrap()))).await;
+        r.expect_error(404, "not_found");
+        assert_eq!(invites(&other).await[0]["revoked_at"], Value::Null);
 
         // A suspended app admits no one, not even with a valid invite.
         let valid = create_invite(&app, json!({ "email": "ivy@example.io" })).await;

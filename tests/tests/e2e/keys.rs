@@ -337,3 +337,28 @@ db_test!(
         verify(&second, "first-instance", &token).await.expect("verifies on the other instance");
     }
 );
+
+db_test!(
+    async fn scratch_concurrent_first_start(db: Db) {
+        let database = heimdall_tests::TestDatabase::create_empty(db).await;
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let pak = heimdall_server::secrets::PlatformKey::generate();
+        let configs: Vec<_> = dirs
+            .iter()
+            .map(|d| {
+                let mut c = heimdall_server::config::Config::for_database(&database.url, d.path().to_path_buf());
+                c.master_key = Some([3; 32]);
+                c.bootstrap_pak = Some(pak.clone());
+                c.key_pool_size = 0;
+                c
+            })
+            .collect();
+        let mut it = configs.into_iter();
+        let (a, b) = tokio::join!(
+            heimdall_server::startup::Application::build(it.next().unwrap()),
+            heimdall_server::startup::Application::build(it.next().unwrap())
+        );
+        eprintln!("a: {:?}", a.as_ref().err().map(|e| format!("{e:#}")));
+        eprintln!("b: {:?}", b.as_ref().err().map(|e| format!("{e:#}")));
+    }
+);

@@ -21,10 +21,13 @@ db_test!(
         let (user, _) = app.signup_ok("alice", "Alice@Example.io").await;
 
         // Without a key the route is closed even with mail configured.
-        app.post("/auth/send-verification-email", &json!({ "email": "alice@example.io" })).await.expect_error(401, "unauthorized");
+        app.post("/auth/send-verification-email", &json!({ "email": "alice@example.io" }))
+            .await
+            .expect_error(401, "unauthorized");
         assert!(sink.messages().is_empty());
 
-        let r = app.post_as(&server.pak, "/auth/send-verification-email", &json!({ "email": "alice@example.io" })).await;
+        let r =
+            app.post_as(&server.pak, "/auth/send-verification-email", &json!({ "email": "alice@example.io" })).await;
         let body = r.expect(200);
         let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["expires_at"], "the code is mailed, not returned: {r}");
@@ -76,7 +79,9 @@ db_test!(
         let server = server_with_mail(db, sink.url()).await;
         let app = ConsumerApp::create(&server, "inviting").await;
 
-        let r = server.post(&app.admin_path("/end-users/invites"), &json!({ "email": "carol@example.io", "name": "Carol" })).await;
+        let r = server
+            .post(&app.admin_path("/end-users/invites"), &json!({ "email": "carol@example.io", "name": "Carol" }))
+            .await;
         let code = r.expect(201)["code"].as_str().unwrap().to_owned();
         let messages = sink.messages();
         assert_eq!(messages.len(), 1, "{messages:?}");
@@ -84,7 +89,10 @@ db_test!(
         assert!(messages[0].data.contains(&code), "the mail carries the code: {}", messages[0].data);
 
         // A domain invite has no single address to mail.
-        server.post(&app.admin_path("/end-users/invites"), &json!({ "email": "*@example.io", "max_uses": 3 })).await.expect(201);
+        server
+            .post(&app.admin_path("/end-users/invites"), &json!({ "email": "*@example.io", "max_uses": 3 }))
+            .await
+            .expect(201);
         assert_eq!(sink.messages().len(), 1);
     }
 );

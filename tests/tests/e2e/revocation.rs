@@ -44,7 +44,10 @@ db_test!(
         // Suspension on B.
         let (carol_id, carol) = a.signup_ok("carol", "carol@example.io").await;
         a.me(&carol.access).await.expect(200);
-        second.patch(&b.admin_path(&format!("/end-users/{carol_id}/status")), &json!({ "status": "suspended" })).await.expect(200);
+        second
+            .patch(&b.admin_path(&format!("/end-users/{carol_id}/status")), &json!({ "status": "suspended" }))
+            .await
+            .expect(200);
         a.me(&carol.access).await.expect(401);
         a.signin("carol", PASSWORD).await.expect(403);
 

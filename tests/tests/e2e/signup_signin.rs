@@ -26,7 +26,8 @@ async fn verify_offline(app: &ConsumerApp<'_>, token: &str) -> Value {
         .find(|k| k["kid"] == kid.as_str())
         .unwrap_or_else(|| panic!("kid {kid} is not published: {jwks}"))
         .clone();
-    let key = DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).expect("RSA key");
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).expect("RSA key");
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[format!("{}/{}", app.server.base, app.slug)]);
     validation.set_audience(&[app.slug]);
@@ -43,7 +44,11 @@ db_test!(
         let before = chrono::Utc::now().timestamp();
         // A backend sends its PAK along on every call; sign-up ignores it.
         let reply = app
-            .post_as(&server.pak, "/auth/signup", &json!({ "username": "alice", "email": "Alice@Example.io", "password": PASSWORD, "display_name": "Alice A." }))
+            .post_as(
+                &server.pak,
+                "/auth/signup",
+                &json!({ "username": "alice", "email": "Alice@Example.io", "password": PASSWORD, "display_name": "Alice A." }),
+            )
             .await;
         let tokens = Tokens::from_reply(&reply, 201);
         assert_eq!(reply.header("pragma"), Some("no-cache"), "{reply}");
@@ -92,7 +97,13 @@ db_test!(
         app.signup("bob", "alice@Example.IO", PASSWORD).await.expect_error(409, "email_taken");
 
         // Malformed usernames and emails are 400.
-        for (username, email) in [("al", "al@example.io"), ("has space", "hs@example.io"), ("a@b.io", "ab@example.io"), ("carol", "not-an-email"), ("carol", "carol@localhost")] {
+        for (username, email) in [
+            ("al", "al@example.io"),
+            ("has space", "hs@example.io"),
+            ("a@b.io", "ab@example.io"),
+            ("carol", "not-an-email"),
+            ("carol", "carol@localhost"),
+        ] {
             app.signup(username, email, PASSWORD).await.expect_error(400, "validation_failed");
         }
         let list = server.get(&app.admin_path("/end-users")).await;
@@ -281,7 +292,10 @@ db_test!(
         app.signin_ok("gina", PASSWORD).await;
 
         // Unknown slugs are 404.
-        let r = TestServer::send(server.request(Method::POST, "/no-such-app/v1/auth/signin").json(&json!({ "identifier": "gina", "password": PASSWORD }))).await;
+        let request = server
+            .request(Method::POST, "/no-such-app/v1/auth/signin")
+            .json(&json!({ "identifier": "gina", "password": PASSWORD }));
+        let r = TestServer::send(request).await;
         r.expect_error(404, "app_not_found");
     }
 );
@@ -334,9 +348,15 @@ db_test!(
     async fn signin_failures_from_one_ip_are_limited_across_identifiers(server) {
         let app = ConsumerApp::create(&server, "sprayed").await;
         app.signup_ok("judy", "judy@example.io").await;
-        let sprayer = reqwest::Client::builder().local_address("127.0.0.7".parse::<std::net::IpAddr>().unwrap()).no_proxy().build().unwrap();
+        let sprayer = reqwest::Client::builder()
+            .local_address("127.0.0.7".parse::<std::net::IpAddr>().unwrap())
+            .no_proxy()
+            .build()
+            .unwrap();
         let signin = |identifier: String, password: &'static str| {
-            let request = sprayer.post(server.url(&app.path("/auth/signin"))).json(&json!({ "identifier": identifier, "password": password }));
+            let request = sprayer
+                .post(server.url(&app.path("/auth/signin")))
+                .json(&json!({ "identifier": identifier, "password": password }));
             TestServer::send(request)
         };
         // Password spraying: one guess each for 50 names, all from one address.
