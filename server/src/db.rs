@@ -6,7 +6,7 @@
 use std::{str::FromStr, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
     SqliteTransactionMode, SqlxSqliteConnector, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
@@ -43,9 +43,20 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     }
 }
 
-/// Applies every pending migration.
+/// Key of the PostgreSQL advisory lock that serialises migration runs ("heimdall" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6865_696d_6461_6c6c;
+
+/// Applies every pending migration, all or nothing. Instances starting together on one database
+/// take turns instead of racing each other's DDL: the run is one write transaction (`BEGIN
+/// IMMEDIATE` on SQLite) that on PostgreSQL first takes an advisory lock, so whoever comes second
+/// finds the work done.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    let tx = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
+    }
+    Migrator::up(&tx, None).await?;
+    tx.commit().await
 }
 
 /// Starts a transaction that will write: `BEGIN IMMEDIATE` on SQLite, a plain `BEGIN` elsewhere.

@@ -112,6 +112,22 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("test server failed to start: {e:#}"))
     }
 
+    /// `count` instances started at the same moment on one brand-new, empty database, all with
+    /// the same master key and bootstrap key: what a fleet's very first deployment does. Start-up
+    /// errors are returned per instance.
+    pub async fn spawn_together(db: Db, count: usize) -> Vec<anyhow::Result<TestServer>> {
+        let database = Arc::new(TestDatabase::create_empty(db).await);
+        let pak = PlatformKey::generate();
+        let master_key = key_stock::master_key();
+        futures::future::join_all((0..count).map(|_| {
+            let data_dir = temp_data_dir();
+            let mut config = test_config(&database, &data_dir, master_key);
+            config.bootstrap_pak = Some(pak.clone());
+            Self::start(config, database.clone(), data_dir, pak.expose().to_owned(), master_key)
+        }))
+        .await
+    }
+
     /// A second instance over `first`'s database, with the same master key and no bootstrap key.
     /// Its [`pak`](Self::pak) is `first`'s.
     pub async fn spawn_on_same_db(first: &TestServer) -> TestServer {
@@ -209,18 +225,22 @@ impl TestServer {
         self.delete_as(&self.pak, path).await
     }
 
+    /// `GET` with `key` as the bearer credential.
     pub async fn get_as(&self, key: &str, path: &str) -> Reply {
         Self::send(self.request_as(key, Method::GET, path)).await
     }
 
+    /// `POST` of a JSON body with `key` as the bearer credential.
     pub async fn post_json_as(&self, key: &str, path: &str, body: &Value) -> Reply {
         Self::send(self.request_as(key, Method::POST, path).json(body)).await
     }
 
+    /// `PATCH` of a JSON body with `key` as the bearer credential.
     pub async fn patch_as(&self, key: &str, path: &str, body: &Value) -> Reply {
         Self::send(self.request_as(key, Method::PATCH, path).json(body)).await
     }
 
+    /// `DELETE` with `key` as the bearer credential.
     pub async fn delete_as(&self, key: &str, path: &str) -> Reply {
         Self::send(self.request_as(key, Method::DELETE, path)).await
     }

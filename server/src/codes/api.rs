@@ -99,7 +99,7 @@ pub struct ContactVerified {
     /// `email`.
     #[oai(rename = "type")]
     pub contact_type: String,
-    /// The normalised address.
+    /// The normalised (lowercase) address.
     pub value: String,
     pub verified_at: DateTime<Utc>,
 }
@@ -312,7 +312,7 @@ impl CodesApi {
             account_id: user.id,
             contact_id: user.id,
             contact_type: "email".into(),
-            value: user.email.unwrap_or_default(),
+            value: user.email_key.unwrap_or_default(),
             verified_at: now,
         }))
     }

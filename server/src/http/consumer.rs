@@ -58,6 +58,7 @@ fn rejected(code: &'static str, message: &str) -> ApiError {
 /// session is live and its account active — so logout, revocation, password reset, suspension
 /// and deletion take effect at once on every instance.
 pub async fn signed_in(state: &AppState, app: &AppRef, token: &EndUserToken) -> Result<SignedIn, ApiError> {
+    require_active(app)?;
     let claims: AccessClaims = tokens::verify(state, app, token.0.token.trim()).await.map_err(|e| {
         tracing::debug!(reason = %e, "end-user token refused");
         match e {

@@ -2,8 +2,12 @@
 //! with another body is refused (422), and a retry racing the original gets 409.
 //!
 //! Keys are scoped to the calling credential and operation and remembered for 24 hours. A
-//! failed create forgets its key, so the client can retry it.
+//! failed create forgets its key, so the client can retry it. Remembered responses can carry a
+//! secret shown once (an API key, a client secret, an invite code), so they are stored sealed
+//! under the master key, bound to their scope and key, never in clear; only the same credential
+//! retrying with the same key and body gets them back.
 
+use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Serialize, de::DeserializeOwned};
@@ -82,7 +86,7 @@ where
                 ));
             }
             return match existing.response {
-                Some(stored) => serde_json::from_value(stored).map_err(ApiError::internal),
+                Some(stored) => unseal(state, &aad(&scope, key), &stored),
                 None => Err(ApiError::conflict(
                     "idempotency_request_in_progress",
                     "a request with this Idempotency-Key is still being processed",
@@ -93,7 +97,7 @@ where
     }
     match create().await {
         Ok(value) => {
-            let stored = serde_json::to_value(&value).map_err(ApiError::internal)?;
+            let stored = seal(state, &aad(&scope, key), &value)?;
             idempotency_key::ActiveModel {
                 id: Set(row_id),
                 status_code: Set(Some(201)),
@@ -109,6 +113,26 @@ where
             Err(e)
         }
     }
+}
+
+fn aad(scope: &str, key: &str) -> String {
+    format!("idempotency:{scope}:{key}")
+}
+
+fn seal<T: Serialize>(state: &AppState, aad: &str, value: &T) -> Result<serde_json::Value, ApiError> {
+    let plain = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    let sealed = state.keys.master().seal(aad, &plain);
+    Ok(serde_json::json!({ "sealed": STANDARD.encode(sealed) }))
+}
+
+fn unseal<T: DeserializeOwned>(state: &AppState, aad: &str, stored: &serde_json::Value) -> Result<T, ApiError> {
+    let sealed = stored
+        .get("sealed")
+        .and_then(|v| v.as_str())
+        .and_then(|s| STANDARD.decode(s).ok())
+        .ok_or_else(|| ApiError::internal("idempotency record is not sealed"))?;
+    let plain = state.keys.master().open(aad, &sealed)?;
+    serde_json::from_slice(&plain).map_err(ApiError::internal)
 }
 
 /// Forgets keys past their retention.

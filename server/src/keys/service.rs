@@ -91,6 +91,12 @@ impl KeyRing {
         self.policy
     }
 
+    /// The key-encryption key, for other secrets that must be kept recoverable at rest (e.g.
+    /// idempotent replays of responses that carry a secret).
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// The app's key set, from cache or freshly loaded.
     pub async fn key_set(&self, app_id: Uuid) -> Result<Arc<KeySet>, ApiError> {
         let now = Utc::now();

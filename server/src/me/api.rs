@@ -27,10 +27,10 @@ use crate::{
     state::AppState,
 };
 
-/// Errors of `/me` operations.
+/// Errors of `/me` operations (403 `app_inactive` while the app is suspended or archived).
 pub struct MeErrors;
 impl ErrorSet for MeErrors {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 500];
 }
 
 /// Profile changes by the user.

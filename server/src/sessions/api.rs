@@ -83,10 +83,10 @@ impl ErrorSet for SignupErrors {
     const STATUSES: &'static [u16] = &[400, 403, 404, 409, 410, 500, 503];
 }
 
-/// Errors of refresh and logout.
+/// Errors of refresh and logout (403 `app_inactive` for a suspended or archived app).
 pub struct RefreshErrors;
 impl ErrorSet for RefreshErrors {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 500];
 }
 
 /// Sign-in with a username or verified email.
@@ -173,7 +173,7 @@ impl SessionsApi {
     /// Exchanges a refresh token for a new access and refresh token. Each refresh token works
     /// once; presenting a used one again (more than 2 s after it was used) revokes the whole
     /// session, since it means the token leaked. 401 `invalid_refresh_token` or
-    /// `refresh_token_reused`.
+    /// `refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived.
     #[oai(path = "/:app_slug/v1/auth/refresh", method = "post", operation_id = "auth_refresh", tag = "ApiTags::Auth")]
     async fn refresh(
         &self,

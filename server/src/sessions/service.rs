@@ -156,6 +156,7 @@ pub async fn tokens_for(
 
 /// Exchanges a refresh token for a new pair.
 pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestContext) -> Result<Tokens, ApiError> {
+    crate::http::consumer::require_active(app)?;
     let raw = raw.trim();
     if !raw.starts_with(REFRESH_PREFIX) {
         return Err(invalid_refresh());

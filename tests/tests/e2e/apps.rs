@@ -78,6 +78,19 @@ db_test!(
 );
 
 db_test!(
+    async fn concurrent_creates_of_one_slug_yield_one_app_and_409s(server) {
+        let body = json!({ "display_name": "Contested", "slug": "contested" });
+        let replies = futures::future::join_all((0..3).map(|_| server.post("/v1/apps", &body))).await;
+        let created = replies.iter().filter(|r| r.status == 201).count();
+        assert_eq!(created, 1, "exactly one create wins: {:?}", replies.iter().map(ToString::to_string).collect::<Vec<_>>());
+        for r in replies.iter().filter(|r| r.status != 201) {
+            r.expect_error(409, "slug_taken");
+        }
+        assert_eq!(server.get("/v1/apps").await.expect(200)["data"].as_array().unwrap().len(), 1);
+    }
+);
+
+db_test!(
     async fn list_apps_pages_by_cursor_oldest_first(server) {
         let mut created = Vec::new();
         for i in 0..5 {

@@ -1,6 +1,6 @@
 //! Signing keys: the public JWKS and OpenID discovery documents, key listing and rotation
 //! (scheduled and immediate, and concurrent), tokens signed by the server verifying with the
-//! published keys, encryption of private keys at rest, and the master-key check at start-up.
+//! published keys, and encryption of private keys at rest.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use heimdall_server::{
@@ -309,56 +309,5 @@ db_test!(
         let wrong = MasterKey::new(&[0x5a; 32]);
         assert!(wrong.open(&row.kid, &row.private_key_enc).is_err(), "a wrong master key cannot decrypt");
         assert!(master.open("rs256-another", &row.private_key_enc).is_err(), "the ciphertext is bound to its kid");
-    }
-);
-
-db_test!(
-    async fn a_second_instance_with_another_master_key_refuses_to_start(server) {
-        server.create_app("first-instance").await;
-        let err = TestServer::try_spawn_on_same_db_with(&server, |config| config.master_key = Some([0x42; 32]))
-            .await
-            .err()
-            .expect("a different master key must not start");
-        assert!(format!("{err:#}").contains("HEIMDALL_MASTER_KEY"), "{err:#}");
-
-        // With the right key a second instance serves the same app and keys, and verifies the
-        // first one's tokens (same public origin, so the same issuer).
-        let public_url = server.state().public_url.clone();
-        let second = TestServer::try_spawn_on_same_db_with(&server, |config| config.public_url = Some(public_url))
-            .await
-            .expect("second instance starts");
-        let a = server.get_public("/first-instance/v1/.well-known/jwks.json").await;
-        let b = second.get_public("/first-instance/v1/.well-known/jwks.json").await;
-        assert_eq!(a.expect(200), b.expect(200));
-        let list = second.get("/v1/apps").await;
-        assert_eq!(list.expect(200)["data"].as_array().unwrap().len(), 1);
-        let id = app_id(&list.body["data"][0]);
-        let token = tokens::sign(server.state(), id, &claims(&server, "first-instance", id)).await.unwrap();
-        verify(&second, "first-instance", &token).await.expect("verifies on the other instance");
-    }
-);
-
-db_test!(
-    async fn scratch_concurrent_first_start(db: Db) {
-        let database = heimdall_tests::TestDatabase::create_empty(db).await;
-        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-        let pak = heimdall_server::secrets::PlatformKey::generate();
-        let configs: Vec<_> = dirs
-            .iter()
-            .map(|d| {
-                let mut c = heimdall_server::config::Config::for_database(&database.url, d.path().to_path_buf());
-                c.master_key = Some([3; 32]);
-                c.bootstrap_pak = Some(pak.clone());
-                c.key_pool_size = 0;
-                c
-            })
-            .collect();
-        let mut it = configs.into_iter();
-        let (a, b) = tokio::join!(
-            heimdall_server::startup::Application::build(it.next().unwrap()),
-            heimdall_server::startup::Application::build(it.next().unwrap())
-        );
-        eprintln!("a: {:?}", a.as_ref().err().map(|e| format!("{e:#}")));
-        eprintln!("b: {:?}", b.as_ref().err().map(|e| format!("{e:#}")));
     }
 );
