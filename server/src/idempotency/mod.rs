@@ -23,6 +23,8 @@ use crate::{
 
 /// How long a key is remembered.
 pub const RETENTION_HOURS: i64 = 24;
+/// A key whose create is still unfinished after this long is considered abandoned.
+pub const ABANDON_MINUTES: i64 = 5;
 
 fn validate(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
@@ -74,7 +76,9 @@ where
                 .one(&state.db)
                 .await?
                 .ok_or_else(|| ApiError::conflict("idempotency_request_in_progress", "retry shortly"))?;
-            if existing.created_at < now - Duration::hours(RETENTION_HOURS) {
+            // Past retention, or a create that never finished (the instance died mid-request).
+            let abandoned = existing.response.is_none() && existing.created_at < now - Duration::minutes(ABANDON_MINUTES);
+            if existing.created_at < now - Duration::hours(RETENTION_HOURS) || abandoned {
                 idempotency_key::Entity::delete_by_id(existing.id).exec(&state.db).await?;
                 return Box::pin(run(state, principal, Some(key), operation, body, create)).await;
             }

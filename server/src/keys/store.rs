@@ -95,7 +95,8 @@ pub async fn live_keys(
 pub async fn all_keys(db: &impl ConnectionTrait, app_id: Uuid) -> Result<Vec<signing_key::Model>, sea_orm::DbErr> {
     signing_key::Entity::find()
         .filter(signing_key::Column::AppId.eq(app_id))
-        .order_by_desc(signing_key::Column::ActivatesAt)
+        .order_by_desc(signing_key::Column::CreatedAt)
+        .order_by_desc(signing_key::Column::Id)
         .all(db)
         .await
 }

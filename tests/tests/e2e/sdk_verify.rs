@@ -9,7 +9,7 @@ use heimdall_sdk::{
     jwks::{InvalidToken, JwksFetchError},
     types,
 };
-use heimdall_tests::{TestServer, db_test};
+use heimdall_tests::db_test;
 use serde_json::json;
 
 use crate::sdk_support::{app_with_user, forge, forge_with_header, good_claims, jwks_requests, sdk};
@@ -90,8 +90,9 @@ db_test!(
     async fn sdk_verify_token_checks_issuer_and_audience_exactly(server) {
         let setup = app_with_user(&server, "acme").await;
         let acme = setup.heimdall.consumer("acme");
-        let forged = |changes: serde_json::Value| {
-            let mut claims = good_claims(&server, "acme", setup.app.id);
+        let (server, app_id) = (&server, setup.app.id);
+        let forged = |changes: serde_json::Value| async move {
+            let mut claims = good_claims(server, "acme", app_id);
             for (k, v) in changes.as_object().unwrap() {
                 if v.is_null() {
                     claims.as_object_mut().unwrap().remove(k);
@@ -99,7 +100,7 @@ db_test!(
                     claims[k] = v.clone();
                 }
             }
-            forge(&server, setup.app.id, &claims)
+            forge(server, app_id, &claims).await
         };
 
         for iss in [json!("http://evil.example/acme"), json!("heimdall"), json!(null), json!(format!("{}/other", server.base))]
