@@ -171,11 +171,7 @@ fn fk_cascade(
     to_table: impl IntoIden,
     to_col: impl IntoIden,
 ) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from_table, from_col)
-        .to(to_table, to_col)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+    ForeignKey::create().from(from_table, from_col).to(to_table, to_col).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 #[async_trait::async_trait]
@@ -225,12 +221,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(Apps::CreatedAt))
                 .col(timestamp_with_time_zone(Apps::UpdatedAt))
                 .col(timestamp_with_time_zone(Apps::KeysRotatedAt))
-                .foreign_key(&mut fk_cascade(
-                    Apps::Table,
-                    Apps::WorkspaceId,
-                    Workspaces::Table,
-                    Workspaces::Id,
-                ))
+                .foreign_key(&mut fk_cascade(Apps::Table, Apps::WorkspaceId, Workspaces::Table, Workspaces::Id))
                 .to_owned(),
         )
         .await?;
@@ -250,12 +241,7 @@ impl MigrationTrait for Migration {
                 .col(string(AppSlugAliases::Slug).primary_key())
                 .col(uuid(AppSlugAliases::AppId))
                 .col(timestamp_with_time_zone(AppSlugAliases::ExpiresAt))
-                .foreign_key(&mut fk_cascade(
-                    AppSlugAliases::Table,
-                    AppSlugAliases::AppId,
-                    Apps::Table,
-                    Apps::Id,
-                ))
+                .foreign_key(&mut fk_cascade(AppSlugAliases::Table, AppSlugAliases::AppId, Apps::Table, Apps::Id))
                 .to_owned(),
         )
         .await?;
@@ -266,12 +252,7 @@ impl MigrationTrait for Migration {
                 .col(uuid(AuthConfigs::AppId).primary_key())
                 .col(json_binary(AuthConfigs::Config))
                 .col(timestamp_with_time_zone(AuthConfigs::UpdatedAt))
-                .foreign_key(&mut fk_cascade(
-                    AuthConfigs::Table,
-                    AuthConfigs::AppId,
-                    Apps::Table,
-                    Apps::Id,
-                ))
+                .foreign_key(&mut fk_cascade(AuthConfigs::Table, AuthConfigs::AppId, Apps::Table, Apps::Id))
                 .to_owned(),
         )
         .await?;
@@ -312,12 +293,7 @@ impl MigrationTrait for Migration {
                 .col(json_binary(AppApiKeys::Permissions))
                 .col(timestamp_with_time_zone(AppApiKeys::CreatedAt))
                 .col(timestamp_with_time_zone_null(AppApiKeys::LastUsedAt))
-                .foreign_key(&mut fk_cascade(
-                    AppApiKeys::Table,
-                    AppApiKeys::AppId,
-                    Apps::Table,
-                    Apps::Id,
-                ))
+                .foreign_key(&mut fk_cascade(AppApiKeys::Table, AppApiKeys::AppId, Apps::Table, Apps::Id))
                 .to_owned(),
         )
         .await?;
@@ -348,12 +324,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(EndUsers::CreatedAt))
                 .col(timestamp_with_time_zone(EndUsers::UpdatedAt))
                 .col(timestamp_with_time_zone_null(EndUsers::LastUsedAt))
-                .foreign_key(&mut fk_cascade(
-                    EndUsers::Table,
-                    EndUsers::AppId,
-                    Apps::Table,
-                    Apps::Id,
-                ))
+                .foreign_key(&mut fk_cascade(EndUsers::Table, EndUsers::AppId, Apps::Table, Apps::Id))
                 .foreign_key(
                     ForeignKey::create()
                         .from(EndUsers::Table, EndUsers::RoleId)
@@ -368,13 +339,7 @@ impl MigrationTrait for Migration {
             ("end_users_app_id_email_key", EndUsers::EmailKey),
         ] {
             m.create_index(
-                Index::create()
-                    .name(name)
-                    .table(EndUsers::Table)
-                    .col(EndUsers::AppId)
-                    .col(col)
-                    .unique()
-                    .to_owned(),
+                Index::create().name(name).table(EndUsers::Table).col(EndUsers::AppId).col(col).unique().to_owned(),
             )
             .await?;
         }
@@ -402,21 +367,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null(SigningKeys::RetiresAt))
                 .col(timestamp_with_time_zone_null(SigningKeys::ExpiresAt))
                 .col(timestamp_with_time_zone_null(SigningKeys::RevokedAt))
-                .foreign_key(&mut fk_cascade(
-                    SigningKeys::Table,
-                    SigningKeys::AppId,
-                    Apps::Table,
-                    Apps::Id,
-                ))
+                .foreign_key(&mut fk_cascade(SigningKeys::Table, SigningKeys::AppId, Apps::Table, Apps::Id))
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("signing_keys_app_id")
-                .table(SigningKeys::Table)
-                .col(SigningKeys::AppId)
-                .to_owned(),
+            Index::create().name("signing_keys_app_id").table(SigningKeys::Table).col(SigningKeys::AppId).to_owned(),
         )
         .await?;
 
@@ -453,14 +409,8 @@ impl MigrationTrait for Migration {
         .await?;
         for (name, cols) in [
             ("audit_logs_app_id_id", vec![AuditLogs::AppId, AuditLogs::Id]),
-            (
-                "audit_logs_app_id_action_id",
-                vec![AuditLogs::AppId, AuditLogs::Action, AuditLogs::Id],
-            ),
-            (
-                "audit_logs_app_id_actor_id_id",
-                vec![AuditLogs::AppId, AuditLogs::ActorId, AuditLogs::Id],
-            ),
+            ("audit_logs_app_id_action_id", vec![AuditLogs::AppId, AuditLogs::Action, AuditLogs::Id]),
+            ("audit_logs_app_id_actor_id_id", vec![AuditLogs::AppId, AuditLogs::ActorId, AuditLogs::Id]),
         ] {
             let mut index = Index::create().name(name).table(AuditLogs::Table).to_owned();
             for col in cols {

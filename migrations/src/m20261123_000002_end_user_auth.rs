@@ -215,7 +215,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("invites_app_id_id").table(Invites::Table).col(Invites::AppId).col(Invites::Id).to_owned(),
+            Index::create()
+                .name("invites_app_id_id")
+                .table(Invites::Table)
+                .col(Invites::AppId)
+                .col(Invites::Id)
+                .to_owned(),
         )
         .await?;
 

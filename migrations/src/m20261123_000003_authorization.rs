@@ -130,7 +130,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("m2m_clients_app_id_id").table(M2mClients::Table).col(M2mClients::AppId).col(M2mClients::Id).to_owned(),
+            Index::create()
+                .name("m2m_clients_app_id_id")
+                .table(M2mClients::Table)
+                .col(M2mClients::AppId)
+                .col(M2mClients::Id)
+                .to_owned(),
         )
         .await?;
 

@@ -144,10 +144,7 @@ fn parse_number<T>(variable: &'static str, raw: &str, min: T, max: T) -> Result<
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
-    let value: T = raw
-        .trim()
-        .parse()
-        .map_err(|_| invalid(variable, format!("'{raw}' is not a whole number")))?;
+    let value: T = raw.trim().parse().map_err(|_| invalid(variable, format!("'{raw}' is not a whole number")))?;
     if value < min || value > max {
         return Err(invalid(variable, format!("{value} is outside {min}..={max}")));
     }
@@ -168,12 +165,13 @@ impl Config {
             .transpose()
             .map_err(|m| invalid("HEIMDALL_PUBLIC_URL", m))?;
         let database_url = match s.database_url.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url.to_owned(),
+            Some(url)
+                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                url.to_owned()
+            }
             Some(_) => {
-                return Err(invalid(
-                    "HEIMDALL_DATABASE_URL",
-                    "must start with sqlite: or postgres://",
-                ));
+                return Err(invalid("HEIMDALL_DATABASE_URL", "must start with sqlite: or postgres://"));
             }
             None => format!("sqlite://{}/heimdall.db?mode=rwc", s.data_dir.display()),
         };

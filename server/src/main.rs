@@ -3,7 +3,8 @@
 use clap::Parser;
 use heimdall_server::{
     config::{Cli, Command, Config},
-    db, secrets::PlatformKey,
+    db,
+    secrets::PlatformKey,
     startup::Application,
     telemetry, workspaces,
 };

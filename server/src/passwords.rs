@@ -48,8 +48,7 @@ fn verify_now(stored: &str, password: &[u8]) -> Verified {
     };
     let ok = argon2().verify_password(password, &parsed).is_ok();
     let current = Params::try_from(&parsed).ok();
-    let needs_rehash = ok
-        && (parsed.algorithm.as_str() != "argon2id" || current.as_ref() != Some(&Params::default()));
+    let needs_rehash = ok && (parsed.algorithm.as_str() != "argon2id" || current.as_ref() != Some(&Params::default()));
     Verified { ok, needs_rehash }
 }
 
@@ -65,8 +64,12 @@ impl Passwords {
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
         let _queued = self.waiting.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "too many password checks in progress; retry shortly")
-                .with_retry_after(1)
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many password checks in progress; retry shortly",
+            )
+            .with_retry_after(1)
         })?;
         let _running = self.running.clone().acquire_owned().await.map_err(ApiError::internal)?;
         let span = tracing::Span::current();

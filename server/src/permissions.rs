@@ -67,9 +67,7 @@ pub const SYSTEM: &[(&str, &str)] = &[
 /// Whether a set of granted permissions covers `wanted`.
 pub fn grants(granted: &[String], wanted: &str) -> bool {
     let resource = wanted.split_once('.').map(|(r, _)| r);
-    granted.iter().any(|g| {
-        g == "*" || g == wanted || resource.is_some_and(|r| g.strip_suffix(".*") == Some(r))
-    })
+    granted.iter().any(|g| g == "*" || g == wanted || resource.is_some_and(|r| g.strip_suffix(".*") == Some(r)))
 }
 
 #[cfg(test)]

@@ -15,9 +15,7 @@ pub const APP_KEY_PREFIX: &str = "hdk_live_";
 /// `n` bytes from the system CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
-    aws_lc_rs::rand::SystemRandom::new()
-        .fill(&mut out)
-        .expect("the system random generator is available");
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut out).expect("the system random generator is available");
     out
 }
 
@@ -51,9 +49,7 @@ impl PlatformKey {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        raw.strip_prefix(PLATFORM_KEY_PREFIX)
-            .filter(|body| well_formed(body))
-            .map(|_| PlatformKey(raw.to_owned()))
+        raw.strip_prefix(PLATFORM_KEY_PREFIX).filter(|body| well_formed(body)).map(|_| PlatformKey(raw.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
@@ -77,9 +73,7 @@ impl AppKey {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        raw.strip_prefix(APP_KEY_PREFIX)
-            .filter(|body| well_formed(body))
-            .map(|_| AppKey(raw.to_owned()))
+        raw.strip_prefix(APP_KEY_PREFIX).filter(|body| well_formed(body)).map(|_| AppKey(raw.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
@@ -103,10 +97,7 @@ mod tests {
         assert!(PlatformKey::parse(key.expose()).is_some());
         assert!(AppKey::parse(key.expose()).is_none());
         assert_eq!(hash_secret("abc").len(), 64);
-        assert_eq!(
-            hash_secret("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(!format!("{key:?}").contains(&key.expose()[16..]));
     }
 

@@ -194,9 +194,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
     Route::new()
         .at(
             "/openapi.json",
-            make_sync(move |_| {
-                poem::Response::builder().content_type("application/json").body(spec.clone())
-            }),
+            make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone())),
         )
         .nest("/docs", docs)
         .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")))

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    apps::Directory, authz::Authz, coherence::Bus, m2m::Clients, config::Config, keys::KeyRing, mail::Mailer, passwords::Passwords,
-    telemetry::Metrics, usage::Usage,
+    apps::Directory, authz::Authz, coherence::Bus, config::Config, keys::KeyRing, m2m::Clients, mail::Mailer,
+    passwords::Passwords, telemetry::Metrics, usage::Usage,
 };
 
 pub struct AppState {

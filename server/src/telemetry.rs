@@ -1,12 +1,7 @@
 //! Logging and metrics. Logs are structured (tracing) and never carry secrets; metrics are kept
 //! in-process and rendered in the Prometheus text format at `/metrics`.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::Mutex,
-    time::Duration,
-};
+use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Duration};
 
 use tracing_subscriber::EnvFilter;
 
@@ -35,12 +30,7 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn observe_request(&self, operation: &str, status: u16, elapsed: Duration) {
-        *self
-            .requests
-            .lock()
-            .expect("metrics lock")
-            .entry((operation.to_owned(), status))
-            .or_default() += 1;
+        *self.requests.lock().expect("metrics lock").entry((operation.to_owned(), status)).or_default() += 1;
         let secs = elapsed.as_secs_f64();
         let mut latency = self.latency.lock().expect("metrics lock");
         let h = latency.entry(operation.to_owned()).or_default();
@@ -76,7 +66,11 @@ impl Metrics {
                     h.counts[i]
                 );
             }
-            let _ = writeln!(out, "heimdall_http_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "heimdall_http_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}",
+                h.count
+            );
             let _ = writeln!(out, "heimdall_http_request_duration_seconds_sum{{operation=\"{op}\"}} {}", h.sum);
             let _ = writeln!(out, "heimdall_http_request_duration_seconds_count{{operation=\"{op}\"}} {}", h.count);
         }

@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use crate::{clock, entity::{app_api_key, m2m_client, platform_api_key}};
+use crate::{
+    clock,
+    entity::{app_api_key, m2m_client, platform_api_key},
+};
 
 #[derive(Default)]
 pub struct Usage {

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::{Header, Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -102,7 +106,8 @@ impl ApiKeysApi {
         if let Some(after) = page.after {
             q = q.filter(app_api_key::Column::Id.gt(after));
         }
-        let rows = q.order_by_asc(app_api_key::Column::Id).limit(page.fetch()).all(&state.db).await.map_err(ApiError::from)?;
+        let rows =
+            q.order_by_asc(app_api_key::Column::Id).limit(page.fetch()).all(&state.db).await.map_err(ApiError::from)?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(ApiKeyList { data: rows.into_iter().map(summary).collect(), pagination }))
     }
@@ -111,7 +116,12 @@ impl ApiKeysApi {
     ///
     /// An `hdk_live_…` key limited to this app and the given permissions; any other app answers
     /// 404 to it. The key is in this response only. Send an `Idempotency-Key` to make retries safe.
-    #[oai(path = "/v1/apps/:app_id/api-keys", method = "post", operation_id = "api_key_create", tag = "ApiTags::ApiKeys")]
+    #[oai(
+        path = "/v1/apps/:app_id/api-keys",
+        method = "post",
+        operation_id = "api_key_create",
+        tag = "ApiTags::ApiKeys"
+    )]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
@@ -127,51 +137,59 @@ impl ApiKeysApi {
         let ctx = RequestContext::of(req);
         let b = body.0;
         let op = format!("api_key_create:{}", app_id.0);
-        let created: ApiKeyCreated = idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
-            apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
-            let name = b.name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 120 {
-                return Err(ApiError::validation("name", "must be 1 to 120 characters"));
-            }
-            let grants = m2m::service::grantable(&principal, &b.permissions)?;
-            let key = AppKey::generate();
-            let now = clock::now();
-            let tx = db::begin_write(&state.db).await?;
-            let row = app_api_key::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                app_id: Set(app_id.0),
-                name: Set(name),
-                key_prefix: Set(secrets::display_prefix(key.expose())),
-                key_hash: Set(secrets::hash_secret(key.expose())),
-                permissions: Set(serde_json::json!(grants)),
-                created_at: Set(now),
-                last_used_at: Set(None),
-            }
-            .insert(&tx)
-            .await?;
-            Entry::new(app_id.0, &principal.actor(), "api_key.created", &ctx)
-                .resource("api_key", row.id)
-                .details(serde_json::json!({ "name": row.name, "permissions": grants, "key_prefix": row.key_prefix }))
-                .record(&tx)
+        let created: ApiKeyCreated =
+            idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
+                apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
+                let name = b.name.trim().to_owned();
+                if name.is_empty() || name.chars().count() > 120 {
+                    return Err(ApiError::validation("name", "must be 1 to 120 characters"));
+                }
+                let grants = m2m::service::grantable(&principal, &b.permissions)?;
+                let key = AppKey::generate();
+                let now = clock::now();
+                let tx = db::begin_write(&state.db).await?;
+                let row = app_api_key::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    app_id: Set(app_id.0),
+                    name: Set(name),
+                    key_prefix: Set(secrets::display_prefix(key.expose())),
+                    key_hash: Set(secrets::hash_secret(key.expose())),
+                    permissions: Set(serde_json::json!(grants)),
+                    created_at: Set(now),
+                    last_used_at: Set(None),
+                }
+                .insert(&tx)
                 .await?;
-            tx.commit().await?;
-            Ok(ApiKeyCreated {
-                id: row.id,
-                name: row.name,
-                key: key.expose().to_owned(),
-                key_prefix: row.key_prefix,
-                permissions: grants,
-                created_at: row.created_at,
+                Entry::new(app_id.0, &principal.actor(), "api_key.created", &ctx)
+                    .resource("api_key", row.id)
+                    .details(
+                        serde_json::json!({ "name": row.name, "permissions": grants, "key_prefix": row.key_prefix }),
+                    )
+                    .record(&tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(ApiKeyCreated {
+                    id: row.id,
+                    name: row.name,
+                    key: key.expose().to_owned(),
+                    key_prefix: row.key_prefix,
+                    permissions: grants,
+                    created_at: row.created_at,
+                })
             })
-        })
-        .await?;
+            .await?;
         Ok(ApiKeyCreatedResponse::Created(Json(created)))
     }
 
     /// Delete an API key
     ///
     /// The key stops working at once (it is deleted, not just disabled).
-    #[oai(path = "/v1/apps/:app_id/api-keys/:key_id", method = "delete", operation_id = "api_key_delete", tag = "ApiTags::ApiKeys")]
+    #[oai(
+        path = "/v1/apps/:app_id/api-keys/:key_id",
+        method = "delete",
+        operation_id = "api_key_delete",
+        tag = "ApiTags::ApiKeys"
+    )]
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,

@@ -4,7 +4,11 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{Enum, Object, OpenApi, param::{Header, Path, Query}, payload::Json};
+use poem_openapi::{
+    Enum, Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use super::service::{self, AppChanges, NewApp};
@@ -216,16 +220,17 @@ impl AppsApi {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
         let body = body.0;
-        let app: App = idempotency::run(&state, &principal, idempotency_key.0.as_deref(), "app_create", &body, || async {
-            let new = NewApp {
-                display_name: body.display_name.clone(),
-                slug: body.slug.clone(),
-                workspace_id: body.workspace_id,
-                metadata: body.metadata.clone().map(|m| serde_json::to_value(m).expect("json")),
-            };
-            service::create(&state, &principal, &ctx, new).await.map(App::from)
-        })
-        .await?;
+        let app: App =
+            idempotency::run(&state, &principal, idempotency_key.0.as_deref(), "app_create", &body, || async {
+                let new = NewApp {
+                    display_name: body.display_name.clone(),
+                    slug: body.slug.clone(),
+                    workspace_id: body.workspace_id,
+                    metadata: body.metadata.clone().map(|m| serde_json::to_value(m).expect("json")),
+                };
+                service::create(&state, &principal, &ctx, new).await.map(App::from)
+            })
+            .await?;
         Ok(AppCreated::Created(Json(app)))
     }
 
@@ -272,7 +277,12 @@ impl AppsApi {
     ///
     /// `suspended` and `archived` apps refuse sign-in and sign-up on the consumer surface but
     /// keep serving their JWKS, so tokens already issued can still be verified.
-    #[oai(path = "/v1/apps/:app_id/status", method = "patch", operation_id = "app_update_status", tag = "ApiTags::Apps")]
+    #[oai(
+        path = "/v1/apps/:app_id/status",
+        method = "patch",
+        operation_id = "app_update_status",
+        tag = "ApiTags::Apps"
+    )]
     async fn update_status(
         &self,
         state: Data<&Arc<AppState>>,
@@ -282,7 +292,8 @@ impl AppsApi {
         body: Json<UpdateAppStatus>,
     ) -> Result<Json<App>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let app = service::set_status(&state, &principal, &RequestContext::of(req), app_id.0, body.0.status.as_str()).await?;
+        let app =
+            service::set_status(&state, &principal, &RequestContext::of(req), app_id.0, body.0.status.as_str()).await?;
         Ok(Json(app.into()))
     }
 

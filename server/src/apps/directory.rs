@@ -59,7 +59,9 @@ impl Directory {
                 found
             }
         };
-        found.ok_or_else(|| ApiError::new(poem::http::StatusCode::NOT_FOUND, "app_not_found", format!("no app with slug '{slug}'")))
+        found.ok_or_else(|| {
+            ApiError::new(poem::http::StatusCode::NOT_FOUND, "app_not_found", format!("no app with slug '{slug}'"))
+        })
     }
 
     /// Forgets everything about `app_id` (and every negative answer, since a rename may have

@@ -176,10 +176,13 @@ pub async fn update(
         return Ok(current);
     }
     model.updated_at = Set(now);
-    let updated = model
-        .update(&tx)
-        .await
-        .map_err(|e| if db::is_unique_violation(&e) { ApiError::conflict("slug_taken", "the slug is already in use") } else { e.into() })?;
+    let updated = model.update(&tx).await.map_err(|e| {
+        if db::is_unique_violation(&e) {
+            ApiError::conflict("slug_taken", "the slug is already in use")
+        } else {
+            e.into()
+        }
+    })?;
     Entry::new(app_id, &principal.actor(), "app.updated", ctx)
         .resource("app", app_id)
         .details(serde_json::Value::Object(changed))
@@ -252,13 +255,13 @@ pub async fn rotate_key(
 ) -> Result<crate::entity::signing_key::Model, ApiError> {
     let app = visible(state, principal, app_id, crate::permissions::SIGNING_KEY_ROTATE).await?;
     let entry = Entry::new(app_id, &principal.actor(), "signing_key.rotated", ctx);
-    let rotation = state
-        .keys
-        .rotate(app_id, app.keys_rotated_at, immediate, entry)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::CONFLICT, "rotation_in_progress", "another rotation of this app's key just happened; retry")
-        })?;
+    let rotation = state.keys.rotate(app_id, app.keys_rotated_at, immediate, entry).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "rotation_in_progress",
+            "another rotation of this app's key just happened; retry",
+        )
+    })?;
     state.bus.publish(Change::App(app_id)).await;
     Ok(rotation.new_key)
 }

@@ -4,9 +4,36 @@ use crate::http::error::ApiError;
 
 /// Names that would shadow Heimdall's own routes or confuse readers of a URL.
 const RESERVED: &[&str] = &[
-    "v1", "v2", "v3", "api", "admin", "apps", "app", "auth", "oauth", "docs", "docs-json", "health",
-    "healthz", "readyz", "livez", "metrics", "openapi", "well-known", "static", "assets", "login",
-    "logout", "www", "heimdall", "system", "root", "console", "status", "null", "undefined",
+    "v1",
+    "v2",
+    "v3",
+    "api",
+    "admin",
+    "apps",
+    "app",
+    "auth",
+    "oauth",
+    "docs",
+    "docs-json",
+    "health",
+    "healthz",
+    "readyz",
+    "livez",
+    "metrics",
+    "openapi",
+    "well-known",
+    "static",
+    "assets",
+    "login",
+    "logout",
+    "www",
+    "heimdall",
+    "system",
+    "root",
+    "console",
+    "status",
+    "null",
+    "undefined",
 ];
 
 pub const MIN_LEN: usize = 3;
@@ -29,9 +56,8 @@ impl AppSlug {
             return Err(err("must start and end with a letter or digit"));
         }
         if RESERVED.contains(&raw) {
-            return Err(ApiError::validation("slug", format!("'{raw}' is reserved")).with_details(
-                serde_json::json!({ "field": "slug", "reason": "reserved" }),
-            ));
+            return Err(ApiError::validation("slug", format!("'{raw}' is reserved"))
+                .with_details(serde_json::json!({ "field": "slug", "reason": "reserved" })));
         }
         Ok(AppSlug(raw.to_owned()))
     }

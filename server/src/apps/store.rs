@@ -98,9 +98,7 @@ pub async fn insert_auth_config(
     config: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    auth_config::ActiveModel { app_id: Set(app_id), config: Set(config), updated_at: Set(now) }
-        .insert(db)
-        .await?;
+    auth_config::ActiveModel { app_id: Set(app_id), config: Set(config), updated_at: Set(now) }.insert(db).await?;
     Ok(())
 }
 
@@ -135,13 +133,9 @@ pub async fn workspace_counts(db: &impl ConnectionTrait, workspace_id: Uuid) -> 
             .filter(app::Column::WorkspaceId.eq(workspace_id))
             .into_query()
     };
-    let end_users = end_user::Entity::find()
-        .filter(end_user::Column::AppId.in_subquery(in_workspace()))
-        .count(db)
-        .await?;
-    let api_keys = app_api_key::Entity::find()
-        .filter(app_api_key::Column::AppId.in_subquery(in_workspace()))
-        .count(db)
-        .await?;
+    let end_users =
+        end_user::Entity::find().filter(end_user::Column::AppId.in_subquery(in_workspace())).count(db).await?;
+    let api_keys =
+        app_api_key::Entity::find().filter(app_api_key::Column::AppId.in_subquery(in_workspace())).count(db).await?;
     Ok((apps, end_users, api_keys))
 }

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::{Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use super::store::{self, Filter};
@@ -76,7 +80,12 @@ impl AuditApi {
     /// List audit log entries
     ///
     /// The app's audit log, newest first, by cursor. The log is append-only.
-    #[oai(path = "/v1/apps/:app_id/audit-logs", method = "get", operation_id = "audit_log_list", tag = "ApiTags::AuditLogs")]
+    #[oai(
+        path = "/v1/apps/:app_id/audit-logs",
+        method = "get",
+        operation_id = "audit_log_list",
+        tag = "ApiTags::AuditLogs"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
@@ -99,13 +108,23 @@ impl AuditApi {
         let principal = authenticate(&state, &auth).await?;
         apps::visible(&state, &principal, app_id.0, permissions::AUDIT_LOG_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let filter = Filter { action: action.0, actor_id: actor_id.0, resource_type: resource_type.0, resource_id: resource_id.0 };
+        let filter = Filter {
+            action: action.0,
+            actor_id: actor_id.0,
+            resource_type: resource_type.0,
+            resource_id: resource_id.0,
+        };
         Ok(Json(list_page(&state, app_id.0, filter, page).await?))
     }
 }
 
 /// One page of the app's log under `filter`, newest first.
-pub async fn list_page(state: &AppState, app_id: Uuid, filter: Filter, page: PageRequest) -> Result<AuditLogList, ApiError> {
+pub async fn list_page(
+    state: &AppState,
+    app_id: Uuid,
+    filter: Filter,
+    page: PageRequest,
+) -> Result<AuditLogList, ApiError> {
     let rows = store::list(&state.db, app_id, &filter, page.after, page.fetch()).await?;
     let (rows, pagination) = page.finish(rows, |r| r.id);
     Ok(AuditLogList { data: rows.into_iter().map(Into::into).collect(), pagination })

@@ -146,7 +146,11 @@ pub struct UpdateAuthConfig {
 }
 
 fn in_range(field: &str, v: u32, min: u32, max: u32) -> Result<u32, ApiError> {
-    if (min..=max).contains(&v) { Ok(v) } else { Err(ApiError::validation(field, format!("must be between {min} and {max}"))) }
+    if (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ApiError::validation(field, format!("must be between {min} and {max}")))
+    }
 }
 
 pub struct AuthConfigApi;
@@ -157,7 +161,12 @@ impl AuthConfigApi {
     ///
     /// The app's current sign-in and sign-up settings. Every field is present, defaults
     /// included.
-    #[oai(path = "/v1/apps/:app_id/auth-config", method = "get", operation_id = "auth_config_get", tag = "ApiTags::AuthConfig")]
+    #[oai(
+        path = "/v1/apps/:app_id/auth-config",
+        method = "get",
+        operation_id = "auth_config_get",
+        tag = "ApiTags::AuthConfig"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
@@ -173,7 +182,12 @@ impl AuthConfigApi {
     ///
     /// Changes only the fields sent. Out-of-range numbers, malformed origins or domains and
     /// unknown roles answer 400. Takes effect on the next sign-in, sign-up or refresh.
-    #[oai(path = "/v1/apps/:app_id/auth-config", method = "patch", operation_id = "auth_config_update", tag = "ApiTags::AuthConfig")]
+    #[oai(
+        path = "/v1/apps/:app_id/auth-config",
+        method = "patch",
+        operation_id = "auth_config_update",
+        tag = "ApiTags::AuthConfig"
+    )]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
@@ -252,7 +266,8 @@ impl AuthConfigApi {
         }
         if c != before {
             save(&tx, app_id.0, &c).await.map_err(ApiError::from)?;
-            let (old, new) = (serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&c).unwrap_or_default());
+            let (old, new) =
+                (serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&c).unwrap_or_default());
             let changed: Vec<&String> = new
                 .as_object()
                 .map(|n| n.iter().filter(|(k, v)| old.get(k.as_str()) != Some(v)).map(|(k, _)| k).collect())

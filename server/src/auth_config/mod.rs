@@ -98,7 +98,11 @@ pub async fn load(db: &impl sea_orm::ConnectionTrait, app_id: uuid::Uuid) -> Res
 }
 
 /// Stores the app's configuration.
-pub async fn save(db: &impl sea_orm::ConnectionTrait, app_id: uuid::Uuid, config: &AuthConfig) -> Result<(), sea_orm::DbErr> {
+pub async fn save(
+    db: &impl sea_orm::ConnectionTrait,
+    app_id: uuid::Uuid,
+    config: &AuthConfig,
+) -> Result<(), sea_orm::DbErr> {
     use sea_orm::{EntityTrait, Set, sea_query::OnConflict};
     crate::entity::auth_config::Entity::insert(crate::entity::auth_config::ActiveModel {
         app_id: Set(app_id),

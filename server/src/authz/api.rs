@@ -9,7 +9,11 @@ use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use poem::{Request, http::StatusCode, web::Data};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::{Path, Query}, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use super::{Deny, Principal};
 use crate::{
@@ -178,7 +182,9 @@ pub enum ForwardAuthResponse {
 pub fn parse_permission(raw: &str) -> Result<String, ApiError> {
     let segments: Vec<&str> = raw.split('.').collect();
     let ok = segments.len() >= 2
-        && segments.iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'));
+        && segments.iter().all(|s| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        });
     if !ok {
         return Err(ApiError::bad_request(
             "invalid_permission",
@@ -207,7 +213,9 @@ fn token_of(body_token: Option<String>, req: &Request) -> Result<String, ApiErro
         .and_then(|v| v.trim().strip_prefix("Bearer ").or_else(|| v.trim().strip_prefix("bearer ")))
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::bad_request("token_required", "send the token in the body or as Authorization: Bearer"))
+        .ok_or_else(|| {
+            ApiError::bad_request("token_required", "send the token in the body or as Authorization: Bearer")
+        })
 }
 
 async fn decide(state: &AppState, app: &AppRef, token: &str) -> Result<Result<Principal, Deny>, ApiError> {
@@ -218,7 +226,12 @@ async fn decide(state: &AppState, app: &AppRef, token: &str) -> Result<Result<Pr
     }
 }
 
-async fn authorize_with(state: &AppState, app: &AppRef, req: &Request, body: AuthorizeRequest) -> Result<AuthorizeResponse, ApiError> {
+async fn authorize_with(
+    state: &AppState,
+    app: &AppRef,
+    req: &Request,
+    body: AuthorizeRequest,
+) -> Result<AuthorizeResponse, ApiError> {
     let token = token_of(body.token, req)?;
     let wanted = wanted(body.permission, body.permissions)?;
     Ok(match decide(state, app, &token).await? {
@@ -246,7 +259,8 @@ async fn authorize_with(state: &AppState, app: &AppRef, req: &Request, body: Aut
 /// The app a token claims to belong to, from its (unverified) `aud`; verification follows.
 async fn app_from_token(state: &AppState, token: &str) -> Result<Option<Arc<AppRef>>, ApiError> {
     let Some(payload) = token.split('.').nth(1) else { return Ok(None) };
-    let Some(claims) = URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    let Some(claims) =
+        URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
     else {
         return Ok(None);
     };
@@ -271,7 +285,12 @@ impl AuthzApi {
     /// Checks an access token of this app: signature, issuer, audience, expiry, and that its
     /// session (end-users) or client (M2M) is still live. No caller credential is needed besides
     /// the token. An invalid token is a 200 with `valid: false` and an `error` code.
-    #[oai(path = "/:app_slug/v1/verify", method = "post", operation_id = "token_verify", tag = "ApiTags::Authorization")]
+    #[oai(
+        path = "/:app_slug/v1/verify",
+        method = "post",
+        operation_id = "token_verify",
+        tag = "ApiTags::Authorization"
+    )]
     async fn verify(
         &self,
         state: Data<&Arc<AppState>>,
@@ -304,7 +323,12 @@ impl AuthzApi {
     /// permissions or the M2M client's current scopes, so role and scope changes apply to tokens
     /// already issued. Answers `{authorized, allowed, role}` plus `missing_permissions` and
     /// `error` when refused.
-    #[oai(path = "/:app_slug/v1/authorize", method = "post", operation_id = "token_authorize", tag = "ApiTags::Authorization")]
+    #[oai(
+        path = "/:app_slug/v1/authorize",
+        method = "post",
+        operation_id = "token_authorize",
+        tag = "ApiTags::Authorization"
+    )]
     async fn authorize(
         &self,
         state: Data<&Arc<AppState>>,
@@ -320,7 +344,12 @@ impl AuthzApi {
     /// Authorize several checks
     ///
     /// Up to 100 checks against one token in one call; each `id` is echoed back.
-    #[oai(path = "/:app_slug/v1/authorize/batch", method = "post", operation_id = "token_authorize_batch", tag = "ApiTags::Authorization")]
+    #[oai(
+        path = "/:app_slug/v1/authorize/batch",
+        method = "post",
+        operation_id = "token_authorize_batch",
+        tag = "ApiTags::Authorization"
+    )]
     async fn authorize_batch(
         &self,
         state: Data<&Arc<AppState>>,
@@ -349,7 +378,12 @@ impl AuthzApi {
                     Ok(p) => p.missing(&wanted),
                     Err(_) => wanted,
                 };
-                BatchResult { id, authorized: missing.is_empty(), allowed: missing.is_empty(), missing_permissions: missing }
+                BatchResult {
+                    id,
+                    authorized: missing.is_empty(),
+                    allowed: missing.is_empty(),
+                    missing_permissions: missing,
+                }
             })
             .collect();
         Ok(Json(AuthorizeBatchResponse { results, error, role }))
@@ -359,7 +393,12 @@ impl AuthzApi {
     ///
     /// Like `token_authorize`, with the app taken from the token's `aud`. A token naming no
     /// known app answers `authorized: false` with `TOKEN_INVALID`.
-    #[oai(path = "/v1/authorize", method = "post", operation_id = "token_authorize_any_app", tag = "ApiTags::Authorization")]
+    #[oai(
+        path = "/v1/authorize",
+        method = "post",
+        operation_id = "token_authorize_any_app",
+        tag = "ApiTags::Authorization"
+    )]
     async fn authorize_any(
         &self,
         state: Data<&Arc<AppState>>,
@@ -369,7 +408,9 @@ impl AuthzApi {
         let b = body.0;
         let token = token_of(b.token.clone(), req)?;
         match app_from_token(&state, &token).await? {
-            Some(app) => Ok(Json(authorize_with(&state, &app, req, AuthorizeRequest { token: Some(token), ..b }).await?)),
+            Some(app) => {
+                Ok(Json(authorize_with(&state, &app, req, AuthorizeRequest { token: Some(token), ..b }).await?))
+            }
             None => {
                 let wanted = wanted(b.permission, b.permissions)?;
                 Ok(Json(AuthorizeResponse {
@@ -390,7 +431,12 @@ impl AuthzApi {
     /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
     /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
     /// 403 without the permission.
-    #[oai(path = "/:app_slug/v1/forward-auth", method = "get", operation_id = "forward_auth_check", tag = "ApiTags::Authorization")]
+    #[oai(
+        path = "/:app_slug/v1/forward-auth",
+        method = "get",
+        operation_id = "forward_auth_check",
+        tag = "ApiTags::Authorization"
+    )]
     async fn forward_auth(
         &self,
         state: Data<&Arc<AppState>>,

@@ -187,7 +187,8 @@ impl Authz {
         if let Some(f) = self.sessions.get(&sid).filter(|f| f.app_id == app_id) {
             return Ok(Some(f));
         }
-        let Some(s) = session::Entity::find_by_id(sid).filter(session::Column::AppId.eq(app_id)).one(&self.db).await? else {
+        let Some(s) = session::Entity::find_by_id(sid).filter(session::Column::AppId.eq(app_id)).one(&self.db).await?
+        else {
             return Ok(None);
         };
         let user = end_user::Entity::find_by_id(s.end_user_id).one(&self.db).await?;
@@ -245,7 +246,12 @@ impl Authz {
 
     /// Verifies `token` for `app` and resolves who it speaks for, as of now. `Err(Ok(deny))` is a
     /// token refused; `Err(Err(e))` a server failure.
-    pub async fn check(&self, state: &AppState, app: &AppRef, token: &str) -> Result<Principal, Result<Deny, ApiError>> {
+    pub async fn check(
+        &self,
+        state: &AppState,
+        app: &AppRef,
+        token: &str,
+    ) -> Result<Principal, Result<Deny, ApiError>> {
         if app.status != "active" {
             return Err(Ok(Deny::AppInactive));
         }

@@ -161,7 +161,8 @@ impl CodesApi {
         body: Json<ContactRequest>,
     ) -> Result<Json<CodeIssued>, Errors<MintErrors>> {
         let issued =
-            Self::mint(&state, &auth, &app_slug.0, Purpose::PasswordReset, permissions::PASSWORD_RESET_CREATE, body.0).await?;
+            Self::mint(&state, &auth, &app_slug.0, Purpose::PasswordReset, permissions::PASSWORD_RESET_CREATE, body.0)
+                .await?;
         Ok(Json(issued))
     }
 
@@ -170,7 +171,12 @@ impl CodesApi {
     /// Consumes a password-reset code, sets the new password and ends every session of the
     /// account. 410 `code_invalid` for a wrong, expired or used code; 429 once the failure budget
     /// (10 wrong codes per app per 10 minutes, 5 per IP) is spent.
-    #[oai(path = "/:app_slug/v1/auth/reset-password", method = "post", operation_id = "auth_reset_password", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/:app_slug/v1/auth/reset-password",
+        method = "post",
+        operation_id = "auth_reset_password",
+        tag = "ApiTags::Auth"
+    )]
     async fn reset_password(
         &self,
         state: Data<&Arc<AppState>>,
@@ -185,7 +191,9 @@ impl CodesApi {
         let config = auth_config::load(&state.db, app.id).await?;
         config.check_password(&body.0.new_password)?;
         let row = service::consume(&state, &app, Purpose::PasswordReset, &code, &ctx).await?;
-        let gone = || ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used");
+        let gone = || {
+            ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
+        };
         let user = match row.end_user_id {
             Some(id) => users::find(&state.db, app.id, id).await?,
             None => None,
@@ -232,7 +240,8 @@ impl CodesApi {
         body: Json<ContactRequest>,
     ) -> Result<Json<CodeIssued>, Errors<MintErrors>> {
         let issued =
-            Self::mint(&state, &auth, &app_slug.0, Purpose::EmailVerification, permissions::VERIFY_CREATE, body.0).await?;
+            Self::mint(&state, &auth, &app_slug.0, Purpose::EmailVerification, permissions::VERIFY_CREATE, body.0)
+                .await?;
         Ok(Json(issued))
     }
 
@@ -261,7 +270,8 @@ impl CodesApi {
         state.mailer.require()?;
         let email = Email::parse(&body.0.email)?;
         let user = service::eligible_account(&state.db, &app, Purpose::EmailVerification, &email).await?;
-        let Some((code, expires_at)) = service::mint(&state, &app, Purpose::EmailVerification, user.as_ref()).await? else {
+        let Some((code, expires_at)) = service::mint(&state, &app, Purpose::EmailVerification, user.as_ref()).await?
+        else {
             return Ok(Json(CodeDispatched { expires_at: None }));
         };
         let body = format!(
@@ -277,7 +287,12 @@ impl CodesApi {
     /// Consumes a verification code and marks the contact verified; the account is found from
     /// the code alone. 410 `code_invalid` for a wrong, expired or used code (or when the
     /// account's email changed since); 429 once the failure budget is spent.
-    #[oai(path = "/:app_slug/v1/auth/verify", method = "post", operation_id = "auth_verify_contact", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/:app_slug/v1/auth/verify",
+        method = "post",
+        operation_id = "auth_verify_contact",
+        tag = "ApiTags::Auth"
+    )]
     async fn verify(
         &self,
         state: Data<&Arc<AppState>>,
@@ -290,7 +305,9 @@ impl CodesApi {
         let ctx = RequestContext::of(req);
         let code = service::parse_code(&body.0.code)?;
         let row = service::consume(&state, &app, Purpose::EmailVerification, &code, &ctx).await?;
-        let gone = || ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used");
+        let gone = || {
+            ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
+        };
         let user = match row.end_user_id {
             Some(id) => users::find(&state.db, app.id, id).await?,
             None => None,

@@ -89,11 +89,8 @@ impl Bus {
     pub async fn publish(&self, change: Change) {
         self.apply(&change);
         if let Some(pg) = &self.pg {
-            let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(change.encode())
-                .execute(pg)
-                .await;
+            let sent =
+                sea_orm::sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(change.encode()).execute(pg).await;
             if let Err(e) = sent {
                 tracing::warn!(error = %e, "could not announce a change to other instances");
             }
@@ -149,7 +146,13 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(Change::decode(&Change::App(id).encode()), Some(Change::App(id)));
         assert_eq!(Change::decode("all"), Some(Change::All));
-        for c in [Change::Roles(id), Change::User(id), Change::Session(id), Change::Client(id), Change::TokenRevoked("j1".into())] {
+        for c in [
+            Change::Roles(id),
+            Change::User(id),
+            Change::Session(id),
+            Change::Client(id),
+            Change::TokenRevoked("j1".into()),
+        ] {
             assert_eq!(Change::decode(&c.encode()), Some(c));
         }
         assert_eq!(Change::decode("garbage"), None);

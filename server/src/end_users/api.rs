@@ -6,7 +6,11 @@
 use std::sync::Arc;
 
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::{Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use super::{
@@ -61,7 +65,12 @@ impl EndUsersApi {
     ///
     /// The app's end-users, oldest first, by cursor; filter by `status` and by `search` (a
     /// case-insensitive substring of username, email or display name).
-    #[oai(path = "/v1/apps/:app_id/end-users", method = "get", operation_id = "end_user_list", tag = "ApiTags::EndUsers")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users",
+        method = "get",
+        operation_id = "end_user_list",
+        tag = "ApiTags::EndUsers"
+    )]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
@@ -79,7 +88,8 @@ impl EndUsersApi {
         let principal = authenticate(&state, &auth).await?;
         apps::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let filter = store::ListFilter { status: status.0.map(|s| s.as_str().to_owned()), search: search.0, with_role: false };
+        let filter =
+            store::ListFilter { status: status.0.map(|s| s.as_str().to_owned()), search: search.0, with_role: false };
         let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(ApiError::from)?;
         let (rows, pagination) = page.finish(rows, |u| u.id);
         let data = dto::summaries(&state.db, app_id.0, rows).await.map_err(ApiError::from)?;
@@ -90,7 +100,12 @@ impl EndUsersApi {
     ///
     /// One end-user of the app by account id, with their role and live session count. An id
     /// of another app's user answers 404.
-    #[oai(path = "/v1/apps/:app_id/end-users/:user_id", method = "get", operation_id = "end_user_get", tag = "ApiTags::EndUsers")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/:user_id",
+        method = "get",
+        operation_id = "end_user_get",
+        tag = "ApiTags::EndUsers"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
@@ -108,7 +123,12 @@ impl EndUsersApi {
     ///
     /// Changes the display name or primary email (which then starts unverified). Role and
     /// status have their own operations.
-    #[oai(path = "/v1/apps/:app_id/end-users/:user_id", method = "patch", operation_id = "end_user_update", tag = "ApiTags::EndUsers")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/:user_id",
+        method = "patch",
+        operation_id = "end_user_update",
+        tag = "ApiTags::EndUsers"
+    )]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
@@ -120,14 +140,21 @@ impl EndUsersApi {
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
-        let user = service::update_profile(&state, &principal, &ctx, app_id.0, user_id.0, body.0.display_name, body.0.email).await?;
+        let user =
+            service::update_profile(&state, &principal, &ctx, app_id.0, user_id.0, body.0.display_name, body.0.email)
+                .await?;
         Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
     }
 
     /// Delete an end-user
     ///
     /// Permanently deletes the account, its sessions and codes.
-    #[oai(path = "/v1/apps/:app_id/end-users/:user_id", method = "delete", operation_id = "end_user_delete", tag = "ApiTags::EndUsers")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/:user_id",
+        method = "delete",
+        operation_id = "end_user_delete",
+        tag = "ApiTags::EndUsers"
+    )]
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
@@ -145,7 +172,12 @@ impl EndUsersApi {
     /// Change an end-user's role
     ///
     /// Gives the user the named role. Tokens issued from now on carry it.
-    #[oai(path = "/v1/apps/:app_id/end-users/:user_id/role", method = "patch", operation_id = "end_user_update_role", tag = "ApiTags::EndUsers")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/:user_id/role",
+        method = "patch",
+        operation_id = "end_user_update_role",
+        tag = "ApiTags::EndUsers"
+    )]
     async fn update_role(
         &self,
         state: Data<&Arc<AppState>>,
@@ -157,8 +189,17 @@ impl EndUsersApi {
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
-        let user = service::set_role(&state, &principal, &ctx, app_id.0, user_id.0, Some(&body.0.role_name), "end_user.role_changed", permissions::END_USER_UPDATE)
-            .await?;
+        let user = service::set_role(
+            &state,
+            &principal,
+            &ctx,
+            app_id.0,
+            user_id.0,
+            Some(&body.0.role_name),
+            "end_user.role_changed",
+            permissions::END_USER_UPDATE,
+        )
+        .await?;
         Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
     }
 
@@ -166,7 +207,12 @@ impl EndUsersApi {
     ///
     /// `suspended` and `deactivated` revoke every session at once: the user's access tokens
     /// stop working on `/me` immediately and refresh tokens are dead.
-    #[oai(path = "/v1/apps/:app_id/end-users/:user_id/status", method = "patch", operation_id = "end_user_update_status", tag = "ApiTags::EndUsers")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/:user_id/status",
+        method = "patch",
+        operation_id = "end_user_update_status",
+        tag = "ApiTags::EndUsers"
+    )]
     async fn update_status(
         &self,
         state: Data<&Arc<AppState>>,
@@ -232,7 +278,12 @@ impl EndUsersApi {
     ///
     /// Takes the member's role away; the account stays, without permissions. To delete the
     /// account use `end_user_delete`.
-    #[oai(path = "/v1/apps/:app_id/members/:account_id", method = "delete", operation_id = "member_remove", tag = "ApiTags::Members")]
+    #[oai(
+        path = "/v1/apps/:app_id/members/:account_id",
+        method = "delete",
+        operation_id = "member_remove",
+        tag = "ApiTags::Members"
+    )]
     async fn remove_member(
         &self,
         state: Data<&Arc<AppState>>,
@@ -244,8 +295,17 @@ impl EndUsersApi {
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
-        service::set_role(&state, &principal, &ctx, app_id.0, account_id.0, None, "app.member.removed", permissions::END_USER_UPDATE)
-            .await?;
+        service::set_role(
+            &state,
+            &principal,
+            &ctx,
+            app_id.0,
+            account_id.0,
+            None,
+            "app.member.removed",
+            permissions::END_USER_UPDATE,
+        )
+        .await?;
         Ok(NoContent::NoContent)
     }
 }

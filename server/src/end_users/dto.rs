@@ -102,7 +102,11 @@ pub async fn summaries(
     Ok(users.into_iter().map(|u| summary_with(&roles, &counts, u)).collect())
 }
 
-pub async fn summary(db: &impl ConnectionTrait, app_id: Uuid, user: end_user::Model) -> Result<EndUserSummary, sea_orm::DbErr> {
+pub async fn summary(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    user: end_user::Model,
+) -> Result<EndUserSummary, sea_orm::DbErr> {
     Ok(summaries(db, app_id, vec![user]).await?.remove(0))
 }
 

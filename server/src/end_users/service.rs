@@ -27,7 +27,9 @@ pub const STATUSES: [&str; 3] = ["active", "suspended", "deactivated"];
 pub fn display_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > 120 => Err(ApiError::validation("display_name", "must be at most 120 characters")),
+        Some(v) if v.chars().count() > 120 => {
+            Err(ApiError::validation("display_name", "must be at most 120 characters"))
+        }
         Some(v) => Ok(Some(v.to_owned())),
     }
 }
@@ -153,11 +155,9 @@ pub async fn set_role(
 ) -> Result<end_user::Model, ApiError> {
     let user = visible(state, principal, app_id, user_id, permission).await?;
     let role = match role_name {
-        Some(name) => Some(
-            rbac::store::find_by_name(&state.db, app_id, name.trim())
-                .await?
-                .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{name}'")))?,
-        ),
+        Some(name) => Some(rbac::store::find_by_name(&state.db, app_id, name.trim()).await?.ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{name}'"))
+        })?),
         None => None,
     };
     let tx = db::begin_write(&state.db).await?;
@@ -194,7 +194,8 @@ pub async fn set_status(
     model.status = Set(status.to_owned());
     model.updated_at = Set(now);
     let updated = model.update(&tx).await?;
-    let revoked = if status == "active" { 0 } else { sessions::store::revoke_all(&tx, app_id, user_id, status, now).await? };
+    let revoked =
+        if status == "active" { 0 } else { sessions::store::revoke_all(&tx, app_id, user_id, status, now).await? };
     Entry::new(app_id, &principal.actor(), "end_user.status_changed", ctx)
         .resource("end_user", user_id)
         .details(serde_json::json!({ "from": user.status, "to": status, "sessions_revoked": revoked }))

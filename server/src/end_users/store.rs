@@ -15,7 +15,11 @@ pub async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> Result<O
     end_user::Entity::find_by_id(id).filter(end_user::Column::AppId.eq(app_id)).one(db).await
 }
 
-pub async fn find_by_username(db: &impl ConnectionTrait, app_id: Uuid, key: &str) -> Result<Option<end_user::Model>, DbErr> {
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    key: &str,
+) -> Result<Option<end_user::Model>, DbErr> {
     end_user::Entity::find()
         .filter(end_user::Column::AppId.eq(app_id))
         .filter(end_user::Column::UsernameKey.eq(key))
@@ -23,7 +27,11 @@ pub async fn find_by_username(db: &impl ConnectionTrait, app_id: Uuid, key: &str
         .await
 }
 
-pub async fn find_by_email(db: &impl ConnectionTrait, app_id: Uuid, key: &str) -> Result<Option<end_user::Model>, DbErr> {
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    key: &str,
+) -> Result<Option<end_user::Model>, DbErr> {
     end_user::Entity::find()
         .filter(end_user::Column::AppId.eq(app_id))
         .filter(end_user::Column::EmailKey.eq(key))

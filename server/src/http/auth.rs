@@ -117,10 +117,8 @@ pub async fn authenticate(state: &AppState, key: &AdminKey) -> Result<AdminPrinc
             .one(&state.db)
             .await?
             .ok_or_else(|| refused("unknown app key"))?;
-        let app = app::Entity::find_by_id(row.app_id)
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| refused("app key without app"))?;
+        let app =
+            app::Entity::find_by_id(row.app_id).one(&state.db).await?.ok_or_else(|| refused("app key without app"))?;
         state.usage.touch_app_key(row.id);
         return Ok(AdminPrincipal::App {
             key_id: row.id,

@@ -12,8 +12,7 @@ use super::{
 };
 use crate::{
     apps::AppRef,
-    clock,
-    end_users,
+    clock, end_users,
     entity::{end_user, session},
     sessions,
     state::AppState,

@@ -197,10 +197,8 @@ impl From<anyhow::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-        let mut resp = Response::builder()
-            .status(self.status)
-            .content_type("application/json; charset=utf-8")
-            .body(body);
+        let mut resp =
+            Response::builder().status(self.status).content_type("application/json; charset=utf-8").body(body);
         if let Some(secs) = self.retry_after() {
             resp.headers_mut().insert("retry-after", secs.into());
         }
@@ -252,11 +250,15 @@ impl<S: ErrorSet> IntoResponse for Errors<S> {
 
 fn describe(status: u16) -> &'static str {
     match status {
-        400 => "The request is malformed or fails validation (`invalid_request`, `validation_failed`, `invalid_cursor`).",
+        400 => {
+            "The request is malformed or fails validation (`invalid_request`, `validation_failed`, `invalid_cursor`)."
+        }
         401 => "The credential is missing, malformed, unknown or expired (`unauthorized`).",
         403 => "The credential is valid but lacks the permission, or the action is not allowed (`forbidden`).",
         404 => "The resource does not exist or is not visible to this credential (`not_found`).",
-        409 => "The request conflicts with current state, e.g. a slug in use (`slug_taken`, `conflict`, `idempotency_request_in_progress`).",
+        409 => {
+            "The request conflicts with current state, e.g. a slug in use (`slug_taken`, `conflict`, `idempotency_request_in_progress`)."
+        }
         410 => "The code, invite or token was valid once but is used, expired or revoked (`gone`).",
         412 => "A precondition on the server's configuration is not met, e.g. mail delivery is not configured.",
         413 => "The request body is larger than the server accepts (`payload_too_large`).",

@@ -5,10 +5,20 @@
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::{
-    api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
-    authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, invites::api::InvitesApi,
-    keys::api::KeysApi, m2m::{api::CredentialsApi, oauth::OauthApi}, me::api::MeApi, rbac::api::RbacApi,
-    sessions::api::SessionsApi, system::SystemApi,
+    api_keys::api::ApiKeysApi,
+    apps::api::AppsApi,
+    audit::api::AuditApi,
+    auth_config::api::AuthConfigApi,
+    authz::api::AuthzApi,
+    codes::api::CodesApi,
+    end_users::api::EndUsersApi,
+    invites::api::InvitesApi,
+    keys::api::KeysApi,
+    m2m::{api::CredentialsApi, oauth::OauthApi},
+    me::api::MeApi,
+    rbac::api::RbacApi,
+    sessions::api::SessionsApi,
+    system::SystemApi,
 };
 
 /// Operation groups; each becomes an SDK module.
@@ -106,9 +116,10 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
             SystemApi,
         ),
         "Heimdall",
-        env!("CARGO_PKG_VERSION"))
-        .description(DESCRIPTION)
-        .license("Apache-2.0")
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(DESCRIPTION)
+    .license("Apache-2.0")
 }
 
 /// The published spec: poem-openapi's output, with `security: []` made explicit on public

@@ -77,7 +77,8 @@ where
                 .await?
                 .ok_or_else(|| ApiError::conflict("idempotency_request_in_progress", "retry shortly"))?;
             // Past retention, or a create that never finished (the instance died mid-request).
-            let abandoned = existing.response.is_none() && existing.created_at < now - Duration::minutes(ABANDON_MINUTES);
+            let abandoned =
+                existing.response.is_none() && existing.created_at < now - Duration::minutes(ABANDON_MINUTES);
             if existing.created_at < now - Duration::hours(RETENTION_HOURS) || abandoned {
                 idempotency_key::Entity::delete_by_id(existing.id).exec(&state.db).await?;
                 return Box::pin(run(state, principal, Some(key), operation, body, create)).await;

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::{Header, Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use super::service::{self, Acceptance, NewInvite};
@@ -116,7 +120,12 @@ impl InvitesApi {
     ///
     /// The app's invites, oldest first, by cursor, including used-up, expired and revoked ones.
     /// Codes show only their first 12 characters.
-    #[oai(path = "/v1/apps/:app_id/end-users/invites", method = "get", operation_id = "invite_list", tag = "ApiTags::Invites")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/invites",
+        method = "get",
+        operation_id = "invite_list",
+        tag = "ApiTags::Invites"
+    )]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
@@ -148,7 +157,12 @@ impl InvitesApi {
     /// Invites an address (or anyone at a domain) into the app with a role. The response is the
     /// only time the full code is shown. When the server has SMTP settings, an invitation email
     /// is sent to a single invited address. Send an `Idempotency-Key` to make retries safe.
-    #[oai(path = "/v1/apps/:app_id/end-users/invites", method = "post", operation_id = "invite_create", tag = "ApiTags::Invites")]
+    #[oai(
+        path = "/v1/apps/:app_id/end-users/invites",
+        method = "post",
+        operation_id = "invite_create",
+        tag = "ApiTags::Invites"
+    )]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
@@ -207,7 +221,12 @@ impl InvitesApi {
     /// Creates the account with a verified email and the invite's role, and signs it in. 404
     /// `invite_not_found` for an unknown code, 409 when the email or username is registered, 410
     /// `invite_unusable` when the invite is revoked, expired or used up.
-    #[oai(path = "/:app_slug/v1/auth/accept-invite", method = "post", operation_id = "auth_accept_invite", tag = "ApiTags::Auth")]
+    #[oai(
+        path = "/:app_slug/v1/auth/accept-invite",
+        method = "post",
+        operation_id = "auth_accept_invite",
+        tag = "ApiTags::Auth"
+    )]
     async fn accept(
         &self,
         state: Data<&Arc<AppState>>,
@@ -218,8 +237,13 @@ impl InvitesApi {
     ) -> Result<TokenCreated, Errors<SignupErrors>> {
         let app = consumer::app(&state, &app_slug.0).await?;
         let b = body.0;
-        let acceptance =
-            Acceptance { code: b.code, password: b.password, username: b.username, display_name: b.display_name, email: b.email };
+        let acceptance = Acceptance {
+            code: b.code,
+            password: b.password,
+            username: b.username,
+            display_name: b.display_name,
+            email: b.email,
+        };
         Ok(TokenCreated::new(service::accept(&state, &app, &RequestContext::of(req), acceptance).await?))
     }
 }

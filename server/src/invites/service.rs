@@ -78,9 +78,9 @@ pub async fn create(
     if !(1..=10_000).contains(&new.max_uses) {
         return Err(ApiError::validation("max_uses", "must be between 1 and 10000"));
     }
-    let role = rbac::store::find_by_name(&state.db, app_id, new.role_name.trim())
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{}'", new.role_name)))?;
+    let role = rbac::store::find_by_name(&state.db, app_id, new.role_name.trim()).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{}'", new.role_name))
+    })?;
     let code = format!("{CODE_PREFIX}{}", secrets::random_token());
     let now = clock::now();
     let tx = db::begin_write(&state.db).await?;

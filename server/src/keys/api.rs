@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::{Path, Query}, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -161,10 +165,23 @@ impl KeysApi {
                 response_types_supported: vec!["token".into()],
                 subject_types_supported: vec!["public".into()],
                 id_token_signing_alg_values_supported: vec!["RS256".into()],
-                claims_supported: ["iss", "aud", "sub", "aid", "sid", "role", "type", "amr", "permissions", "iat", "exp", "jti"]
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
+                claims_supported: [
+                    "iss",
+                    "aud",
+                    "sub",
+                    "aid",
+                    "sid",
+                    "role",
+                    "type",
+                    "amr",
+                    "permissions",
+                    "iat",
+                    "exp",
+                    "jti",
+                ]
+                .into_iter()
+                .map(String::from)
+                .collect(),
             }),
             "public, max-age=3600".into(),
         ))
@@ -178,7 +195,12 @@ impl KeysApi {
     /// Public keys that verify the app's RS256 tokens. A key is published here before it signs
     /// anything and stays after retirement until its tokens have expired. Also served under a
     /// former slug for 30 days after a rename. Always a direct 200, never a redirect.
-    #[oai(path = "/:app_slug/v1/.well-known/jwks.json", method = "get", operation_id = "jwks_get", tag = "ApiTags::Discovery")]
+    #[oai(
+        path = "/:app_slug/v1/.well-known/jwks.json",
+        method = "get",
+        operation_id = "jwks_get",
+        tag = "ApiTags::Discovery"
+    )]
     async fn jwks(
         &self,
         state: Data<&Arc<AppState>>,
@@ -231,7 +253,12 @@ impl KeysApi {
     /// List signing keys
     ///
     /// The app's signing keys with their lifecycle, newest first. Public data only.
-    #[oai(path = "/v1/apps/:app_id/signing-keys", method = "get", operation_id = "signing_key_list", tag = "ApiTags::SigningKeys")]
+    #[oai(
+        path = "/v1/apps/:app_id/signing-keys",
+        method = "get",
+        operation_id = "signing_key_list",
+        tag = "ApiTags::SigningKeys"
+    )]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,

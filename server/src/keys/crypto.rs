@@ -44,11 +44,7 @@ impl MasterKey {
         let mut buf = plaintext.to_vec();
         self.0
             .0
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(aad.as_bytes()),
-                &mut buf,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad.as_bytes()), &mut buf)
             .expect("AES-GCM seal");
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&buf);
@@ -62,11 +58,7 @@ impl MasterKey {
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| DecryptError)?;
         let mut buf = ct.to_vec();
-        let plain = self
-            .0
-            .0
-            .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut buf)
-            .map_err(|_| DecryptError)?;
+        let plain = self.0.0.open_in_place(nonce, Aad::from(aad.as_bytes()), &mut buf).map_err(|_| DecryptError)?;
         Ok(plain.to_vec())
     }
 }

@@ -58,9 +58,8 @@ pub async fn verify(db_conn: &DatabaseConnection, master: &MasterKey) -> anyhow:
         }
         None => {
             let sealed = STANDARD.encode(master.seal(CHECK_AAD, CHECK_PLAINTEXT));
-            let inserted = server_meta::ActiveModel { name: Set(CHECK_NAME.into()), value: Set(sealed) }
-                .insert(db_conn)
-                .await;
+            let inserted =
+                server_meta::ActiveModel { name: Set(CHECK_NAME.into()), value: Set(sealed) }.insert(db_conn).await;
             match inserted {
                 Ok(_) => Ok(()),
                 // Another instance initialised it first: check against theirs.

@@ -178,9 +178,7 @@ impl KeyRing {
 
     async fn generate(&self) -> Result<SealedKey, ApiError> {
         let master = self.master.clone();
-        let key = tokio::task::spawn_blocking(move || generate_sealed(&master))
-            .await
-            .map_err(ApiError::internal)??;
+        let key = tokio::task::spawn_blocking(move || generate_sealed(&master)).await.map_err(ApiError::internal)??;
         self.metrics.event("signing_key_generated");
         Ok(key)
     }

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::{Header, Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use super::{
@@ -158,7 +162,12 @@ impl CredentialsApi {
     ///
     /// The app's M2M clients, oldest first, by cursor, without their scopes (see
     /// `credential_get`). A secret is shown only when it is created or rotated.
-    #[oai(path = "/v1/apps/:app_id/credentials", method = "get", operation_id = "credential_list", tag = "ApiTags::Credentials")]
+    #[oai(
+        path = "/v1/apps/:app_id/credentials",
+        method = "get",
+        operation_id = "credential_list",
+        tag = "ApiTags::Credentials"
+    )]
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
@@ -181,7 +190,12 @@ impl CredentialsApi {
     ///
     /// A client for the OAuth 2.0 client-credentials grant at `/{slug}/v1/oauth/token`. The
     /// secret is in this response only. Send an `Idempotency-Key` to make retries safe.
-    #[oai(path = "/v1/apps/:app_id/credentials", method = "post", operation_id = "credential_create", tag = "ApiTags::Credentials")]
+    #[oai(
+        path = "/v1/apps/:app_id/credentials",
+        method = "post",
+        operation_id = "credential_create",
+        tag = "ApiTags::Credentials"
+    )]
     async fn create(
         &self,
         state: Data<&Arc<AppState>>,
@@ -197,19 +211,27 @@ impl CredentialsApi {
         let ctx = RequestContext::of(req);
         let b = body.0;
         let op = format!("credential_create:{}", app_id.0);
-        let created: M2mClientCreated = idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
-            let (row, secret) =
-                service::create(&state, &principal, &ctx, app_id.0, &b.name, b.scopes.as_deref().unwrap_or_default()).await?;
-            Ok(M2mClientCreated {
-                scopes: scopes_of(&row),
-                id: row.id,
-                client_id: row.client_id,
-                client_secret: secret,
-                name: row.name,
-                created_at: row.created_at,
+        let created: M2mClientCreated =
+            idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
+                let (row, secret) = service::create(
+                    &state,
+                    &principal,
+                    &ctx,
+                    app_id.0,
+                    &b.name,
+                    b.scopes.as_deref().unwrap_or_default(),
+                )
+                .await?;
+                Ok(M2mClientCreated {
+                    scopes: scopes_of(&row),
+                    id: row.id,
+                    client_id: row.client_id,
+                    client_secret: secret,
+                    name: row.name,
+                    created_at: row.created_at,
+                })
             })
-        })
-        .await?;
+            .await?;
         Ok(M2mClientCreatedResponse::Created(Json(created)))
     }
 
@@ -217,7 +239,12 @@ impl CredentialsApi {
     ///
     /// One M2M client with its scopes, by row id or `m2m_…` client id. Its secret is never
     /// shown again after creation.
-    #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "get", operation_id = "credential_get", tag = "ApiTags::Credentials")]
+    #[oai(
+        path = "/v1/apps/:app_id/credentials/:client_id",
+        method = "get",
+        operation_id = "credential_get",
+        tag = "ApiTags::Credentials"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
@@ -235,7 +262,12 @@ impl CredentialsApi {
     ///
     /// `is_active: false` refuses new tokens at once, and `/verify` and `/authorize` refuse the
     /// client's tokens already issued, on every instance.
-    #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "patch", operation_id = "credential_update", tag = "ApiTags::Credentials")]
+    #[oai(
+        path = "/v1/apps/:app_id/credentials/:client_id",
+        method = "patch",
+        operation_id = "credential_update",
+        tag = "ApiTags::Credentials"
+    )]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
@@ -248,7 +280,8 @@ impl CredentialsApi {
     ) -> Result<Json<M2mClientDetail>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { is_active: body.0.is_active, name: body.0.name, ..Default::default() };
-        let (row, _) = service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+        let (row, _) =
+            service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
         Ok(Json(detail(row)))
     }
 
@@ -256,7 +289,12 @@ impl CredentialsApi {
     ///
     /// New tokens are refused at once and the client's issued tokens stop passing `/verify` and
     /// `/authorize`.
-    #[oai(path = "/v1/apps/:app_id/credentials/:client_id", method = "delete", operation_id = "credential_delete", tag = "ApiTags::Credentials")]
+    #[oai(
+        path = "/v1/apps/:app_id/credentials/:client_id",
+        method = "delete",
+        operation_id = "credential_delete",
+        tag = "ApiTags::Credentials"
+    )]
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
@@ -292,7 +330,8 @@ impl CredentialsApi {
     ) -> Result<Json<M2mSecretRotated>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { rotate_secret: true, ..Default::default() };
-        let (row, secret) = service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+        let (row, secret) =
+            service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
         Ok(Json(M2mSecretRotated { client_id: row.client_id, client_secret: secret.unwrap_or_default() }))
     }
 
@@ -319,7 +358,8 @@ impl CredentialsApi {
     ) -> Result<Json<M2mClientDetail>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { scopes: Some(body.0.permissions), ..Default::default() };
-        let (row, _) = service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+        let (row, _) =
+            service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
         Ok(Json(detail(row)))
     }
 }

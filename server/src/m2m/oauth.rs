@@ -11,7 +11,11 @@ use std::{sync::Arc, time::Duration};
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use poem::{Request, http::StatusCode, web::Data};
-use poem_openapi::{ApiRequest, ApiResponse, Object, OpenApi, param::Path, payload::{Form, Json}};
+use poem_openapi::{
+    ApiRequest, ApiResponse, Object, OpenApi,
+    param::Path,
+    payload::{Form, Json},
+};
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
@@ -187,9 +191,11 @@ fn client_credentials(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().strip_prefix("Basic ").or_else(|| v.trim().strip_prefix("basic ")));
     match (basic, body_secret) {
-        (Some(_), Some(_)) => {
-            Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "use one client authentication method, not two"))
-        }
+        (Some(_), Some(_)) => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "use one client authentication method, not two",
+        )),
         (Some(b), None) => {
             let decoded = STANDARD.decode(b.trim()).ok().and_then(|d| String::from_utf8(d).ok());
             let (id, secret) = decoded
@@ -236,7 +242,8 @@ async fn authenticate_client(
             .details(serde_json::json!({ "reason": reason }))
             .record(&state.db)
             .await?;
-        let message = if reason == "inactive_client" { "the client is deactivated" } else { "client authentication failed" };
+        let message =
+            if reason == "inactive_client" { "the client is deactivated" } else { "client authentication failed" };
         return Err(invalid_client(basic, message));
     }
     Ok(record.expect("checked above"))
@@ -258,7 +265,12 @@ impl OauthApi {
     /// follow RFC 6749 §5.2: 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`,
     /// 401 `invalid_client` (with `WWW-Authenticate` for Basic), 429 after 20 failed client
     /// authentications per client and IP (or 100 per IP) in 5 minutes.
-    #[oai(path = "/:app_slug/v1/oauth/token", method = "post", operation_id = "oauth_token_issue", tag = "ApiTags::OAuth")]
+    #[oai(
+        path = "/:app_slug/v1/oauth/token",
+        method = "post",
+        operation_id = "oauth_token_issue",
+        tag = "ApiTags::OAuth"
+    )]
     async fn token(
         &self,
         state: Data<&Arc<AppState>>,
@@ -340,7 +352,12 @@ impl OauthApi {
     ///
     /// RFC 7662: whether an access token (or refresh token) of this app is active now, with its
     /// claims. The caller authenticates with one of the app's M2M credentials (Basic or body).
-    #[oai(path = "/:app_slug/v1/oauth/introspect", method = "post", operation_id = "oauth_introspect", tag = "ApiTags::OAuth")]
+    #[oai(
+        path = "/:app_slug/v1/oauth/introspect",
+        method = "post",
+        operation_id = "oauth_introspect",
+        tag = "ApiTags::OAuth"
+    )]
     async fn introspect(
         &self,
         state: Data<&Arc<AppState>>,
@@ -429,7 +446,8 @@ impl OauthApi {
             let Some(r) = sessions::store::find_refresh(&state.db, app.id, &hash_secret(token)).await? else {
                 return Ok(Json(RevocationResponse { revoked: false }));
             };
-            let revoked = sessions::service::revoke_session(&state, app.id, r.session_id, "oauth_revoked", &actor, &ctx).await?;
+            let revoked =
+                sessions::service::revoke_session(&state, app.id, r.session_id, "oauth_revoked", &actor, &ctx).await?;
             return Ok(Json(RevocationResponse { revoked }));
         }
         let claims: AccessClaims = match tokens::verify(&state, &app, token).await {
@@ -437,12 +455,19 @@ impl OauthApi {
             Err(_) => return Ok(Json(RevocationResponse { revoked: false })),
         };
         let revoked = match (claims.token_type.as_str(), claims.sid) {
-            ("end_user", Some(sid)) => sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?,
+            ("end_user", Some(sid)) => {
+                sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?
+            }
             _ => {
-                let expires = chrono::DateTime::from_timestamp(claims.exp + tokens::LEEWAY_SECS as i64, 0).unwrap_or_else(clock::now);
-                let inserted = revoked_token::ActiveModel { jti: Set(claims.jti.clone()), app_id: Set(app.id), expires_at: Set(expires) }
-                    .insert(&state.db)
-                    .await;
+                let expires = chrono::DateTime::from_timestamp(claims.exp + tokens::LEEWAY_SECS as i64, 0)
+                    .unwrap_or_else(clock::now);
+                let inserted = revoked_token::ActiveModel {
+                    jti: Set(claims.jti.clone()),
+                    app_id: Set(app.id),
+                    expires_at: Set(expires),
+                }
+                .insert(&state.db)
+                .await;
                 match inserted {
                     Ok(_) => {}
                     Err(e) if crate::db::is_unique_violation(&e) => {}

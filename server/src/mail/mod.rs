@@ -19,9 +19,8 @@ pub struct Mailer {
 impl Mailer {
     /// Builds the transport; errors name the variable at fault.
     pub fn from_config(url: Option<&str>, from: &str) -> anyhow::Result<Self> {
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("HEIMDALL_SMTP_FROM: '{from}' is not a mailbox ({e})"))?;
+        let from: Mailbox =
+            from.parse().map_err(|e| anyhow::anyhow!("HEIMDALL_SMTP_FROM: '{from}' is not a mailbox ({e})"))?;
         let transport = url
             .map(|url| {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -63,7 +62,11 @@ impl Mailer {
             .map_err(ApiError::internal)?;
         transport.send(message).await.map(|_| ()).map_err(|e| {
             tracing::warn!(error = %e, "mail dispatch failed");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "mail_dispatch_failed", "the mail server did not accept the message")
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "mail_dispatch_failed",
+                "the mail server did not accept the message",
+            )
         })
     }
 }

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::{Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
@@ -106,10 +110,15 @@ impl MeApi {
                 model.display_name = Set(name);
                 model.updated_at = Set(clock::now());
                 user = model.update(&tx).await.map_err(ApiError::from)?;
-                audit::Entry::new(app.id, &sessions::service::user_actor(user.id), "end_user.profile_updated", &RequestContext::of(req))
-                    .resource("end_user", user.id)
-                    .record(&tx)
-                    .await?;
+                audit::Entry::new(
+                    app.id,
+                    &sessions::service::user_actor(user.id),
+                    "end_user.profile_updated",
+                    &RequestContext::of(req),
+                )
+                .resource("end_user", user.id)
+                .record(&tx)
+                .await?;
                 tx.commit().await?;
             }
         }
@@ -134,7 +143,8 @@ impl MeApi {
         let app = consumer::app(&state, &app_slug.0).await?;
         let me = consumer::signed_in(&state, &app, &auth).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = sessions::store::live(&state.db, app.id, me.user.id, clock::now(), page.after, Some(page.fetch())).await?;
+        let rows =
+            sessions::store::live(&state.db, app.id, me.user.id, clock::now(), page.after, Some(page.fetch())).await?;
         let (rows, pagination) = page.finish(rows, |s| s.id);
         let data = rows
             .into_iter()
@@ -155,7 +165,12 @@ impl MeApi {
     ///
     /// Ends the session (sign-out of that device). Its access tokens stop working on `/me` at
     /// once. Revoking the current session signs this client out.
-    #[oai(path = "/:app_slug/v1/me/sessions/:session_id", method = "delete", operation_id = "me_session_revoke", tag = "ApiTags::Me")]
+    #[oai(
+        path = "/:app_slug/v1/me/sessions/:session_id",
+        method = "delete",
+        operation_id = "me_session_revoke",
+        tag = "ApiTags::Me"
+    )]
     async fn revoke_session(
         &self,
         state: Data<&Arc<AppState>>,
@@ -173,7 +188,8 @@ impl MeApi {
             .filter(|s| s.end_user_id == me.user.id && s.revoked_at.is_none())
             .ok_or_else(|| ApiError::not_found("session"))?;
         let actor = sessions::service::user_actor(me.user.id);
-        sessions::service::revoke_session(&state, app.id, target.id, "user_revoked", &actor, &RequestContext::of(req)).await?;
+        sessions::service::revoke_session(&state, app.id, target.id, "user_revoked", &actor, &RequestContext::of(req))
+            .await?;
         Ok(NoContent::NoContent)
     }
 

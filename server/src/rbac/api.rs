@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
-use poem_openapi::{Object, OpenApi, param::{Path, Query}, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use uuid::Uuid;
 
 use super::{service, store};
@@ -171,7 +175,14 @@ created_response!(RoleCreated, Role);
 created_response!(PermissionCreated, Permission);
 
 fn permission_of(p: permission::Model) -> Permission {
-    Permission { id: p.id, resource: p.resource, action: p.action, description: p.description, app_id: Some(p.app_id), created_at: p.created_at }
+    Permission {
+        id: p.id,
+        resource: p.resource,
+        action: p.action,
+        description: p.description,
+        app_id: Some(p.app_id),
+        created_at: p.created_at,
+    }
 }
 
 async fn catalogue(state: &AppState, app_id: Uuid) -> Result<Vec<PermissionCatalogEntry>, ApiError> {
@@ -233,7 +244,12 @@ impl RbacApi {
     ///
     /// Every permission a role can be given: Heimdall's system permissions and the app's custom
     /// ones, with `is_system`. A bare array.
-    #[oai(path = "/v1/apps/:app_id/roles/permissions", method = "get", operation_id = "permission_catalog_get", tag = "ApiTags::Roles")]
+    #[oai(
+        path = "/v1/apps/:app_id/roles/permissions",
+        method = "get",
+        operation_id = "permission_catalog_get",
+        tag = "ApiTags::Roles"
+    )]
     async fn role_catalogue(
         &self,
         state: Data<&Arc<AppState>>,
@@ -258,7 +274,15 @@ impl RbacApi {
         body: Json<CreateRole>,
     ) -> Result<RoleCreated, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let row = service::create_role(&state, &principal, &RequestContext::of(req), app_id.0, &body.0.name, body.0.description).await?;
+        let row = service::create_role(
+            &state,
+            &principal,
+            &RequestContext::of(req),
+            app_id.0,
+            &body.0.name,
+            body.0.description,
+        )
+        .await?;
         Ok(RoleCreated::Created(Json(row.into())))
     }
 
@@ -266,7 +290,12 @@ impl RbacApi {
     ///
     /// Gives an end-user the named role (replacing their previous one). `/authorize` uses it
     /// from the next call, on every instance.
-    #[oai(path = "/v1/apps/:app_id/roles/assign", method = "post", operation_id = "role_assign", tag = "ApiTags::Roles")]
+    #[oai(
+        path = "/v1/apps/:app_id/roles/assign",
+        method = "post",
+        operation_id = "role_assign",
+        tag = "ApiTags::Roles"
+    )]
     async fn assign(
         &self,
         state: Data<&Arc<AppState>>,
@@ -278,9 +307,17 @@ impl RbacApi {
         let principal = authenticate(&state, &auth).await?;
         let ctx = RequestContext::of(req);
         let b = body.0;
-        let user =
-            end_users::set_role(&state, &principal, &ctx, app_id.0, b.account_id, Some(&b.role), "role.assigned", permissions::ROLE_ASSIGN)
-                .await?;
+        let user = end_users::set_role(
+            &state,
+            &principal,
+            &ctx,
+            app_id.0,
+            b.account_id,
+            Some(&b.role),
+            "role.assigned",
+            permissions::ROLE_ASSIGN,
+        )
+        .await?;
         Ok(Json(AppMembership {
             id: user.id,
             account_id: user.id,
@@ -293,7 +330,12 @@ impl RbacApi {
     /// Get a role
     ///
     /// The role with its permission set.
-    #[oai(path = "/v1/apps/:app_id/roles/:role_name", method = "get", operation_id = "role_get", tag = "ApiTags::Roles")]
+    #[oai(
+        path = "/v1/apps/:app_id/roles/:role_name",
+        method = "get",
+        operation_id = "role_get",
+        tag = "ApiTags::Roles"
+    )]
     async fn get(
         &self,
         state: Data<&Arc<AppState>>,
@@ -311,7 +353,12 @@ impl RbacApi {
     /// Update a role
     ///
     /// Changes the description (the name is the role's identity).
-    #[oai(path = "/v1/apps/:app_id/roles/:role_name", method = "patch", operation_id = "role_update", tag = "ApiTags::Roles")]
+    #[oai(
+        path = "/v1/apps/:app_id/roles/:role_name",
+        method = "patch",
+        operation_id = "role_update",
+        tag = "ApiTags::Roles"
+    )]
     async fn update(
         &self,
         state: Data<&Arc<AppState>>,
@@ -322,7 +369,15 @@ impl RbacApi {
         body: Json<UpdateRole>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let role = service::update_role(&state, &principal, &RequestContext::of(req), app_id.0, &role_name.0, body.0.description).await?;
+        let role = service::update_role(
+            &state,
+            &principal,
+            &RequestContext::of(req),
+            app_id.0,
+            &role_name.0,
+            body.0.description,
+        )
+        .await?;
         let grants = service::role_grants(&state, role.id).await?;
         Ok(Json(with_permissions(role, grants)))
     }
@@ -331,7 +386,12 @@ impl RbacApi {
     ///
     /// System roles cannot be deleted (403); a role still held by end-users answers 409
     /// `role_in_use`. Pending invites for the role are deleted with it.
-    #[oai(path = "/v1/apps/:app_id/roles/:role_name", method = "delete", operation_id = "role_delete", tag = "ApiTags::Roles")]
+    #[oai(
+        path = "/v1/apps/:app_id/roles/:role_name",
+        method = "delete",
+        operation_id = "role_delete",
+        tag = "ApiTags::Roles"
+    )]
     async fn delete(
         &self,
         state: Data<&Arc<AppState>>,
@@ -350,7 +410,12 @@ impl RbacApi {
     /// Replaces the whole set. Each entry is a catalogue permission or an explicit wildcard
     /// (`resource.*`, `*`), and the calling key must itself hold every permission it grants.
     /// `/authorize` follows the new set from the next call, on every instance.
-    #[oai(path = "/v1/apps/:app_id/roles/:role_name/permissions", method = "put", operation_id = "role_set_permissions", tag = "ApiTags::Roles")]
+    #[oai(
+        path = "/v1/apps/:app_id/roles/:role_name/permissions",
+        method = "put",
+        operation_id = "role_set_permissions",
+        tag = "ApiTags::Roles"
+    )]
     async fn set_permissions(
         &self,
         state: Data<&Arc<AppState>>,
@@ -361,15 +426,27 @@ impl RbacApi {
         body: Json<SetPermissions>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let (role, grants) =
-            service::set_permissions(&state, &principal, &RequestContext::of(req), app_id.0, &role_name.0, &body.0.permissions).await?;
+        let (role, grants) = service::set_permissions(
+            &state,
+            &principal,
+            &RequestContext::of(req),
+            app_id.0,
+            &role_name.0,
+            &body.0.permissions,
+        )
+        .await?;
         Ok(Json(with_permissions(role, grants)))
     }
 
     /// List permissions
     ///
     /// System and custom permissions of the app (system ones have `app_id: null`). A bare array.
-    #[oai(path = "/v1/apps/:app_id/permissions", method = "get", operation_id = "permission_list", tag = "ApiTags::Permissions")]
+    #[oai(
+        path = "/v1/apps/:app_id/permissions",
+        method = "get",
+        operation_id = "permission_list",
+        tag = "ApiTags::Permissions"
+    )]
     async fn permissions(
         &self,
         state: Data<&Arc<AppState>>,
@@ -381,7 +458,14 @@ impl RbacApi {
         let list = catalogue(&state, app_id.0)
             .await?
             .into_iter()
-            .map(|e| Permission { id: e.id, resource: e.resource, action: e.action, description: e.description, app_id: e.app_id, created_at: e.created_at })
+            .map(|e| Permission {
+                id: e.id,
+                resource: e.resource,
+                action: e.action,
+                description: e.description,
+                app_id: e.app_id,
+                created_at: e.created_at,
+            })
             .collect();
         Ok(Json(list))
     }
@@ -390,7 +474,12 @@ impl RbacApi {
     ///
     /// Adds `resource.action` to the app's catalogue so roles can be granted it. A key that
     /// already exists, or that names a system permission, answers 409 `permission_exists`.
-    #[oai(path = "/v1/apps/:app_id/permissions", method = "post", operation_id = "permission_create", tag = "ApiTags::Permissions")]
+    #[oai(
+        path = "/v1/apps/:app_id/permissions",
+        method = "post",
+        operation_id = "permission_create",
+        tag = "ApiTags::Permissions"
+    )]
     async fn create_permission(
         &self,
         state: Data<&Arc<AppState>>,
@@ -401,7 +490,16 @@ impl RbacApi {
     ) -> Result<PermissionCreated, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let b = body.0;
-        let row = service::create_permission(&state, &principal, &RequestContext::of(req), app_id.0, &b.resource, &b.action, b.description).await?;
+        let row = service::create_permission(
+            &state,
+            &principal,
+            &RequestContext::of(req),
+            app_id.0,
+            &b.resource,
+            &b.action,
+            b.description,
+        )
+        .await?;
         Ok(PermissionCreated::Created(Json(permission_of(row))))
     }
 
@@ -409,7 +507,12 @@ impl RbacApi {
     ///
     /// `{permission_key}` is `resource.action`. Removes it from every role. System permissions
     /// answer 403.
-    #[oai(path = "/v1/apps/:app_id/permissions/:permission_key", method = "delete", operation_id = "permission_delete", tag = "ApiTags::Permissions")]
+    #[oai(
+        path = "/v1/apps/:app_id/permissions/:permission_key",
+        method = "delete",
+        operation_id = "permission_delete",
+        tag = "ApiTags::Permissions"
+    )]
     async fn delete_permission(
         &self,
         state: Data<&Arc<AppState>>,

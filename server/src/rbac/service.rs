@@ -54,7 +54,9 @@ fn segment(field: &str, raw: &str) -> Result<String, ApiError> {
     let v = raw.trim();
     let ok = !v.is_empty()
         && v.len() <= 64
-        && v.split('.').all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'));
+        && v.split('.').all(|s| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        });
     if !ok {
         return Err(ApiError::validation(field, "must be lowercase letters, digits, '_' or '-' (dots between words)"));
     }
@@ -157,7 +159,10 @@ pub async fn delete_role(
     }
     let holders = end_user::Entity::find().filter(end_user::Column::RoleId.eq(current.id)).count(&state.db).await?;
     if holders > 0 {
-        return Err(ApiError::conflict("role_in_use", format!("{holders} end-user(s) hold '{name}'; reassign them first")));
+        return Err(ApiError::conflict(
+            "role_in_use",
+            format!("{holders} end-user(s) hold '{name}'; reassign them first"),
+        ));
     }
     let tx = db::begin_write(&state.db).await?;
     role::Entity::delete_by_id(current.id).exec(&tx).await?;

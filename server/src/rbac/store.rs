@@ -27,7 +27,11 @@ pub async fn names(db: &impl ConnectionTrait, app_id: Uuid) -> Result<HashMap<Uu
 }
 
 /// Permissions granted by a role (none without a role), as carried in new access tokens.
-pub async fn permissions_of(db: &impl ConnectionTrait, app_id: Uuid, role_id: Option<Uuid>) -> Result<Vec<String>, DbErr> {
+pub async fn permissions_of(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    role_id: Option<Uuid>,
+) -> Result<Vec<String>, DbErr> {
     let Some(role_id) = role_id else { return Ok(Vec::new()) };
     Ok(role_permission::Entity::find()
         .filter(role_permission::Column::RoleId.eq(role_id))
@@ -41,7 +45,12 @@ pub async fn permissions_of(db: &impl ConnectionTrait, app_id: Uuid, role_id: Op
 }
 
 /// A page of the app's roles, oldest first.
-pub async fn list(db: &impl ConnectionTrait, app_id: Uuid, after: Option<Uuid>, limit: u64) -> Result<Vec<role::Model>, DbErr> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<role::Model>, DbErr> {
     let mut q = role::Entity::find().filter(role::Column::AppId.eq(app_id));
     if let Some(after) = after {
         q = q.filter(role::Column::Id.gt(after));

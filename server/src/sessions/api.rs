@@ -37,7 +37,12 @@ pub struct TokenResponse {
 
 impl From<Tokens> for TokenResponse {
     fn from(t: Tokens) -> Self {
-        TokenResponse { access_token: t.access_token, refresh_token: t.refresh_token, token_type: "Bearer".into(), expires_in: t.expires_in }
+        TokenResponse {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            token_type: "Bearer".into(),
+            expires_in: t.expires_in,
+        }
     }
 }
 

@@ -16,8 +16,7 @@ use super::service::{self, Tokens, user_actor};
 use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
-    auth_config,
-    clock, db,
+    auth_config, clock, db,
     end_users::{
         self,
         identity::{Email, Username, identifier_key},
@@ -99,8 +98,8 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
             Some(u) => (user_actor(u.id), "wrong_password"),
             None => (Actor { kind: "anonymous", id: None }, "unknown_identifier"),
         };
-        let mut entry = Entry::new(app.id, &actor, "end_user.signin_failed", ctx)
-            .details(serde_json::json!({ "reason": reason }));
+        let mut entry =
+            Entry::new(app.id, &actor, "end_user.signin_failed", ctx).details(serde_json::json!({ "reason": reason }));
         if let Some(u) = &user {
             entry = entry.resource("end_user", u.id);
         }
@@ -108,7 +107,11 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
         return Err(invalid_credentials());
     };
     if user.status != "active" {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "account_inactive", format!("the account is {}", user.status)));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_inactive",
+            format!("the account is {}", user.status),
+        ));
     }
     ratelimit::clear(&state.db, &id_key).await?;
 
@@ -169,12 +172,8 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
     )
     .await?;
     let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &user_actor(user.id), "end_user.signup", ctx)
-        .resource("end_user", user.id)
-        .record(&tx)
-        .await?;
+    Entry::new(app.id, &user_actor(user.id), "end_user.signup", ctx).resource("end_user", user.id).record(&tx).await?;
     tx.commit().await?;
     opened.announce(state).await;
     service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
 }
-

@@ -29,7 +29,11 @@ pub async fn insert_refresh(
     Ok(())
 }
 
-pub async fn find_refresh(db: &impl ConnectionTrait, app_id: Uuid, hash: &str) -> Result<Option<refresh_token::Model>, DbErr> {
+pub async fn find_refresh(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    hash: &str,
+) -> Result<Option<refresh_token::Model>, DbErr> {
     refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
         .filter(refresh_token::Column::AppId.eq(app_id))

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::{Json, PlainText}};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    payload::{Json, PlainText},
+};
 
 use crate::{
     http::{

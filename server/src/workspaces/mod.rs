@@ -13,11 +13,7 @@ use crate::{
 const BOOTSTRAP_MARKER: &str = "bootstrapped";
 
 /// A new workspace and its first platform API key (holding every permission).
-pub async fn create_with_key(
-    db: &impl ConnectionTrait,
-    name: &str,
-    key: &PlatformKey,
-) -> Result<Uuid, DbErr> {
+pub async fn create_with_key(db: &impl ConnectionTrait, name: &str, key: &PlatformKey) -> Result<Uuid, DbErr> {
     let now = clock::now();
     let workspace_id = Uuid::now_v7();
     workspace::ActiveModel { id: Set(workspace_id), name: Set(name.to_owned()), created_at: Set(now) }
