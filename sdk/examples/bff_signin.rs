@@ -30,7 +30,8 @@ pub async fn run(
     username: &str,
     password: &str,
 ) -> Result<SignedIn, Box<dyn std::error::Error + Send + Sync>> {
-    let heimdall = Heimdall::builder().base_url(base_url).credential(Credential::PlatformKey(pak.to_owned())).build()?;
+    let heimdall =
+        Heimdall::builder().base_url(base_url).credential(Credential::PlatformKey(pak.to_owned())).build()?;
     let acme = heimdall.consumer(slug);
 
     let tokens = match acme.auth().signin(username, password).await {

@@ -26,7 +26,8 @@ pub struct Provisioned {
 /// Creates app `slug` with a `reports.read` permission and a `reporting-service` M2M credential
 /// holding it, using the platform API key `pak`.
 pub async fn run(base_url: &str, pak: &str, slug: &str) -> Result<Provisioned, heimdall_sdk::Error> {
-    let heimdall = Heimdall::builder().base_url(base_url).credential(Credential::PlatformKey(pak.to_owned())).build()?;
+    let heimdall =
+        Heimdall::builder().base_url(base_url).credential(Credential::PlatformKey(pak.to_owned())).build()?;
 
     let create = types::CreateApp::builder().slug(slug).display_name(format!("App {slug}"));
     let app = heimdall.apps().create_idempotent(create, format!("provision-{slug}")).await?;
@@ -39,10 +40,15 @@ pub async fn run(base_url: &str, pak: &str, slug: &str) -> Result<Provisioned, h
         Err(e) => return Err(e),
     }
 
-    let credential = types::CreateM2mClient::builder().name("reporting-service").scopes(vec!["reports.read".to_owned()]);
+    let credential =
+        types::CreateM2mClient::builder().name("reporting-service").scopes(vec!["reports.read".to_owned()]);
     let credential = admin.credentials().create(credential).await?;
 
-    let token = heimdall.consumer(&app.slug).oauth().client_credentials(&credential.client_id, &credential.client_secret).await?;
+    let token = heimdall
+        .consumer(&app.slug)
+        .oauth()
+        .client_credentials(&credential.client_id, &credential.client_secret)
+        .await?;
     Ok(Provisioned {
         app,
         client_id: credential.client_id,

@@ -14,13 +14,17 @@ pub async fn run(
     pak: &str,
     iterations: u64,
 ) -> Result<Throughput, Box<dyn std::error::Error + Send + Sync>> {
-    let heimdall = Heimdall::builder().base_url(base_url).credential(Credential::PlatformKey(pak.to_owned())).build()?;
+    let heimdall =
+        Heimdall::builder().base_url(base_url).credential(Credential::PlatformKey(pak.to_owned())).build()?;
     let slug = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let app = heimdall.apps().create(types::CreateApp::builder().slug(slug.as_str()).display_name("Verify bench")).await?;
+    let app =
+        heimdall.apps().create(types::CreateApp::builder().slug(slug.as_str()).display_name("Verify bench")).await?;
     let consumer = heimdall.consumer(&slug);
-    let signup = types::SignupRequest::builder().username("bench").email("bench@example.com").password("Correct-Horse-42");
+    let signup =
+        types::SignupRequest::builder().username("bench").email("bench@example.com").password("Correct-Horse-42");
     let tokens = consumer.auth().signup(signup).await?;
-    let throughput = heimdall_sdk::bench::verify_throughput(&consumer.verifier(), &tokens.access_token, iterations).await?;
+    let throughput =
+        heimdall_sdk::bench::verify_throughput(&consumer.verifier(), &tokens.access_token, iterations).await?;
     heimdall.app(app.id).delete().await?;
     Ok(throughput)
 }

@@ -287,7 +287,10 @@ mod tests {
     #[test]
     fn refusals_map_to_status_code_and_challenge() {
         let missing = AuthError::MissingToken;
-        assert_eq!((missing.status(), missing.code(), missing.www_authenticate()), (401, "missing_token", Some("Bearer")));
+        assert_eq!(
+            (missing.status(), missing.code(), missing.www_authenticate()),
+            (401, "missing_token", Some("Bearer"))
+        );
         let expired = AuthError::InvalidToken(VerifyError::Expired);
         assert_eq!((expired.status(), expired.code()), (401, "token_expired"));
         let forbidden = AuthError::Forbidden { missing: vec!["docs.write".into()] };

@@ -45,8 +45,8 @@ impl fmt::Display for Throughput {
 }
 
 /// Times `iterations` verifications of `token` both ways on the calling thread, after warming
-/// the verifier's cache (the only fetch). The two sides alternate in ten rounds so that drift
-/// in CPU speed affects both alike. Run it on a current-thread runtime for a one-core figure.
+/// the verifier's cache (the only fetch). The two sides alternate in ten rounds, taking turns to
+/// go first, so that drift in CPU speed affects both alike. Run it on a current-thread runtime for a one-core figure.
 pub async fn verify_throughput(
     verifier: &JwksVerifier,
     token: &str,
@@ -63,20 +63,24 @@ pub async fn verify_throughput(
     const ROUNDS: u64 = 10;
     let per_round = iterations.div_ceil(ROUNDS).max(1);
     let (mut raw, mut ours) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..ROUNDS {
-        let start = Instant::now();
-        for _ in 0..per_round {
-            let decoded = jsonwebtoken::decode::<Claims>(black_box(token), &key.decoding, &validation);
-            black_box(decoded.is_ok());
+    for round in 0..ROUNDS {
+        // Alternate which side goes first, so neither always runs on the warmer CPU.
+        for side in [round % 2, 1 - round % 2] {
+            let start = Instant::now();
+            if side == 0 {
+                for _ in 0..per_round {
+                    let decoded = jsonwebtoken::decode::<Claims>(black_box(token), &key.decoding, &validation);
+                    black_box(decoded.is_ok());
+                }
+                raw += start.elapsed();
+            } else {
+                for _ in 0..per_round {
+                    let verified = verifier.verify(black_box(token)).await;
+                    black_box(verified.is_ok());
+                }
+                ours += start.elapsed();
+            }
         }
-        raw += start.elapsed();
-
-        let start = Instant::now();
-        for _ in 0..per_round {
-            let verified = verifier.verify(black_box(token)).await;
-            black_box(verified.is_ok());
-        }
-        ours += start.elapsed();
     }
     let iterations = per_round * ROUNDS;
     let rate = |elapsed: Duration| iterations as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE);

@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn api_errors_expose_status_code_message_and_request_id() {
-        let response = progenitor_client::ResponseValue::new(body("slug_taken"), StatusCode::CONFLICT, Default::default());
+        let response =
+            progenitor_client::ResponseValue::new(body("slug_taken"), StatusCode::CONFLICT, Default::default());
         let error = Error::from(progenitor_client::Error::ErrorResponse(response));
         assert_eq!(error.status(), Some(StatusCode::CONFLICT));
         assert_eq!(error.code(), Some("slug_taken"));

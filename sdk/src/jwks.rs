@@ -647,17 +647,25 @@ impl JwksVerifier {
     /// Like [`verify`](Self::verify), deserialising the claims into a type of the caller's.
     pub async fn verify_as<C: DeserializeOwned>(&self, token: &str) -> Result<C, VerifyError> {
         let token = token.trim();
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid(InvalidToken::Malformed))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid(InvalidToken::Malformed))?;
         if !self.inner.validation.algorithms.contains(&header.alg) {
             return Err(VerifyError::Invalid(InvalidToken::DisallowedAlgorithm));
         }
         let kid = header.kid.ok_or(VerifyError::Invalid(InvalidToken::MissingKeyId))?;
         let set = self.key_set_for(&kid, header.alg).await?;
         let key = set.find(&kid, header.alg).ok_or_else(|| VerifyError::KeyNotFound { kid: kid.clone() })?;
-        jsonwebtoken::decode::<C>(token, &key.decoding, &self.inner.validation)
-            .map(|data| data.claims)
-            .map_err(|e| claims_error(e.into_kind()))
+        match jsonwebtoken::decode::<C>(token, &key.decoding, &self.inner.validation) {
+            Ok(data) => Ok(data.claims),
+            // `decode` deserialises the claims before validating them, so a token without
+            // `iss` fails as malformed `C` before it can fail as an issuer mismatch. Validate
+            // without a target type to report the more specific error (failure path only).
+            Err(e) if matches!(e.kind(), ErrorKind::Json(_)) => {
+                let validated =
+                    jsonwebtoken::decode::<serde::de::IgnoredAny>(token, &key.decoding, &self.inner.validation);
+                Err(claims_error(validated.err().map_or_else(|| e.into_kind(), |v| v.into_kind())))
+            }
+            Err(e) => Err(claims_error(e.into_kind())),
+        }
     }
 
     /// Fetches the key set now (sharing a fetch already under way), ignoring TTL, cooldown and
@@ -804,8 +812,8 @@ fn parse_key_set(body: &[u8]) -> Result<HashMap<String, VerifyKey>, JwksFetchErr
     struct RawSet {
         keys: Vec<serde_json::Map<String, serde_json::Value>>,
     }
-    let raw: RawSet = serde_json::from_slice(body)
-        .map_err(|e| JwksFetchError::Malformed(format!("not a JSON key set: {e}")))?;
+    let raw: RawSet =
+        serde_json::from_slice(body).map_err(|e| JwksFetchError::Malformed(format!("not a JSON key set: {e}")))?;
     let mut keys = HashMap::with_capacity(raw.keys.len());
     for member in raw.keys {
         let kid = member.get("kid").and_then(|v| v.as_str()).map(str::to_owned);
@@ -955,10 +963,7 @@ mod tests {
         assert_eq!(VerifyError::Expired.code(), "ERR_JWT_EXPIRED");
         assert_eq!(VerifyError::KeyNotFound { kid: "x".into() }.code(), "ERR_JWKS_KID_NOT_FOUND");
         assert_eq!(VerifyError::Invalid(InvalidToken::BadSignature).code(), "ERR_JWT_INVALID");
-        assert_eq!(
-            VerifyError::FetchFailed(Arc::new(JwksFetchError::Timeout)).code(),
-            "ERR_JWKS_FETCH"
-        );
+        assert_eq!(VerifyError::FetchFailed(Arc::new(JwksFetchError::Timeout)).code(), "ERR_JWKS_FETCH");
     }
 
     #[tokio::test]
@@ -968,10 +973,7 @@ mod tests {
         let hs256 = format!("{}.{}.sig", b64(r#"{"alg":"HS256","kid":"a"}"#), b64("{}"));
         let no_kid = format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64("{}"));
         assert!(matches!(verifier.verify("nonsense").await, Err(VerifyError::Invalid(InvalidToken::Malformed))));
-        assert!(matches!(
-            verifier.verify(&hs256).await,
-            Err(VerifyError::Invalid(InvalidToken::DisallowedAlgorithm))
-        ));
+        assert!(matches!(verifier.verify(&hs256).await, Err(VerifyError::Invalid(InvalidToken::DisallowedAlgorithm))));
         assert!(matches!(verifier.verify(&no_kid).await, Err(VerifyError::Invalid(InvalidToken::MissingKeyId))));
         assert_eq!(verifier.stats().fetches, 0);
     }

@@ -92,5 +92,5 @@ pub use client::{Credential, Heimdall, HeimdallBuilder};
 // Shadows progenitor's `Error` from the glob above: the SDK's own error type is the one to use.
 pub use error::{Error, Result};
 pub use jwks::{Claims, JwksVerifier, TokenType, VerifierOptions, VerifyError};
-pub use paginate::{paginate, pages};
+pub use paginate::{pages, paginate};
 pub use scoped::{AppScope, ConsumerScope, ListParams};

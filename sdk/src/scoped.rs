@@ -388,11 +388,7 @@ impl EndUsersScope {
     }
 
     /// Sets the status; `suspended` and `deactivated` end every session at once.
-    pub async fn update_status(
-        &self,
-        user_id: Uuid,
-        status: types::EndUserStatus,
-    ) -> Result<types::EndUserSummary> {
+    pub async fn update_status(&self, user_id: Uuid, status: types::EndUserStatus) -> Result<types::EndUserSummary> {
         let body = types::UpdateEndUserStatus { status };
         let request = self.app.client().end_user_update_status().app_id(self.app.app_id).user_id(user_id);
         ok(request.body(body).send().await)
@@ -474,7 +470,10 @@ impl PermissionsScope {
     }
 
     /// Adds `resource.action` to the catalogue.
-    pub async fn create(&self, body: impl TryInto<types::CreatePermission, Error: Display>) -> Result<types::Permission> {
+    pub async fn create(
+        &self,
+        body: impl TryInto<types::CreatePermission, Error: Display>,
+    ) -> Result<types::Permission> {
         ok(self.app.client().permission_create().app_id(self.app.app_id).body(body).send().await)
     }
 
@@ -738,7 +737,11 @@ impl ConsumerAuthScope {
     }
 
     /// Signs in with a username or verified primary email and a password.
-    pub async fn signin(&self, identifier: impl Into<String>, password: impl Into<String>) -> Result<types::TokenResponse> {
+    pub async fn signin(
+        &self,
+        identifier: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Result<types::TokenResponse> {
         let body = types::SigninRequest { identifier: identifier.into(), password: password.into(), tenant_id: None };
         self.signin_with(body).await
     }
@@ -752,7 +755,10 @@ impl ConsumerAuthScope {
     }
 
     /// Creates an account and signs it in.
-    pub async fn signup(&self, body: impl TryInto<types::SignupRequest, Error: Display>) -> Result<types::TokenResponse> {
+    pub async fn signup(
+        &self,
+        body: impl TryInto<types::SignupRequest, Error: Display>,
+    ) -> Result<types::TokenResponse> {
         ok(self.client().auth_signup().app_slug(self.slug()).body(body).send().await)
     }
 
@@ -856,7 +862,10 @@ impl MeScope {
     }
 
     /// Every entry of the end-user's audit trail.
-    pub fn stream_activity(&self, page: ListParams) -> impl Stream<Item = Result<types::AuditLogEntry>> + Send + 'static {
+    pub fn stream_activity(
+        &self,
+        page: ListParams,
+    ) -> impl Stream<Item = Result<types::AuditLogEntry>> + Send + 'static {
         stream_via_list!(self, Paged { page }, |scope, params| scope.activity(params.page))
     }
 }
@@ -902,7 +911,10 @@ impl OAuthScope {
     }
 
     /// The token endpoint with a request of the caller's.
-    pub async fn token(&self, body: impl TryInto<types::TokenRequest, Error: Display>) -> Result<types::OauthTokenResponse> {
+    pub async fn token(
+        &self,
+        body: impl TryInto<types::TokenRequest, Error: Display>,
+    ) -> Result<types::OauthTokenResponse> {
         ok(self.client().oauth_token_issue().app_slug(self.slug()).body(body).send().await)
     }
 
@@ -946,7 +958,11 @@ impl AuthzScope {
         token: impl Into<String>,
         permission: impl Into<String>,
     ) -> Result<types::AuthorizeResponse> {
-        let body = types::AuthorizeRequest { permission: Some(permission.into()), permissions: None, token: Some(token.into()) };
+        let body = types::AuthorizeRequest {
+            permission: Some(permission.into()),
+            permissions: None,
+            token: Some(token.into()),
+        };
         ok(self.client().token_authorize().app_slug(self.slug()).body(body).send().await)
     }
 
@@ -957,7 +973,8 @@ impl AuthzScope {
         permissions: impl IntoIterator<Item = P>,
     ) -> Result<types::AuthorizeResponse> {
         let permissions = permissions.into_iter().map(Into::into).collect();
-        let body = types::AuthorizeRequest { permission: None, permissions: Some(permissions), token: Some(token.into()) };
+        let body =
+            types::AuthorizeRequest { permission: None, permissions: Some(permissions), token: Some(token.into()) };
         ok(self.client().token_authorize().app_slug(self.slug()).body(body).send().await)
     }
 

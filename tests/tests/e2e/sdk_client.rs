@@ -133,11 +133,11 @@ db_test!(
         assert_eq!(names, ["ada", "bob", "cyd", "dee", "eve"]);
         let filtered: Vec<_> = admin
             .end_users()
-            .stream(EndUserListParams { page: ListParams::new().limit(1), search: Some("e".into()), ..Default::default() })
+            .stream(EndUserListParams { page: ListParams::new().limit(1), search: Some("d".into()), ..Default::default() })
             .try_collect()
             .await
             .unwrap();
-        assert_eq!(filtered.len(), 2, "dee and eve: {filtered:?}");
+        assert_eq!(filtered.len(), 3, "ada, cyd and dee: {filtered:?}");
 
         // Raw generated builders page through `pages`, and a stream stops early when dropped.
         let client = heimdall.client().clone();

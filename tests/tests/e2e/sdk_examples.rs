@@ -59,7 +59,7 @@ db_test!(
         assert!(matches!(outcomes[1], Err(VerifyError::KeyNotFound { .. })), "{:?}", outcomes[1]);
         assert!(matches!(outcomes[2], Err(VerifyError::Invalid(_))), "{:?}", outcomes[2]);
 
-        let error = offline_verify::run(&server.base, "no-such-app", &tokens).await.err().expect("unknown app");
+        let error = offline_verify::run(&server.base, "no-such-app", &tokens).await.expect_err("unknown app");
         assert!(matches!(error, heimdall_sdk::Error::Verify(VerifyError::FetchFailed(_))), "{error:?}");
     }
 );

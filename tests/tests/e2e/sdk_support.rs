@@ -37,7 +37,8 @@ pub async fn app_with_user(server: &TestServer, slug: &str) -> AppWithUser {
 
 /// Signs `username` up to app `slug` through the SDK.
 pub async fn signup(heimdall: &Heimdall, slug: &str, username: &str) -> types::TokenResponse {
-    let body = types::SignupRequest::builder().username(username).email(format!("{username}@example.com")).password(PASSWORD);
+    let body =
+        types::SignupRequest::builder().username(username).email(format!("{username}@example.com")).password(PASSWORD);
     heimdall.consumer(slug).auth().signup(body).await.expect("signup through the SDK")
 }
 
@@ -73,7 +74,8 @@ pub fn good_claims(server: &TestServer, slug: &str, app_id: Uuid) -> Value {
 /// A token with exactly `header` and `claims`, signed with the app's current private key.
 pub async fn forge_with_header(server: &TestServer, app_id: Uuid, header: &Value, claims: &Value) -> String {
     let signer = server.state().keys.signer(app_id).await.expect("the app has a signing key");
-    let mut token = format!("{}.{}", b64(&serde_json::to_vec(header).unwrap()), b64(&serde_json::to_vec(claims).unwrap()));
+    let mut token =
+        format!("{}.{}", b64(&serde_json::to_vec(header).unwrap()), b64(&serde_json::to_vec(claims).unwrap()));
     let signature = signer.sign(token.as_bytes());
     token.push('.');
     token.push_str(&b64(&signature));
