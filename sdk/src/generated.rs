@@ -501,7 +501,7 @@ answer does not tell whether the account exists.*/
         ///`email`.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
-        ///The normalised address.
+        ///The normalised (lowercase) address.
         pub value: ::std::string::String,
         pub verified_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
@@ -11183,7 +11183,7 @@ let response = client.auth_logout()
 Exchanges a refresh token for a new access and refresh token. Each refresh token works
 once; presenting a used one again (more than 2 s after it was used) revokes the whole
 session, since it means the token leaked. 401 `invalid_refresh_token` or
-`refresh_token_reused`.
+`refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived.
 
 Sends a `POST` request to `/{app_slug}/v1/auth/refresh`
 
@@ -12237,7 +12237,7 @@ client_secret}` or a form body; authenticate with HTTP Basic (`client_secret_bas
 in the body (`client_secret_post`), not both. `scope` narrows the granted scopes. Errors
 follow RFC 6749 §5.2: 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`,
 401 `invalid_client` (with `WWW-Authenticate` for Basic), 429 after 20 failed client
-authentications per client and IP in 5 minutes.
+authentications per client and IP (or 100 per IP) in 5 minutes.
 
 Sends a `POST` request to `/{app_slug}/v1/oauth/token`
 
@@ -19765,6 +19765,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -19893,6 +19900,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -21446,6 +21460,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -21537,6 +21558,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -21662,6 +21690,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -21801,6 +21836,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -21934,6 +21976,13 @@ pub mod builder {
                         ),
                     )
                 }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -22041,6 +22090,13 @@ pub mod builder {
                     )
                 }
                 401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -47,8 +47,15 @@ fn verify_now(stored: &str, password: &[u8]) -> Verified {
         return Verified { ok: false, needs_rehash: false };
     };
     let ok = argon2().verify_password(password, &parsed).is_ok();
+    // Compare costs only: parsed params carry `output_len: Some(32)` where the defaults say
+    // `None`, so comparing whole `Params` asked for a rehash (a second argon2 and a write) on
+    // every sign-in.
+    let default = Params::default();
     let current = Params::try_from(&parsed).ok();
-    let needs_rehash = ok && (parsed.algorithm.as_str() != "argon2id" || current.as_ref() != Some(&Params::default()));
+    let same_cost = current.is_some_and(|c| {
+        (c.m_cost(), c.t_cost(), c.p_cost()) == (default.m_cost(), default.t_cost(), default.p_cost())
+    });
+    let needs_rehash = ok && (parsed.algorithm.as_str() != "argon2id" || !same_cost);
     Verified { ok, needs_rehash }
 }
 

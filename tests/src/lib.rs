@@ -335,6 +335,6 @@ fn test_config(database: &TestDatabase, data_dir: &TempDir, master_key: [u8; 32]
     config
 }
 
+pub mod authz;
 pub mod smtp;
 pub mod users;
-pub mod authz;

@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 
+mod bench;
 mod codegen;
 
 /// A command: its name, a one-line help text, and what it runs with the remaining arguments.
@@ -25,6 +26,16 @@ const COMMANDS: &[Command] = &[
         name: "check",
         help: "fail with a diff if openapi.json or sdk/src/generated.rs are stale",
         run: codegen::run_check,
+    },
+    Command {
+        name: "bench",
+        help: "per-core benchmark against raw limits measured in the same run (--help)",
+        run: bench::run,
+    },
+    Command {
+        name: "bench-limits",
+        help: "(used by bench) print the raw RS256/argon2id rates of this core as JSON",
+        run: bench::run_limits,
     },
 ];
 
@@ -54,7 +65,7 @@ fn main() -> ExitCode {
 fn usage() -> String {
     let mut out = String::from("usage: cargo xtask <command>\n\ncommands:\n");
     for command in COMMANDS {
-        out.push_str(&format!("  {:<10} {}\n", command.name, command.help));
+        out.push_str(&format!("  {:<13} {}\n", command.name, command.help));
     }
     out
 }

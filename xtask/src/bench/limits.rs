@@ -1,0 +1,142 @@
+//! `xtask bench-limits`: the raw per-core limits the server's figures are compared with, run by
+//! the bench under `taskset -c 0` (the server's core) and printed as one JSON object.
+//!
+//! They use the server's own primitives where it has them: an RSA-2048 key generated and sealed
+//! as the server does, signed through the server's pre-parsed `Signer` (aws-lc-rs `RsaKeyPair`);
+//! verification through jsonwebtoken with the server's validation settings; argon2id with the
+//! crate's default parameters (OWASP m=19456 KiB, t=2, p=1), which are what the server uses.
+
+use std::{
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use heimdall_server::keys::crypto::{MasterKey, Signer, generate_sealed};
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::{Value, json};
+
+/// A measured rate: operations per second of wall-clock time, and per second of CPU time the
+/// measuring thread got (the two agree on an idle core; on a busy machine the second is what
+/// the core could do if it were ours).
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub wall: f64,
+    pub cpu: f64,
+}
+
+/// Measured raw rates on one core.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub rs256_sign: Rate,
+    pub rs256_verify: Rate,
+    pub argon2_verify: Rate,
+}
+
+const NAMES: [&str; 3] = ["rs256_sign", "rs256_verify", "argon2id_verify"];
+
+impl Limits {
+    pub fn to_json(self) -> Value {
+        let mut out = serde_json::Map::new();
+        for (name, r) in NAMES.iter().zip([self.rs256_sign, self.rs256_verify, self.argon2_verify]) {
+            out.insert(format!("{name}_per_s"), json!(r.wall));
+            out.insert(format!("{name}_per_cpu_s"), json!(r.cpu));
+        }
+        Value::Object(out)
+    }
+
+    pub fn from_json(v: &Value) -> Result<Limits> {
+        let get = |k: String| v.get(&k).and_then(Value::as_f64).with_context(|| format!("bench-limits: no `{k}`"));
+        let rate = |name: &str| -> Result<Rate> {
+            Ok(Rate { wall: get(format!("{name}_per_s"))?, cpu: get(format!("{name}_per_cpu_s"))? })
+        };
+        Ok(Limits { rs256_sign: rate(NAMES[0])?, rs256_verify: rate(NAMES[1])?, argon2_verify: rate(NAMES[2])? })
+    }
+}
+
+/// CPU time this thread has run (`/proc/thread-self/schedstat`, nanoseconds).
+fn thread_cpu() -> Duration {
+    let raw = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(raw.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Calls `op` repeatedly for about `budget`.
+fn rate(budget: Duration, mut op: impl FnMut()) -> Rate {
+    // A short warm-up so caches and CPU frequency settle.
+    let warm = Instant::now();
+    while warm.elapsed() < budget / 10 {
+        op();
+    }
+    let (start, cpu) = (Instant::now(), thread_cpu());
+    let mut n = 0u64;
+    while start.elapsed() < budget {
+        op();
+        n += 1;
+    }
+    let (wall, cpu) = (start.elapsed().as_secs_f64(), (thread_cpu() - cpu).as_secs_f64());
+    Rate { wall: n as f64 / wall, cpu: if cpu > 0.0 { n as f64 / cpu } else { n as f64 / wall } }
+}
+
+/// An M2M-shaped JWT signing input, as the server builds it.
+fn signing_input(kid: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": kid });
+    let claims = json!({
+        "iss": "http://127.0.0.1:8080/bench", "aud": "bench", "sub": "m2m_0123456789abcdef0123456789abcdef",
+        "aid": "0193a3f0-6b1c-7d2e-9f00-1a2b3c4d5e6f", "type": "m2m", "permissions": ["docs.read"],
+        "scope": "docs.read", "iat": now, "exp": now + 3600, "jti": uuid::Uuid::now_v7().to_string(),
+    });
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json")),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("json"))
+    )
+}
+
+pub fn measure(budget: Duration) -> Result<Limits> {
+    let master = MasterKey::new(&[7u8; 32]);
+    let sealed = generate_sealed(&master)?;
+    let signer = Signer::open(&master, &sealed.kid, &sealed.private_key_enc)?;
+    let input = signing_input(&sealed.kid);
+    let rs256_sign = rate(budget, || {
+        std::hint::black_box(signer.sign(std::hint::black_box(input.as_bytes())));
+    });
+
+    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(signer.sign(input.as_bytes())));
+    let decoding = DecodingKey::from_rsa_components(&sealed.n, &sealed.e)?;
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.leeway = 60;
+    validation.validate_nbf = true;
+    validation.set_issuer(&["http://127.0.0.1:8080/bench"]);
+    validation.set_audience(&["bench"]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    jsonwebtoken::decode::<Value>(&token, &decoding, &validation).context("raw verify of a fresh token")?;
+    let rs256_verify = rate(budget, || {
+        let token = std::hint::black_box(token.as_str());
+        std::hint::black_box(jsonwebtoken::decode::<Value>(token, &decoding, &validation).expect("verifies"));
+    });
+
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
+    let hash = argon2.hash_password(b"correct horse battery staple").map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
+    let argon2_verify = rate(budget, || {
+        let parsed = PasswordHash::new(&hash).expect("phc");
+        assert!(argon2.verify_password(b"correct horse battery staple", &parsed).is_ok());
+    });
+    Ok(Limits { rs256_sign, rs256_verify, argon2_verify })
+}
+
+/// `xtask bench-limits [SECONDS]`: prints the limits as JSON.
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let secs: f64 = match args.first() {
+        Some(s) => s.parse().context("bench-limits takes the seconds per measurement")?,
+        None => 2.0,
+    };
+    let limits = measure(Duration::from_secs_f64(secs))?;
+    println!("{}", limits.to_json());
+    Ok(ExitCode::SUCCESS)
+}

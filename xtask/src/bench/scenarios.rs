@@ -1,0 +1,429 @@
+//! The scenarios of DESIGN §10, run against one database: provision, warm up, then each selected
+//! scenario for the fixed duration.
+
+use std::{
+    cell::RefCell,
+    net::SocketAddr,
+    path::Path,
+    rc::Rc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::{
+    Options,
+    limits::{Limits, Rate},
+    load::{self, Load, Outcome, Requests},
+    provision::{self, Fixture},
+    report::{Bar, Cpu, DbReport, Row, thousands},
+    server::{Database, DbKind, Server, cpu_time, fill_key_pool},
+};
+
+/// Every scenario, in the order they run, with its description for `--help`.
+pub const SCENARIOS: &[(&str, &str)] = &[
+    ("trivial", "GET /healthz: the trivial-endpoint limit (same server, same middleware)"),
+    ("jwks", "GET /{slug}/v1/.well-known/jwks.json (bar: >= 70% of trivial)"),
+    ("authorize_repeated", "POST /{slug}/v1/authorize, one end-user token again and again (>= 70% of trivial)"),
+    ("verify", "POST /{slug}/v1/verify, one end-user token again and again (report)"),
+    ("token", "POST /{slug}/v1/oauth/token, client credentials (>= 80% of raw RS256 sign)"),
+    ("authorize_new", "POST /{slug}/v1/authorize, a never-seen M2M token each request (>= 50% of raw verify)"),
+    ("signin", "POST /{slug}/v1/auth/signin, a handful of users (>= 85% of raw argon2id verify)"),
+    ("storm", "authorize (paced) while a sign-in storm saturates hashing (authorize p99 < 5 ms)"),
+    ("list_first", "GET /v1/apps/{id}/end-users?limit=50, first page of the seeded users (report)"),
+    ("list_deep", "GET /v1/apps/{id}/end-users?limit=50&cursor=..., a page deep in them (report)"),
+    ("app_create", "POST /v1/apps with a pre-filled key pool (report req/s and p50)"),
+];
+
+/// Connections of the throughput scenarios.
+const CONNECTIONS: usize = 64;
+/// Connections of sign-in: enough to keep the hashing queue full.
+const SIGNIN_CONNECTIONS: usize = 16;
+/// Connections of admin scenarios (listing, app creation).
+const ADMIN_CONNECTIONS: usize = 8;
+/// `/authorize` rate during the sign-in storm (a steady load, far below capacity, so the p99 shows
+/// what hashing does to it rather than queueing behind our own requests).
+const STORM_AUTHORIZE_RATE: f64 = 1000.0;
+const STORM_AUTHORIZE_CONNECTIONS: usize = 8;
+/// End-users signed up through the API (sign-in cycles through them).
+const SIGNIN_USERS: usize = 8;
+
+struct Run<'a> {
+    opts: &'a Options,
+    limits: Limits,
+    server: &'a Server,
+    addr: SocketAddr,
+    fx: Fixture,
+    report: DbReport,
+    trivial: Option<Rate>,
+    tokens: Rc<RefCell<Vec<String>>>,
+    /// The scenario running, for profile file names.
+    scenario: &'static str,
+    kind: DbKind,
+}
+
+/// Runs the selected scenarios on a fresh database of `kind` with a fresh server.
+pub async fn run_db(kind: DbKind, opts: &Options, limits: Limits, bin: &Path) -> Result<DbReport> {
+    let db = Database::create(kind, kind.name()).await?;
+    let result = run_on(&db, kind, opts, limits, bin).await;
+    let cleanup = db.destroy().await;
+    let report = result?;
+    cleanup?;
+    Ok(report)
+}
+
+fn app_requests(opts: &Options) -> usize {
+    if opts.wants("app_create") {
+        ((opts.warmup + opts.duration).as_secs_f64() * 1500.0).clamp(2000.0, 30_000.0) as usize
+    } else {
+        0
+    }
+}
+
+async fn run_on(db: &Database, kind: DbKind, opts: &Options, limits: Limits, bin: &Path) -> Result<DbReport> {
+    let pooled = app_requests(opts) + 16;
+    eprintln!("[{}] pre-filling the key pool with {pooled} sealed keys", kind.name());
+    fill_key_pool(db, pooled).await?;
+    let server = Server::start(bin, db, &[("HEIMDALL_KEY_POOL_SIZE", "8".into())]).await?;
+    eprintln!(
+        "[{}] heimdall ready on {} after {:.0?} (pid {})",
+        kind.name(),
+        server.addr,
+        server.ready_after,
+        server.pid()
+    );
+    let result = drive(db, kind, opts, limits, &server).await;
+    if result.is_err() {
+        eprintln!("server log tail:\n{}", server.log_tail());
+    }
+    server.stop()?;
+    result
+}
+
+async fn drive(db: &Database, kind: DbKind, opts: &Options, limits: Limits, server: &Server) -> Result<DbReport> {
+    let addr = server.addr;
+    eprintln!("[{}] provisioning", kind.name());
+    let fx = provision::fixture(addr, &db.pak, "bench", SIGNIN_USERS).await?;
+    let mut run = Run {
+        opts,
+        limits,
+        server,
+        addr,
+        fx,
+        report: DbReport { db: format!("{} ({})", kind.title(), kind.name()), ..Default::default() },
+        trivial: None,
+        tokens: Rc::default(),
+        scenario: "",
+        kind,
+    };
+    run.check_answers().await?;
+
+    let mut cursors = None;
+    if opts.wants("list_first") || opts.wants("list_deep") {
+        let started = Instant::now();
+        let conn = db.connect().await?;
+        let app_id = run.fx.app_id.parse()?;
+        provision::seed_users(&conn, app_id, "seed-", opts.seed_users).await?;
+        let depth = opts.seed_users.saturating_sub(1000).max(1) as u64;
+        cursors = Some((provision::cursor_at(&conn, app_id, depth).await?, depth));
+        conn.close().await?;
+        eprintln!("[{}] seeded {} end-users in {:.1?}", kind.name(), opts.seed_users, started.elapsed());
+    }
+
+    eprintln!("[{}] warming up for {:?}", kind.name(), opts.warmup);
+    let warm = vec![Load::new(16, run.trivial_request()), Load::new(16, run.authorize_request())];
+    load::run(addr, warm, Duration::ZERO, opts.warmup).await?;
+
+    for (name, _) in SCENARIOS {
+        if !opts.wants(name) && !(*name == "trivial" && opts.needs_trivial()) {
+            continue;
+        }
+        eprintln!("[{}] {name}", kind.name());
+        run.scenario = name;
+        match *name {
+            "trivial" => {
+                let (o, cpu) = run.measure(vec![Load::new(CONNECTIONS, run.trivial_request())]).await?;
+                let row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
+                run.trivial = Some(row.as_limit());
+                run.report.rows.push(row);
+            }
+            "jwks" => {
+                let req = load::request(&addr, "GET", &format!("/{}/v1/.well-known/jwks.json", run.fx.slug), &[], None);
+                run.vs_trivial(name, CONNECTIONS, Requests::Fixed(req), 0.7).await?;
+            }
+            "authorize_repeated" => {
+                run.vs_trivial(name, CONNECTIONS, run.authorize_request(), 0.7).await?;
+            }
+            "verify" => {
+                let body = json!({ "token": run.fx.user_token }).to_string();
+                let path = format!("/{}/v1/verify", run.fx.slug);
+                let req = load::request(&addr, "POST", &path, &[], Some(body.as_bytes()));
+                let (o, cpu) = run.measure(vec![Load::new(CONNECTIONS, Requests::Fixed(req))]).await?;
+                let mut row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
+                if let Some(t) = run.trivial {
+                    row = row.against("trivial", t, Bar::Report);
+                }
+                run.report.rows.push(row);
+            }
+            "token" => {
+                let mut load = Load::new(CONNECTIONS, run.token_request());
+                load.capture = Some(run.tokens.clone());
+                let (o, cpu) = run.measure(vec![load]).await?;
+                let row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
+                run.report.rows.push(row.against("raw RS256 sign", limits.rs256_sign, Bar::AtLeast(0.8)));
+            }
+            "authorize_new" => run.authorize_new().await?,
+            "signin" => {
+                let (o, cpu) = run.measure(vec![Load::new(SIGNIN_CONNECTIONS, run.signin_requests())]).await?;
+                let row = Row::new(name, SIGNIN_CONNECTIONS.to_string(), &o[0], cpu);
+                run.report.rows.push(row.against("raw argon2id verify", limits.argon2_verify, Bar::AtLeast(0.85)));
+            }
+            "storm" => run.storm().await?,
+            "list_first" | "list_deep" => {
+                let (cursor, depth) = cursors.clone().context("no seeded users")?;
+                let mut path = format!("/v1/apps/{}/end-users?limit=50", run.fx.app_id);
+                if *name == "list_deep" {
+                    path.push_str(&format!("&cursor={cursor}"));
+                    run.report.notes.push(format!(
+                        "list_*: {} end-users seeded by SQL into the bench app; list_deep starts after user {}",
+                        thousands(opts.seed_users as f64),
+                        thousands(depth as f64)
+                    ));
+                }
+                let auth = vec![format!("Authorization: Bearer {}", run.fx.pak)];
+                let req = load::request(&addr, "GET", &path, &auth, None);
+                let (o, cpu) = run.measure(vec![Load::new(ADMIN_CONNECTIONS, Requests::Fixed(req))]).await?;
+                run.report.rows.push(Row::new(name, ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
+            }
+            "app_create" => run.app_create(kind).await?,
+            other => bail!("unknown scenario {other}"),
+        }
+    }
+    Ok(run.report)
+}
+
+impl Run<'_> {
+    /// Runs `loads` for the configured warm-up and duration; also returns the share of its core
+    /// the server used meanwhile.
+    async fn measure(&self, loads: Vec<Load>) -> Result<(Vec<Outcome>, Cpu)> {
+        self.measure_for(loads, self.opts.warmup, self.opts.duration).await
+    }
+
+    async fn measure_for(&self, loads: Vec<Load>, warmup: Duration, duration: Duration) -> Result<(Vec<Outcome>, Cpu)> {
+        let profiler = match &self.opts.profile {
+            Some(dir) => Some(self.profile(dir, warmup + duration)?),
+            None => None,
+        };
+        let (server0, load0) = (self.server.cpu_time(), cpu_time("self"));
+        let t0 = Instant::now();
+        let outcomes = load::run(self.addr, loads, warmup, duration).await?;
+        let wall = t0.elapsed().as_secs_f64();
+        if let Some(mut p) = profiler {
+            p.wait()?;
+        }
+        let share = |a: Option<Duration>, b: Option<Duration>| a.zip(b).map(|(a, b)| (b - a).as_secs_f64() / wall);
+        Ok((outcomes, Cpu { server: share(server0, self.server.cpu_time()), load: share(load0, cpu_time("self")) }))
+    }
+
+    /// Starts `perf record` on the server for `length` (`--profile DIR`).
+    fn profile(&self, dir: &Path, length: Duration) -> Result<std::process::Child> {
+        std::fs::create_dir_all(dir)?;
+        let file = dir.join(format!("{}-{}.perf", self.kind.name(), self.scenario));
+        std::process::Command::new("perf")
+            .args([
+                "record",
+                "-q",
+                "-F",
+                "250",
+                "--call-graph",
+                "dwarf,32768",
+                "-p",
+                &self.server.pid().to_string(),
+                "-o",
+            ])
+            .arg(&file)
+            .args(["--", "sleep", &format!("{:.1}", length.as_secs_f64())])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("cannot run `perf record` (--profile needs perf)")
+    }
+
+    async fn vs_trivial(&mut self, name: &str, connections: usize, requests: Requests, fraction: f64) -> Result<()> {
+        let (o, cpu) = self.measure(vec![Load::new(connections, requests)]).await?;
+        let mut row = Row::new(name, connections.to_string(), &o[0], cpu);
+        if let Some(t) = self.trivial {
+            row = row.against("trivial", t, Bar::AtLeast(fraction));
+        }
+        self.report.rows.push(row);
+        Ok(())
+    }
+
+    fn trivial_request(&self) -> Requests {
+        Requests::Fixed(load::request(&self.addr, "GET", "/healthz", &[], None))
+    }
+
+    fn authorize_body(token: &str) -> Vec<u8> {
+        json!({ "token": token, "permission": provision::PERMISSION }).to_string().into_bytes()
+    }
+
+    fn authorize_request(&self) -> Requests {
+        let path = format!("/{}/v1/authorize", self.fx.slug);
+        Requests::Fixed(load::request(&self.addr, "POST", &path, &[], Some(&Self::authorize_body(&self.fx.user_token))))
+    }
+
+    fn token_request(&self) -> Requests {
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": self.fx.client_id,
+            "client_secret": self.fx.client_secret,
+        })
+        .to_string();
+        let path = format!("/{}/v1/oauth/token", self.fx.slug);
+        Requests::Fixed(load::request(&self.addr, "POST", &path, &[], Some(body.as_bytes())))
+    }
+
+    fn signin_requests(&self) -> Requests {
+        let path = format!("/{}/v1/auth/signin", self.fx.slug);
+        let items = self
+            .fx
+            .users
+            .iter()
+            .map(|u| {
+                let body = json!({ "identifier": u, "password": provision::PASSWORD }).to_string();
+                load::request(&self.addr, "POST", &path, &[], Some(body.as_bytes()))
+            })
+            .collect();
+        Requests::cycle(items)
+    }
+
+    /// Checks once that the bench's requests get the answers they are meant to (a 200 that says
+    /// `authorized: false` would otherwise count as throughput).
+    async fn check_answers(&self) -> Result<()> {
+        let slug = &self.fx.slug;
+        let a = provision::call(
+            self.addr,
+            "POST",
+            &format!("/{slug}/v1/authorize"),
+            None,
+            Some(json!({ "token": self.fx.user_token, "permission": provision::PERMISSION })),
+        )
+        .await?;
+        if a["authorized"] != json!(true) {
+            bail!("the bench user is not authorized: {a}");
+        }
+        let v = provision::call(
+            self.addr,
+            "POST",
+            &format!("/{slug}/v1/verify"),
+            None,
+            Some(json!({ "token": self.fx.user_token })),
+        )
+        .await?;
+        if v["valid"] != json!(true) {
+            bail!("the bench user's token does not verify: {v}");
+        }
+        Ok(())
+    }
+
+    /// Mints M2M tokens until the pool holds `want`, with the token load itself.
+    async fn mint(&self, want: usize) -> Result<()> {
+        let have = self.tokens.borrow().len();
+        if have >= want {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut load = Load::new(CONNECTIONS, self.token_request());
+        load.capture = Some(self.tokens.clone());
+        load.stop_after_ok = Some((want - have) as u64);
+        load::run(self.addr, vec![load], Duration::ZERO, Duration::from_secs(600)).await?;
+        eprintln!("  minted {} tokens in {:.1?}", want - have, started.elapsed());
+        Ok(())
+    }
+
+    async fn authorize_new(&mut self) -> Result<()> {
+        self.mint(self.opts.token_pool).await?;
+        let tokens = std::mem::take(&mut *self.tokens.borrow_mut());
+        let first = tokens.first().context("no minted tokens")?;
+        let path = format!("/{}/v1/authorize", self.fx.slug);
+        // The check uses (and so caches) the first token: it is left out of the pool.
+        let check = provision::call(
+            self.addr,
+            "POST",
+            &path,
+            None,
+            Some(json!({ "token": first, "permission": provision::PERMISSION })),
+        )
+        .await?;
+        if check["authorized"] != json!(true) {
+            bail!("a minted M2M token is not authorized: {check}");
+        }
+        let items: Vec<Vec<u8>> = tokens[1..]
+            .iter()
+            .map(|t| load::request(&self.addr, "POST", &path, &[], Some(&Self::authorize_body(t))))
+            .collect();
+        let pool = items.len();
+        // No warm-up: the server is warm from the repeated-token scenarios, and each token may
+        // be used once only.
+        let (o, cpu) = self
+            .measure_for(vec![Load::new(CONNECTIONS, Requests::pool(items))], Duration::ZERO, self.opts.duration)
+            .await?;
+        if o[0].exhausted {
+            self.report.notes.push(format!(
+                "authorize_new: the pool of {} never-seen tokens ran out after {:.2} s, which ends its window (no token was sent twice; raise --token-pool for a longer window)",
+                thousands(pool as f64),
+                o[0].window.as_secs_f64()
+            ));
+        }
+        let row = Row::new("authorize_new", CONNECTIONS.to_string(), &o[0], cpu);
+        self.report.rows.push(row.against("raw RS256 verify", self.limits.rs256_verify, Bar::AtLeast(0.5)));
+        Ok(())
+    }
+
+    async fn storm(&mut self) -> Result<()> {
+        let mut authorize = Load::new(STORM_AUTHORIZE_CONNECTIONS, self.authorize_request());
+        authorize.pace = Some(STORM_AUTHORIZE_RATE);
+        let signin = Load::new(SIGNIN_CONNECTIONS, self.signin_requests());
+        let (o, cpu) = self.measure(vec![authorize, signin]).await?;
+        let conns = format!("{STORM_AUTHORIZE_CONNECTIONS}+{SIGNIN_CONNECTIONS}");
+        let row = Row::new("storm_authorize", conns, &o[0], cpu).bar(Bar::P99Below(Duration::from_millis(5)));
+        self.report.rows.push(row);
+        self.report.notes.push(format!(
+            "storm: /authorize paced at {} req/s on {} connections while {} connections sign in; sign-ins meanwhile: {}/s (p50 {}), non-2xx {}",
+            thousands(STORM_AUTHORIZE_RATE),
+            STORM_AUTHORIZE_CONNECTIONS,
+            SIGNIN_CONNECTIONS,
+            thousands(o[1].rate()),
+            super::report::ms(o[1].latency.quantile(0.5)),
+            o[1].non_2xx + o[1].io_errors,
+        ));
+        Ok(())
+    }
+
+    async fn app_create(&mut self, kind: DbKind) -> Result<()> {
+        let count = app_requests(self.opts);
+        let auth = vec![format!("Authorization: Bearer {}", self.fx.pak)];
+        let items: Vec<Vec<u8>> = (0..count)
+            .map(|i| {
+                let body =
+                    json!({ "display_name": format!("Bench {i}"), "slug": format!("bench-{}-{i}", kind.name()) })
+                        .to_string();
+                load::request(&self.addr, "POST", "/v1/apps", &auth, Some(body.as_bytes()))
+            })
+            .collect();
+        let (o, cpu) = self.measure(vec![Load::new(ADMIN_CONNECTIONS, Requests::pool(items))]).await?;
+        if o[0].exhausted {
+            self.report.notes.push(format!(
+                "app_create: all {} prepared creations were used after {:.2} s of the window",
+                thousands(count as f64),
+                o[0].window.as_secs_f64()
+            ));
+        }
+        self.report.notes.push(format!(
+            "app_create: key pool pre-filled with {} sealed keys (HEIMDALL_KEY_POOL_SIZE=8), so no creation waited on RSA generation",
+            thousands((count + 16) as f64)
+        ));
+        self.report.rows.push(Row::new("app_create", ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
+        Ok(())
+    }
+}
