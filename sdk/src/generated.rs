@@ -501,7 +501,7 @@ answer does not tell whether the account exists.*/
         ///`email`.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
-        ///The normalised (lowercase) address.
+        ///The normalised address (domain in lowercase).
         pub value: ::std::string::String,
         pub verified_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }

@@ -99,7 +99,7 @@ pub struct ContactVerified {
     /// `email`.
     #[oai(rename = "type")]
     pub contact_type: String,
-    /// The normalised (lowercase) address.
+    /// The normalised address (domain in lowercase).
     pub value: String,
     pub verified_at: DateTime<Utc>,
 }
@@ -329,7 +329,7 @@ impl CodesApi {
             account_id: user.id,
             contact_id: user.id,
             contact_type: "email".into(),
-            value: user.email_key.unwrap_or_default(),
+            value: user.email.unwrap_or_default(),
             verified_at: now,
         }))
     }
