@@ -43,6 +43,10 @@ const USAGE: &str = "usage: cargo xtask bench [options]
 
 Builds heimdall in release mode, runs it pinned to core 0 and the load generator pinned to
 core 1, and reports each scenario against its limit measured in the same run (DESIGN §10).
+`ratio` is the scenario's requests per second of server CPU time over the limit's operations
+per second of CPU time, so whatever else runs on core 0 cancels out; `wall ratio` is the same
+with wall-clock rates (the two agree on an idle machine, where the server runs at ~100%).
+Non-2xx answers are counted apart and never in req/s; a row with any fails its bar.
 
 options:
   --db sqlite|postgres|both   databases to run on (default both; PostgreSQL from

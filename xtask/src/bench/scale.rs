@@ -334,7 +334,7 @@ async fn measure(
         } else {
             let argon2 = Duration::from_secs_f64(1.0 / limits.argon2_verify.cpu);
             rows.notes.push(format!(
-                "{name}: p50 {} is {} above one raw argon2id verify ({} of CPU) — the database share of a sign-in at this size",
+                "{name}: p50 {} is {} above one raw argon2id verify ({} of CPU): the rest of a sign-in (lookups and writes, token signing, HTTP) at this size",
                 ms(row.p50),
                 ms(row.p50.saturating_sub(argon2)),
                 ms(argon2)
