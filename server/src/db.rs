@@ -6,12 +6,14 @@
 use std::{str::FromStr, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    SqliteTransactionMode, SqlxSqliteConnector, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr, SqliteTransactionMode, SqlxSqliteConnector,
+    TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
 use heimdall_migrations::{Migrator, MigratorTrait};
+use uuid::Uuid;
 
 /// Opens the database named by `url`, creating a SQLite file (and its directory) if needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -72,4 +74,23 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 /// Cheap liveness query for `/readyz`.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
+}
+
+/// One cursor page of a scoped list: `select` narrowed to `scope = scope_id` and to ids after
+/// `after`, ordered by `(scope, id)` — the column order of the `(scope, id)` index every scoped
+/// list has — so a page deep in a large app is the same index range scan as the first page,
+/// rather than a walk of the primary key filtering by scope.
+pub fn scoped_page<E: EntityTrait>(
+    select: Select<E>,
+    (scope, scope_id): (E::Column, Uuid),
+    id: E::Column,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Select<E> {
+    let select = select.filter(scope.eq(scope_id));
+    let select = match after {
+        Some(after) => select.filter(id.gt(after)),
+        None => select,
+    };
+    select.order_by_asc(scope).order_by_asc(id).limit(limit)
 }

@@ -37,6 +37,7 @@ pub mod state;
 pub mod system;
 pub mod telemetry;
 pub mod tokens;
+pub mod ttl_cache;
 pub mod usage;
 pub mod workspaces;
 

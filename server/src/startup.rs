@@ -113,7 +113,9 @@ impl Application {
 
         let mailer = crate::mail::Mailer::from_config(config.smtp_url.as_deref(), &config.smtp_from)?;
         let passwords = crate::passwords::Passwords::new(config.hash_concurrency, 256);
+        let limits = crate::ratelimit::RateLimiter::new(db.clone());
         let state = Arc::new(AppState {
+            limits,
             config,
             public_url,
             db,

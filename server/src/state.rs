@@ -6,7 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     apps::Directory, authz::Authz, coherence::Bus, config::Config, keys::KeyRing, m2m::Clients, mail::Mailer,
-    passwords::Passwords, telemetry::Metrics, usage::Usage,
+    passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics, usage::Usage,
 };
 
 pub struct AppState {
@@ -23,11 +23,18 @@ pub struct AppState {
     pub mailer: Mailer,
     pub authz: Arc<Authz>,
     pub clients: Arc<Clients>,
+    /// Failure counters (sign-in, codes, client secrets).
+    pub limits: RateLimiter,
 }
 
 impl AppState {
     /// The `iss` of the app's tokens.
     pub fn issuer(&self, slug: &str) -> String {
         format!("{}/{}", self.public_url, slug)
+    }
+
+    /// Whether `iss` is the issuer of the app `slug` (without building the string: hot path).
+    pub fn is_issuer(&self, iss: &str, slug: &str) -> bool {
+        iss.strip_prefix(self.public_url.as_str()).and_then(|rest| rest.strip_prefix('/')) == Some(slug)
     }
 }

@@ -23,17 +23,18 @@ struct Histogram {
 /// Request counters and latency histograms, labelled by operation id and status.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// Keys are operation ids (static strings from poem-openapi): no allocation per request.
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
     events: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
-    pub fn observe_request(&self, operation: &str, status: u16, elapsed: Duration) {
-        *self.requests.lock().expect("metrics lock").entry((operation.to_owned(), status)).or_default() += 1;
+    pub fn observe_request(&self, operation: &'static str, status: u16, elapsed: Duration) {
+        *self.requests.lock().expect("metrics lock").entry((operation, status)).or_default() += 1;
         let secs = elapsed.as_secs_f64();
         let mut latency = self.latency.lock().expect("metrics lock");
-        let h = latency.entry(operation.to_owned()).or_default();
+        let h = latency.entry(operation).or_default();
         h.count += 1;
         h.sum += secs;
         for (i, bound) in BUCKETS.iter().enumerate() {

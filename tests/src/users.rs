@@ -172,7 +172,7 @@ impl<'a> ConsumerApp<'a> {
     pub async fn claims(&self, access_token: &str) -> AccessClaims {
         let state = self.server.state();
         let app = state.directory.resolve(&state.db, self.slug).await.expect("app resolves");
-        tokens::verify::<AccessClaims>(state, &app, access_token).await.expect("access token verifies")
+        tokens::verify(state, &app, access_token).await.expect("access token verifies")
     }
 
     /// `GET /v1/apps/{id}/end-users/{user}`; panics unless 200.

@@ -23,6 +23,7 @@ mod report;
 mod scale;
 mod scenarios;
 mod server;
+mod trivial;
 
 use std::{
     path::{Path, PathBuf},
@@ -35,6 +36,7 @@ use serde_json::{Value, json};
 
 pub use limits::run as run_limits;
 use server::DbKind;
+pub use trivial::serve as run_trivial;
 
 /// Set in the environment of the re-executed, pinned release xtask.
 const CHILD_ENV: &str = "HEIMDALL_BENCH_CHILD";
@@ -150,7 +152,7 @@ impl Options {
     }
 
     pub fn needs_trivial(&self) -> bool {
-        ["jwks", "authorize_repeated", "verify"].iter().any(|n| self.wants(n))
+        ["healthz", "jwks", "authorize_repeated", "verify"].iter().any(|n| self.wants(n))
     }
 }
 
@@ -265,19 +267,42 @@ async fn bench(opts: Options) -> Result<ExitCode> {
     let limits = measure_limits(&opts)?;
     let r = |r: limits::Rate| format!("{}/s ({}/CPU-s)", report::thousands(r.wall), report::thousands(r.cpu));
     let limits_line = format!(
-        "raw limits on core 0: RS256 sign {}, RS256 verify {}, argon2id verify {}",
+        "raw limits on core 0: RS256 sign {}, RS256 verify {}, argon2id verify {} (reference: jsonwebtoken::decode {})",
         r(limits.rs256_sign),
         r(limits.rs256_verify),
-        r(limits.argon2_verify)
+        r(limits.argon2_verify),
+        r(limits.jsonwebtoken_decode)
     );
     eprintln!("{limits_line}");
 
-    let mut out = json!({ "machine": machine, "limits": limits.to_json(), "options": {
+    let trivial = if opts.needs_trivial() && !opts.scale {
+        let (rate, o) = trivial::measure(&opts, 0).await?;
+        let line = format!(
+            "trivial poem-openapi JSON POST on core 0: {}/s ({}/CPU-s), p50 {}, p99 {}",
+            report::thousands(rate.wall),
+            report::thousands(rate.cpu),
+            report::ms(o.latency.quantile(0.5)),
+            report::ms(o.latency.quantile(0.99))
+        );
+        eprintln!("{line}");
+        Some((rate, line))
+    } else {
+        None
+    };
+    let mut limits_json = limits.to_json();
+    if let Some((rate, _)) = &trivial {
+        limits_json["trivial_per_s"] = json!(rate.wall);
+        limits_json["trivial_per_cpu_s"] = json!(rate.cpu);
+    }
+    let mut out = json!({ "machine": machine, "limits": limits_json, "options": {
         "duration_s": opts.duration.as_secs_f64(), "warmup_s": opts.warmup.as_secs_f64(),
     }});
     let mut tables = Vec::new();
+    let mut failed = false;
     if opts.scale {
         let r = scale::run(&opts, limits, &bin).await?;
+        failed |= r.measures.iter().any(|m| m.pass == Some(false))
+            || r.rows.rows.iter().any(|row| row.verdict() == Some(false));
         let t = r.table();
         println!("\n{t}");
         tables.push(t);
@@ -285,7 +310,8 @@ async fn bench(opts: Options) -> Result<ExitCode> {
     } else {
         let mut dbs = Vec::new();
         for kind in &opts.dbs {
-            let r = scenarios::run_db(*kind, &opts, limits, &bin).await?;
+            let r = scenarios::run_db(*kind, &opts, limits, trivial.as_ref().map(|(r, _)| *r), &bin).await?;
+            failed |= r.rows.iter().any(|row| row.verdict() == Some(false));
             let t = report::table(&r);
             println!("\n{t}");
             tables.push(t);
@@ -294,6 +320,9 @@ async fn bench(opts: Options) -> Result<ExitCode> {
         out["databases"] = Value::Array(dbs);
     }
     println!("{limits_line}");
+    if let Some((_, line)) = &trivial {
+        println!("{line}");
+    }
     println!(
         "machine: {}, {} cores, load average at start {}",
         machine["cpu"].as_str().unwrap_or("?"),
@@ -304,6 +333,10 @@ async fn bench(opts: Options) -> Result<ExitCode> {
         std::fs::write(path, serde_json::to_string_pretty(&out)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
+    }
+    if failed {
+        eprintln!("some bars were missed (FAIL rows above)");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

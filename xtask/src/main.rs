@@ -37,6 +37,11 @@ const COMMANDS: &[Command] = &[
         help: "(used by bench) print the raw RS256/argon2id rates of this core as JSON",
         run: bench::run_limits,
     },
+    Command {
+        name: "bench-trivial",
+        help: "(used by bench) serve the bare poem-openapi endpoint of the trivial limit on ADDR",
+        run: bench::run_trivial,
+    },
 ];
 
 fn main() -> ExitCode {

@@ -9,7 +9,7 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -102,12 +102,12 @@ impl ApiKeysApi {
         let principal = authenticate(&state, &auth).await?;
         apps::visible(&state, &principal, app_id.0, permissions::API_KEY_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let mut q = app_api_key::Entity::find().filter(app_api_key::Column::AppId.eq(app_id.0));
-        if let Some(after) = page.after {
-            q = q.filter(app_api_key::Column::Id.gt(after));
-        }
+        use app_api_key::Column as C;
         let rows =
-            q.order_by_asc(app_api_key::Column::Id).limit(page.fetch()).all(&state.db).await.map_err(ApiError::from)?;
+            crate::db::scoped_page(app_api_key::Entity::find(), (C::AppId, app_id.0), C::Id, page.after, page.fetch())
+                .all(&state.db)
+                .await
+                .map_err(ApiError::from)?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(ApiKeyList { data: rows.into_iter().map(summary).collect(), pagination }))
     }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -19,11 +19,8 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<app::Model>, DbErr> {
-    let mut q = app::Entity::find().filter(app::Column::WorkspaceId.eq(workspace_id));
-    if let Some(after) = after {
-        q = q.filter(app::Column::Id.gt(after));
-    }
-    q.order_by_asc(app::Column::Id).limit(limit).all(db).await
+    use app::Column as C;
+    crate::db::scoped_page(app::Entity::find(), (C::WorkspaceId, workspace_id), C::Id, after, limit).all(db).await
 }
 
 /// Whether `slug` is taken by another app, as its slug or as an unexpired alias.

@@ -17,7 +17,6 @@ use aws_lc_rs::digest;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::cache::TtlCache;
 use crate::{
     apps::AppRef,
     clock,
@@ -27,6 +26,7 @@ use crate::{
     permissions,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
+    ttl_cache::TtlCache,
 };
 
 const TTL: Duration = Duration::from_secs(30);
@@ -173,7 +173,7 @@ impl Authz {
             }
         };
         // A cached verification was made for some app: it must be this one, under its current slug.
-        if claims.aid != app.id || claims.aud != app.slug || claims.iss != state.issuer(&app.slug) {
+        if claims.aid != app.id || claims.aud != app.slug || !state.is_issuer(&claims.iss, &app.slug) {
             return Err(Deny::Invalid);
         }
         if claims.exp + tokens::LEEWAY_SECS as i64 <= chrono::Utc::now().timestamp() {
@@ -228,7 +228,7 @@ impl Authz {
     }
 
     async fn client(&self, client_id: &str) -> Result<Option<Arc<ClientFacts>>, ApiError> {
-        if let Some(c) = self.clients.get(&client_id.to_owned()) {
+        if let Some(c) = self.clients.get(client_id) {
             return Ok(c);
         }
         let row = m2m_client::Entity::find().filter(m2m_client::Column::ClientId.eq(client_id)).one(&self.db).await?;
@@ -263,7 +263,7 @@ impl Authz {
             "end_user" => {
                 let sid = claims.sid.ok_or(Ok(Deny::Invalid))?;
                 let facts = self.session(app.id, sid).await.map_err(Err)?.ok_or(Ok(Deny::Revoked))?;
-                if facts.user_id.to_string() != claims.sub {
+                if claims.sub.parse::<Uuid>().ok() != Some(facts.user_id) {
                     return Err(Ok(Deny::Invalid));
                 }
                 // Suspension also ends the sessions; say why.

@@ -2,7 +2,6 @@
 //! gateways, and the caches that make them cheap.
 
 pub mod api;
-pub mod cache;
 pub mod engine;
 
 pub use engine::{Authz, Deny, Principal};

@@ -13,7 +13,7 @@ use crate::{
     end_users::{identity::Email, store as users},
     entity::{end_user, one_time_code},
     http::{context::RequestContext, error::ApiError},
-    ratelimit::{self, Limit},
+    ratelimit::Limit,
     secrets::{hash_secret, random_bytes},
     state::AppState,
 };
@@ -142,8 +142,8 @@ pub async fn consume(
 ) -> Result<one_time_code::Model, ApiError> {
     let app_key = format!("codes:app:{}:{}", app.id, purpose.as_str());
     let ip_key = format!("codes:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default());
-    ratelimit::check(&state.db, &app_key, APP_FAILURE_LIMIT).await?;
-    ratelimit::check(&state.db, &ip_key, IP_FAILURE_LIMIT).await?;
+    state.limits.check(&app_key, APP_FAILURE_LIMIT).await?;
+    state.limits.check(&ip_key, IP_FAILURE_LIMIT).await?;
     let now = clock::now();
     let found = one_time_code::Entity::find()
         .filter(one_time_code::Column::AppId.eq(app.id))
@@ -168,8 +168,8 @@ pub async fn consume(
     match found {
         Some(row) if claimed => Ok(row),
         _ => {
-            ratelimit::hit(&state.db, &app_key, APP_FAILURE_LIMIT).await?;
-            ratelimit::hit(&state.db, &ip_key, IP_FAILURE_LIMIT).await?;
+            state.limits.hit(&app_key, APP_FAILURE_LIMIT).await?;
+            state.limits.hit(&ip_key, IP_FAILURE_LIMIT).await?;
             Err(gone())
         }
     }

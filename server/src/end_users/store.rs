@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use uuid::Uuid;
@@ -60,7 +60,7 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<end_user::Model>, DbErr> {
-    let mut q = end_user::Entity::find().filter(end_user::Column::AppId.eq(app_id));
+    let mut q = end_user::Entity::find();
     if let Some(status) = &filter.status {
         q = q.filter(end_user::Column::Status.eq(status.as_str()));
     }
@@ -79,10 +79,7 @@ pub async fn list(
                 .add(like(end_user::Column::DisplayName)),
         );
     }
-    if let Some(after) = after {
-        q = q.filter(end_user::Column::Id.gt(after));
-    }
-    q.order_by_asc(end_user::Column::Id).limit(limit).all(db).await
+    crate::db::scoped_page(q, (end_user::Column::AppId, app_id), end_user::Column::Id, after, limit).all(db).await
 }
 
 /// Live (not revoked, not expired) session counts for the given users.

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use poem::http::StatusCode;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -128,11 +128,8 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<invite::Model>, ApiError> {
     apps::visible(state, principal, app_id, permissions::INVITE_READ).await?;
-    let mut q = invite::Entity::find().filter(invite::Column::AppId.eq(app_id));
-    if let Some(after) = after {
-        q = q.filter(invite::Column::Id.gt(after));
-    }
-    Ok(q.order_by_asc(invite::Column::Id).limit(limit).all(&state.db).await?)
+    use invite::Column as C;
+    Ok(crate::db::scoped_page(invite::Entity::find(), (C::AppId, app_id), C::Id, after, limit).all(&state.db).await?)
 }
 
 /// Soft-deletes an invite (sets `revoked_at`); revoking twice is harmless.

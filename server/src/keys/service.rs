@@ -12,8 +12,9 @@ use std::{
     time::Duration,
 };
 
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use jsonwebtoken::DecodingKey;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -32,8 +33,15 @@ const KEY_SET_TTL: chrono::Duration = chrono::Duration::seconds(60);
 pub struct LiveKey {
     pub kid: String,
     pub activates_at: DateTime<Utc>,
-    pub decoding: DecodingKey,
+    /// The public half, parsed once: RS256 verification without per-token key setup.
+    pub verifier: ParsedPublicKey,
     pub signer: Arc<Signer>,
+}
+
+/// Parses a JWK's `n` and `e` (base64url) into a verification key for RS256.
+fn parse_public(n: &str, e: &str) -> anyhow::Result<ParsedPublicKey> {
+    let (n, e) = (URL_SAFE_NO_PAD.decode(n)?, URL_SAFE_NO_PAD.decode(e)?);
+    Ok(RsaPublicKeyComponents { n: &n[..], e: &e[..] }.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)?)
 }
 
 /// An app's published keys and its serialized JWKS.
@@ -130,13 +138,13 @@ impl KeyRing {
                 valid_until = valid_until.min(exp);
             }
             let signer = Signer::open(&self.master, &row.kid, &row.private_key_enc)?;
-            let decoding = DecodingKey::from_rsa_components(&row.jwk_n, &row.jwk_e)
+            let verifier = parse_public(&row.jwk_n, &row.jwk_e)
                 .map_err(|e| ApiError::internal(format_args!("bad public key {}: {e}", row.kid)))?;
             jwks.push(serde_json::json!({
                 "kty": "RSA", "use": "sig", "alg": "RS256",
                 "kid": row.kid, "n": row.jwk_n, "e": row.jwk_e,
             }));
-            keys.push(LiveKey { kid: row.kid, activates_at: row.activates_at, decoding, signer: Arc::new(signer) });
+            keys.push(LiveKey { kid: row.kid, activates_at: row.activates_at, verifier, signer: Arc::new(signer) });
         }
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks })).expect("json").into();
         Ok(KeySet { valid_until, keys, jwks })

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -28,24 +28,18 @@ pub async fn pool_put(db: &impl ConnectionTrait, key: &SealedKey, now: DateTime<
     Ok(())
 }
 
-/// Removes and returns one pooled key. Concurrent takers never get the same row: the delete
-/// decides, and a taker whose delete hit nothing tries the next row.
+/// Removes and returns one pooled key in one statement. On PostgreSQL, concurrent takers skip
+/// rows another taker has locked (`SKIP LOCKED`), so simultaneous app creations each get their
+/// own key instead of racing for the oldest one; SQLite serialises writers anyway.
 pub async fn pool_take(db: &impl ConnectionTrait) -> Result<Option<SealedKey>, sea_orm::DbErr> {
-    for _ in 0..5 {
-        let Some(row) = key_pool::Entity::find().order_by_asc(key_pool::Column::Id).one(db).await? else {
-            return Ok(None);
-        };
-        let deleted = key_pool::Entity::delete_by_id(row.id).exec(db).await?;
-        if deleted.rows_affected == 1 {
-            return Ok(Some(SealedKey {
-                kid: row.kid,
-                n: row.jwk_n,
-                e: row.jwk_e,
-                private_key_enc: row.private_key_enc,
-            }));
-        }
-    }
-    Ok(None)
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id LIMIT 1{lock}) \
+         RETURNING id, kid, jwk_n, jwk_e, private_key_enc, created_at"
+    );
+    let row = key_pool::Entity::find().from_raw_sql(Statement::from_string(backend, sql)).one(db).await?;
+    Ok(row.map(|row| SealedKey { kid: row.kid, n: row.jwk_n, e: row.jwk_e, private_key_enc: row.private_key_enc }))
 }
 
 pub async fn insert(

@@ -33,7 +33,7 @@ use crate::{
         openapi::ApiTags,
     },
     permissions,
-    ratelimit::{self, Limit},
+    ratelimit::Limit,
     secrets::hash_secret,
     sessions,
     state::AppState,
@@ -223,8 +223,8 @@ async fn authenticate_client(
     let ip = ctx.ip_string().unwrap_or_default();
     let throttle = format!("oauth:{}:{}:{ip}", app.id, hash_secret(&client_id));
     let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
-    ratelimit::check(&state.db, &throttle, CLIENT_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
-    ratelimit::check(&state.db, &ip_throttle, IP_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
+    state.limits.check(&throttle, CLIENT_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
+    state.limits.check(&ip_throttle, IP_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
     let record = state.clients.get(state, &client_id).await?.filter(|c| c.app_id == app.id);
     let reason = match &record {
         None => Some("unknown_client"),
@@ -235,8 +235,8 @@ async fn authenticate_client(
         Some(_) => None,
     };
     if let Some(reason) = reason {
-        ratelimit::hit(&state.db, &throttle, CLIENT_FAILURE_LIMIT).await?;
-        ratelimit::hit(&state.db, &ip_throttle, IP_FAILURE_LIMIT).await?;
+        state.limits.hit(&throttle, CLIENT_FAILURE_LIMIT).await?;
+        state.limits.hit(&ip_throttle, IP_FAILURE_LIMIT).await?;
         Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(client_id.clone()) }, "oauth.client_auth_failed", ctx)
             .resource("m2m_client", &client_id)
             .details(serde_json::json!({ "reason": reason }))
@@ -336,6 +336,7 @@ impl OauthApi {
             scope: Some(scope.clone()),
             iat: now,
             exp: now + ttl as i64,
+            nbf: None,
             jti: Uuid::now_v7().to_string(),
         };
         let access_token = tokens::sign(&state, app.id, &claims).await?;

@@ -10,7 +10,6 @@ use super::store;
 use crate::{
     apps::service as apps,
     audit::Entry,
-    authz::cache::TtlCache,
     clock,
     coherence::Change,
     db,
@@ -19,6 +18,7 @@ use crate::{
     permissions,
     secrets::{self, hash_secret},
     state::AppState,
+    ttl_cache::TtlCache,
 };
 
 /// Prefix of client ids.

@@ -1,7 +1,7 @@
 //! M2M client queries, always scoped by app (except the lookup by the public `client_id`, which
 //! is globally unique and checked against the app by the caller).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::m2m_client;
@@ -25,9 +25,6 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<m2m_client::Model>, DbErr> {
-    let mut q = m2m_client::Entity::find().filter(m2m_client::Column::AppId.eq(app_id));
-    if let Some(after) = after {
-        q = q.filter(m2m_client::Column::Id.gt(after));
-    }
-    q.order_by_asc(m2m_client::Column::Id).limit(limit).all(db).await
+    use m2m_client::Column as C;
+    crate::db::scoped_page(m2m_client::Entity::find(), (C::AppId, app_id), C::Id, after, limit).all(db).await
 }

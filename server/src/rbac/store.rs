@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::entity::{role, role_permission};
@@ -51,9 +51,6 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<role::Model>, DbErr> {
-    let mut q = role::Entity::find().filter(role::Column::AppId.eq(app_id));
-    if let Some(after) = after {
-        q = q.filter(role::Column::Id.gt(after));
-    }
-    q.order_by_asc(role::Column::Id).limit(limit).all(db).await
+    use role::Column as C;
+    crate::db::scoped_page(role::Entity::find(), (C::AppId, app_id), C::Id, after, limit).all(db).await
 }

@@ -22,7 +22,7 @@ use crate::{
         identity::{Email, Username, identifier_key},
     },
     http::{consumer, context::RequestContext, error::ApiError},
-    ratelimit::{self, Limit},
+    ratelimit::Limit,
     rbac,
     secrets::hash_secret,
     state::AppState,
@@ -77,8 +77,8 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
     let lock = Limit { max: config.max_failed_login_attempts, window: LOCK_WINDOW };
     let ip_limit = Limit { max: IP_FAILURE_LIMIT, window: LOCK_WINDOW };
     let (id_key, ip_key) = (id_key(app, &input.identifier), ip_key(app, ctx));
-    ratelimit::check(&state.db, &id_key, lock).await?;
-    ratelimit::check(&state.db, &ip_key, ip_limit).await?;
+    state.limits.check(&id_key, lock).await?;
+    state.limits.check(&ip_key, ip_limit).await?;
 
     let key = identifier_key(&input.identifier);
     let user = if key.contains('@') {
@@ -92,8 +92,8 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
     let ok = verified.ok && !input.password.is_empty();
 
     let Some(user) = user.clone().filter(|_| ok) else {
-        ratelimit::hit(&state.db, &id_key, lock).await?;
-        ratelimit::hit(&state.db, &ip_key, ip_limit).await?;
+        state.limits.hit(&id_key, lock).await?;
+        state.limits.hit(&ip_key, ip_limit).await?;
         let (actor, reason) = match &user {
             Some(u) => (user_actor(u.id), "wrong_password"),
             None => (Actor { kind: "anonymous", id: None }, "unknown_identifier"),
@@ -113,7 +113,7 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
             format!("the account is {}", user.status),
         ));
     }
-    ratelimit::clear(&state.db, &id_key).await?;
+    state.limits.clear(&id_key).await?;
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };
     let tx = db::begin_write(&state.db).await?;

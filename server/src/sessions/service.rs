@@ -136,6 +136,7 @@ pub async fn access_token(
         scope: None,
         iat: now,
         exp: now + ttl as i64,
+        nbf: None,
         jti: Uuid::now_v7().to_string(),
     };
     Ok((tokens::sign(state, app.id, &claims).await?, ttl))

@@ -39,6 +39,7 @@ fn claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClaims {
         scope: None,
         iat: now,
         exp: now + 300,
+        nbf: None,
         jti: Uuid::new_v4().to_string(),
     }
 }
@@ -54,7 +55,7 @@ async fn rotate(server: &TestServer, app: Uuid, immediate: bool) -> heimdall_tes
 
 async fn verify(server: &TestServer, slug: &str, token: &str) -> Result<AccessClaims, TokenError> {
     let app = server.state().directory.resolve(&server.state().db, slug).await.expect("app resolves");
-    tokens::verify::<AccessClaims>(server.state(), &app, token).await
+    tokens::verify(server.state(), &app, token).await
 }
 
 db_test!(

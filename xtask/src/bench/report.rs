@@ -79,11 +79,6 @@ impl Row {
         self.cpu.server.filter(|c| *c > 0.0).map(|c| self.rate / c)
     }
 
-    /// The row as this core's rate: its requests per second of the server's CPU time.
-    pub fn as_limit(&self) -> Rate {
-        Rate { wall: self.rate, cpu: self.per_cpu().unwrap_or(self.rate) }
-    }
-
     /// Rate per server CPU-second over the limit per CPU-second: the figure the bar is checked on.
     pub fn ratio(&self) -> Option<f64> {
         let (_, l) = self.limit.as_ref()?;

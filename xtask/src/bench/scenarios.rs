@@ -23,7 +23,7 @@ use super::{
 
 /// Every scenario, in the order they run, with its description for `--help`.
 pub const SCENARIOS: &[(&str, &str)] = &[
-    ("trivial", "GET /healthz: the trivial-endpoint limit (same server, same middleware)"),
+    ("healthz", "GET /healthz through Heimdall's middleware (report, next to the bare trivial limit)"),
     ("jwks", "GET /{slug}/v1/.well-known/jwks.json (bar: >= 70% of trivial)"),
     ("authorize_repeated", "POST /{slug}/v1/authorize, one end-user token again and again (>= 70% of trivial)"),
     ("verify", "POST /{slug}/v1/verify, one end-user token again and again (report)"),
@@ -34,10 +34,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("list_first", "GET /v1/apps/{id}/end-users?limit=50, first page of the seeded users (report)"),
     ("list_deep", "GET /v1/apps/{id}/end-users?limit=50&cursor=..., a page deep in them (report)"),
     ("app_create", "POST /v1/apps with a pre-filled key pool (report req/s and p50)"),
+    ("sdk_verify", "heimdall-sdk JwksVerifier, warm cache, one thread (wrapper costs < 10% of jsonwebtoken)"),
 ];
 
+/// Verifications timed on each side of `sdk_verify`.
+const SDK_VERIFY_ITERATIONS: u64 = 50_000;
+
 /// Connections of the throughput scenarios.
-const CONNECTIONS: usize = 64;
+pub const CONNECTIONS: usize = 64;
 /// Connections of sign-in: enough to keep the hashing queue full.
 const SIGNIN_CONNECTIONS: usize = 16;
 /// Connections of admin scenarios (listing, app creation).
@@ -57,6 +61,8 @@ struct Run<'a> {
     fx: Fixture,
     report: DbReport,
     trivial: Option<Rate>,
+    /// The trivial endpoint receiving a body as long as `/authorize`'s.
+    trivial_token_body: Option<Rate>,
     tokens: Rc<RefCell<Vec<String>>>,
     /// The scenario running, for profile file names.
     scenario: &'static str,
@@ -64,9 +70,15 @@ struct Run<'a> {
 }
 
 /// Runs the selected scenarios on a fresh database of `kind` with a fresh server.
-pub async fn run_db(kind: DbKind, opts: &Options, limits: Limits, bin: &Path) -> Result<DbReport> {
+pub async fn run_db(
+    kind: DbKind,
+    opts: &Options,
+    limits: Limits,
+    trivial: Option<Rate>,
+    bin: &Path,
+) -> Result<DbReport> {
     let db = Database::create(kind, kind.name()).await?;
-    let result = run_on(&db, kind, opts, limits, bin).await;
+    let result = run_on(&db, kind, opts, limits, trivial, bin).await;
     let cleanup = db.destroy().await;
     let report = result?;
     cleanup?;
@@ -81,7 +93,14 @@ fn app_requests(opts: &Options) -> usize {
     }
 }
 
-async fn run_on(db: &Database, kind: DbKind, opts: &Options, limits: Limits, bin: &Path) -> Result<DbReport> {
+async fn run_on(
+    db: &Database,
+    kind: DbKind,
+    opts: &Options,
+    limits: Limits,
+    trivial: Option<Rate>,
+    bin: &Path,
+) -> Result<DbReport> {
     let pooled = app_requests(opts) + 16;
     eprintln!("[{}] pre-filling the key pool with {pooled} sealed keys", kind.name());
     fill_key_pool(db, pooled).await?;
@@ -93,7 +112,7 @@ async fn run_on(db: &Database, kind: DbKind, opts: &Options, limits: Limits, bin
         server.ready_after,
         server.pid()
     );
-    let result = drive(db, kind, opts, limits, &server).await;
+    let result = drive(db, kind, opts, limits, trivial, &server).await;
     if result.is_err() {
         eprintln!("server log tail:\n{}", server.log_tail());
     }
@@ -101,7 +120,14 @@ async fn run_on(db: &Database, kind: DbKind, opts: &Options, limits: Limits, bin
     result
 }
 
-async fn drive(db: &Database, kind: DbKind, opts: &Options, limits: Limits, server: &Server) -> Result<DbReport> {
+async fn drive(
+    db: &Database,
+    kind: DbKind,
+    opts: &Options,
+    limits: Limits,
+    trivial: Option<Rate>,
+    server: &Server,
+) -> Result<DbReport> {
     let addr = server.addr;
     eprintln!("[{}] provisioning", kind.name());
     let fx = provision::fixture(addr, &db.pak, "bench", SIGNIN_USERS).await?;
@@ -112,12 +138,19 @@ async fn drive(db: &Database, kind: DbKind, opts: &Options, limits: Limits, serv
         addr,
         fx,
         report: DbReport { db: format!("{} ({})", kind.title(), kind.name()), ..Default::default() },
-        trivial: None,
+        trivial,
+        trivial_token_body: None,
         tokens: Rc::default(),
         scenario: "",
         kind,
     };
     run.check_answers().await?;
+    if ["authorize_repeated", "verify"].iter().any(|n| opts.wants(n)) {
+        let body_len = Run::authorize_body(&run.fx.user_token).len();
+        let (rate, _) = super::trivial::measure(opts, body_len).await?;
+        eprintln!("[{}] trivial endpoint with a {body_len}-byte body: {}/CPU-s", kind.name(), thousands(rate.cpu));
+        run.trivial_token_body = Some(rate);
+    }
 
     let mut cursors = None;
     if opts.wants("list_first") || opts.wants("list_deep") {
@@ -136,24 +169,28 @@ async fn drive(db: &Database, kind: DbKind, opts: &Options, limits: Limits, serv
     load::run(addr, warm, Duration::ZERO, opts.warmup).await?;
 
     for (name, _) in SCENARIOS {
-        if !(opts.wants(name) || (*name == "trivial" && opts.needs_trivial())) {
+        if !opts.wants(name) {
             continue;
         }
         eprintln!("[{}] {name}", kind.name());
         run.scenario = name;
         match *name {
-            "trivial" => {
+            "healthz" => {
                 let (o, cpu) = run.measure(vec![Load::new(CONNECTIONS, run.trivial_request())]).await?;
-                let row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
-                run.trivial = Some(row.as_limit());
+                let mut row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
+                if let Some(t) = run.trivial {
+                    row = row.against("trivial", t, Bar::Report);
+                }
                 run.report.rows.push(row);
             }
             "jwks" => {
                 let req = load::request(&addr, "GET", &format!("/{}/v1/.well-known/jwks.json", run.fx.slug), &[], None);
-                run.vs_trivial(name, CONNECTIONS, Requests::Fixed(req), 0.7).await?;
+                let limit = run.trivial;
+                run.vs_limit(name, CONNECTIONS, Requests::Fixed(req), "trivial", limit, 0.7).await?;
             }
             "authorize_repeated" => {
-                run.vs_trivial(name, CONNECTIONS, run.authorize_request(), 0.7).await?;
+                let limit = run.trivial_token_body;
+                run.vs_limit(name, CONNECTIONS, run.authorize_request(), "trivial, same body", limit, 0.7).await?;
             }
             "verify" => {
                 let body = json!({ "token": run.fx.user_token }).to_string();
@@ -161,8 +198,8 @@ async fn drive(db: &Database, kind: DbKind, opts: &Options, limits: Limits, serv
                 let req = load::request(&addr, "POST", &path, &[], Some(body.as_bytes()));
                 let (o, cpu) = run.measure(vec![Load::new(CONNECTIONS, Requests::Fixed(req))]).await?;
                 let mut row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
-                if let Some(t) = run.trivial {
-                    row = row.against("trivial", t, Bar::Report);
+                if let Some(t) = run.trivial_token_body {
+                    row = row.against("trivial, same body", t, Bar::Report);
                 }
                 run.report.rows.push(row);
             }
@@ -197,6 +234,7 @@ async fn drive(db: &Database, kind: DbKind, opts: &Options, limits: Limits, serv
                 run.report.rows.push(Row::new(name, ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
             }
             "app_create" => run.app_create(kind).await?,
+            "sdk_verify" => run.sdk_verify().await?,
             other => bail!("unknown scenario {other}"),
         }
     }
@@ -249,11 +287,19 @@ impl Run<'_> {
             .context("cannot run `perf record` (--profile needs perf)")
     }
 
-    async fn vs_trivial(&mut self, name: &str, connections: usize, requests: Requests, fraction: f64) -> Result<()> {
+    async fn vs_limit(
+        &mut self,
+        name: &str,
+        connections: usize,
+        requests: Requests,
+        limit_name: &str,
+        limit: Option<Rate>,
+        fraction: f64,
+    ) -> Result<()> {
         let (o, cpu) = self.measure(vec![Load::new(connections, requests)]).await?;
         let mut row = Row::new(name, connections.to_string(), &o[0], cpu);
-        if let Some(t) = self.trivial {
-            row = row.against("trivial", t, Bar::AtLeast(fraction));
+        if let Some(t) = limit {
+            row = row.against(limit_name, t, Bar::AtLeast(fraction));
         }
         self.report.rows.push(row);
         Ok(())
@@ -412,6 +458,34 @@ impl Run<'_> {
         Some(
             text.lines().find_map(|l| l.strip_prefix(needle.as_str())).and_then(|n| n.trim().parse().ok()).unwrap_or(0),
         )
+    }
+
+    /// The SDK's local verification against a bare `jsonwebtoken::decode` of the same token, both
+    /// timed on this (the load generator's) core while no load runs: issue 5's "wrapper costs
+    /// less than 10%", i.e. at least 1/1.1 of the raw rate.
+    async fn sdk_verify(&mut self) -> Result<()> {
+        let verifier = heimdall_sdk::JwksVerifier::builder(format!("http://{}", self.addr), &self.fx.slug).build()?;
+        let t = heimdall_sdk::bench::verify_throughput(&verifier, &self.fx.user_token, SDK_VERIFY_ITERATIONS).await?;
+        let raw = Rate { wall: t.raw_per_sec, cpu: t.raw_per_sec };
+        self.report.rows.push(Row {
+            scenario: "sdk_verify".into(),
+            connections: "-".into(),
+            rate: t.verifier_per_sec,
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            ok: t.iterations,
+            non_2xx: 0,
+            io_errors: 0,
+            window: Duration::from_secs_f64(t.iterations as f64 / t.verifier_per_sec.max(1.0)),
+            // One thread doing nothing else: its rate is its per-CPU rate.
+            cpu: Cpu { server: Some(1.0), load: None },
+            limit: Some(("jsonwebtoken::decode".into(), raw)),
+            bar: Bar::AtLeast(1.0 / 1.1),
+        });
+        self.report.notes.push(format!(
+            "sdk_verify: {t}; timed on the load generator's core between scenarios, so not comparable with the server's core figures"
+        ));
+        Ok(())
     }
 
     async fn app_create(&mut self, kind: DbKind) -> Result<()> {

@@ -177,8 +177,6 @@ impl Server {
     /// Starts `heimdall` pinned to core 0 and waits until `/readyz` answers 200.
     pub async fn start(bin: &Path, db: &Database, extra_env: &[(&str, String)]) -> Result<Server> {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let log = db.dir.join("server.log");
-        let out = fs::File::create(&log)?;
         let mut cmd = Command::new("taskset");
         cmd.args(["-c", "0"])
             .arg(bin)
@@ -187,27 +185,40 @@ impl Server {
             .env("HEIMDALL_MASTER_KEY", STANDARD.encode(db.master))
             .env("HEIMDALL_BOOTSTRAP_PAK", &db.pak)
             .env("HEIMDALL_DATA_DIR", &db.dir)
-            .env("HEIMDALL_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out);
+            .env("HEIMDALL_LOG", "warn");
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
+        Server::spawn(cmd, addr, db.dir.join("server.log"), load::request(&addr, "GET", "/readyz", &[], None)).await
+    }
+
+    /// Starts the bare poem-openapi endpoint of the trivial-endpoint limit (`xtask bench-trivial`)
+    /// pinned to core 0.
+    pub async fn start_trivial(dir: &Path) -> Result<Server> {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", "0"]).arg(std::env::current_exe()?).arg("bench-trivial").arg(addr.to_string());
+        fs::create_dir_all(dir)?;
+        let ready = super::trivial::request(&addr, 0);
+        Server::spawn(cmd, addr, dir.join("trivial.log"), ready).await
+    }
+
+    async fn spawn(mut cmd: Command, addr: SocketAddr, log: PathBuf, ready: Vec<u8>) -> Result<Server> {
+        let out = fs::File::create(&log)?;
+        cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
         let started = Instant::now();
-        let child = cmd.spawn().context("cannot start `taskset -c 0 heimdall` (is util-linux installed?)")?;
+        let child = cmd.spawn().context("cannot start the server under `taskset -c 0` (is util-linux installed?)")?;
         let mut server = Server { child, addr, log, ready_after: Duration::ZERO };
-        let ready = load::request(&addr, "GET", "/readyz", &[], None);
         loop {
             if let Some(status) = server.child.try_wait()? {
-                bail!("heimdall exited with {status} before it was ready:\n{}", server.log_tail());
+                bail!("the server exited with {status} before it was ready:\n{}", server.log_tail());
             }
             if let Ok((200, _)) = load::once(addr, &ready).await {
                 server.ready_after = started.elapsed();
                 return Ok(server);
             }
             if started.elapsed() > Duration::from_secs(120) {
-                bail!("heimdall not ready after 120 s:\n{}", server.log_tail());
+                bail!("the server is not ready after 120 s:\n{}", server.log_tail());
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

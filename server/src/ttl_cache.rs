@@ -1,8 +1,9 @@
-//! A small concurrent map whose entries expire, used by the authorization caches. Entries are
-//! also dropped explicitly when the change bus says what they describe changed; the expiry only
-//! bounds staleness if an announcement is missed.
+//! A small concurrent map whose entries expire, used by the authorization caches and the rate
+//! limiter. Entries are also dropped explicitly when the change bus says what they describe
+//! changed; the expiry only bounds staleness if an announcement is missed.
 
 use std::{
+    borrow::Borrow,
     collections::HashMap,
     hash::Hash,
     sync::RwLock,
@@ -20,7 +21,10 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         TtlCache { map: RwLock::new(HashMap::new()), ttl, capacity }
     }
 
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let map = self.map.read().expect("cache lock");
         map.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
     }
@@ -38,7 +42,10 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         map.insert(key, (Instant::now(), value));
     }
 
-    pub fn remove(&self, key: &K) {
+    pub fn remove<Q: Eq + Hash + ?Sized>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+    {
         self.map.write().expect("cache lock").remove(key);
     }
 
