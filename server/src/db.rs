@@ -94,3 +94,9 @@ pub fn scoped_page<E: EntityTrait>(
     };
     select.order_by_asc(scope).order_by_asc(id).limit(limit)
 }
+
+/// ` FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL), so concurrent takers of a
+/// queue-like table each get their own row; SQLite serialises writers anyway.
+pub fn skip_locked(backend: DbBackend) -> &'static str {
+    if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" }
+}

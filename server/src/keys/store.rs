@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -33,7 +33,7 @@ pub async fn pool_put(db: &impl ConnectionTrait, key: &SealedKey, now: DateTime<
 /// own key instead of racing for the oldest one; SQLite serialises writers anyway.
 pub async fn pool_take(db: &impl ConnectionTrait) -> Result<Option<SealedKey>, sea_orm::DbErr> {
     let backend = db.get_database_backend();
-    let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = crate::db::skip_locked(backend);
     let sql = format!(
         "DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id LIMIT 1{lock}) \
          RETURNING id, kid, jwk_n, jwk_e, private_key_enc, created_at"
