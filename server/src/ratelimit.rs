@@ -115,3 +115,36 @@ async fn hit(db: &DatabaseConnection, key: &str, limit: Limit) -> Result<(u32, D
     }
     Ok((u32::MAX, clock::now()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn verdicts_follow_hits_and_clears_and_other_instances_read_the_database() {
+        let path = std::env::temp_dir().join(format!("heimdall-ratelimit-{}.db", uuid::Uuid::now_v7()));
+        let db = db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("sqlite");
+        db::migrate(&db).await.expect("migrations");
+        let here = RateLimiter::new(db.clone());
+        let limit = Limit { max: 2, window: Duration::from_secs(600) };
+
+        // A clean verdict is remembered, and each failure updates it with the shared count.
+        here.check("k", limit).await.expect("clean");
+        assert_eq!(here.hit("k", limit).await.expect("hit"), 1);
+        here.check("k", limit).await.expect("one failure is under the limit");
+        assert_eq!(here.hit("k", limit).await.expect("hit"), 2);
+        let refused = here.check("k", limit).await.expect_err("blocked");
+        assert_eq!(refused.status.as_u16(), 429);
+
+        // Another instance has no memory of the key: it reads the database.
+        let there = RateLimiter::new(db.clone());
+        assert!(there.check("k", limit).await.is_err(), "the block is shared");
+        assert!(there.check("other", limit).await.is_ok());
+
+        // Clearing forgets both the row and this instance's verdict.
+        here.clear("k").await.expect("clear");
+        here.check("k", limit).await.expect("cleared");
+        db.close().await.ok();
+        let _ = std::fs::remove_file(&path);
+    }
+}

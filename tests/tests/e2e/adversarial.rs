@@ -186,6 +186,13 @@ db_test!(
         let other_kid = server.get_public(&other.path("/.well-known/jwks.json")).await.expect(200)["keys"][0]["kid"].clone();
         let h = json!({ "alg": "RS256", "typ": "JWT", "kid": other_kid });
         assert_refused(&app, &sign_with(&signer, &h, &payload), "TOKEN_INVALID", "another app's kid").await;
+
+        // Signed with the real key and kid, but demanding an extension nobody here understands
+        // (RFC 7515 §4.1.11): refused. Unknown non-critical members are ignored.
+        let critical = json!({ "alg": "RS256", "typ": "JWT", "kid": header["kid"], "crit": ["exp-extension"], "exp-extension": 1 });
+        assert_refused(&app, &sign_with(&signer, &critical, &payload), "TOKEN_INVALID", "crit header").await;
+        let extra = json!({ "alg": "RS256", "typ": "JWT", "kid": header["kid"], "cty": "JWT-ish", "x-note": 1 });
+        assert!(app.allows(&sign_with(&signer, &extra, &payload), "docs.read").await, "unknown members are ignored");
     }
 );
 
