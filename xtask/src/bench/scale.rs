@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::{Context, Result};
 use heimdall_server::entity::{app, auth_config, role, signing_key};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -105,6 +105,9 @@ async fn run_on(db: &Database, opts: &Options, limits: Limits, bin: &Path) -> Re
     let conn = db.connect().await?;
     let big_app_users = opts.scale_users / 2;
     let seeded = seed(db, &conn, template, opts.scale_apps, opts.scale_users).await?;
+    // A bulk load leaves the planner's statistics describing empty tables until autovacuum gets
+    // round to them; production tables grow gradually. Refresh them as autovacuum would.
+    conn.execute_unprepared("ANALYZE").await?;
     conn.close().await?;
     let seed_time = started.elapsed();
     eprintln!("[scale] seeded in {seed_time:.1?}");
