@@ -10,12 +10,10 @@
 use std::sync::{LazyLock, OnceLock};
 
 use heimdall_server::{
-    entity::key_pool,
     keys::crypto::{MasterKey, SealedKey, generate_sealed},
     secrets,
 };
-use sea_orm::{DatabaseConnection, EntityTrait, Set};
-use uuid::Uuid;
+use sea_orm::DatabaseConnection;
 
 /// Keys seeded into every pool; enough for the busiest test of the suite.
 pub const STOCK_SIZE: usize = 8;
@@ -54,15 +52,6 @@ fn stock() -> &'static [SealedKey] {
 /// Puts copies of the stock keys into the `key_pool` table of a migrated, empty database.
 pub async fn seed_key_pool(db: &DatabaseConnection) -> anyhow::Result<()> {
     let keys = tokio::task::spawn_blocking(stock).await?;
-    let now = chrono::Utc::now();
-    let rows = keys.iter().map(|key| key_pool::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kid: Set(key.kid.clone()),
-        jwk_n: Set(key.n.clone()),
-        jwk_e: Set(key.e.clone()),
-        private_key_enc: Set(key.private_key_enc.clone()),
-        created_at: Set(now),
-    });
-    key_pool::Entity::insert_many(rows).exec(db).await?;
+    heimdall_server::keys::pool_put(db, keys, chrono::Utc::now()).await?;
     Ok(())
 }

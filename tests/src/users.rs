@@ -12,6 +12,28 @@ use uuid::Uuid;
 
 use crate::{Reply, TestServer};
 
+/// Claims shaped like an end-user token of app `slug` (five minutes to live), for tests that
+/// sign tokens themselves with `tokens::sign`.
+pub fn end_user_claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClaims {
+    let now = chrono::Utc::now().timestamp();
+    AccessClaims {
+        iss: server.state().issuer(slug),
+        aud: slug.to_owned(),
+        sub: "user-1".into(),
+        aid: app,
+        sid: Some(Uuid::now_v7()),
+        role: Some("member".into()),
+        token_type: "end_user".into(),
+        amr: Some(vec!["pwd".into()]),
+        permissions: vec!["docs.read".into()],
+        scope: None,
+        iat: now,
+        exp: now + 300,
+        nbf: None,
+        jti: Uuid::new_v4().to_string(),
+    }
+}
+
 /// A password that satisfies every policy the tests switch on (number, uppercase, symbol).
 pub const PASSWORD: &str = "Correct-Horse-42";
 
@@ -173,6 +195,30 @@ impl<'a> ConsumerApp<'a> {
         let state = self.server.state();
         let app = state.directory.resolve(&state.db, self.slug).await.expect("app resolves");
         tokens::verify(state, &app, access_token).await.expect("access token verifies")
+    }
+
+    /// Verifies an access token the way a resource server does, without Heimdall's code: the
+    /// app's JWKS over HTTP, then RS256 with the issuer `<base>/<slug>` and the audience `<slug>`.
+    /// Returns the claims.
+    pub async fn verify_offline(&self, token: &str) -> Value {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        let header = jsonwebtoken::decode_header(token).expect("JWT header");
+        assert_eq!(header.alg, Algorithm::RS256);
+        let kid = header.kid.expect("kid");
+        let jwks = self.server.get_public(&self.path("/.well-known/jwks.json")).await;
+        let jwk = jwks.expect(200)["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .unwrap_or_else(|| panic!("kid {kid} is not published: {jwks}"))
+            .clone();
+        let key =
+            DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).expect("RSA key");
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[format!("{}/{}", self.server.base, self.slug)]);
+        validation.set_audience(&[self.slug]);
+        jsonwebtoken::decode::<Value>(token, &key, &validation).expect("token verifies against the JWKS").claims
     }
 
     /// `GET /v1/apps/{id}/end-users/{user}`; panics unless 200.

@@ -7,3 +7,4 @@ pub mod service;
 mod store;
 
 pub use service::{KeyPolicy, KeyRing, KeySet};
+pub use store::pool_put;

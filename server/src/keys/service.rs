@@ -179,7 +179,7 @@ impl KeyRing {
 
     /// Puts an unused claimed key back (e.g. when the app creation that claimed it failed).
     pub async fn give_back(&self, key: &SealedKey) {
-        if let Err(e) = store::pool_put(&self.db, key, clock::now()).await {
+        if let Err(e) = store::pool_put(&self.db, std::slice::from_ref(key), clock::now()).await {
             tracing::warn!(error = %e, "could not return a key to the pool");
         }
     }
@@ -250,7 +250,7 @@ impl KeyRing {
             match store::pool_size(&self.db).await {
                 Ok(size) if (size as usize) < self.policy.pool_target => match self.generate().await {
                     Ok(key) => {
-                        if let Err(e) = store::pool_put(&self.db, &key, clock::now()).await {
+                        if let Err(e) = store::pool_put(&self.db, std::slice::from_ref(&key), clock::now()).await {
                             tracing::warn!(error = %e, "key pool refill failed");
                             tokio::time::sleep(Duration::from_secs(5)).await;
                         }

@@ -14,17 +14,20 @@ pub async fn pool_size(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr>
     key_pool::Entity::find().count(db).await
 }
 
-pub async fn pool_put(db: &impl ConnectionTrait, key: &SealedKey, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
-    key_pool::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kid: Set(key.kid.clone()),
-        jwk_n: Set(key.n.clone()),
-        jwk_e: Set(key.e.clone()),
-        private_key_enc: Set(key.private_key_enc.clone()),
-        created_at: Set(now),
+/// Adds sealed keys to the pool (also how tests and the bench pre-fill it), 500 rows per
+/// statement to stay far below SQLite's bound-parameter limit.
+pub async fn pool_put(db: &impl ConnectionTrait, keys: &[SealedKey], now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
+    for chunk in keys.chunks(500) {
+        let rows = chunk.iter().map(|key| key_pool::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            kid: Set(key.kid.clone()),
+            jwk_n: Set(key.n.clone()),
+            jwk_e: Set(key.e.clone()),
+            private_key_enc: Set(key.private_key_enc.clone()),
+            created_at: Set(now),
+        });
+        key_pool::Entity::insert_many(rows).exec(db).await?;
     }
-    .insert(db)
-    .await?;
     Ok(())
 }
 

@@ -4,31 +4,11 @@
 
 use heimdall_server::{
     entity::{platform_api_key, server_meta, workspace},
-    tokens::{self, AccessClaims},
+    tokens,
 };
-use heimdall_tests::{TestServer, db_test};
+use heimdall_tests::{TestServer, db_test, users::end_user_claims};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use uuid::Uuid;
-
-fn claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClaims {
-    let now = chrono::Utc::now().timestamp();
-    AccessClaims {
-        iss: server.state().issuer(slug),
-        aud: slug.to_owned(),
-        sub: "user-1".into(),
-        aid: app,
-        sid: None,
-        role: Some("member".into()),
-        token_type: "end_user".into(),
-        amr: None,
-        permissions: vec![],
-        scope: None,
-        iat: now,
-        exp: now + 300,
-        nbf: None,
-        jti: Uuid::new_v4().to_string(),
-    }
-}
 
 db_test!(
     async fn instances_starting_together_on_a_new_database_all_come_up_and_bootstrap_once(db: Db) {
@@ -74,7 +54,7 @@ db_test!(
         let list = second.get("/v1/apps").await;
         assert_eq!(list.expect(200)["data"].as_array().unwrap().len(), 1);
         let id: Uuid = list.body["data"][0]["id"].as_str().unwrap().parse().unwrap();
-        let token = tokens::sign(server.state(), id, &claims(&server, "first-instance", id)).await.unwrap();
+        let token = tokens::sign(server.state(), id, &end_user_claims(&server, "first-instance", id)).await.unwrap();
         let app = second.state().directory.resolve(&second.state().db, "first-instance").await.unwrap();
         tokens::verify(second.state(), &app, &token).await.expect("verifies on the other instance");
     }

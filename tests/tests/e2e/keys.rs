@@ -9,7 +9,7 @@ use heimdall_server::{
     keys::crypto::{MasterKey, Signer},
     tokens::{self, AccessClaims, TokenError},
 };
-use heimdall_tests::{TestServer, db_test};
+use heimdall_tests::{TestServer, db_test, users::end_user_claims};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -22,26 +22,6 @@ fn app_id(app: &Value) -> Uuid {
 
 fn kids(jwks: &Value) -> Vec<String> {
     jwks["keys"].as_array().expect("keys array").iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
-}
-
-fn claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClaims {
-    let now = chrono::Utc::now().timestamp();
-    AccessClaims {
-        iss: server.state().issuer(slug),
-        aud: slug.to_owned(),
-        sub: "user-1".into(),
-        aid: app,
-        sid: Some(Uuid::now_v7()),
-        role: Some("member".into()),
-        token_type: "end_user".into(),
-        amr: Some(vec!["pwd".into()]),
-        permissions: vec!["docs.read".into()],
-        scope: None,
-        iat: now,
-        exp: now + 300,
-        nbf: None,
-        jti: Uuid::new_v4().to_string(),
-    }
 }
 
 fn kid_of(token: &str) -> String {
@@ -150,7 +130,7 @@ db_test!(
         let mut expected = vec![old_kid.clone(), new_kid.clone()];
         expected.sort();
         assert_eq!(published, expected);
-        let token = tokens::sign(server.state(), id, &claims(&server, "rotating", id)).await.expect("sign");
+        let token = tokens::sign(server.state(), id, &end_user_claims(&server, "rotating", id)).await.expect("sign");
         assert_eq!(kid_of(&token), old_kid);
         verify(&server, "rotating", &token).await.expect("verifies");
 
@@ -163,7 +143,7 @@ db_test!(
     async fn immediate_rotation_activates_the_new_key_and_withdraws_the_old(server) {
         let app = server.create_app("compromised").await;
         let id = app_id(&app);
-        let old_token = tokens::sign(server.state(), id, &claims(&server, "compromised", id)).await.expect("sign");
+        let old_token = tokens::sign(server.state(), id, &end_user_claims(&server, "compromised", id)).await.expect("sign");
         let old_kid = kid_of(&old_token);
         verify(&server, "compromised", &old_token).await.expect("verifies before the rotation");
 
@@ -182,7 +162,7 @@ db_test!(
 
         let jwks = server.get_public("/compromised/v1/.well-known/jwks.json").await;
         assert_eq!(kids(jwks.expect(200)), [new_kid.as_str()]);
-        let token = tokens::sign(server.state(), id, &claims(&server, "compromised", id)).await.expect("sign");
+        let token = tokens::sign(server.state(), id, &end_user_claims(&server, "compromised", id)).await.expect("sign");
         assert_eq!(kid_of(&token), new_kid);
         verify(&server, "compromised", &token).await.expect("new token verifies");
         assert_ne!(old_kid, new_kid);
@@ -232,7 +212,7 @@ db_test!(
     async fn server_signed_tokens_verify_against_the_published_jwks(server) {
         let app = server.create_app("verifiable").await;
         let id = app_id(&app);
-        let issued = claims(&server, "verifiable", id);
+        let issued = end_user_claims(&server, "verifiable", id);
         let token = tokens::sign(server.state(), id, &issued).await.expect("sign");
         let header = jsonwebtoken::decode_header(&token).expect("header");
         assert_eq!(header.alg, Algorithm::RS256);

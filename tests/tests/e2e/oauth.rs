@@ -10,35 +10,12 @@ use heimdall_tests::{
     db_test,
     users::{ConsumerApp, Tokens},
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use oauth2::{
     AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl,
     basic::{BasicClient, BasicErrorResponseType},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// Verifies an access token as a resource server would: the app's JWKS, RS256, issuer and
-/// audience.
-async fn verify_offline(app: &ConsumerApp<'_>, token: &str) -> Value {
-    let header = jsonwebtoken::decode_header(token).expect("JWT header");
-    assert_eq!(header.alg, Algorithm::RS256);
-    let kid = header.kid.expect("kid");
-    let jwks = app.server.get_public(&app.path("/.well-known/jwks.json")).await;
-    let jwk = jwks.expect(200)["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .unwrap_or_else(|| panic!("kid {kid} is not published: {jwks}"))
-        .clone();
-    let key =
-        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).expect("RSA key");
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[format!("{}/{}", app.server.base, app.slug)]);
-    validation.set_audience(&[app.slug]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("token verifies against the JWKS").claims
-}
 
 fn token_url(app: &ConsumerApp<'_>) -> String {
     app.server.url(&app.path("/oauth/token"))
@@ -128,7 +105,7 @@ db_test!(
         assert_eq!(fields, ["access_token", "expires_in", "scope", "token_type"]);
 
         let token = body["access_token"].as_str().unwrap();
-        let claims = verify_offline(&app, token).await;
+        let claims = app.verify_offline(token).await;
         assert_eq!(claims["iss"], format!("{}/oauth-token", server.base));
         assert_eq!(claims["aud"], "oauth-token");
         assert_eq!(claims["type"], "m2m");
@@ -155,13 +132,13 @@ db_test!(
         let r = form_post(&app, "token", &client, &[("grant_type", "client_credentials")]).await;
         assert_eq!(r.expect(200)["scope"], "docs.read docs.write");
         assert_eq!(r.header("cache-control"), Some("no-store"));
-        let claims = verify_offline(&app, r["access_token"].as_str().unwrap()).await;
+        let claims = app.verify_offline(r["access_token"].as_str().unwrap()).await;
         assert_eq!(claims["sub"], client.client_id.as_str());
 
         let r = form_basic(&app, "token", &client, &[("grant_type", "client_credentials"), ("scope", "docs.write")]).await;
         assert_eq!(r.expect(200)["scope"], "docs.write");
         assert_eq!(r.header("cache-control"), Some("no-store"));
-        let claims = verify_offline(&app, r["access_token"].as_str().unwrap()).await;
+        let claims = app.verify_offline(r["access_token"].as_str().unwrap()).await;
         assert_eq!(claims["permissions"], json!(["docs.write"]));
 
         // Basic with a JSON body works as well.
@@ -187,7 +164,7 @@ db_test!(
         let scopes: Vec<String> = token.scopes().expect("scope").iter().map(|s| s.as_str().to_owned()).collect();
         assert_eq!(scopes, ["docs.read", "docs.write"]);
         assert!(token.expires_in().is_some_and(|d| d.as_secs() > 0));
-        let claims = verify_offline(&app, token.access_token().secret()).await;
+        let claims = app.verify_offline(token.access_token().secret()).await;
         assert_eq!(claims["type"], "m2m");
         assert!(app.allows(token.access_token().secret(), "docs.write").await);
 
@@ -281,7 +258,7 @@ db_test!(
         let r = app.client_token(&client, Some("docs.read  docs.read billing.read")).await;
         assert_eq!(r.expect(200)["scope"], "docs.read billing.read", "{r}");
         let token = r["access_token"].as_str().unwrap().to_owned();
-        assert_eq!(verify_offline(&app, &token).await["permissions"], json!(["docs.read", "billing.read"]));
+        assert_eq!(app.verify_offline(&token).await["permissions"], json!(["docs.read", "billing.read"]));
         assert!(app.allows(&token, "docs.read").await);
         assert!(!app.allows(&token, "docs.write").await, "a narrowed token does not hold the rest");
 
@@ -367,7 +344,7 @@ db_test!(
         assert_eq!(body["scope"], "docs.read docs.write");
         assert_eq!(body["aud"], "oauth-introspect");
         assert_eq!(body["iss"], format!("{}/oauth-introspect", server.base));
-        let claims = verify_offline(&app, &token).await;
+        let claims = app.verify_offline(&token).await;
         assert_eq!(body["exp"], claims["exp"]);
         assert_eq!(body["iat"], claims["iat"]);
         assert_eq!(body["jti"], claims["jti"]);

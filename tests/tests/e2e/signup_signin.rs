@@ -7,32 +7,9 @@ use heimdall_tests::{
     TestServer, db_test,
     users::{ConsumerApp, PASSWORD, Tokens, without_request_id},
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-/// Verifies an access token the way a backend does: the app's JWKS over HTTP, then RS256 with
-/// the issuer `<base>/<slug>` and the audience `<slug>`.
-async fn verify_offline(app: &ConsumerApp<'_>, token: &str) -> Value {
-    let header = jsonwebtoken::decode_header(token).expect("JWT header");
-    assert_eq!(header.alg, Algorithm::RS256);
-    let kid = header.kid.expect("kid");
-    let jwks = app.server.get_public(&app.path("/.well-known/jwks.json")).await;
-    let jwk = jwks.expect(200)["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .unwrap_or_else(|| panic!("kid {kid} is not published: {jwks}"))
-        .clone();
-    let key =
-        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).expect("RSA key");
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[format!("{}/{}", app.server.base, app.slug)]);
-    validation.set_audience(&[app.slug]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation).expect("access token verifies offline").claims
-}
 
 fn user_count(list: &Value) -> usize {
     list["data"].as_array().expect("data").len()
@@ -56,7 +33,7 @@ db_test!(
         keys.sort_unstable();
         assert_eq!(keys, ["access_token", "expires_in", "refresh_token", "token_type"]);
 
-        let claims = verify_offline(&app, &tokens.access).await;
+        let claims = app.verify_offline(&tokens.access).await;
         let user: Uuid = claims["sub"].as_str().expect("sub").parse().expect("sub is a UUID");
         assert_eq!(claims["iss"], format!("{}/shop", server.base));
         assert_eq!(claims["aud"], "shop");

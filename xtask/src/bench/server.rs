@@ -15,11 +15,8 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
-use heimdall_server::{
-    entity::key_pool,
-    keys::crypto::{MasterKey, generate_sealed},
-};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use heimdall_server::keys::crypto::{MasterKey, SealedKey, generate_sealed};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::load;
 
@@ -128,25 +125,14 @@ pub async fn fill_key_pool(db: &Database, count: usize) -> Result<()> {
     let master = db.master_key();
     let template = generate_sealed(&master)?;
     let der = master.open(&template.kid, &template.private_key_enc)?;
-    let conn = db.connect().await?;
-    let now = chrono::Utc::now();
-    let mut made = 0;
-    while made < count {
-        let n = (count - made).min(500);
-        let rows = (0..n).map(|_| {
+    let keys: Vec<SealedKey> = (0..count)
+        .map(|_| {
             let kid = format!("rs256-{}", uuid::Uuid::new_v4().simple());
-            key_pool::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                private_key_enc: Set(master.seal(&kid, &der)),
-                kid: Set(kid),
-                jwk_n: Set(template.n.clone()),
-                jwk_e: Set(template.e.clone()),
-                created_at: Set(now),
-            }
-        });
-        key_pool::Entity::insert_many(rows).exec(&conn).await?;
-        made += n;
-    }
+            SealedKey { private_key_enc: master.seal(&kid, &der), kid, ..template.clone() }
+        })
+        .collect();
+    let conn = db.connect().await?;
+    heimdall_server::keys::pool_put(&conn, &keys, chrono::Utc::now()).await?;
     conn.close().await?;
     Ok(())
 }
