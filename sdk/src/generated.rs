@@ -12215,7 +12215,9 @@ let response = client.oauth_introspect()
 RFC 7009. A refresh token, or an end-user access token, ends its whole session; an M2M
 access token is refused from now on by `/verify`, `/authorize` and introspection. Unknown
 or already invalid tokens also answer 200. The caller authenticates with one of the app's
-M2M credentials.
+M2M credentials (a backend ending a user's session); an M2M access token can be revoked
+only by the client it was issued to (RFC 7009 §2.1) — another client gets 403
+`unauthorized_client`.
 
 Sends a `POST` request to `/{app_slug}/v1/oauth/revoke`
 

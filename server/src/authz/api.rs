@@ -15,7 +15,7 @@ use poem_openapi::{
     payload::Json,
 };
 
-use super::{Deny, Principal};
+use super::Deny;
 use crate::{
     apps::AppRef,
     http::{
@@ -222,23 +222,13 @@ fn token_of(body_token: Option<String>, req: &Request) -> Result<String, ApiErro
         })
 }
 
-async fn decide(state: &AppState, app: &AppRef, token: &str) -> Result<Result<Principal, Deny>, ApiError> {
-    match state.authz.check(state, app, token).await {
-        Ok(p) => Ok(Ok(p)),
-        Err(Ok(deny)) => Ok(Err(deny)),
-        Err(Err(e)) => Err(e),
-    }
-}
-
 async fn authorize_with(
     state: &AppState,
     app: &AppRef,
-    req: &Request,
-    body: AuthorizeRequest,
+    token: &str,
+    wanted: Vec<String>,
 ) -> Result<AuthorizeResponse, ApiError> {
-    let token = token_of(body.token, req)?;
-    let wanted = wanted(body.permission, body.permissions)?;
-    Ok(match decide(state, app, &token).await? {
+    Ok(match state.authz.check(state, app, token).await? {
         Ok(p) => {
             let missing = p.missing(&wanted);
             let authorized = missing.is_empty();
@@ -262,16 +252,16 @@ async fn authorize_with(
 
 /// The app a token claims to belong to, from its (unverified) `aud`; verification follows.
 async fn app_from_token(state: &AppState, token: &str) -> Result<Option<Arc<AppRef>>, ApiError> {
+    /// Heimdall's tokens carry one audience, the slug (an array never verifies).
+    #[derive(serde::Deserialize)]
+    struct Audience {
+        aud: String,
+    }
     let Some(payload) = token.split('.').nth(1) else { return Ok(None) };
-    let Some(claims) =
-        URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    let Some(Audience { aud: slug }) =
+        URL_SAFE_NO_PAD.decode(payload).ok().and_then(|b| serde_json::from_slice(&b).ok())
     else {
         return Ok(None);
-    };
-    let slug = match claims.get("aud") {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Array(a)) => a.first().and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
-        _ => return Ok(None),
     };
     match consumer::app(state, &slug).await {
         Ok(app) => Ok(Some(app)),
@@ -305,7 +295,7 @@ impl AuthzApi {
     ) -> Result<Json<VerifyResponse>, Errors<DecisionErrors>> {
         let app = consumer::app(&state, &app_slug.0).await?;
         let token = token_of(body.0.token, req)?;
-        Ok(Json(match decide(&state, &app, &token).await? {
+        Ok(Json(match state.authz.check(&state, &app, &token).await? {
             Ok(p) => VerifyResponse {
                 valid: true,
                 error: None,
@@ -342,7 +332,10 @@ impl AuthzApi {
         body: Json<AuthorizeRequest>,
     ) -> Result<Json<AuthorizeResponse>, Errors<DecisionErrors>> {
         let app = consumer::app(&state, &app_slug.0).await?;
-        Ok(Json(authorize_with(&state, &app, req, body.0).await?))
+        let b = body.0;
+        let token = token_of(b.token, req)?;
+        let wanted = wanted(b.permission, b.permissions)?;
+        Ok(Json(authorize_with(&state, &app, &token, wanted).await?))
     }
 
     /// Authorize several checks
@@ -370,7 +363,7 @@ impl AuthzApi {
             .into_iter()
             .map(|c| Ok((c.id, wanted(c.permission, c.permissions)?)))
             .collect::<Result<Vec<_>, ApiError>>()?;
-        let decision = decide(&state, &app, &token).await?;
+        let decision = state.authz.check(&state, &app, &token).await?;
         let (error, role) = match &decision {
             Ok(p) => (None, p.role.clone()),
             Err(deny) => (Some(deny.code().to_owned()), None),
@@ -410,21 +403,17 @@ impl AuthzApi {
         body: Json<AuthorizeRequest>,
     ) -> Result<Json<AuthorizeResponse>, Errors<DecisionErrors>> {
         let b = body.0;
-        let token = token_of(b.token.clone(), req)?;
+        let token = token_of(b.token, req)?;
+        let wanted = wanted(b.permission, b.permissions)?;
         match app_from_token(&state, &token).await? {
-            Some(app) => {
-                Ok(Json(authorize_with(&state, &app, req, AuthorizeRequest { token: Some(token), ..b }).await?))
-            }
-            None => {
-                let wanted = wanted(b.permission, b.permissions)?;
-                Ok(Json(AuthorizeResponse {
-                    authorized: false,
-                    allowed: false,
-                    role: None,
-                    error: Some(Deny::Invalid.code().into()),
-                    missing_permissions: Some(wanted),
-                }))
-            }
+            Some(app) => Ok(Json(authorize_with(&state, &app, &token, wanted).await?)),
+            None => Ok(Json(AuthorizeResponse {
+                authorized: false,
+                allowed: false,
+                role: None,
+                error: Some(Deny::Invalid.code().into()),
+                missing_permissions: Some(wanted),
+            })),
         }
     }
 
@@ -457,7 +446,7 @@ impl AuthzApi {
                 .with_www_authenticate(format!("Bearer realm=\"{}\"", app.slug))
         };
         let token = token_of(None, req).map_err(|_| unauthorized("TOKEN_REQUIRED"))?;
-        let p = match decide(&state, &app, &token).await? {
+        let p = match state.authz.check(&state, &app, &token).await? {
             Ok(p) => p,
             Err(deny) => return Err(unauthorized(deny.code()).into()),
         };

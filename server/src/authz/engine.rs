@@ -8,12 +8,13 @@
 //! instance.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     sync::{Arc, RwLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use aws_lc_rs::digest;
+use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -21,9 +22,10 @@ use crate::{
     apps::AppRef,
     clock,
     coherence::Change,
-    entity::{end_user, m2m_client, revoked_token, role, role_permission, session},
+    end_users,
+    entity::revoked_token,
     http::error::ApiError,
-    permissions,
+    permissions, rbac, sessions,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
     ttl_cache::TtlCache,
@@ -55,24 +57,26 @@ impl Deny {
     }
 }
 
-/// Current facts about a session, as authorization needs them.
+impl From<TokenError> for Deny {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Expired => Deny::Expired,
+            _ => Deny::Invalid,
+        }
+    }
+}
+
+/// Current facts about a session, as authorization needs them. Whether it is live is decided
+/// at each check from `revoked` and `expires_at`, so a cached entry never outlives the session.
 #[derive(Debug)]
 pub struct SessionFacts {
     pub app_id: Uuid,
     pub user_id: Uuid,
-    pub live: bool,
+    pub revoked: bool,
+    pub expires_at: DateTime<Utc>,
     pub user_active: bool,
     pub role_id: Option<Uuid>,
     pub role_name: Option<String>,
-}
-
-/// Current facts about an M2M client.
-#[derive(Debug)]
-pub struct ClientFacts {
-    pub id: Uuid,
-    pub app_id: Uuid,
-    pub active: bool,
-    pub scopes: Vec<String>,
 }
 
 /// Who a valid token speaks for, with their permissions as of now.
@@ -102,8 +106,8 @@ pub struct Authz {
     verified: TtlCache<[u8; 32], Arc<AccessClaims>>,
     sessions: TtlCache<Uuid, Arc<SessionFacts>>,
     roles: TtlCache<Uuid, (Uuid, Arc<Vec<String>>)>,
-    clients: TtlCache<String, Option<Arc<ClientFacts>>>,
-    revoked: RwLock<HashSet<String>>,
+    /// Revoked token ids, with when this instance learned of each (see `reload_revoked`).
+    revoked: RwLock<HashMap<String, Instant>>,
 }
 
 fn token_key(token: &str) -> [u8; 32] {
@@ -118,7 +122,6 @@ impl Authz {
             verified: TtlCache::new(Duration::from_secs(300), 200_000),
             sessions: TtlCache::new(TTL, 200_000),
             roles: TtlCache::new(TTL, 100_000),
-            clients: TtlCache::new(TTL, 100_000),
             revoked: RwLock::default(),
         }
     }
@@ -128,25 +131,34 @@ impl Authz {
         match change {
             Change::Session(sid) => self.sessions.remove(sid),
             Change::User(uid) => self.sessions.retain(|_, f| f.user_id != *uid),
-            Change::Roles(app) => {
-                self.roles.retain(|_, (a, _)| a != app);
-                self.sessions.retain(|_, f| f.app_id != *app);
-            }
-            Change::Client(id) => self.clients.retain(|_, c| c.as_ref().is_none_or(|c| c.id != *id)),
+            // Role ids and names never change and a role with holders cannot be deleted, so
+            // cached sessions stay right; only the permission sets go.
+            Change::Roles(app) => self.roles.retain(|_, (a, _)| a != app),
+            // Clients are cached once, by `m2m::Clients`, which applies this itself.
+            Change::Client(_) => {}
             Change::TokenRevoked(jti) => {
-                self.revoked.write().expect("revoked lock").insert(jti.clone());
+                self.revoked.write().expect("revoked lock").insert(jti.clone(), Instant::now());
             }
-            Change::App(_) => {}
+            // A key withdrawal (immediate rotation), suspension or rename: verifications made
+            // under the old state must be made again.
+            Change::App(app) => self.verified.retain(|_, c| c.aid != *app),
             Change::All => {
+                self.verified.clear();
                 self.sessions.clear();
                 self.roles.clear();
-                self.clients.clear();
             }
         }
     }
 
-    /// Reloads the revoked token ids that have not expired (start-up and each maintenance tick).
+    /// Reloads the revoked token ids that have not expired (start-up and each maintenance tick),
+    /// after deleting the expired ones, which no check needs any more. Ids announced while the
+    /// query ran are kept: the reload replaces only what it has seen.
     pub async fn reload_revoked(&self) -> Result<(), sea_orm::DbErr> {
+        revoked_token::Entity::delete_many()
+            .filter(revoked_token::Column::ExpiresAt.lte(clock::now()))
+            .exec(&self.db)
+            .await?;
+        let started = Instant::now();
         let ids: Vec<String> = revoked_token::Entity::find()
             .select_only()
             .column(revoked_token::Column::Jti)
@@ -154,7 +166,9 @@ impl Authz {
             .into_tuple()
             .all(&self.db)
             .await?;
-        *self.revoked.write().expect("revoked lock") = ids.into_iter().collect();
+        let mut revoked = self.revoked.write().expect("revoked lock");
+        revoked.retain(|_, learned| *learned >= started);
+        revoked.extend(ids.into_iter().map(|id| (id, started)));
         Ok(())
     }
 
@@ -163,11 +177,7 @@ impl Authz {
         let claims = match self.verified.get(&key) {
             Some(c) => c,
             None => {
-                let claims: AccessClaims = tokens::verify(state, app, token).await.map_err(|e| match e {
-                    TokenError::Expired => Deny::Expired,
-                    _ => Deny::Invalid,
-                })?;
-                let claims = Arc::new(claims);
+                let claims = Arc::new(tokens::verify(state, app, token).await?);
                 self.verified.insert(key, claims.clone());
                 claims
             }
@@ -176,7 +186,7 @@ impl Authz {
         if claims.aid != app.id || claims.aud != app.slug || !state.is_issuer(&claims.iss, &app.slug) {
             return Err(Deny::Invalid);
         }
-        if claims.exp + tokens::LEEWAY_SECS as i64 <= chrono::Utc::now().timestamp() {
+        if tokens::expired(&claims, chrono::Utc::now().timestamp()) {
             return Err(Deny::Expired);
         }
         Ok(claims)
@@ -187,20 +197,20 @@ impl Authz {
         if let Some(f) = self.sessions.get(&sid).filter(|f| f.app_id == app_id) {
             return Ok(Some(f));
         }
-        let Some(s) = session::Entity::find_by_id(sid).filter(session::Column::AppId.eq(app_id)).one(&self.db).await?
-        else {
+        let Some(s) = sessions::store::find(&self.db, app_id, sid).await? else {
             return Ok(None);
         };
-        let user = end_user::Entity::find_by_id(s.end_user_id).one(&self.db).await?;
+        let user = end_users::store::find(&self.db, app_id, s.end_user_id).await?;
         let role_id = user.as_ref().and_then(|u| u.role_id);
         let role_name = match role_id {
-            Some(id) => role::Entity::find_by_id(id).one(&self.db).await?.map(|r| r.name),
+            Some(id) => rbac::store::find(&self.db, app_id, id).await?.map(|r| r.name),
             None => None,
         };
         let facts = Arc::new(SessionFacts {
             app_id,
             user_id: s.end_user_id,
-            live: s.revoked_at.is_none() && s.expires_at > clock::now(),
+            revoked: s.revoked_at.is_some(),
+            expires_at: s.expires_at,
             user_active: user.as_ref().is_some_and(|u| u.status == "active"),
             role_id,
             role_name,
@@ -214,76 +224,55 @@ impl Authz {
         if let Some((_, p)) = self.roles.get(&role_id).filter(|(a, _)| *a == app_id) {
             return Ok(p);
         }
-        let perms: Vec<String> = role_permission::Entity::find()
-            .select_only()
-            .column(role_permission::Column::Permission)
-            .filter(role_permission::Column::RoleId.eq(role_id))
-            .filter(role_permission::Column::AppId.eq(app_id))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+        let perms = rbac::store::permissions_of(&self.db, app_id, Some(role_id)).await?;
         let perms = Arc::new(perms);
         self.roles.insert(role_id, (app_id, perms.clone()));
         Ok(perms)
     }
 
-    async fn client(&self, client_id: &str) -> Result<Option<Arc<ClientFacts>>, ApiError> {
-        if let Some(c) = self.clients.get(client_id) {
-            return Ok(c);
-        }
-        let row = m2m_client::Entity::find().filter(m2m_client::Column::ClientId.eq(client_id)).one(&self.db).await?;
-        let facts = row.map(|c| {
-            Arc::new(ClientFacts {
-                id: c.id,
-                app_id: c.app_id,
-                active: c.is_active,
-                scopes: serde_json::from_value(c.scopes).unwrap_or_default(),
-            })
-        });
-        self.clients.insert(client_id.to_owned(), facts.clone());
-        Ok(facts)
-    }
-
-    /// Verifies `token` for `app` and resolves who it speaks for, as of now. `Err(Ok(deny))` is a
-    /// token refused; `Err(Err(e))` a server failure.
+    /// Verifies `token` for `app` and resolves who it speaks for, as of now: `Ok(Err(deny))` is
+    /// a token refused, `Err` a server failure.
     pub async fn check(
         &self,
         state: &AppState,
         app: &AppRef,
         token: &str,
-    ) -> Result<Principal, Result<Deny, ApiError>> {
+    ) -> Result<Result<Principal, Deny>, ApiError> {
         if app.status != "active" {
-            return Err(Ok(Deny::AppInactive));
+            return Ok(Err(Deny::AppInactive));
         }
-        let claims = self.claims(state, app, token).await.map_err(Ok)?;
-        if self.revoked.read().expect("revoked lock").contains(&claims.jti) {
-            return Err(Ok(Deny::Revoked));
+        let claims = match self.claims(state, app, token).await {
+            Ok(claims) => claims,
+            Err(deny) => return Ok(Err(deny)),
+        };
+        if self.revoked.read().expect("revoked lock").contains_key(&claims.jti) {
+            return Ok(Err(Deny::Revoked));
         }
         match claims.token_type.as_str() {
             "end_user" => {
-                let sid = claims.sid.ok_or(Ok(Deny::Invalid))?;
-                let facts = self.session(app.id, sid).await.map_err(Err)?.ok_or(Ok(Deny::Revoked))?;
+                let Some(sid) = claims.sid else { return Ok(Err(Deny::Invalid)) };
+                let Some(facts) = self.session(app.id, sid).await? else { return Ok(Err(Deny::Revoked)) };
                 if claims.sub.parse::<Uuid>().ok() != Some(facts.user_id) {
-                    return Err(Ok(Deny::Invalid));
+                    return Ok(Err(Deny::Invalid));
                 }
                 // Suspension also ends the sessions; say why.
                 if !facts.user_active {
-                    return Err(Ok(Deny::AccountSuspended));
+                    return Ok(Err(Deny::AccountSuspended));
                 }
-                if !facts.live {
-                    return Err(Ok(Deny::Revoked));
+                if facts.revoked || facts.expires_at <= clock::now() {
+                    return Ok(Err(Deny::Revoked));
                 }
                 let permissions = match facts.role_id {
-                    Some(role_id) => self.role_permissions(app.id, role_id).await.map_err(Err)?,
+                    Some(role_id) => self.role_permissions(app.id, role_id).await?,
                     None => Arc::new(Vec::new()),
                 };
-                Ok(Principal { role: facts.role_name.clone(), permissions, claims })
+                Ok(Ok(Principal { role: facts.role_name.clone(), permissions, claims }))
             }
             "m2m" => {
-                let facts = self.client(&claims.sub).await.map_err(Err)?.ok_or(Ok(Deny::ClientInactive))?;
-                if facts.app_id != app.id || !facts.active {
-                    return Err(Ok(Deny::ClientInactive));
-                }
+                let client = state.clients.get(state, &claims.sub).await?;
+                let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
+                    return Ok(Err(Deny::ClientInactive));
+                };
                 // What the token was issued with, as far as the client still holds it: a held
                 // wildcard narrowed by the client keeps the narrower scopes it covers.
                 let mut permissions: Vec<String> = Vec::new();
@@ -299,9 +288,9 @@ impl Authz {
                         }
                     }
                 }
-                Ok(Principal { role: None, permissions: Arc::new(permissions), claims })
+                Ok(Ok(Principal { role: None, permissions: Arc::new(permissions), claims }))
             }
-            _ => Err(Ok(Deny::Invalid)),
+            _ => Ok(Err(Deny::Invalid)),
         }
     }
 }

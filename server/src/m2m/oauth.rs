@@ -398,7 +398,7 @@ impl OauthApi {
                 None => IntrospectionResponse::default(),
             }));
         }
-        Ok(Json(match state.authz.check(&state, &app, token).await {
+        Ok(Json(match state.authz.check(&state, &app, token).await? {
             Ok(p) => IntrospectionResponse {
                 active: true,
                 scope: Some(p.permissions.join(" ")),
@@ -413,8 +413,7 @@ impl OauthApi {
                 principal_type: Some(p.claims.token_type.clone()),
                 role: p.role.clone(),
             },
-            Err(Ok(_)) => IntrospectionResponse::default(),
-            Err(Err(e)) => return Err(e.into()),
+            Err(_) => IntrospectionResponse::default(),
         }))
     }
 
@@ -423,7 +422,9 @@ impl OauthApi {
     /// RFC 7009. A refresh token, or an end-user access token, ends its whole session; an M2M
     /// access token is refused from now on by `/verify`, `/authorize` and introspection. Unknown
     /// or already invalid tokens also answer 200. The caller authenticates with one of the app's
-    /// M2M credentials.
+    /// M2M credentials (a backend ending a user's session); an M2M access token can be revoked
+    /// only by the client it was issued to (RFC 7009 §2.1) — another client gets 403
+    /// `unauthorized_client`.
     #[oai(path = "/:app_slug/v1/oauth/revoke", method = "post", operation_id = "oauth_revoke", tag = "ApiTags::OAuth")]
     async fn revoke(
         &self,
@@ -458,6 +459,14 @@ impl OauthApi {
         let revoked = match (claims.token_type.as_str(), claims.sid) {
             ("end_user", Some(sid)) => {
                 sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?
+            }
+            _ if claims.sub != caller.client_id => {
+                return Err(oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "unauthorized_client",
+                    "an M2M token can only be revoked by the client it was issued to",
+                )
+                .into());
             }
             _ => {
                 let expires = chrono::DateTime::from_timestamp(claims.exp + tokens::LEEWAY_SECS as i64, 0)

@@ -50,7 +50,7 @@ impl Default for Clients {
 
 impl Clients {
     pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
-        if let Some(found) = self.cache.get(&client_id.to_owned()) {
+        if let Some(found) = self.cache.get(client_id) {
             return Ok(found);
         }
         let record = store::find_by_client_id(&state.db, client_id).await?.map(|c| {

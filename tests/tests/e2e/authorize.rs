@@ -381,3 +381,27 @@ db_test!(
         assert_eq!(r.expect(200)["valid"], true, "{r}");
     }
 );
+
+db_test!(
+    async fn tokens_verified_before_an_immediate_key_rotation_are_refused_after_it(server) {
+        let app = ConsumerApp::create(&server, "withdrawn-key").await;
+        app.create_permission("docs.read").await;
+        let client = app.create_client("worker", &["docs.read"]).await;
+        let m2m = app.m2m_token(&client).await;
+        let (_, user) = app.signup_ok("alice", "alice@example.com").await;
+        // Both are verified (and so cached) before the rotation.
+        assert!(app.allows(&m2m, "docs.read").await);
+        assert_eq!(app.verify_token(&user.access).await.expect(200)["valid"], true);
+
+        let path = app.admin_path("/signing-keys/rotate?immediate=true");
+        TestServer::send(server.request_as(&server.pak, Method::POST, &path)).await.expect(200);
+
+        // The compromised key is withdrawn: what it signed is refused, cached or not.
+        assert_eq!(app.verify_error(&m2m).await, "TOKEN_INVALID");
+        assert_eq!(app.authorize_error(&m2m, "docs.read").await.as_deref(), Some("TOKEN_INVALID"));
+        assert_eq!(app.verify_error(&user.access).await, "TOKEN_INVALID");
+        // Tokens signed with the new key work.
+        let fresh = app.m2m_token(&client).await;
+        assert!(app.allows(&fresh, "docs.read").await);
+    }
+);

@@ -161,7 +161,6 @@ db_test!(
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-revoke").await;
         let on_b = on_a.via(&b);
-        let caller = on_a.create_client("gateway", &[]).await;
         let worker = on_a.create_client("worker", &["docs.read"]).await;
         let token = on_a.m2m_token(&worker).await;
         let (_, user) = on_a.signup_ok("cat", "cat@example.com").await;
@@ -171,7 +170,7 @@ db_test!(
         let r = on_a
             .post(
                 "/oauth/revoke",
-                &json!({ "token": token, "client_id": caller.client_id, "client_secret": caller.secret }),
+                &json!({ "token": token, "client_id": worker.client_id, "client_secret": worker.secret }),
             )
             .await;
         r.expect(200);

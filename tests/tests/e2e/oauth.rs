@@ -395,7 +395,13 @@ db_test!(
         let sibling = app.m2m_token(&worker).await;
         assert!(app.allows(&token, "docs.read").await);
 
-        let r = form_basic(&app, "revoke", &caller, &[("token", token.as_str()), ("token_type_hint", "access_token")]).await;
+        // Another client of the app may not revoke the worker's tokens (RFC 7009 §2.1).
+        let r = form_basic(&app, "revoke", &caller, &[("token", token.as_str())]).await;
+        expect_oauth_error(&r, 403, "unauthorized_client");
+        assert!(app.allows(&token, "docs.read").await, "still valid after a refused revocation");
+
+        // The client it was issued to may.
+        let r = form_basic(&app, "revoke", &worker, &[("token", token.as_str()), ("token_type_hint", "access_token")]).await;
         r.expect(200);
         assert_eq!(app.verify_error(&token).await, "TOKEN_REVOKED");
         assert_eq!(app.authorize_error(&token, "docs.read").await.as_deref(), Some("TOKEN_REVOKED"));
@@ -405,13 +411,13 @@ db_test!(
         assert!(app.allows(&sibling, "docs.read").await);
         app.client_token(&worker, None).await.expect(200);
         // Revoking again, or revoking unknown tokens, still answers 200.
-        form_basic(&app, "revoke", &caller, &[("token", token.as_str())]).await.expect(200);
+        form_basic(&app, "revoke", &worker, &[("token", token.as_str())]).await.expect(200);
         for unknown in ["garbage", "hrt_unknown", "a.b.c"] {
             form_basic(&app, "revoke", &caller, &[("token", unknown)]).await.expect(200);
         }
         let entries = app.audit("oauth.token_revoked").await;
         assert!(!entries.is_empty());
-        assert_eq!(entries[0]["actor_id"], caller.client_id.as_str());
+        assert_eq!(entries[0]["actor_id"], worker.client_id.as_str());
 
         // The caller must authenticate.
         let r = app.post("/oauth/revoke", &json!({ "token": sibling })).await;
