@@ -113,7 +113,9 @@ impl Passwords {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let _queued = self.waiting.clone().try_acquire_owned().map_err(|_| {
+        // The permit travels with the job, so a job whose caller went away still counts until it
+        // has left the queue: the queue stays bounded whatever clients do.
+        let permit = self.waiting.clone().try_acquire_owned().map_err(|_| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
@@ -125,7 +127,11 @@ impl Passwords {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _ = tx.send(span.in_scope(work));
+                let _permit = permit;
+                // Nobody waits for the answer any more (the request was dropped): skip the work.
+                if !tx.is_closed() {
+                    let _ = tx.send(span.in_scope(work));
+                }
             }))
             .map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
         rx.await.map_err(ApiError::internal)

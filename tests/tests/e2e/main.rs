@@ -23,6 +23,7 @@ mod keys;
 mod mail;
 mod me;
 mod oauth;
+mod rate_limits;
 mod refresh;
 mod revocation;
 mod roles;
