@@ -71,6 +71,11 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Whether `err` is a foreign-key violation (a row still referenced, or a reference to nothing).
+pub fn is_foreign_key_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
 /// Cheap liveness query for `/readyz`.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await

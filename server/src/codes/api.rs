@@ -14,7 +14,7 @@ use crate::{
     auth_config, clock,
     coherence::Change,
     db,
-    end_users::{identity::Email, store as users},
+    end_users::identity::Email,
     http::{
         auth::AdminKey,
         consumer,
@@ -190,19 +190,10 @@ impl CodesApi {
         let code = service::parse_code(&body.0.code)?;
         let config = auth_config::load(&state.db, app.id).await?;
         config.check_password(&body.0.new_password)?;
-        let row = service::consume(&state, &app, Purpose::PasswordReset, &code, &ctx).await?;
-        let gone = || {
-            ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
-        };
-        let user = match row.end_user_id {
-            Some(id) => users::find(&state.db, app.id, id).await?,
-            None => None,
-        }
-        // The code was sent to the email the account had then; once it changed, the old address
-        // must not be able to take the account over.
-        .filter(|u| u.email_key.is_some() && u.email_key == row.contact)
-        .ok_or_else(gone)?;
+        // Hashed before the code is used up, so a busy hashing queue (503) does not burn it.
         let hash = state.passwords.hash(&body.0.new_password).await?;
+        let row = service::consume(&state, &app, Purpose::PasswordReset, &code, &ctx).await?;
+        let user = service::account_for(&state, &app, &row).await?;
         let now = clock::now();
         let tx = db::begin_write(&state.db).await?;
         let mut model = user.clone().into_active_model();
@@ -305,15 +296,7 @@ impl CodesApi {
         let ctx = RequestContext::of(req);
         let code = service::parse_code(&body.0.code)?;
         let row = service::consume(&state, &app, Purpose::EmailVerification, &code, &ctx).await?;
-        let gone = || {
-            ApiError::new(poem::http::StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
-        };
-        let user = match row.end_user_id {
-            Some(id) => users::find(&state.db, app.id, id).await?,
-            None => None,
-        }
-        .filter(|u| u.email_key.is_some() && u.email_key == row.contact)
-        .ok_or_else(gone)?;
+        let user = service::account_for(&state, &app, &row).await?;
         let now = clock::now();
         let tx = db::begin_write(&state.db).await?;
         let mut model = user.clone().into_active_model();

@@ -122,6 +122,20 @@ fn gone() -> ApiError {
     ApiError::new(StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
 }
 
+/// The account a consumed code was for — provided it still has the address the code was sent
+/// to: once the email changed, the old address must not be able to act on the account.
+pub async fn account_for(
+    state: &AppState,
+    app: &AppRef,
+    code: &one_time_code::Model,
+) -> Result<end_user::Model, ApiError> {
+    let user = match code.end_user_id {
+        Some(id) => users::find(&state.db, app.id, id).await?,
+        None => None,
+    };
+    user.filter(|u| u.email_key.is_some() && u.email_key == code.contact).ok_or_else(gone)
+}
+
 /// 400 unless `raw` is six digits.
 pub fn parse_code(raw: &str) -> Result<String, ApiError> {
     let code = raw.trim();

@@ -157,15 +157,20 @@ pub async fn delete_role(
     if current.is_system {
         return Err(ApiError::forbidden(format!("'{name}' is a system role and cannot be deleted")));
     }
-    let holders = end_user::Entity::find().filter(end_user::Column::RoleId.eq(current.id)).count(&state.db).await?;
-    if holders > 0 {
-        return Err(ApiError::conflict(
-            "role_in_use",
-            format!("{holders} end-user(s) hold '{name}'; reassign them first"),
-        ));
-    }
+    let in_use = |holders: &str| {
+        ApiError::conflict("role_in_use", format!("{holders} end-user(s) hold '{name}'; reassign them first"))
+    };
+    // Counted inside the write transaction; an assignment racing past it still cannot leave a
+    // dangling role (the foreign key refuses the delete), and is reported the same way.
     let tx = db::begin_write(&state.db).await?;
-    role::Entity::delete_by_id(current.id).exec(&tx).await?;
+    let holders = end_user::Entity::find().filter(end_user::Column::RoleId.eq(current.id)).count(&tx).await?;
+    if holders > 0 {
+        return Err(in_use(&holders.to_string()));
+    }
+    role::Entity::delete_by_id(current.id)
+        .exec(&tx)
+        .await
+        .map_err(|e| if db::is_foreign_key_violation(&e) { in_use("some") } else { ApiError::from(e) })?;
     Entry::new(app_id, &principal.actor(), "role.deleted", ctx).resource("role", name).record(&tx).await?;
     tx.commit().await?;
     state.bus.publish(Change::Roles(app_id)).await;
