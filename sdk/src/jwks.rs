@@ -478,7 +478,6 @@ impl VerifyKey {
 /// A fetched key set.
 pub(crate) struct KeySet {
     keys: HashMap<String, VerifyKey>,
-    fetched_at: Instant,
     expires_at: Instant,
 }
 
@@ -497,6 +496,9 @@ struct Failure {
 struct CacheState {
     keys: Option<Arc<KeySet>>,
     failure: Option<Failure>,
+    /// When the last fetch ended, however it ended: the `kid`-miss cooldown counts from here, so
+    /// forged `kid`s cannot make a failing endpoint be asked more often.
+    last_attempt: Option<Instant>,
     /// Bumped by every completed fetch, so a task that waited for someone else's fetch can tell
     /// that one happened and use its outcome instead of fetching again.
     generation: u64,
@@ -570,6 +572,11 @@ impl JwksVerifierBuilder {
         let options = self.options;
         if options.algorithms.is_empty() {
             return Err(Error::Config("the verifier needs at least one allowed algorithm".into()));
+        }
+        // jsonwebtoken checks every allowed algorithm against the key's family, so a mixed list
+        // (RS256 with ES256) would refuse every token.
+        if options.algorithms.iter().any(|a| a.family() != options.algorithms[0].family()) {
+            return Err(Error::Config("the allowed algorithms must all be of one key type (RSA, EC or EdDSA)".into()));
         }
         let mut issuers = options.issuers.clone().unwrap_or_else(|| vec![format!("{origin}/{}", self.app_slug)]);
         issuers.extend(options.extra_issuers.iter().cloned());
@@ -716,25 +723,32 @@ impl JwksVerifier {
     /// is unknown and the cooldown allows it.
     async fn key_set_for(&self, kid: &str, alg: Algorithm) -> Result<Arc<KeySet>, VerifyError> {
         let now = Instant::now();
-        let (cached, failing, generation) = {
+        let (cached, failing, last_attempt, generation) = {
             let state = self.inner.state.read().expect("jwks cache");
             let cached = state.keys.clone().filter(|s| s.expires_at > now);
             let failing = state.failure.as_ref().filter(|f| f.until > now).map(|f| f.error.clone());
-            (cached, failing, state.generation)
+            (cached, failing, state.last_attempt, state.generation)
         };
-        if let Some(set) = &cached {
-            if set.find(kid, alg).is_some() {
-                return Ok(set.clone());
+        let Some(set) = cached else {
+            if let Some(error) = failing {
+                return Err(VerifyError::FetchFailed(error));
             }
-            if now.duration_since(set.fetched_at) < self.inner.options.kid_miss_cooldown {
-                tracing::debug!(kid, "unknown kid; key set too recent to refetch");
-                return Err(VerifyError::KeyNotFound { kid: kid.to_owned() });
-            }
+            return self.fetch_shared(generation).await.map_err(VerifyError::FetchFailed);
+        };
+        if set.find(kid, alg).is_some() {
+            return Ok(set);
         }
-        if let Some(error) = failing {
-            return Err(VerifyError::FetchFailed(error));
+        // A fresh set without this kid: refetch once per cooldown, in case the key is new. If
+        // that fetch fails, the token still names a key we do not know: that is the answer, not
+        // an outage (the cached keys still verify every other token).
+        let not_found = || VerifyError::KeyNotFound { kid: kid.to_owned() };
+        if failing.is_some()
+            || last_attempt.is_some_and(|at| now.duration_since(at) < self.inner.options.kid_miss_cooldown)
+        {
+            tracing::debug!(kid, "unknown kid; not refetching yet");
+            return Err(not_found());
         }
-        self.fetch_shared(generation).await.map_err(VerifyError::FetchFailed)
+        self.fetch_shared(generation).await.map_err(|_| not_found())
     }
 
     /// Fetches the key set unless another task completed a fetch since `seen_generation`, in
@@ -755,6 +769,7 @@ impl JwksVerifier {
         let outcome = self.fetch().await;
         let mut state = self.inner.state.write().expect("jwks cache");
         state.generation += 1;
+        state.last_attempt = Some(Instant::now());
         match outcome {
             Ok(set) => {
                 let set = Arc::new(set);
@@ -766,8 +781,10 @@ impl JwksVerifier {
                 self.inner.fetch_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(url = %self.inner.jwks_url, %error, "JWKS fetch failed");
                 let error = Arc::new(error);
-                state.failure =
-                    Some(Failure { until: Instant::now() + self.inner.options.negative_ttl, error: error.clone() });
+                state.failure = Some(Failure {
+                    until: after(Instant::now(), self.inner.options.negative_ttl),
+                    error: error.clone(),
+                });
                 Err(error)
             }
         }
@@ -792,9 +809,13 @@ impl JwksVerifier {
         let ttl = inner.options.ttl_for(response.headers());
         let body = response.bytes().await.map_err(transport_error)?;
         let keys = parse_key_set(&body)?;
-        let fetched_at = Instant::now();
-        Ok(KeySet { keys, fetched_at, expires_at: fetched_at + ttl })
+        Ok(KeySet { keys, expires_at: after(Instant::now(), ttl) })
     }
+}
+
+/// `at + d`, saturating at a far future instead of panicking on huge configured durations.
+fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).or_else(|| at.checked_add(Duration::from_secs(100 * 365 * 24 * 3600))).unwrap_or(at)
 }
 
 fn transport_error(error: reqwest::Error) -> JwksFetchError {
@@ -888,6 +909,25 @@ mod tests {
         assert_eq!(issuer_for("http://[::1]:9000/", "acme").unwrap(), "http://[::1]:9000/acme");
         assert!(issuer_for("ftp://example.com", "acme").is_err());
         assert!(issuer_for("not a url", "acme").is_err());
+    }
+
+    #[test]
+    fn algorithms_of_different_key_types_are_refused_at_build() {
+        let mixed = JwksVerifier::builder("http://127.0.0.1:1", "acme")
+            .configure(|o| o.algorithms([Algorithm::RS256, Algorithm::ES256]))
+            .build();
+        assert!(matches!(mixed, Err(Error::Config(_))));
+        let rsa = JwksVerifier::builder("http://127.0.0.1:1", "acme")
+            .configure(|o| o.algorithms([Algorithm::RS256, Algorithm::PS256]))
+            .build();
+        assert!(rsa.is_ok());
+    }
+
+    #[test]
+    fn huge_durations_saturate_instead_of_overflowing() {
+        let now = Instant::now();
+        assert!(after(now, Duration::MAX) > now + Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(after(now, Duration::from_secs(5)), now + Duration::from_secs(5));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
 use heimdall_sdk::{JwksVerifier, VerifyError, jwks::JwksFetchError};
 use heimdall_tests::{TestServer, db_test};
 
@@ -148,6 +150,13 @@ db_test!(
         let token = setup.tokens.access_token.clone();
         verifier.verify(&token).await.expect("warm");
         let warmed = std::time::Instant::now();
+        // A second verifier that may refetch on an unknown kid after 100 ms.
+        let eager = JwksVerifier::builder(server.base.as_str(), "acme")
+            .configure(|o| o.kid_miss_cooldown(Duration::from_millis(100)).negative_ttl(Duration::from_secs(5)))
+            .http_client(reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap())
+            .build()
+            .unwrap();
+        eager.verify(&token).await.expect("warm");
 
         drop(setup);
         drop(server);
@@ -157,6 +166,17 @@ db_test!(
             verifier.verify(&token).await.expect("verifies from the cache while the server is down");
         }
         assert_eq!(verifier.stats().fetches, 1, "no request while the cache is fresh");
+        // A token naming a key nobody published, during the outage: the answer is "no such key",
+        // not an outage — also once the kid-miss cooldown allows a refetch and that refetch fails.
+        let (_, rest) = token.split_once('.').unwrap();
+        let forged_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"rs256-forged"}"#);
+        let forged = format!("{forged_header}.{rest}");
+        for _ in 0..3 {
+            let r = eager.verify(&forged).await;
+            assert!(matches!(r, Err(VerifyError::KeyNotFound { .. })), "{r:?}");
+        }
+        assert_eq!((eager.stats().fetches, eager.stats().fetch_failures), (2, 1), "one refetch attempt, then cached");
+        eager.verify(&token).await.expect("known keys still verify");
 
         let ttl_end = warmed + Duration::from_millis(3100);
         tokio::time::sleep(ttl_end.saturating_duration_since(std::time::Instant::now())).await;
