@@ -37,8 +37,26 @@ pub use reply::Reply;
 ///
 /// `db_test!(async fn name(server) { … })` hands the body a fresh [`TestServer`];
 /// `db_test!(async fn name(db: Db) { … })` hands it the [`Db`] to start servers with itself.
+/// `db_test!(postgres_only async fn name(db: Db) { … })` generates only `<name>::postgres`, for
+/// behaviour SQLite does not have by design (several instances on one database).
 #[macro_export]
 macro_rules! db_test {
+    ($(#[$meta:meta])* postgres_only async fn $name:ident($db:ident : Db) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if !$crate::postgres_available().await {
+                    return;
+                }
+                let $db = $crate::Db::Postgres;
+                $body
+            }
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($db:ident : Db) $body:block) => {
         $(#[$meta])*
         mod $name {

@@ -248,23 +248,25 @@ db_test!(
         assert_eq!(r.expect(200)["valid"], false, "nbf ten minutes ahead: {r}");
         assert!(r["error"].is_string());
         assert_eq!(app.authorize(&not_yet, "docs.read").await["authorized"], false);
+        assert_refused(&app, &not_yet, "TOKEN_INVALID", "nbf ten minutes ahead").await;
         let nbf_in_leeway = sign(with(json!({ "nbf": now + 20 }))).await;
         assert!(app.allows(&nbf_in_leeway, "docs.read").await, "20 s ahead is within the leeway");
 
         // Wrong issuer, audience, type, or a session that belongs to someone else.
         let (stranger, _) = app.signup_ok("stranger", "stranger@example.com").await;
-        for (what, changes) in [
-            ("issuer", json!({ "iss": "heimdall" })),
-            ("issuer of another origin", json!({ "iss": "https://evil.example/adv-time" })),
-            ("audience", json!({ "aud": "another-app" })),
-            ("type", json!({ "type": "admin" })),
-            ("session of another user", json!({ "sub": stranger.to_string() })),
-            ("unknown session", json!({ "sid": uuid::Uuid::now_v7().to_string() })),
+        for (what, changes, code) in [
+            ("issuer", json!({ "iss": "heimdall" }), "TOKEN_INVALID"),
+            ("issuer of another origin", json!({ "iss": "https://evil.example/adv-time" }), "TOKEN_INVALID"),
+            ("audience", json!({ "aud": "another-app" }), "TOKEN_INVALID"),
+            ("type", json!({ "type": "admin" }), "TOKEN_INVALID"),
+            ("session of another user", json!({ "sub": stranger.to_string() }), "TOKEN_INVALID"),
+            ("unknown session", json!({ "sid": uuid::Uuid::now_v7().to_string() }), "TOKEN_REVOKED"),
         ] {
             let token = sign(with(changes)).await;
             let r = app.verify_token(&token).await;
             assert_eq!(r.expect(200)["valid"], false, "{what}: {r}");
             assert_eq!(app.authorize(&token, "docs.read").await["authorized"], false, "{what}");
+            assert_refused(&app, &token, code, what).await;
         }
         // Missing required claims.
         for claim in ["exp", "iss", "aud", "sub"] {
@@ -272,6 +274,7 @@ db_test!(
             claims.as_object_mut().unwrap().remove(claim);
             let token = sign(claims).await;
             assert_eq!(app.verify_token(&token).await["valid"], false, "without {claim}");
+            assert_refused(&app, &token, "TOKEN_INVALID", &format!("without {claim}")).await;
         }
     }
 );

@@ -65,7 +65,7 @@ db_test!(
 
         // An unknown app is a 404, not a refusal.
         let r = TestServer::send(server.request(Method::POST, "/no-such-app/v1/verify").json(&json!({ "token": tokens.access }))).await;
-        assert_eq!(r.status, 404, "{r}");
+        r.expect_error(404, "app_not_found");
     }
 );
 
@@ -133,7 +133,7 @@ db_test!(
         app.post("/authorize", &json!({ "token": token, "permissions": [] })).await.expect_error(400, "validation_failed");
 
         // Deleting a permission from the catalogue takes it from the role at once.
-        server.delete(&app.admin_path("/permissions/docs.write")).await;
+        assert_eq!(server.delete(&app.admin_path("/permissions/docs.write")).await.status, 204);
         assert!(!app.allows(token, "docs.write").await);
         assert!(app.allows(token, "docs.read").await);
     }
@@ -177,6 +177,7 @@ db_test!(
         let too_many: Vec<Value> = (0..101).map(|i| json!({ "id": i.to_string(), "permission": "docs.read" })).collect();
         let r = app.post("/authorize/batch", &json!({ "token": tokens.access, "checks": too_many })).await;
         assert_eq!(r.status, 400, "at most 100 checks: {r}");
+        r.expect_error(400, "validation_failed");
         let r = app.post("/authorize/batch", &json!({ "token": tokens.access, "checks": [{ "id": "bad", "permission": "docs.*" }] })).await;
         r.expect_error(400, "invalid_permission");
     }
@@ -278,7 +279,7 @@ db_test!(
         app.set_client_active(&client, true).await;
         assert!(app.allows(&token, "docs.read").await, "reactivation restores the issued token");
 
-        server.delete(&app.admin_path(&format!("/credentials/{}", client.id))).await;
+        assert_eq!(server.delete(&app.admin_path(&format!("/credentials/{}", client.id))).await.status, 204);
         assert_eq!(app.verify_error(&token).await, "CLIENT_INACTIVE");
         assert_eq!(app.authorize_error(&token, "docs.read").await.as_deref(), Some("CLIENT_INACTIVE"));
     }

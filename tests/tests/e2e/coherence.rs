@@ -3,20 +3,12 @@
 //! suspension, token revocation, app suspension) is reflected by `/authorize` and `/verify` on
 //! instance B within a second, even though B had already cached what it knew. On PostgreSQL
 //! that is `LISTEN/NOTIFY`'s job. SQLite is single-instance by design (DESIGN §4: no change
-//! feed between processes), so the SQLite variants report themselves skipped.
+//! feed between processes), so these tests exist on PostgreSQL only; the same changes on one
+//! instance are tested on both databases in `authorize.rs`, `credentials.rs` and `oauth.rs`.
 
 use heimdall_tests::{Db, TestServer, authz::within_a_second, db_test, users::ConsumerApp};
 use reqwest::Method;
 use serde_json::json;
-
-/// Whether `db` supports several instances; prints a skip line when it does not.
-fn multi_instance(db: Db) -> bool {
-    if db == Db::Sqlite {
-        eprintln!("skipped: SQLite is single-instance (DESIGN §4); cross-instance coherence is PostgreSQL's");
-        return false;
-    }
-    true
-}
 
 /// Instance A, and instance B on A's database behind the same public URL (as behind a load
 /// balancer), so both accept the same issuer.
@@ -31,10 +23,7 @@ async fn pair(db: Db) -> (TestServer, TestServer) {
 }
 
 db_test!(
-    async fn role_permission_changes_through_one_instance_apply_on_another(db: Db) {
-        if !multi_instance(db) {
-            return;
-        }
+    postgres_only async fn role_permission_changes_through_one_instance_apply_on_another(db: Db) {
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-roles").await;
         let on_b = on_a.via(&b);
@@ -58,7 +47,7 @@ db_test!(
         assert_eq!(on_b.authorize(token, "docs.write").await["role"], "editor");
 
         // A custom permission deleted on A leaves the role on B as well.
-        a.delete(&on_a.admin_path("/permissions/docs.write")).await;
+        assert_eq!(a.delete(&on_a.admin_path("/permissions/docs.write")).await.status, 204);
         within_a_second("deleted permission on B", || async { !on_b.allows(token, "docs.write").await }).await;
 
         // And the other way round: a change through B reaches A, which had cached it too.
@@ -69,10 +58,7 @@ db_test!(
 );
 
 db_test!(
-    async fn client_scope_and_activity_changes_through_one_instance_apply_on_another(db: Db) {
-        if !multi_instance(db) {
-            return;
-        }
+    postgres_only async fn client_scope_and_activity_changes_through_one_instance_apply_on_another(db: Db) {
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-clients").await;
         let on_b = on_a.via(&b);
@@ -105,7 +91,7 @@ db_test!(
         within_a_second("old secret refused on B", || async { on_b.client_token(&client, None).await.status == 401 })
             .await;
 
-        a.delete(&on_a.admin_path(&format!("/credentials/{}", client.id))).await;
+        assert_eq!(a.delete(&on_a.admin_path(&format!("/credentials/{}", client.id))).await.status, 204);
         within_a_second("deleted client on B", || async {
             on_b.verify_token(&token).await.body["error"] == "CLIENT_INACTIVE"
         })
@@ -114,10 +100,7 @@ db_test!(
 );
 
 db_test!(
-    async fn session_ends_through_one_instance_apply_on_another(db: Db) {
-        if !multi_instance(db) {
-            return;
-        }
+    postgres_only async fn session_ends_through_one_instance_apply_on_another(db: Db) {
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-sessions").await;
         let on_b = on_a.via(&b);
@@ -128,7 +111,7 @@ db_test!(
         assert!(on_b.allows(&first.access, "docs.read").await);
         assert!(on_b.allows(&second.access, "docs.read").await);
 
-        on_a.logout(&first.refresh).await;
+        assert_eq!(on_a.logout(&first.refresh).await.status, 204);
         within_a_second("logout on B", || async {
             on_b.verify_token(&first.access).await.body["error"] == "TOKEN_REVOKED"
         })
@@ -137,7 +120,7 @@ db_test!(
 
         let revoke_all =
             a.request_as(&a.pak, Method::POST, &on_a.admin_path(&format!("/end-users/{user}/sessions/revoke-all")));
-        TestServer::send(revoke_all).await;
+        assert_eq!(TestServer::send(revoke_all).await.status, 204);
         within_a_second("revoke-all on B", || async {
             on_b.verify_token(&second.access).await.body["error"] == "TOKEN_REVOKED"
         })
@@ -154,10 +137,7 @@ db_test!(
 );
 
 db_test!(
-    async fn token_revocation_and_app_suspension_through_one_instance_apply_on_another(db: Db) {
-        if !multi_instance(db) {
-            return;
-        }
+    postgres_only async fn token_revocation_and_app_suspension_through_one_instance_apply_on_another(db: Db) {
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-revoke").await;
         let on_b = on_a.via(&b);

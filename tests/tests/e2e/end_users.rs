@@ -3,11 +3,13 @@
 //! revoking every session, deletion, members as role holders, and other workspaces seeing
 //! nothing.
 
+use heimdall_server::entity::{end_user, invite, one_time_code, refresh_token, session};
 use heimdall_tests::{
     TestServer, db_test,
     users::{ConsumerApp, PASSWORD},
 };
 use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -318,6 +320,16 @@ db_test!(
         server.get(&app.admin_path("/end-users")).await.expect_error(404, "not_found");
         app.signin("quinn", PASSWORD).await.expect_error(404, "app_not_found");
         app.me(&ross.access).await.expect(404);
+        // Nothing of the app is left behind in the database.
+        let db = &server.state().db;
+        let left = [
+            end_user::Entity::find().filter(end_user::Column::AppId.eq(app.id)).count(db).await.unwrap(),
+            session::Entity::find().filter(session::Column::AppId.eq(app.id)).count(db).await.unwrap(),
+            refresh_token::Entity::find().filter(refresh_token::Column::AppId.eq(app.id)).count(db).await.unwrap(),
+            one_time_code::Entity::find().filter(one_time_code::Column::AppId.eq(app.id)).count(db).await.unwrap(),
+            invite::Entity::find().filter(invite::Column::AppId.eq(app.id)).count(db).await.unwrap(),
+        ];
+        assert_eq!(left, [0; 5], "end-users, sessions, refresh tokens, codes, invites of the deleted app");
 
         // The slug can host a new app with none of the old accounts.
         let again = ConsumerApp::create(&server, "doomed").await;

@@ -75,7 +75,7 @@ db_test!(
         // A token that has been revoked, and one of another app.
         let bearer = format!("Bearer {}", tokens.access);
         forward(&app, "", Some(&bearer)).await.expect(200);
-        app.logout(&tokens.refresh).await;
+        assert_eq!(app.logout(&tokens.refresh).await.status, 204);
         assert_challenge(&forward(&app, "", Some(&bearer)).await, "fwd-deny");
         let other = ConsumerApp::create(&server, "fwd-deny-other").await;
         let (_, theirs) = other.signup_ok("lee", "lee@example.com").await;
@@ -83,7 +83,7 @@ db_test!(
 
         // An unknown app is a 404.
         let r = TestServer::send(server.request(Method::GET, "/no-such-app/v1/forward-auth").bearer_auth(&theirs.access)).await;
-        assert_eq!(r.status, 404, "{r}");
+        r.expect_error(404, "app_not_found");
     }
 );
 
@@ -129,5 +129,11 @@ db_test!(
         // HEAD, which some gateways use, is not a way around the check.
         let head = TestServer::send(server.request(Method::HEAD, &app.path("/forward-auth?permission=docs.read"))).await;
         assert!(head.status == 401 || head.status == 405, "{head:?}");
+        // Nor with a valid token that lacks the permission.
+        let head = TestServer::send(
+            server.request(Method::HEAD, &app.path("/forward-auth?permission=billing.delete")).bearer_auth(&tokens.access),
+        )
+        .await;
+        assert!(head.status == 403 || head.status == 405, "{head:?}");
     }
 );
