@@ -219,6 +219,9 @@ impl From<ApiError> for poem::Error {
 /// A set of error statuses an operation documents.
 pub trait ErrorSet: Send + Sync + 'static {
     const STATUSES: &'static [u16];
+    /// OAuth endpoints: every error also carries RFC 6749 §5.2 `error`/`error_description`,
+    /// whatever produced it (a domain rule, a missing app, a database failure).
+    const OAUTH: bool = false;
 }
 
 /// An [`ApiError`] documented in the spec with the statuses of `S`.
@@ -226,7 +229,7 @@ pub struct Errors<S: ErrorSet>(pub ApiError, PhantomData<S>);
 
 impl<S: ErrorSet> From<ApiError> for Errors<S> {
     fn from(err: ApiError) -> Self {
-        Errors(err, PhantomData)
+        Errors(if S::OAUTH { err.oauth() } else { err }, PhantomData)
     }
 }
 

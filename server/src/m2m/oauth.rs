@@ -50,6 +50,7 @@ pub const IP_FAILURE_LIMIT: Limit = Limit { max: 100, window: Duration::from_sec
 pub struct OauthErrors;
 impl ErrorSet for OauthErrors {
     const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
+    const OAUTH: bool = true;
 }
 
 /// A token request (client credentials grant).
@@ -150,12 +151,8 @@ pub struct RevocationResponse {
     pub revoked: bool,
 }
 
-fn oauth_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(status, code, message).oauth()
-}
-
 fn invalid_client(basic: bool, message: &str) -> ApiError {
-    let e = oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", message);
+    let e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", message);
     if basic { e.with_www_authenticate("Basic realm=\"heimdall\"") } else { e }
 }
 
@@ -191,7 +188,7 @@ fn client_credentials(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().strip_prefix("Basic ").or_else(|| v.trim().strip_prefix("basic ")));
     match (basic, body_secret) {
-        (Some(_), Some(_)) => Err(oauth_error(
+        (Some(_), Some(_)) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "use one client authentication method, not two",
@@ -223,8 +220,8 @@ async fn authenticate_client(
     let ip = ctx.ip_string().unwrap_or_default();
     let throttle = format!("oauth:{}:{}:{ip}", app.id, hash_secret(&client_id));
     let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
-    state.limits.check(&throttle, CLIENT_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
-    state.limits.check(&ip_throttle, IP_FAILURE_LIMIT).await.map_err(ApiError::oauth)?;
+    state.limits.check(&throttle, CLIENT_FAILURE_LIMIT).await?;
+    state.limits.check(&ip_throttle, IP_FAILURE_LIMIT).await?;
     let record = state.clients.get(state, &client_id).await?.filter(|c| c.app_id == app.id);
     let reason = match &record {
         None => Some("unknown_client"),
@@ -284,18 +281,20 @@ impl OauthApi {
             TokenBody::Form(f) => f.0,
         };
         let app = consumer::app(&state, &app_slug.0).await?;
-        consumer::require_active(&app).map_err(ApiError::oauth)?;
+        consumer::require_active(&app)?;
         match b.grant_type.as_deref() {
             Some("client_credentials") => {}
             Some(other) => {
-                return Err(oauth_error(
+                return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "unsupported_grant_type",
                     format!("grant_type '{other}' is not supported; use client_credentials"),
                 )
                 .into());
             }
-            None => return Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing").into()),
+            None => {
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing").into());
+            }
         }
         let ctx = RequestContext::of(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
@@ -306,7 +305,7 @@ impl OauthApi {
                 let mut out = Vec::new();
                 for s in requested.split_whitespace() {
                     if !permissions::grants(&client.scopes, s) {
-                        return Err(oauth_error(
+                        return Err(ApiError::new(
                             StatusCode::BAD_REQUEST,
                             "invalid_scope",
                             format!("scope '{s}' is not granted to this client"),
@@ -461,7 +460,7 @@ impl OauthApi {
                 sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?
             }
             _ if claims.sub != caller.client_id => {
-                return Err(oauth_error(
+                return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "unauthorized_client",
                     "an M2M token can only be revoked by the client it was issued to",

@@ -243,7 +243,7 @@ db_test!(
 
         // An unknown app.
         let r = TestServer::send(server.request(Method::POST, "/no-such-app/v1/oauth/token").json(&creds(json!({ "grant_type": "client_credentials" })))).await;
-        r.expect_error(404, "app_not_found");
+        expect_oauth_error(&r, 404, "app_not_found");
 
         // The client still works: none of this locked it.
         app.client_token(&client, None).await.expect(200);
@@ -287,7 +287,7 @@ db_test!(
         let r = app.client_token(&client, None).await;
         assert_eq!(r.status, 403, "{r}");
         assert!(r["error"].is_string(), "{r}");
-        r.expect_error(403, "app_inactive");
+        expect_oauth_error(&r, 403, "app_inactive");
     }
 );
 
