@@ -82,9 +82,10 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// One cursor page of a scoped list: `select` narrowed to `scope = scope_id` and to ids after
-/// `after`, ordered by `(scope, id)` — the column order of the `(scope, id)` index every scoped
-/// list has — so a page deep in a large app is the same index range scan as the first page,
-/// rather than a walk of the primary key filtering by scope.
+/// `after`, ordered by `(scope, id)` — the column order of the `(scope, id)` indexes of the lists
+/// that grow large (apps, end-users, invites, API keys, M2M clients; roles are few per app) — so
+/// a page deep in a large app is the same index range scan as the first page, rather than a
+/// walk of the primary key filtering by scope.
 pub fn scoped_page<E: EntityTrait>(
     select: Select<E>,
     (scope, scope_id): (E::Column, Uuid),
@@ -98,10 +99,4 @@ pub fn scoped_page<E: EntityTrait>(
         None => select,
     };
     select.order_by_asc(scope).order_by_asc(id).limit(limit)
-}
-
-/// ` FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL), so concurrent takers of a
-/// queue-like table each get their own row; SQLite serialises writers anyway.
-pub fn skip_locked(backend: DbBackend) -> &'static str {
-    if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" }
 }

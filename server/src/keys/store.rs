@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, Statement, sea_query::Expr,
+    Set,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query},
 };
 use uuid::Uuid;
 
@@ -31,18 +32,29 @@ pub async fn pool_put(db: &impl ConnectionTrait, keys: &[SealedKey], now: DateTi
     Ok(())
 }
 
+fn take_oldest() -> sea_orm::DeleteMany<key_pool::Entity> {
+    let oldest = Query::select()
+        .column(key_pool::Column::Id)
+        .from(key_pool::Entity)
+        .order_by(key_pool::Column::Id, Order::Asc)
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    key_pool::Entity::delete_many().filter(Expr::col(key_pool::Column::Id).in_subquery(oldest))
+}
+
 /// Removes and returns one pooled key in one statement. On PostgreSQL, concurrent takers skip
-/// rows another taker has locked (`SKIP LOCKED`), so simultaneous app creations each get their
-/// own key instead of racing for the oldest one; SQLite serialises writers anyway.
+/// rows another taker has locked (`FOR UPDATE SKIP LOCKED`), so simultaneous app creations each
+/// get their own key instead of racing for the oldest one; SQLite, which serialises writers
+/// anyway, has no row locks and sea-query leaves the clause out there.
 pub async fn pool_take(db: &impl ConnectionTrait) -> Result<Option<SealedKey>, sea_orm::DbErr> {
-    let backend = db.get_database_backend();
-    let lock = crate::db::skip_locked(backend);
-    let sql = format!(
-        "DELETE FROM key_pool WHERE id = (SELECT id FROM key_pool ORDER BY id LIMIT 1{lock}) \
-         RETURNING id, kid, jwk_n, jwk_e, private_key_enc, created_at"
-    );
-    let row = key_pool::Entity::find().from_raw_sql(Statement::from_string(backend, sql)).one(db).await?;
-    Ok(row.map(|row| SealedKey { kid: row.kid, n: row.jwk_n, e: row.jwk_e, private_key_enc: row.private_key_enc }))
+    let taken = take_oldest().exec_with_returning(db).await?;
+    Ok(taken.into_iter().next().map(|row| SealedKey {
+        kid: row.kid,
+        n: row.jwk_n,
+        e: row.jwk_e,
+        private_key_enc: row.private_key_enc,
+    }))
 }
 
 pub async fn insert(
@@ -179,4 +191,19 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn concurrent_takers_skip_locked_rows_on_postgres_only() {
+        let pg = take_oldest().build(DbBackend::Postgres).to_string();
+        assert!(pg.contains("FOR UPDATE SKIP LOCKED"), "{pg}");
+        let sqlite = take_oldest().build(DbBackend::Sqlite).to_string();
+        assert!(!sqlite.contains("FOR UPDATE"), "{sqlite}");
+    }
 }
