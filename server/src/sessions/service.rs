@@ -170,15 +170,10 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCon
     let reused = ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", "this refresh token was already used");
     if let Some(used_at) = token.used_at {
         if now - used_at > REUSE_GRACE {
-            let tx = db::begin_write(&state.db).await?;
-            store::revoke(&tx, app.id, session.id, "refresh_token_reuse", now).await?;
-            Entry::new(app.id, &Actor::system(), "session.refresh_reuse_detected", ctx)
+            let audit = Entry::new(app.id, &Actor::system(), "session.refresh_reuse_detected", ctx)
                 .resource("session", session.id)
-                .details(serde_json::json!({ "end_user_id": session.end_user_id }))
-                .record(&tx)
-                .await?;
-            tx.commit().await?;
-            state.bus.publish(Change::Session(session.id)).await;
+                .details(serde_json::json!({ "end_user_id": session.end_user_id }));
+            end_session(state, app.id, session.id, "refresh_token_reuse", audit).await?;
         }
         return Err(reused);
     }
@@ -205,15 +200,9 @@ pub async fn logout(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCont
     let Some(session) = store::find(&state.db, app.id, token.session_id).await? else {
         return Ok(());
     };
-    let tx = db::begin_write(&state.db).await?;
-    if store::revoke(&tx, app.id, session.id, "logout", clock::now()).await? {
-        Entry::new(app.id, &user_actor(session.end_user_id), "session.logout", ctx)
-            .resource("session", session.id)
-            .record(&tx)
-            .await?;
-    }
-    tx.commit().await?;
-    state.bus.publish(Change::Session(session.id)).await;
+    let audit =
+        Entry::new(app.id, &user_actor(session.end_user_id), "session.logout", ctx).resource("session", session.id);
+    end_session(state, app.id, session.id, "logout", audit).await?;
     Ok(())
 }
 
@@ -226,14 +215,25 @@ pub async fn revoke_session(
     actor: &Actor,
     ctx: &RequestContext,
 ) -> Result<bool, ApiError> {
+    let audit = Entry::new(app_id, actor, "session.revoked", ctx)
+        .resource("session", session_id)
+        .details(serde_json::json!({ "reason": reason }));
+    end_session(state, app_id, session_id, reason, audit).await
+}
+
+/// The one way a session ends: revoked in a write transaction with its audit entry (written
+/// only if it was live), then announced to every instance.
+async fn end_session(
+    state: &AppState,
+    app_id: Uuid,
+    session_id: Uuid,
+    reason: &str,
+    audit: Entry,
+) -> Result<bool, ApiError> {
     let tx = db::begin_write(&state.db).await?;
     let revoked = store::revoke(&tx, app_id, session_id, reason, clock::now()).await?;
     if revoked {
-        Entry::new(app_id, actor, "session.revoked", ctx)
-            .resource("session", session_id)
-            .details(serde_json::json!({ "reason": reason }))
-            .record(&tx)
-            .await?;
+        audit.record(&tx).await?;
     }
     tx.commit().await?;
     if revoked {
