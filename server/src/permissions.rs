@@ -93,16 +93,29 @@ pub fn parse_grant(raw: &str) -> Result<String, crate::http::error::ApiError> {
         return Ok(raw.to_owned());
     }
     let body = raw.strip_suffix(".*").unwrap_or(raw);
-    let segments: Vec<&str> = body.split('.').collect();
     let wildcard = body.len() != raw.len();
-    let ok = (segments.len() >= 2 || (wildcard && !segments.is_empty()))
-        && segments.iter().all(|s| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        });
+    let ok = (body.split('.').count() >= 2 || wildcard) && body.split('.').all(is_word);
     if !ok {
         return Err(crate::http::error::ApiError::validation(
             "permissions",
             format!("'{raw}' is not resource.action (lowercase letters, digits, '_', '-'), resource.* or *"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// One segment of a permission or a role name: non-empty, lowercase letters, digits, `_`, `-`.
+pub fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A permission asked about (`/authorize`, forward-auth): `resource.action` or deeper, never a
+/// wildcard — wildcards are grants, not questions.
+pub fn parse_permission(raw: &str) -> Result<String, crate::http::error::ApiError> {
+    if raw.split('.').count() < 2 || !raw.split('.').all(is_word) {
+        return Err(crate::http::error::ApiError::bad_request(
+            "invalid_permission",
+            format!("'{raw}' is not a permission: expected resource.action in lowercase letters, digits, '_' and '-'"),
         ));
     }
     Ok(raw.to_owned())

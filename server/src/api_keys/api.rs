@@ -140,10 +140,7 @@ impl ApiKeysApi {
         let created: ApiKeyCreated =
             idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
                 apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
-                let name = b.name.trim().to_owned();
-                if name.is_empty() || name.chars().count() > 120 {
-                    return Err(ApiError::validation("name", "must be 1 to 120 characters"));
-                }
+                let name = ApiError::check_name("name", &b.name)?;
                 let grants = m2m::service::grantable(&principal, &b.permissions)?;
                 let key = AppKey::generate();
                 let now = clock::now();

@@ -45,14 +45,6 @@ pub struct AppChanges {
     pub metadata: Option<serde_json::Value>,
 }
 
-fn display_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::validation("display_name", "must be 1 to 120 characters"));
-    }
-    Ok(name.to_owned())
-}
-
 fn slug_taken(slug: &str) -> ApiError {
     ApiError::conflict("slug_taken", format!("the slug '{slug}' is already in use"))
 }
@@ -84,7 +76,7 @@ pub async fn create(
         return Err(ApiError::forbidden("this key cannot create apps in that workspace"));
     }
     let slug = AppSlug::parse(&new.slug)?;
-    let display_name = display_name(&new.display_name)?;
+    let display_name = ApiError::check_name("display_name", &new.display_name)?;
     let metadata = new.metadata.unwrap_or_else(|| serde_json::json!({}));
     // Claimed before the transaction: key generation must never run under a database lock.
     let key = state.keys.claim().await?;
@@ -146,7 +138,7 @@ pub async fn update(
     let mut changed = serde_json::Map::new();
     let mut model = current.clone().into_active_model();
     if let Some(name) = changes.display_name {
-        let name = display_name(&name)?;
+        let name = ApiError::check_name("display_name", &name)?;
         if name != current.display_name {
             changed.insert("display_name".into(), name.clone().into());
             model.display_name = Set(name);

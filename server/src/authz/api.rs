@@ -23,6 +23,7 @@ use crate::{
         error::{ApiError, ErrorSet, Errors},
         openapi::ApiTags,
     },
+    permissions::parse_permission,
     state::AppState,
 };
 
@@ -177,29 +178,15 @@ pub enum ForwardAuthResponse {
     ),
 }
 
-/// Checks the shape of a permission asked about: dot-separated lowercase segments of
-/// `[a-z0-9_-]`, at least `resource.action`. Wildcards are grants, never questions.
-pub fn parse_permission(raw: &str) -> Result<String, ApiError> {
-    let segments: Vec<&str> = raw.split('.').collect();
-    let ok = segments.len() >= 2
-        && segments.iter().all(|s| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        });
-    if !ok {
-        return Err(ApiError::bad_request(
-            "invalid_permission",
-            format!("'{raw}' is not a permission: expected resource.action in lowercase letters, digits, '_' and '-'"),
-        ));
-    }
-    Ok(raw.to_owned())
-}
-
 fn wanted(permission: Option<String>, permissions: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     let all: Vec<String> = permission.into_iter().chain(permissions.unwrap_or_default()).collect();
     if all.is_empty() {
         return Err(ApiError::validation("permission", "send permission or permissions"));
     }
-    all.iter().map(|p| parse_permission(p)).collect()
+    for p in &all {
+        parse_permission(p)?;
+    }
+    Ok(all)
 }
 
 /// The token to check: the body's, else the `Authorization: Bearer` header's.

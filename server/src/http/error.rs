@@ -98,6 +98,16 @@ impl ApiError {
             .with_details(serde_json::json!({ "field": field }))
     }
 
+    /// A display name (apps, API keys, M2M clients): trimmed, 1 to 120 characters, else 400
+    /// `validation_failed` naming `field`.
+    pub fn check_name(field: &str, raw: &str) -> Result<String, Self> {
+        let name = raw.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(Self::validation(field, "must be 1 to 120 characters"));
+        }
+        Ok(name.to_owned())
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }

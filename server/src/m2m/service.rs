@@ -91,14 +91,6 @@ pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<St
     Ok(out)
 }
 
-fn name(raw: &str) -> Result<String, ApiError> {
-    let n = raw.trim();
-    if n.is_empty() || n.chars().count() > 120 {
-        return Err(ApiError::validation("name", "must be 1 to 120 characters"));
-    }
-    Ok(n.to_owned())
-}
-
 pub async fn visible(
     state: &AppState,
     principal: &AdminPrincipal,
@@ -120,7 +112,7 @@ pub async fn create(
     scopes: &[String],
 ) -> Result<(m2m_client::Model, String), ApiError> {
     apps::visible(state, principal, app_id, permissions::CREDENTIAL_WRITE).await?;
-    let name = name(raw_name)?;
+    let name = ApiError::check_name("name", raw_name)?;
     let scopes = grantable(principal, scopes)?;
     let secret = format!("{SECRET_PREFIX}{}", secrets::random_token());
     let client_id = format!("{CLIENT_ID_PREFIX}{}", &secrets::random_token()[..24]);
@@ -178,7 +170,7 @@ pub async fn change(
         action = if active { "credential.activated" } else { "credential.deactivated" };
     }
     if let Some(raw) = changes.name {
-        let n = name(&raw)?;
+        let n = ApiError::check_name("name", &raw)?;
         details.insert("name".into(), n.clone().into());
         model.name = Set(n);
     }

@@ -75,6 +75,12 @@ pub struct RoleWithPermissions {
     pub permissions: Vec<String>,
 }
 
+/// The role with its current permission set.
+async fn with_grants(state: &AppState, role: role::Model) -> Result<RoleWithPermissions, ApiError> {
+    let grants = super::store::permissions_of(&state.db, role.app_id, Some(role.id)).await?;
+    Ok(with_permissions(role, grants))
+}
+
 fn with_permissions(r: role::Model, permissions: Vec<String>) -> RoleWithPermissions {
     RoleWithPermissions {
         id: r.id,
@@ -346,8 +352,7 @@ impl RbacApi {
         let principal = authenticate(&state, &auth).await?;
         apps::visible(&state, &principal, app_id.0, permissions::ROLE_READ).await?;
         let role = service::find_role(&state, app_id.0, &role_name.0).await?;
-        let grants = service::role_grants(&state, role.id).await?;
-        Ok(Json(with_permissions(role, grants)))
+        Ok(Json(with_grants(&state, role).await?))
     }
 
     /// Update a role
@@ -378,8 +383,7 @@ impl RbacApi {
             body.0.description,
         )
         .await?;
-        let grants = service::role_grants(&state, role.id).await?;
-        Ok(Json(with_permissions(role, grants)))
+        Ok(Json(with_grants(&state, role).await?))
     }
 
     /// Delete a role

@@ -38,8 +38,7 @@ pub fn system_permission_id(name: &str) -> Uuid {
 /// A role name: 2–64 lowercase letters, digits, `_` and `-`; not reserved.
 pub fn role_name(raw: &str) -> Result<String, ApiError> {
     let n = raw.trim();
-    let ok = (2..=64).contains(&n.len())
-        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    let ok = (2..=64).contains(&n.len()) && permissions::is_word(n);
     if !ok {
         return Err(ApiError::validation("name", "must be 2 to 64 lowercase letters, digits, '_' or '-'"));
     }
@@ -52,11 +51,7 @@ pub fn role_name(raw: &str) -> Result<String, ApiError> {
 /// A custom permission segment: lowercase letters, digits, `_`, `-`, dots between words.
 fn segment(field: &str, raw: &str) -> Result<String, ApiError> {
     let v = raw.trim();
-    let ok = !v.is_empty()
-        && v.len() <= 64
-        && v.split('.').all(|s| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        });
+    let ok = v.len() <= 64 && v.split('.').all(permissions::is_word);
     if !ok {
         return Err(ApiError::validation(field, "must be lowercase letters, digits, '_' or '-' (dots between words)"));
     }
@@ -67,17 +62,6 @@ pub async fn find_role(state: &AppState, app_id: Uuid, name: &str) -> Result<rol
     store::find_by_name(&state.db, app_id, name)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{name}'")))
-}
-
-pub async fn role_grants(state: &AppState, role_id: Uuid) -> Result<Vec<String>, ApiError> {
-    Ok(role_permission::Entity::find()
-        .filter(role_permission::Column::RoleId.eq(role_id))
-        .order_by_asc(role_permission::Column::Permission)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|r| r.permission)
-        .collect())
 }
 
 pub async fn custom_permissions(state: &AppState, app_id: Uuid) -> Result<Vec<permission::Model>, ApiError> {
@@ -207,7 +191,7 @@ pub async fn set_permissions(
         }
     }
     grants.sort();
-    let before = role_grants(state, role.id).await?;
+    let before = store::permissions_of(&state.db, app_id, Some(role.id)).await?;
     let tx = db::begin_write(&state.db).await?;
     role_permission::Entity::delete_many().filter(role_permission::Column::RoleId.eq(role.id)).exec(&tx).await?;
     for p in &grants {
