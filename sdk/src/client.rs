@@ -272,6 +272,10 @@ impl Heimdall {
     pub fn verifier(&self, app_slug: &str) -> JwksVerifier {
         let verifiers = &self.inner.verifiers;
         let mut by_slug = verifiers.by_slug.lock().expect("verifier registry");
+        // The common case, without allocating the key.
+        if let Some(verifier) = by_slug.get(app_slug) {
+            return verifier.clone();
+        }
         by_slug
             .entry(app_slug.to_owned())
             .or_insert_with(|| {
