@@ -276,7 +276,7 @@ async fn bench(opts: Options) -> Result<ExitCode> {
     eprintln!("{limits_line}");
 
     let trivial = if opts.needs_trivial() && !opts.scale {
-        let (rate, o) = trivial::measure(&opts, 0).await?;
+        let (rate, o) = trivial::measure(&opts, 0, "trivial").await?;
         let line = format!(
             "trivial poem-openapi JSON POST on core 0: {}/s ({}/CPU-s), p50 {}, p99 {}",
             report::thousands(rate.wall),

@@ -41,27 +41,31 @@ impl Directory {
         let cached = self.by_slug.read().expect("directory lock").get(slug).cloned();
         let found = match cached {
             Some((at, found)) if at.elapsed() < TTL => found,
-            _ => {
-                let found = store::resolve_slug(db, slug, clock::now()).await?.map(|(app, via_alias)| {
-                    Arc::new(AppRef {
-                        id: app.id,
-                        workspace_id: app.workspace_id,
-                        slug: app.slug,
-                        status: app.status,
-                        via_alias,
-                    })
-                });
-                let mut map = self.by_slug.write().expect("directory lock");
-                if map.len() > 100_000 {
-                    map.clear();
-                }
-                map.insert(slug.to_owned(), (Instant::now(), found.clone()));
-                found
-            }
+            // Boxed: the query's future is large and every consumer request's future would
+            // otherwise carry (and copy) it.
+            _ => Box::pin(self.load(db, slug)).await?,
         };
         found.ok_or_else(|| {
             ApiError::new(poem::http::StatusCode::NOT_FOUND, "app_not_found", format!("no app with slug '{slug}'"))
         })
+    }
+
+    async fn load(&self, db: &DatabaseConnection, slug: &str) -> Result<Option<Arc<AppRef>>, ApiError> {
+        let found = store::resolve_slug(db, slug, clock::now()).await?.map(|(app, via_alias)| {
+            Arc::new(AppRef {
+                id: app.id,
+                workspace_id: app.workspace_id,
+                slug: app.slug,
+                status: app.status,
+                via_alias,
+            })
+        });
+        let mut map = self.by_slug.write().expect("directory lock");
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(slug.to_owned(), (Instant::now(), found.clone()));
+        Ok(found)
     }
 
     /// Forgets everything about `app_id` (and every negative answer, since a rename may have

@@ -6,6 +6,10 @@
 //! instances. Revocation is checked on every call against those caches: a revoked session, a
 //! suspended user, a deactivated client or a revoked token id is refused at once, on every
 //! instance.
+//!
+//! Every cache miss awaits its database work through `Box::pin`: a query's future is several
+//! kilobytes, and without the box it would be part of every request's future, which poem moves
+//! (copies) several times per request.
 
 use std::{
     collections::HashMap,
@@ -197,6 +201,10 @@ impl Authz {
         if let Some(f) = self.sessions.get(&sid).filter(|f| f.app_id == app_id) {
             return Ok(Some(f));
         }
+        Box::pin(self.load_session(app_id, sid)).await
+    }
+
+    async fn load_session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, ApiError> {
         let Some(s) = sessions::store::find(&self.db, app_id, sid).await? else {
             return Ok(None);
         };
@@ -224,7 +232,7 @@ impl Authz {
         if let Some((_, p)) = self.roles.get(&role_id).filter(|(a, _)| *a == app_id) {
             return Ok(p);
         }
-        let perms = rbac::store::permissions_of(&self.db, app_id, Some(role_id)).await?;
+        let perms = Box::pin(rbac::store::permissions_of(&self.db, app_id, Some(role_id))).await?;
         let perms = Arc::new(perms);
         self.roles.insert(role_id, (app_id, perms.clone()));
         Ok(perms)

@@ -83,7 +83,9 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .and_then(sanitize_request_id)
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            .unwrap_or_else(|| {
+                uuid::Uuid::now_v7().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
+            });
         let ctx = RequestContext {
             request_id: Some(request_id.clone()),
             ip: remote_ip(req.remote_addr()),

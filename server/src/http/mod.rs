@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod consumer;
 pub mod context;
+pub mod direct_json;
 pub mod error;
 pub mod frontdoor;
 pub mod openapi;

@@ -111,7 +111,8 @@ impl KeyRing {
         if let Some(set) = self.cache.read().expect("key cache").get(&app_id).filter(|s| s.valid_until > now) {
             return Ok(set.clone());
         }
-        let set = Arc::new(self.load(app_id).await?);
+        // Boxed: the query's future is large, and every token request's future would carry it.
+        let set = Arc::new(Box::pin(self.load(app_id)).await?);
         self.cache.write().expect("key cache").insert(app_id, set.clone());
         Ok(set)
     }

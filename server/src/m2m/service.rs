@@ -53,6 +53,11 @@ impl Clients {
         if let Some(found) = self.cache.get(client_id) {
             return Ok(found);
         }
+        // Boxed: keeps the query's large future out of every `/authorize` future.
+        Box::pin(self.load(state, client_id)).await
+    }
+
+    async fn load(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
         let record = store::find_by_client_id(&state.db, client_id).await?.map(|c| {
             Arc::new(ClientRecord {
                 id: c.id,

@@ -179,6 +179,19 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Adds another window's counts to this one's.
+    pub fn merge(&mut self, o: &Outcome) {
+        self.ok += o.ok;
+        self.non_2xx += o.non_2xx;
+        self.io_errors += o.io_errors;
+        for (status, n) in &o.statuses {
+            *self.statuses.entry(*status).or_default() += n;
+        }
+        self.latency.merge(&o.latency);
+        self.window += o.window;
+        self.exhausted |= o.exhausted;
+    }
+
     pub fn rate(&self) -> f64 {
         if self.window.is_zero() { 0.0 } else { self.ok as f64 / self.window.as_secs_f64() }
     }

@@ -42,6 +42,8 @@ const SDK_VERIFY_ITERATIONS: u64 = 50_000;
 
 /// Connections of the throughput scenarios.
 pub const CONNECTIONS: usize = 64;
+/// Alternating windows of a scenario and the trivial endpoint it is compared with.
+const TRIVIAL_ROUNDS: u32 = 4;
 /// Connections of sign-in: enough to keep the hashing queue full.
 const SIGNIN_CONNECTIONS: usize = 16;
 /// Connections of admin scenarios (listing, app creation).
@@ -61,8 +63,6 @@ struct Run<'a> {
     fx: Fixture,
     report: DbReport,
     trivial: Option<Rate>,
-    /// The trivial endpoint receiving a body as long as `/authorize`'s.
-    trivial_token_body: Option<Rate>,
     tokens: Rc<RefCell<Vec<String>>>,
     /// The scenario running, for profile file names.
     scenario: &'static str,
@@ -139,18 +139,11 @@ async fn drive(
         fx,
         report: DbReport { db: format!("{} ({})", kind.title(), kind.name()), ..Default::default() },
         trivial,
-        trivial_token_body: None,
         tokens: Rc::default(),
         scenario: "",
         kind,
     };
     run.check_answers().await?;
-    if ["authorize_repeated", "verify"].iter().any(|n| opts.wants(n)) {
-        let body_len = Run::authorize_body(&run.fx.user_token).len();
-        let (rate, _) = super::trivial::measure(opts, body_len).await?;
-        eprintln!("[{}] trivial endpoint with a {body_len}-byte body: {}/CPU-s", kind.name(), thousands(rate.cpu));
-        run.trivial_token_body = Some(rate);
-    }
 
     let mut cursors = None;
     if opts.wants("list_first") || opts.wants("list_deep") {
@@ -185,23 +178,18 @@ async fn drive(
             }
             "jwks" => {
                 let req = load::request(&addr, "GET", &format!("/{}/v1/.well-known/jwks.json", run.fx.slug), &[], None);
-                let limit = run.trivial;
-                run.vs_limit(name, CONNECTIONS, Requests::Fixed(req), "trivial", limit, 0.7).await?;
+                run.vs_trivial(name, &req, 0, Bar::AtLeast(0.7)).await?;
             }
             "authorize_repeated" => {
-                let limit = run.trivial_token_body;
-                run.vs_limit(name, CONNECTIONS, run.authorize_request(), "trivial, same body", limit, 0.7).await?;
+                let body = Run::authorize_body(&run.fx.user_token);
+                let req = load::request(&addr, "POST", &format!("/{}/v1/authorize", run.fx.slug), &[], Some(&body));
+                run.vs_trivial(name, &req, body.len(), Bar::AtLeast(0.7)).await?;
             }
             "verify" => {
                 let body = json!({ "token": run.fx.user_token }).to_string();
                 let path = format!("/{}/v1/verify", run.fx.slug);
                 let req = load::request(&addr, "POST", &path, &[], Some(body.as_bytes()));
-                let (o, cpu) = run.measure(vec![Load::new(CONNECTIONS, Requests::Fixed(req))]).await?;
-                let mut row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
-                if let Some(t) = run.trivial_token_body {
-                    row = row.against("trivial, same body", t, Bar::Report);
-                }
-                run.report.rows.push(row);
+                run.vs_trivial(name, &req, body.len(), Bar::Report).await?;
             }
             "token" => {
                 let mut load = Load::new(CONNECTIONS, run.token_request());
@@ -266,41 +254,41 @@ impl Run<'_> {
 
     /// Starts `perf record` on the server for `length` (`--profile DIR`).
     fn profile(&self, dir: &Path, length: Duration) -> Result<std::process::Child> {
-        std::fs::create_dir_all(dir)?;
-        let file = dir.join(format!("{}-{}.perf", self.kind.name(), self.scenario));
-        std::process::Command::new("perf")
-            .args([
-                "record",
-                "-q",
-                "-F",
-                "250",
-                "--call-graph",
-                "dwarf,32768",
-                "-p",
-                &self.server.pid().to_string(),
-                "-o",
-            ])
-            .arg(&file)
-            .args(["--", "sleep", &format!("{:.1}", length.as_secs_f64())])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .context("cannot run `perf record` (--profile needs perf)")
+        record_profile(self.server.pid(), dir, &format!("{}-{}", self.kind.name(), self.scenario), length)
     }
 
-    async fn vs_limit(
-        &mut self,
-        name: &str,
-        connections: usize,
-        requests: Requests,
-        limit_name: &str,
-        limit: Option<Rate>,
-        fraction: f64,
-    ) -> Result<()> {
-        let (o, cpu) = self.measure(vec![Load::new(connections, requests)]).await?;
-        let mut row = Row::new(name, connections.to_string(), &o[0], cpu);
-        if let Some(t) = limit {
-            row = row.against(limit_name, t, Bar::AtLeast(fraction));
+    /// Runs `request` against the trivial endpoint receiving a body of `body_len` bytes, in
+    /// [`TRIVIAL_ROUNDS`] alternating windows that share the duration: on a shared machine the
+    /// rates drift by ±20% from minute to minute, and alternating makes the drift weigh on both
+    /// sides of the ratio alike.
+    async fn vs_trivial(&mut self, name: &str, request: &[u8], body_len: usize, bar: Bar) -> Result<()> {
+        let slice = self.opts.duration / TRIVIAL_ROUNDS;
+        let warmup = self.opts.warmup.min(Duration::from_secs(1));
+        let profile = format!("{}-{name}-trivial", self.kind.name());
+        let (mut scenario, mut trivial) = (Outcome::default(), Outcome::default());
+        let (mut server_cpu_s, mut trivial_cpu_s) = (0.0, 0.0);
+        for _ in 0..TRIVIAL_ROUNDS {
+            let (rate, o) = super::trivial::measure_for(self.opts, body_len, &profile, warmup, slice).await?;
+            trivial_cpu_s += o.ok as f64 / rate.cpu;
+            let o_trivial_rate = (rate.wall, rate.cpu);
+            trivial.merge(&o);
+            let load = Load::new(CONNECTIONS, Requests::Fixed(request.to_vec()));
+            let (o, cpu) = self.measure_for(vec![load], warmup, slice).await?;
+            server_cpu_s += cpu.server.unwrap_or(1.0) * o[0].window.as_secs_f64();
+            eprintln!(
+                "  round: trivial {}/s ({}/CPU-s), {name} {}/s (server CPU {:.0}%)",
+                thousands(o_trivial_rate.0),
+                thousands(o_trivial_rate.1),
+                thousands(o[0].rate()),
+                cpu.server.unwrap_or(0.0) * 100.0
+            );
+            scenario.merge(&o[0]);
         }
+        let window = scenario.window.as_secs_f64();
+        let cpu = Cpu { server: Some(server_cpu_s / window), load: None };
+        let limit = Rate { wall: trivial.rate(), cpu: trivial.ok as f64 / trivial_cpu_s };
+        let what = if body_len == 0 { "trivial".to_owned() } else { format!("trivial, {body_len}-byte body") };
+        let row = Row::new(name, CONNECTIONS.to_string(), &scenario, cpu).against(&what, limit, bar);
         self.report.rows.push(row);
         Ok(())
     }
@@ -521,4 +509,17 @@ impl Run<'_> {
         self.report.rows.push(Row::new("app_create", ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
         Ok(())
     }
+}
+
+/// Starts `perf record` on process `pid` for `length`, into `DIR/<name>.perf` (`--profile DIR`).
+pub fn record_profile(pid: u32, dir: &Path, name: &str, length: Duration) -> Result<std::process::Child> {
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join(format!("{name}.perf"));
+    std::process::Command::new("perf")
+        .args(["record", "-q", "-F", "250", "--call-graph", "dwarf,32768", "-p", &pid.to_string(), "-o"])
+        .arg(&file)
+        .args(["--", "sleep", &format!("{:.1}", length.as_secs_f64())])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("cannot run `perf record` (--profile needs perf)")
 }

@@ -7,7 +7,11 @@
 //! body as long as the scenario's own (`/authorize` and `/verify` carry a ~900-byte token, and
 //! just receiving and parsing that costs a bare handler a fifth of its rate).
 
-use std::{net::SocketAddr, process::ExitCode, time::Instant};
+use std::{
+    net::SocketAddr,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, Result};
 use poem::listener::TcpListener;
@@ -64,12 +68,31 @@ pub fn serve(args: &[String]) -> Result<ExitCode> {
 /// Runs the load, with `body_len`-byte bodies, on a fresh `bench-trivial` for the warm-up and
 /// duration of the scenarios; the rate per CPU-second uses the endpoint process's CPU time over
 /// the whole run.
-pub async fn measure(opts: &super::Options, body_len: usize) -> Result<(Rate, load::Outcome)> {
+/// With `--profile DIR`, the endpoint is profiled into `DIR/<profile_name>.perf`.
+pub async fn measure(opts: &super::Options, body_len: usize, profile_name: &str) -> Result<(Rate, load::Outcome)> {
+    measure_for(opts, body_len, profile_name, opts.warmup, opts.duration).await
+}
+
+/// [`measure`] with its own warm-up and duration.
+pub async fn measure_for(
+    opts: &super::Options,
+    body_len: usize,
+    profile_name: &str,
+    warmup: Duration,
+    duration: Duration,
+) -> Result<(Rate, load::Outcome)> {
     let dir = std::env::temp_dir().join(format!("heimdall-bench-{}-trivial", std::process::id()));
     let server = Server::start_trivial(&dir).await?;
     let loads = vec![Load::new(CONNECTIONS, Requests::Fixed(request(&server.addr, body_len)))];
+    let profiler = match &opts.profile {
+        Some(dir) => Some(super::scenarios::record_profile(server.pid(), dir, profile_name, warmup + duration)?),
+        None => None,
+    };
     let (cpu0, t0) = (server.cpu_time(), Instant::now());
-    let result = load::run(server.addr, loads, opts.warmup, opts.duration).await;
+    let result = load::run(server.addr, loads, warmup, duration).await;
+    if let Some(mut p) = profiler {
+        p.wait()?;
+    }
     let (cpu1, wall) = (server.cpu_time(), t0.elapsed().as_secs_f64());
     server.stop()?;
     let _ = std::fs::remove_dir_all(&dir);
