@@ -151,6 +151,9 @@ async fn drive(
         let conn = db.connect().await?;
         let app_id = run.fx.app_id.parse()?;
         provision::seed_users(&conn, app_id, "seed-", opts.seed_users).await?;
+        // What autovacuum would do after a bulk load (it is off on some machines): without
+        // statistics PostgreSQL may read a deep page through the wrong index (see `db::scoped_page`).
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "ANALYZE end_users").await?;
         let depth = opts.seed_users.saturating_sub(1000).max(1) as u64;
         cursors = Some((provision::cursor_at(&conn, app_id, depth).await?, depth));
         conn.close().await?;
