@@ -221,20 +221,32 @@ fn build_and_reexec(args: &[String]) -> Result<ExitCode> {
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Measures the raw limits on core 0 in a separate process.
-fn measure_limits(opts: &Options) -> Result<limits::Limits> {
+/// Measures raw limits on core 0 in a separate process: `which` for `seconds` each (every
+/// primitive when `which` is empty); returns `bench-limits`' JSON.
+fn measure_raw(seconds: f64, which: &[limits::Primitive]) -> Result<Value> {
     let me = std::env::current_exe()?;
     let out = Command::new("taskset")
         .args(["-c", "0"])
         .arg(&me)
         .arg("bench-limits")
-        .arg(opts.limits_seconds.to_string())
+        .arg(seconds.to_string())
+        .args(which.iter().map(|p| p.name()))
         .stderr(Stdio::inherit())
         .output()
         .context("cannot run bench-limits")?;
     anyhow::ensure!(out.status.success(), "bench-limits failed");
-    let v: Value = serde_json::from_slice(&out.stdout).context("bench-limits printed no JSON")?;
-    limits::Limits::from_json(&v)
+    serde_json::from_slice(&out.stdout).context("bench-limits printed no JSON")
+}
+
+/// Every raw limit, measured on core 0.
+fn measure_limits(opts: &Options) -> Result<limits::Limits> {
+    limits::Limits::from_json(&measure_raw(opts.limits_seconds, &[])?)
+}
+
+/// One raw limit, measured on core 0 for `seconds` (between windows of the scenario compared
+/// with it).
+pub(crate) fn measure_limit(p: limits::Primitive, seconds: f64) -> Result<limits::Rate> {
+    limits::Rate::from_json(&measure_raw(seconds, &[p])?, p)
 }
 
 fn machine() -> Value {
@@ -310,7 +322,7 @@ async fn bench(opts: Options) -> Result<ExitCode> {
     } else {
         let mut dbs = Vec::new();
         for kind in &opts.dbs {
-            let r = scenarios::run_db(*kind, &opts, limits, trivial.as_ref().map(|(r, _)| *r), &bin).await?;
+            let r = scenarios::run_db(*kind, &opts, trivial.as_ref().map(|(r, _)| *r), &bin).await?;
             failed |= r.rows.iter().any(|row| row.verdict() == Some(false));
             let t = report::table(&r);
             println!("\n{t}");

@@ -35,6 +35,14 @@ pub struct Rate {
     pub cpu: f64,
 }
 
+impl Rate {
+    /// `p`'s rate in `bench-limits` output.
+    pub fn from_json(v: &Value, p: Primitive) -> Result<Rate> {
+        let get = |k: String| v.get(&k).and_then(Value::as_f64).with_context(|| format!("bench-limits: no `{k}`"));
+        Ok(Rate { wall: get(format!("{}_per_s", p.name()))?, cpu: get(format!("{}_per_cpu_s", p.name()))? })
+    }
+}
+
 /// Measured raw rates on one core.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -59,15 +67,12 @@ impl Limits {
     }
 
     pub fn from_json(v: &Value) -> Result<Limits> {
-        let get = |k: String| v.get(&k).and_then(Value::as_f64).with_context(|| format!("bench-limits: no `{k}`"));
-        let rate = |name: &str| -> Result<Rate> {
-            Ok(Rate { wall: get(format!("{name}_per_s"))?, cpu: get(format!("{name}_per_cpu_s"))? })
-        };
+        let rate = |p: Primitive| Rate::from_json(v, p);
         Ok(Limits {
-            rs256_sign: rate(NAMES[0])?,
-            rs256_verify: rate(NAMES[1])?,
-            argon2_verify: rate(NAMES[2])?,
-            jsonwebtoken_decode: rate(NAMES[3])?,
+            rs256_sign: rate(Primitive::Rs256Sign)?,
+            rs256_verify: rate(Primitive::Rs256Verify)?,
+            argon2_verify: rate(Primitive::Argon2Verify)?,
+            jsonwebtoken_decode: rate(Primitive::JsonwebtokenDecode)?,
         })
     }
 }
@@ -111,56 +116,106 @@ fn signing_input(kid: &str) -> String {
     )
 }
 
-pub fn measure(budget: Duration) -> Result<Limits> {
+/// One raw operation whose rate is a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Primitive {
+    Rs256Sign,
+    Rs256Verify,
+    Argon2Verify,
+    JsonwebtokenDecode,
+}
+
+impl Primitive {
+    const ALL: [Primitive; 4] =
+        [Primitive::Rs256Sign, Primitive::Rs256Verify, Primitive::Argon2Verify, Primitive::JsonwebtokenDecode];
+
+    pub fn name(self) -> &'static str {
+        NAMES[self as usize]
+    }
+
+    fn parse(name: &str) -> Result<Primitive> {
+        Primitive::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .with_context(|| format!("unknown primitive `{name}` (one of {})", NAMES.join(", ")))
+    }
+}
+
+/// Measures each of `which` for about `budget`.
+fn measure(budget: Duration, which: &[Primitive]) -> Result<Vec<(Primitive, Rate)>> {
     let master = MasterKey::new(&[7u8; 32]);
     let sealed = generate_sealed(&master)?;
     let signer = Signer::open(&master, &sealed.kid, &sealed.private_key_enc)?;
     let input = signing_input(&sealed.kid);
-    let rs256_sign = rate(budget, || {
-        std::hint::black_box(signer.sign(std::hint::black_box(input.as_bytes())));
-    });
-
     let signature = signer.sign(input.as_bytes());
-    let (n, e) = (URL_SAFE_NO_PAD.decode(&sealed.n)?, URL_SAFE_NO_PAD.decode(&sealed.e)?);
-    let public = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
-        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .map_err(|e| anyhow::anyhow!("public key: {e}"))?;
-    public.verify_sig(input.as_bytes(), &signature).map_err(|_| anyhow::anyhow!("raw verify failed"))?;
-    let rs256_verify = rate(budget, || {
-        let ok = public.verify_sig(std::hint::black_box(input.as_bytes()), std::hint::black_box(&signature));
-        std::hint::black_box(ok.is_ok());
-    });
-
     let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&signature));
-    let decoding = DecodingKey::from_rsa_components(&sealed.n, &sealed.e)?;
-    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.leeway = 60;
-    validation.validate_nbf = true;
-    validation.set_issuer(&["http://127.0.0.1:8080/bench"]);
-    validation.set_audience(&["bench"]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    jsonwebtoken::decode::<Value>(&token, &decoding, &validation).context("raw verify of a fresh token")?;
-    let jsonwebtoken_decode = rate(budget, || {
-        let token = std::hint::black_box(token.as_str());
-        std::hint::black_box(jsonwebtoken::decode::<Value>(token, &decoding, &validation).expect("verifies"));
-    });
-
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
-    let hash = argon2.hash_password(b"correct horse battery staple").map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
-    let argon2_verify = rate(budget, || {
-        let parsed = PasswordHash::new(&hash).expect("phc");
-        assert!(argon2.verify_password(b"correct horse battery staple", &parsed).is_ok());
-    });
-    Ok(Limits { rs256_sign, rs256_verify, argon2_verify, jsonwebtoken_decode })
+    let mut out = Vec::new();
+    for &p in which {
+        let rate = match p {
+            Primitive::Rs256Sign => rate(budget, || {
+                std::hint::black_box(signer.sign(std::hint::black_box(input.as_bytes())));
+            }),
+            Primitive::Rs256Verify => {
+                let (n, e) = (URL_SAFE_NO_PAD.decode(&sealed.n)?, URL_SAFE_NO_PAD.decode(&sealed.e)?);
+                let public = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
+                    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+                    .map_err(|e| anyhow::anyhow!("public key: {e}"))?;
+                public.verify_sig(input.as_bytes(), &signature).map_err(|_| anyhow::anyhow!("raw verify failed"))?;
+                rate(budget, || {
+                    let ok =
+                        public.verify_sig(std::hint::black_box(input.as_bytes()), std::hint::black_box(&signature));
+                    std::hint::black_box(ok.is_ok());
+                })
+            }
+            Primitive::JsonwebtokenDecode => {
+                let decoding = DecodingKey::from_rsa_components(&sealed.n, &sealed.e)?;
+                let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+                validation.leeway = 60;
+                validation.validate_nbf = true;
+                validation.set_issuer(&["http://127.0.0.1:8080/bench"]);
+                validation.set_audience(&["bench"]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                jsonwebtoken::decode::<Value>(&token, &decoding, &validation).context("raw verify of a fresh token")?;
+                rate(budget, || {
+                    let token = std::hint::black_box(token.as_str());
+                    std::hint::black_box(
+                        jsonwebtoken::decode::<Value>(token, &decoding, &validation).expect("verifies"),
+                    );
+                })
+            }
+            Primitive::Argon2Verify => {
+                let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default());
+                let hash = argon2
+                    .hash_password(b"correct horse battery staple")
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .to_string();
+                rate(budget, || {
+                    let parsed = PasswordHash::new(&hash).expect("phc");
+                    assert!(argon2.verify_password(b"correct horse battery staple", &parsed).is_ok());
+                })
+            }
+        };
+        out.push((p, rate));
+    }
+    Ok(out)
 }
 
-/// `xtask bench-limits [SECONDS]`: prints the limits as JSON.
+/// `xtask bench-limits [SECONDS [PRIMITIVE…]]`: prints the rates of the named primitives (all by
+/// default) as JSON, `<name>_per_s` and `<name>_per_cpu_s`.
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let secs: f64 = match args.first() {
         Some(s) => s.parse().context("bench-limits takes the seconds per measurement")?,
         None => 2.0,
     };
-    let limits = measure(Duration::from_secs_f64(secs))?;
-    println!("{}", limits.to_json());
+    let which = match &args.get(1..) {
+        Some(names) if !names.is_empty() => names.iter().map(|n| Primitive::parse(n)).collect::<Result<Vec<_>>>()?,
+        _ => Primitive::ALL.to_vec(),
+    };
+    let mut out = serde_json::Map::new();
+    for (p, r) in measure(Duration::from_secs_f64(secs), &which)? {
+        out.insert(format!("{}_per_s", p.name()), json!(r.wall));
+        out.insert(format!("{}_per_cpu_s", p.name()), json!(r.cpu));
+    }
+    println!("{}", Value::Object(out));
     Ok(ExitCode::SUCCESS)
 }

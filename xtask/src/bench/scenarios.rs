@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::{
     Options,
-    limits::{Limits, Rate},
+    limits::{Primitive, Rate},
     load::{self, Load, Outcome, Requests},
     provision::{self, Fixture},
     report::{Bar, Cpu, DbReport, Row, thousands},
@@ -42,8 +42,8 @@ const SDK_VERIFY_ITERATIONS: u64 = 50_000;
 
 /// Connections of the throughput scenarios.
 pub const CONNECTIONS: usize = 64;
-/// Alternating windows of a scenario and the trivial endpoint it is compared with.
-const TRIVIAL_ROUNDS: u32 = 4;
+/// Alternating windows of a scenario and the limit it is compared with.
+const ROUNDS: u32 = 4;
 /// Connections of sign-in: enough to keep the hashing queue full.
 const SIGNIN_CONNECTIONS: usize = 16;
 /// Connections of admin scenarios (listing, app creation).
@@ -55,9 +55,69 @@ const STORM_AUTHORIZE_CONNECTIONS: usize = 8;
 /// End-users signed up through the API (sign-in cycles through them).
 const SIGNIN_USERS: usize = 8;
 
+/// What a scenario is compared with.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// The bare poem-openapi handler, receiving a body of this many bytes.
+    Trivial { body_len: usize },
+    /// A raw operation on the server's core.
+    Raw(Primitive),
+}
+
+impl Limit {
+    fn name(self) -> String {
+        match self {
+            Limit::Trivial { body_len: 0 } => "trivial".to_owned(),
+            Limit::Trivial { body_len } => format!("trivial, {body_len}-byte body"),
+            Limit::Raw(Primitive::Rs256Sign) => "raw RS256 sign".to_owned(),
+            Limit::Raw(Primitive::Rs256Verify) => "raw RS256 verify".to_owned(),
+            Limit::Raw(Primitive::Argon2Verify) => "raw argon2id verify".to_owned(),
+            Limit::Raw(Primitive::JsonwebtokenDecode) => "jsonwebtoken::decode".to_owned(),
+        }
+    }
+}
+
+/// The windows of an alternating measurement.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Warm-up before each window of the scenario and of the trivial endpoint.
+    warmup: Duration,
+    /// Length of each window (of the scenario, and of the limit's measurement).
+    slice: Duration,
+}
+
+impl Plan {
+    /// The run's duration shared by [`ROUNDS`] windows, each after a warm-up of at most 1 s.
+    fn of(opts: &Options) -> Plan {
+        Plan { warmup: opts.warmup.min(Duration::from_secs(1)), slice: opts.duration / ROUNDS }
+    }
+}
+
+/// Operations, wall seconds and CPU seconds of a limit over several windows.
+#[derive(Default)]
+struct Tally {
+    ops: f64,
+    wall_s: f64,
+    cpu_s: f64,
+}
+
+impl Tally {
+    /// Adds a window of `wall_s` seconds measured at `rate`.
+    fn add(&mut self, rate: Rate, wall_s: f64) {
+        let ops = rate.wall * wall_s;
+        self.ops += ops;
+        self.wall_s += wall_s;
+        self.cpu_s += if rate.cpu > 0.0 { ops / rate.cpu } else { wall_s };
+    }
+
+    fn rate(&self) -> Rate {
+        let per = |s: f64| if s > 0.0 { self.ops / s } else { 0.0 };
+        Rate { wall: per(self.wall_s), cpu: per(self.cpu_s) }
+    }
+}
+
 struct Run<'a> {
     opts: &'a Options,
-    limits: Limits,
     server: &'a Server,
     addr: SocketAddr,
     fx: Fixture,
@@ -70,15 +130,9 @@ struct Run<'a> {
 }
 
 /// Runs the selected scenarios on a fresh database of `kind` with a fresh server.
-pub async fn run_db(
-    kind: DbKind,
-    opts: &Options,
-    limits: Limits,
-    trivial: Option<Rate>,
-    bin: &Path,
-) -> Result<DbReport> {
+pub async fn run_db(kind: DbKind, opts: &Options, trivial: Option<Rate>, bin: &Path) -> Result<DbReport> {
     let db = Database::create(kind, kind.name()).await?;
-    let result = run_on(&db, kind, opts, limits, trivial, bin).await;
+    let result = run_on(&db, kind, opts, trivial, bin).await;
     let cleanup = db.destroy().await;
     let report = result?;
     cleanup?;
@@ -93,14 +147,7 @@ fn app_requests(opts: &Options) -> usize {
     }
 }
 
-async fn run_on(
-    db: &Database,
-    kind: DbKind,
-    opts: &Options,
-    limits: Limits,
-    trivial: Option<Rate>,
-    bin: &Path,
-) -> Result<DbReport> {
+async fn run_on(db: &Database, kind: DbKind, opts: &Options, trivial: Option<Rate>, bin: &Path) -> Result<DbReport> {
     let pooled = app_requests(opts) + 16;
     eprintln!("[{}] pre-filling the key pool with {pooled} sealed keys", kind.name());
     fill_key_pool(db, pooled).await?;
@@ -112,7 +159,7 @@ async fn run_on(
         server.ready_after,
         server.pid()
     );
-    let result = drive(db, kind, opts, limits, trivial, &server).await;
+    let result = drive(db, kind, opts, trivial, &server).await;
     if result.is_err() {
         eprintln!("server log tail:\n{}", server.log_tail());
     }
@@ -124,7 +171,6 @@ async fn drive(
     db: &Database,
     kind: DbKind,
     opts: &Options,
-    limits: Limits,
     trivial: Option<Rate>,
     server: &Server,
 ) -> Result<DbReport> {
@@ -133,7 +179,6 @@ async fn drive(
     let fx = provision::fixture(addr, &db.pak, "bench", SIGNIN_USERS).await?;
     let mut run = Run {
         opts,
-        limits,
         server,
         addr,
         fx,
@@ -195,17 +240,21 @@ async fn drive(
                 run.vs_trivial(name, &req, body.len(), Bar::Report).await?;
             }
             "token" => {
-                let mut load = Load::new(CONNECTIONS, run.token_request());
-                load.capture = Some(run.tokens.clone());
-                let (o, cpu) = run.measure(vec![load]).await?;
-                let row = Row::new(name, CONNECTIONS.to_string(), &o[0], cpu);
-                run.report.rows.push(row.against("raw RS256 sign", limits.rs256_sign, Bar::AtLeast(0.8)));
+                let rounds = (0..ROUNDS)
+                    .map(|_| {
+                        let mut load = Load::new(CONNECTIONS, run.token_request());
+                        load.capture = Some(run.tokens.clone());
+                        vec![load]
+                    })
+                    .collect();
+                let limit = Limit::Raw(Primitive::Rs256Sign);
+                run.alternate(name, rounds, limit, Plan::of(opts), Bar::AtLeast(0.8)).await?;
             }
             "authorize_new" => run.authorize_new().await?,
             "signin" => {
-                let (o, cpu) = run.measure(vec![Load::new(SIGNIN_CONNECTIONS, run.signin_requests())]).await?;
-                let row = Row::new(name, SIGNIN_CONNECTIONS.to_string(), &o[0], cpu);
-                run.report.rows.push(row.against("raw argon2id verify", limits.argon2_verify, Bar::AtLeast(0.85)));
+                let rounds = (0..ROUNDS).map(|_| vec![Load::new(SIGNIN_CONNECTIONS, run.signin_requests())]).collect();
+                let limit = Limit::Raw(Primitive::Argon2Verify);
+                run.alternate(name, rounds, limit, Plan::of(opts), Bar::AtLeast(0.85)).await?;
             }
             "storm" => run.storm().await?,
             "list_first" | "list_deep" => {
@@ -260,40 +309,59 @@ impl Run<'_> {
         record_profile(self.server.pid(), dir, &format!("{}-{}", self.kind.name(), self.scenario), length)
     }
 
-    /// Runs `request` against the trivial endpoint receiving a body of `body_len` bytes, in
-    /// [`TRIVIAL_ROUNDS`] alternating windows that share the duration: on a shared machine the
-    /// rates drift by ±20% from minute to minute, and alternating makes the drift weigh on both
-    /// sides of the ratio alike.
+    /// Runs the scenario against the trivial endpoint receiving a body of `body_len` bytes.
     async fn vs_trivial(&mut self, name: &str, request: &[u8], body_len: usize, bar: Bar) -> Result<()> {
-        let slice = self.opts.duration / TRIVIAL_ROUNDS;
-        let warmup = self.opts.warmup.min(Duration::from_secs(1));
-        let profile = format!("{}-{name}-trivial", self.kind.name());
-        let (mut scenario, mut trivial) = (Outcome::default(), Outcome::default());
-        let (mut server_cpu_s, mut trivial_cpu_s) = (0.0, 0.0);
-        for _ in 0..TRIVIAL_ROUNDS {
-            let (rate, o) = super::trivial::measure_for(self.opts, body_len, &profile, warmup, slice).await?;
-            trivial_cpu_s += o.ok as f64 / rate.cpu;
-            let o_trivial_rate = (rate.wall, rate.cpu);
-            trivial.merge(&o);
-            let load = Load::new(CONNECTIONS, Requests::Fixed(request.to_vec()));
-            let (o, cpu) = self.measure_for(vec![load], warmup, slice).await?;
+        let rounds = (0..ROUNDS).map(|_| vec![Load::new(CONNECTIONS, Requests::Fixed(request.to_vec()))]).collect();
+        self.alternate(name, rounds, Limit::Trivial { body_len }, Plan::of(self.opts), bar).await?;
+        Ok(())
+    }
+
+    /// Runs `rounds` (the loads of each window) in [`ROUNDS`] windows alternating with
+    /// measurements of `limit` on the server's core, and reports the scenario against the limit
+    /// over all windows. This VM's speed drifts by ±20% from minute to minute; alternating makes
+    /// the drift weigh on both sides of the ratio alike. Returns the scenario's merged outcome.
+    async fn alternate(
+        &mut self,
+        name: &str,
+        rounds: Vec<Vec<Load>>,
+        limit: Limit,
+        plan: Plan,
+        bar: Bar,
+    ) -> Result<Outcome> {
+        let connections: usize = rounds.first().map_or(0, |loads| loads.iter().map(|l| l.connections).sum());
+        let (mut scenario, mut limit_tally, mut server_cpu_s) = (Outcome::default(), Tally::default(), 0.0);
+        for loads in rounds {
+            let rate = match limit {
+                Limit::Trivial { body_len } => {
+                    let profile = format!("{}-{name}-trivial", self.kind.name());
+                    let (rate, o) =
+                        super::trivial::measure_for(self.opts, body_len, &profile, plan.warmup, plan.slice).await?;
+                    limit_tally.add(rate, o.window.as_secs_f64());
+                    rate
+                }
+                Limit::Raw(p) => {
+                    let rate = super::measure_limit(p, plan.slice.as_secs_f64())?;
+                    limit_tally.add(rate, plan.slice.as_secs_f64());
+                    rate
+                }
+            };
+            let (o, cpu) = self.measure_for(loads, plan.warmup, plan.slice).await?;
             server_cpu_s += cpu.server.unwrap_or(1.0) * o[0].window.as_secs_f64();
             eprintln!(
-                "  round: trivial {}/s ({}/CPU-s), {name} {}/s (server CPU {:.0}%)",
-                thousands(o_trivial_rate.0),
-                thousands(o_trivial_rate.1),
+                "  round: {} {}/s ({}/CPU-s), {name} {}/s (server CPU {:.0}%)",
+                limit.name(),
+                thousands(rate.wall),
+                thousands(rate.cpu),
                 thousands(o[0].rate()),
                 cpu.server.unwrap_or(0.0) * 100.0
             );
             scenario.merge(&o[0]);
         }
-        let window = scenario.window.as_secs_f64();
-        let cpu = Cpu { server: Some(server_cpu_s / window), load: None };
-        let limit = Rate { wall: trivial.rate(), cpu: trivial.ok as f64 / trivial_cpu_s };
-        let what = if body_len == 0 { "trivial".to_owned() } else { format!("trivial, {body_len}-byte body") };
-        let row = Row::new(name, CONNECTIONS.to_string(), &scenario, cpu).against(&what, limit, bar);
+        let cpu = Cpu { server: Some(server_cpu_s / scenario.window.as_secs_f64().max(1e-9)), load: None };
+        let row =
+            Row::new(name, connections.to_string(), &scenario, cpu).against(&limit.name(), limit_tally.rate(), bar);
         self.report.rows.push(row);
-        Ok(())
+        Ok(scenario)
     }
 
     fn trivial_request(&self) -> Requests {
@@ -400,20 +468,20 @@ impl Run<'_> {
             .map(|t| load::request(&self.addr, "POST", &path, &[], Some(&Self::authorize_body(t))))
             .collect();
         let pool = items.len();
+        let share = pool.div_ceil(ROUNDS as usize);
+        let rounds = items.chunks(share).map(|c| vec![Load::new(CONNECTIONS, Requests::pool(c.to_vec()))]).collect();
         // No warm-up: the server is warm from the repeated-token scenarios, and each token may
-        // be used once only.
-        let (o, cpu) = self
-            .measure_for(vec![Load::new(CONNECTIONS, Requests::pool(items))], Duration::ZERO, self.opts.duration)
-            .await?;
-        if o[0].exhausted {
+        // be used once only. Each window ends when its share of the pool does.
+        let plan = Plan { warmup: Duration::ZERO, ..Plan::of(self.opts) };
+        let limit = Limit::Raw(Primitive::Rs256Verify);
+        let o = self.alternate("authorize_new", rounds, limit, plan, Bar::AtLeast(0.5)).await?;
+        if o.exhausted {
             self.report.notes.push(format!(
-                "authorize_new: the pool of {} never-seen tokens ran out after {:.2} s, which ends its window (no token was sent twice; raise --token-pool for a longer window)",
+                "authorize_new: the pool of {} never-seen tokens, a share per window, ran out after {:.2} s in all, which ends the windows (no token was sent twice; raise --token-pool for longer windows)",
                 thousands(pool as f64),
-                o[0].window.as_secs_f64()
+                o.window.as_secs_f64()
             ));
         }
-        let row = Row::new("authorize_new", CONNECTIONS.to_string(), &o[0], cpu);
-        self.report.rows.push(row.against("raw RS256 verify", self.limits.rs256_verify, Bar::AtLeast(0.5)));
         Ok(())
     }
 
