@@ -2,13 +2,15 @@
 //!
 //! Migrations declare their own identifiers and never import the server's entities, so an old
 //! migration keeps its meaning when the entities move on. The same migrations run on SQLite and
-//! PostgreSQL; the few statements that differ are raw SQL both dialects accept.
+//! PostgreSQL; the few statements that differ are raw SQL both dialects accept, or run on
+//! PostgreSQL only where SQLite has no counterpart (the change sequence).
 
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_end_user_auth;
 mod m20261123_000003_authorization;
+mod m20261123_000004_change_sequence;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_end_user_auth::Migration),
             Box::new(m20261123_000003_authorization::Migration),
+            Box::new(m20261123_000004_change_sequence::Migration),
         ]
     }
 }

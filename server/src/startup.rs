@@ -200,9 +200,11 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
         )
         .nest("/docs", docs)
         .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")));
-    Surfaces { api: api.into_endpoint(), pages: pages.boxed() }
-        .data(state.clone())
-        .with(FrontDoor { max_body_bytes: state.config.max_body_bytes, metrics: state.metrics.clone() })
+    Surfaces { api: api.into_endpoint(), pages: pages.boxed() }.data(state.clone()).with(FrontDoor {
+        max_body_bytes: state.config.max_body_bytes,
+        metrics: state.metrics.clone(),
+        trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
+    })
 }
 
 /// The API and the few pages beside it (the spec, the docs UI, the root page). API requests go
@@ -230,6 +232,7 @@ impl poem::Endpoint for Surfaces {
 fn spawn_background(state: &Arc<AppState>) {
     tokio::spawn(state.keys.clone().run_pool_refill());
     tokio::spawn(state.bus.clone().run_listener());
+    tokio::spawn(state.bus.clone().run_poll(state.config.coherence_poll_interval));
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.maintenance_interval);

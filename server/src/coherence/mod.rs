@@ -2,13 +2,27 @@
 //!
 //! A change is applied to this instance's caches at once and announced with `NOTIFY`; every
 //! other instance `LISTEN`s and applies it too. If the listening connection drops, notifications
-//! may have been missed, so the instance clears every cache on reconnect. Cached entries also
-//! expire on their own (seconds to a minute), which bounds staleness if all else fails. SQLite is
-//! single-instance: changes are only applied locally.
+//! may have been missed, so the instance clears every cache on reconnect.
+//!
+//! A connection can also fail without saying so (a half-open TCP connection after a failover
+//! delivers nothing and reports no error), so each announcement carries the next number of the
+//! `heimdall_change_seq` sequence, and every instance polls the sequence (DESIGN §4's version
+//! poll): a number issued before the previous poll and still not heard means notifications were
+//! missed — the instance clears every cache and reconnects its listener. Cached entries also
+//! expire on their own (seconds to a minute), which bounds staleness if all else fails (an
+//! instance that dies between its commit and its announcement). SQLite is single-instance:
+//! changes are only applied locally.
 
-use std::sync::{Arc, RwLock};
+use std::{
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use sea_orm::sqlx::{PgPool, postgres::PgListener};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 const CHANNEL: &str = "heimdall_changes";
@@ -67,11 +81,30 @@ type Handler = Box<dyn Fn(&Change) + Send + Sync>;
 pub struct Bus {
     handlers: RwLock<Vec<Handler>>,
     pg: Option<PgPool>,
+    /// Highest change number this instance's caches account for: heard from the listener, or
+    /// covered by clearing every cache.
+    heard: AtomicI64,
+    /// Tells the listener to reconnect: the poll found changes it did not deliver.
+    reconnect: Notify,
+    /// The listener is subscribed (PostgreSQL): until then other instances' changes go unheard.
+    listening: AtomicBool,
 }
 
 impl Bus {
     pub fn new(pg: Option<PgPool>) -> Self {
-        Bus { handlers: RwLock::default(), pg }
+        Bus {
+            handlers: RwLock::default(),
+            pg,
+            heard: AtomicI64::new(0),
+            reconnect: Notify::new(),
+            listening: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether other instances' changes reach this one: always on SQLite (single-instance), on
+    /// PostgreSQL once the listener is subscribed. `/readyz` answers 503 until then.
+    pub fn is_listening(&self) -> bool {
+        self.pg.is_none() || self.listening.load(Ordering::Acquire)
     }
 
     /// Registers a cache to be told about changes.
@@ -89,8 +122,11 @@ impl Bus {
     pub async fn publish(&self, change: Change) {
         self.apply(&change);
         if let Some(pg) = &self.pg {
-            let sent =
-                sea_orm::sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(change.encode()).execute(pg).await;
+            let sent = sea_orm::sqlx::query("SELECT pg_notify($1, nextval('heimdall_change_seq') || ' ' || $2)")
+                .bind(CHANNEL)
+                .bind(change.encode())
+                .execute(pg)
+                .await;
             if let Err(e) = sent {
                 tracing::warn!(error = %e, "could not announce a change to other instances");
             }
@@ -115,25 +151,102 @@ impl Bus {
                 continue;
             }
             // Anything may have changed while we were not listening.
-            self.apply(&Change::All);
+            self.resync(&pg).await;
+            self.listening.store(true, Ordering::Release);
             loop {
-                match listener.try_recv().await {
+                let received = tokio::select! {
+                    r = listener.try_recv() => r,
+                    () = self.reconnect.notified() => {
+                        self.listening.store(false, Ordering::Release);
+                        break;
+                    }
+                };
+                match received {
                     Ok(Some(n)) => {
-                        if let Some(change) = Change::decode(n.payload()) {
+                        let (number, change) = parse_payload(n.payload());
+                        if let Some(change) = change {
                             self.apply(&change);
+                        }
+                        if let Some(number) = number {
+                            self.heard.fetch_max(number, Ordering::AcqRel);
                         }
                     }
                     Ok(None) => {
                         tracing::warn!("change listener lost its connection; resubscribing");
-                        self.apply(&Change::All);
+                        self.resync(&pg).await;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "change listener failed; reconnecting");
+                        self.listening.store(false, Ordering::Release);
                         break;
                     }
                 }
             }
         }
+    }
+
+    /// Clears every cache, which accounts for every change numbered before it.
+    async fn resync(&self, pg: &PgPool) {
+        let issued = issued(pg).await;
+        self.apply(&Change::All);
+        match issued {
+            Ok(n) => _ = self.heard.fetch_max(n, Ordering::AcqRel),
+            Err(e) => tracing::warn!(error = %e, "cannot read the change sequence"),
+        }
+    }
+
+    /// Polls the change sequence every `every` until the process ends (PostgreSQL only): a change
+    /// numbered before the previous poll but never heard was missed, so every cache is cleared and
+    /// the listener reconnects. Waiting one period before judging leaves time for notifications
+    /// in flight.
+    pub async fn run_poll(self: Arc<Self>, every: Duration) {
+        let Some(pg) = self.pg.clone() else { return };
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut previous = None;
+        loop {
+            tick.tick().await;
+            let now = match issued(&pg).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot poll the change sequence");
+                    continue;
+                }
+            };
+            if let Some(before) = previous {
+                self.check_heard(before);
+            }
+            previous = Some(now);
+        }
+    }
+
+    /// Clears every cache and reconnects the listener unless every change up to `issued` was heard.
+    fn check_heard(&self, issued: i64) {
+        let heard = self.heard.load(Ordering::Acquire);
+        if heard < issued {
+            tracing::warn!(
+                missed = issued - heard,
+                "change notifications were not delivered; clearing caches and reconnecting the listener"
+            );
+            self.apply(&Change::All);
+            self.heard.fetch_max(issued, Ordering::AcqRel);
+            self.reconnect.notify_one();
+        }
+    }
+}
+
+/// The last change number issued by any instance (0 before the first).
+async fn issued(pg: &PgPool) -> Result<i64, sea_orm::sqlx::Error> {
+    sea_orm::sqlx::query_scalar("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM heimdall_change_seq")
+        .fetch_one(pg)
+        .await
+}
+
+/// A notification's payload: `<number> <change>` (a bare `<change>` from an older instance).
+fn parse_payload(payload: &str) -> (Option<i64>, Option<Change>) {
+    match payload.split_once(' ').and_then(|(n, rest)| Some((n.parse::<i64>().ok()?, rest))) {
+        Some((number, change)) => (Some(number), Change::decode(change)),
+        None => (None, Change::decode(payload)),
     }
 }
 
@@ -156,5 +269,33 @@ mod tests {
             assert_eq!(Change::decode(&c.encode()), Some(c));
         }
         assert_eq!(Change::decode("garbage"), None);
+    }
+
+    #[test]
+    fn payloads_carry_the_change_number() {
+        let id = Uuid::now_v7();
+        assert_eq!(parse_payload(&format!("42 app:{id}")), (Some(42), Some(Change::App(id))));
+        assert_eq!(parse_payload("7 all"), (Some(7), Some(Change::All)));
+        assert_eq!(parse_payload(&format!("app:{id}")), (None, Some(Change::App(id))));
+        assert_eq!(parse_payload("9 nonsense"), (Some(9), None));
+    }
+
+    #[test]
+    fn an_unheard_change_clears_every_cache_once() {
+        let bus = Bus::new(None);
+        let cleared = Arc::new(AtomicI64::new(0));
+        let seen = cleared.clone();
+        bus.subscribe(move |c| {
+            if *c == Change::All {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        bus.heard.store(5, Ordering::SeqCst);
+        bus.check_heard(5);
+        assert_eq!(cleared.load(Ordering::SeqCst), 0, "everything heard");
+        bus.check_heard(8);
+        assert_eq!(cleared.load(Ordering::SeqCst), 1, "three changes missed");
+        bus.check_heard(8);
+        assert_eq!(cleared.load(Ordering::SeqCst), 1, "the clearing accounted for them");
     }
 }

@@ -44,14 +44,23 @@ impl SystemApi {
 
     /// Readiness
     ///
-    /// 200 when the database answers; 503 `unavailable` otherwise, so a load balancer stops
-    /// routing to this instance.
+    /// 200 when the database answers and, on PostgreSQL, the instance is subscribed to the other
+    /// instances' cache changes (so a revocation made elsewhere applies here at once); 503
+    /// `unavailable` otherwise, so a load balancer stops routing to this instance.
     #[oai(path = "/readyz", method = "get", operation_id = "readiness_check", tag = "ApiTags::System")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> Result<Json<Health>, Errors<SystemErrors>> {
         crate::db::ping(&state.db).await.map_err(|e| {
             tracing::warn!(error = %e, "readiness check failed");
             ApiError::new(poem::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "database unreachable")
         })?;
+        if !state.bus.is_listening() {
+            return Err(ApiError::new(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "not yet subscribed to other instances' cache changes",
+            )
+            .into());
+        }
         Ok(Json(Health { status: "ok".into() }))
     }
 

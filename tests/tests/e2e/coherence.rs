@@ -8,6 +8,7 @@
 
 use heimdall_tests::{Db, TestServer, authz::within_a_second, db_test, users::ConsumerApp};
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 /// Instance A, and instance B on A's database behind the same public URL (as behind a load
@@ -169,5 +170,35 @@ db_test!(
             on_b.verify_token(&user.access).await.body["valid"] == true
         })
         .await;
+    }
+);
+
+db_test!(
+    postgres_only async fn a_missed_notification_is_caught_by_the_change_sequence_poll(db: Db) {
+        // B polls fast so the test does not wait the default 5 s.
+        let a = TestServer::spawn(db).await;
+        let public_url = a.base.clone();
+        let b = TestServer::try_spawn_on_same_db_with(&a, |config| {
+            config.public_url = Some(public_url);
+            config.coherence_poll_interval = std::time::Duration::from_millis(100);
+        })
+        .await
+        .unwrap_or_else(|e| panic!("second instance failed to start: {e:#}"));
+        let on_a = ConsumerApp::create(&a, "coh-poll").await;
+        let on_b = on_a.via(&b);
+        on_a.create_permission("docs.read").await;
+        on_a.grant("member", &["docs.read"]).await;
+        let (_, tokens) = on_a.signup_ok("cal", "cal@example.com").await;
+        assert!(on_b.allows(&tokens.access, "docs.read").await, "B caches the session");
+
+        // An instance revokes the session and numbers the change, but its NOTIFY never arrives
+        // (it died, or B's listening connection is half-open).
+        let db = &a.state().db;
+        db.execute_unprepared("UPDATE sessions SET revoked_at = now(), revoke_reason = 'test'").await.unwrap();
+        assert!(on_b.allows(&tokens.access, "docs.read").await, "without a notification B still trusts its cache");
+        db.execute_unprepared("SELECT nextval('heimdall_change_seq')").await.unwrap();
+        within_a_second("missed revocation on B", || async { !on_b.allows(&tokens.access, "docs.read").await })
+            .await;
+        assert_eq!(on_b.verify_error(&tokens.access).await, "TOKEN_REVOKED");
     }
 );
