@@ -7,7 +7,7 @@ use base64::Engine;
 use clap::{Args, Parser, Subcommand};
 use poem::http::Uri;
 
-use crate::secrets::PlatformKey;
+use crate::{http::client_ip::TrustedProxies, secrets::PlatformKey};
 
 /// Command line of the `heimdall` binary.
 #[derive(Debug, Parser)]
@@ -88,6 +88,12 @@ pub struct Settings {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", default_value = "3600", global = true)]
     pub access_token_ttl_seconds: String,
+    /// Load balancers and reverse proxies in front of Heimdall, as comma-separated addresses or
+    /// CIDR networks (`10.0.0.0/8,127.0.0.1`). Connections from them may name the client in
+    /// `X-Forwarded-For`, which per-IP throttling, sessions and audit entries then record. Unset:
+    /// the socket peer is the client and the header is ignored.
+    #[arg(long, env = "HEIMDALL_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Validated configuration.
@@ -108,12 +114,18 @@ pub struct Config {
     /// How long a superseded key stays in the JWKS.
     pub key_overlap: Duration,
     pub key_pool_size: usize,
-    /// Period of background maintenance (key rotation, pool refill, cache poll).
+    /// Period of background maintenance (key rotation, pool refill, revocation reload).
     pub maintenance_interval: Duration,
+    /// Period of the change-sequence poll that catches missed cache notifications (PostgreSQL).
+    pub coherence_poll_interval: Duration,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub hash_concurrency: usize,
     pub access_token_ttl: Duration,
+    /// A rotated refresh token presented again within this window is refused without revoking
+    /// the session (the same client racing itself); after it, the session is revoked.
+    pub refresh_reuse_grace: Duration,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for Config {
@@ -216,6 +228,7 @@ impl Config {
             key_overlap: Duration::from_secs(7 * 86_400),
             key_pool_size: parse_number("HEIMDALL_KEY_POOL_SIZE", &s.key_pool_size, 0, 1000)?,
             maintenance_interval: Duration::from_secs(30),
+            coherence_poll_interval: Duration::from_secs(5),
             smtp_url: s.smtp_url.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned),
             smtp_from: s.smtp_from.clone(),
             hash_concurrency: match s.hash_concurrency.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -228,6 +241,9 @@ impl Config {
                 60,
                 86_400,
             )?),
+            refresh_reuse_grace: Duration::from_secs(2),
+            trusted_proxies: TrustedProxies::parse(s.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(|m| invalid("HEIMDALL_TRUSTED_PROXIES", m))?,
         })
     }
 
@@ -264,6 +280,7 @@ impl Settings {
             smtp_from: "Heimdall <no-reply@localhost>".into(),
             hash_concurrency: None,
             access_token_ttl_seconds: "3600".into(),
+            trusted_proxies: None,
         }
     }
 }

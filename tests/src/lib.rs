@@ -179,6 +179,12 @@ impl TestServer {
         let state = app.state();
         let stop = app.stop_handle();
         let task = tokio::spawn(app.run_until_stopped());
+        // Ready as a load balancer would see it: on PostgreSQL, listening to other instances.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !state.bus.is_listening() {
+            anyhow::ensure!(std::time::Instant::now() < deadline, "the change listener did not subscribe within 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -356,3 +362,13 @@ fn test_config(database: &TestDatabase, data_dir: &TempDir, master_key: [u8; 32]
 pub mod authz;
 pub mod smtp;
 pub mod users;
+
+/// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the server), for
+/// tests of per-address behaviour.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("IP address"))
+        .no_proxy()
+        .build()
+        .expect("client")
+}

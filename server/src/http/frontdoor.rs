@@ -1,16 +1,17 @@
-//! The outermost middleware: request ids, the body size limit, JSON errors for everything
-//! (including poem's own 404/405/413 and parse errors), and request metrics.
+//! The outermost middleware: request ids, the client address (`client_ip`), the body size limit,
+//! JSON errors for everything (including poem's own 404/405/413 and parse errors), and request
+//! metrics.
 
 use std::{sync::Arc, time::Instant};
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response,
     http::{HeaderValue, StatusCode, header},
-    web::RemoteAddr,
 };
 use poem_openapi::OperationId;
 
 use super::{
+    client_ip::TrustedProxies,
     context::{RequestContext, sanitize_request_id, with_request_id},
     error::{ApiError, code_for_status},
 };
@@ -20,13 +21,19 @@ use crate::telemetry::Metrics;
 pub struct FrontDoor {
     pub max_body_bytes: usize,
     pub metrics: Arc<Metrics>,
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl<E: Endpoint> Middleware<E> for FrontDoor {
     type Output = FrontDoorEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        FrontDoorEndpoint { inner, max_body_bytes: self.max_body_bytes, metrics: self.metrics.clone() }
+        FrontDoorEndpoint {
+            inner,
+            max_body_bytes: self.max_body_bytes,
+            metrics: self.metrics.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
     }
 }
 
@@ -34,10 +41,7 @@ pub struct FrontDoorEndpoint<E> {
     inner: E,
     max_body_bytes: usize,
     metrics: Arc<Metrics>,
-}
-
-fn remote_ip(addr: &RemoteAddr) -> Option<std::net::IpAddr> {
-    addr.as_socket_addr().map(|a| a.ip())
+    trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl<E: Endpoint> FrontDoorEndpoint<E> {
@@ -88,7 +92,7 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
             });
         let ctx = RequestContext {
             request_id: Some(request_id.clone()),
-            ip: remote_ip(req.remote_addr()),
+            ip: self.trusted_proxies.client_ip(req.remote_addr().as_socket_addr().map(|a| a.ip()), req.headers()),
             user_agent: req
                 .headers()
                 .get(header::USER_AGENT)

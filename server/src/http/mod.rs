@@ -2,6 +2,7 @@
 //! context, the front-door middleware and the OpenAPI document.
 
 pub mod auth;
+pub mod client_ip;
 pub mod consumer;
 pub mod context;
 pub mod direct_json;

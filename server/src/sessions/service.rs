@@ -5,7 +5,6 @@
 //! hold it: the whole session is revoked — except within a short grace after the rotation, where
 //! the duplicate is most likely the same client racing itself and is only refused.
 
-use chrono::Duration;
 use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
@@ -28,9 +27,6 @@ use crate::{
 
 /// Prefix of refresh tokens.
 pub const REFRESH_PREFIX: &str = "hrt_";
-/// A rotated refresh token presented again within this window is refused without revoking the
-/// session (the same client racing itself).
-pub const REUSE_GRACE: Duration = Duration::seconds(2);
 
 /// What sign-in, sign-up, refresh and invite acceptance hand back.
 #[derive(Debug, Clone)]
@@ -169,7 +165,9 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCon
         .ok_or_else(invalid_refresh)?;
     let reused = ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", "this refresh token was already used");
     if let Some(used_at) = token.used_at {
-        if now - used_at > REUSE_GRACE {
+        // Within the grace the same client is racing itself; after it, someone replays a stolen
+        // token.
+        if (now - used_at).to_std().is_ok_and(|since| since > state.config.refresh_reuse_grace) {
             let audit = Entry::new(app.id, &Actor::system(), "session.refresh_reuse_detected", ctx)
                 .resource("session", session.id)
                 .details(serde_json::json!({ "end_user_id": session.end_user_id }));

@@ -3,12 +3,10 @@
 //! spent, every session revoked); contact verification; newer codes superseding older ones;
 //! the per-IP and per-app budgets for wrong codes; and codes never crossing apps.
 
-use std::net::IpAddr;
-
 use chrono::{DateTime, Utc};
 use heimdall_server::entity::one_time_code;
 use heimdall_tests::{
-    Reply, TestServer, db_test,
+    Reply, TestServer, client_from, db_test,
     users::{ConsumerApp, PASSWORD},
 };
 use reqwest::Method;
@@ -17,15 +15,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 const NEW_PASSWORD: &str = "Brand-New-Secret-7";
-
-/// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the server).
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<IpAddr>().expect("IP address"))
-        .no_proxy()
-        .build()
-        .expect("client")
-}
 
 async fn verify_from(client: &reqwest::Client, app: &ConsumerApp<'_>, code: &str) -> Reply {
     TestServer::send(client.post(app.server.url(&app.path("/auth/verify"))).json(&json!({ "code": code }))).await

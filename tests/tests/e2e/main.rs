@@ -23,6 +23,7 @@ mod keys;
 mod mail;
 mod me;
 mod oauth;
+mod proxies;
 mod rate_limits;
 mod refresh;
 mod revocation;

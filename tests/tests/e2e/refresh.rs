@@ -1,5 +1,5 @@
-//! Sessions after sign-in: refresh-token rotation, reuse detection (refused within the 2-second
-//! grace, the whole session revoked after it), exactly one winner among concurrent refreshes,
+//! Sessions after sign-in: refresh-token rotation, reuse detection (refused within the grace —
+//! 2 s by default, set per test here — the whole session revoked after it), exactly one winner among concurrent refreshes,
 //! logout, app scoping of refresh tokens, eviction beyond `max_sessions`, and session expiry.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use heimdall_server::entity::session;
 use heimdall_tests::{
-    db_test,
+    Db, TestServer, db_test,
     users::{ConsumerApp, PASSWORD, Tokens},
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
@@ -40,7 +40,9 @@ db_test!(
 );
 
 db_test!(
-    async fn a_rotated_refresh_token_presented_again_within_the_grace_is_refused_without_ending_the_session(server) {
+    async fn a_rotated_refresh_token_presented_again_within_the_grace_is_refused_without_ending_the_session(db: Db) {
+        // A long grace, so a slow machine cannot turn the racing client into a replay.
+        let server = TestServer::spawn_with(db, |config| config.refresh_reuse_grace = Duration::from_secs(600)).await;
         let app = ConsumerApp::create(&server, "graceful").await;
         let (_, first) = app.signup_ok("bob", "bob@example.io").await;
         let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
@@ -55,14 +57,15 @@ db_test!(
 );
 
 db_test!(
-    async fn a_rotated_refresh_token_presented_after_the_grace_revokes_the_whole_session(server) {
+    async fn a_rotated_refresh_token_presented_after_the_grace_revokes_the_whole_session(db: Db) {
+        let server = TestServer::spawn_with(db, |config| config.refresh_reuse_grace = Duration::from_millis(300)).await;
         let app = ConsumerApp::create(&server, "reuse").await;
         let (user, first) = app.signup_ok("carol", "carol@example.io").await;
         let elsewhere = app.signin_ok("carol", PASSWORD).await;
         let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
         app.me(&second.access).await.expect(200);
 
-        tokio::time::sleep(Duration::from_millis(2600)).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
         app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
 
         // Every token of that session is dead now, the newest one included.

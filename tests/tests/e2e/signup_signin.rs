@@ -325,11 +325,7 @@ db_test!(
     async fn signin_failures_from_one_ip_are_limited_across_identifiers(server) {
         let app = ConsumerApp::create(&server, "sprayed").await;
         app.signup_ok("judy", "judy@example.io").await;
-        let sprayer = reqwest::Client::builder()
-            .local_address("127.0.0.7".parse::<std::net::IpAddr>().unwrap())
-            .no_proxy()
-            .build()
-            .unwrap();
+        let sprayer = heimdall_tests::client_from("127.0.0.7");
         let signin = |identifier: String, password: &'static str| {
             let request = sprayer
                 .post(server.url(&app.path("/auth/signin")))

@@ -1,0 +1,137 @@
+//! Who the caller is, network-wise. Behind a load balancer the socket peer is the balancer, and
+//! per-IP throttling would then put every user in one budget; so when the peer is one of the
+//! operator's trusted proxies (`HEIMDALL_TRUSTED_PROXIES`), the client address comes from
+//! `X-Forwarded-For`. That header is client-writable up to the first proxy, so it is read from
+//! the right: each trusted hop appends the address it saw, and the first address that is not a
+//! trusted proxy is the client. Without trusted proxies (the default) the header is ignored.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use poem::http::HeaderMap;
+
+/// The networks whose connections may speak for the client.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Parses a comma-separated list of addresses and CIDR networks (`10.0.0.0/8, ::1`).
+    pub fn parse(raw: &str) -> Result<TrustedProxies, String> {
+        let nets = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<IpNet>()
+                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                    .map(|net| net.trunc())
+                    .map_err(|_| format!("`{item}` is neither an IP address nor a CIDR network"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TrustedProxies(nets))
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address: `peer` itself unless it is a trusted proxy, else the rightmost
+    /// untrusted `X-Forwarded-For` entry (the leftmost if every entry is trusted). A malformed
+    /// entry stops the walk at the last address a trusted hop vouched for.
+    pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer.map(|ip| ip.to_canonical());
+        let Some(mut client) = peer else { return None };
+        if !self.trusts(client) {
+            return Some(client);
+        }
+        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let entries: Vec<&str> = hops.flat_map(|v| v.split(',')).map(str::trim).collect();
+        for entry in entries.iter().rev() {
+            match parse_hop(entry) {
+                Some(ip) => {
+                    client = ip;
+                    if !self.trusts(ip) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        Some(client)
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, optionally with a port (`1.2.3.4:5678`, `[::1]:80`).
+fn parse_hop(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip().to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in xff {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_header_is_ignored() {
+        let none = TrustedProxies::default();
+        assert_eq!(none.client_ip(Some(ip("10.0.0.5")), &headers(&["203.0.113.7"])), Some(ip("10.0.0.5")));
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_speak_for_anyone() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        assert_eq!(lb.client_ip(Some(ip("198.51.100.9")), &headers(&["203.0.113.7"])), Some(ip("198.51.100.9")));
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_hop_is_the_client() {
+        let lb = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        assert_eq!(lb.client_ip(peer, &headers(&["203.0.113.7"])), Some(ip("203.0.113.7")));
+        // The client wrote a fake first entry; the balancer appended what it saw.
+        assert_eq!(lb.client_ip(peer, &headers(&["1.1.1.1, 203.0.113.7"])), Some(ip("203.0.113.7")));
+        // Two proxies in a row, and the header split over two lines.
+        assert_eq!(lb.client_ip(peer, &headers(&["1.1.1.1, 203.0.113.7", "10.0.0.9"])), Some(ip("203.0.113.7")));
+        // Only proxies: the leftmost is the best we know.
+        assert_eq!(lb.client_ip(peer, &headers(&["10.1.1.1, 10.0.0.9"])), Some(ip("10.1.1.1")));
+        // No header: the proxy itself.
+        assert_eq!(lb.client_ip(peer, &headers(&[])), Some(ip("10.0.0.5")));
+    }
+
+    #[test]
+    fn ports_mapped_addresses_and_garbage() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("::ffff:10.0.0.5"));
+        assert_eq!(lb.client_ip(peer, &headers(&["203.0.113.7:5555"])), Some(ip("203.0.113.7")));
+        assert_eq!(lb.client_ip(peer, &headers(&["[2001:db8::1]:443"])), Some(ip("2001:db8::1")));
+        // A malformed entry stops the walk at the last vouched-for address.
+        assert_eq!(lb.client_ip(peer, &headers(&["203.0.113.7, nonsense"])), Some(ip("10.0.0.5")));
+    }
+
+    #[test]
+    fn parse_names_the_bad_entry() {
+        assert!(TrustedProxies::parse("").unwrap().0.is_empty());
+        assert_eq!(
+            TrustedProxies::parse("10.0.0.1/33").unwrap_err(),
+            "`10.0.0.1/33` is neither an IP address nor a CIDR network"
+        );
+        assert!(TrustedProxies::parse("::1, 192.168.0.0/16").is_ok());
+    }
+}
