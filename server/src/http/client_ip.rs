@@ -40,8 +40,7 @@ impl TrustedProxies {
     /// untrusted `X-Forwarded-For` entry (the leftmost if every entry is trusted). A malformed
     /// entry stops the walk at the last address a trusted hop vouched for.
     pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let peer = peer.map(|ip| ip.to_canonical());
-        let Some(mut client) = peer else { return None };
+        let mut client = peer?.to_canonical();
         if !self.trusts(client) {
             return Some(client);
         }

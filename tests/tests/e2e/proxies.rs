@@ -3,7 +3,7 @@
 //! that address that per-IP throttling, sessions and audit entries use. The header is read from
 //! the right, so a client cannot pick its address by writing the header itself.
 
-use heimdall_tests::{Db, TestServer, client_from, db_test, users::ConsumerApp};
+use heimdall_tests::{TestServer, client_from, db_test, users::ConsumerApp};
 use reqwest::Client;
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use heimdall_server::entity::session;
 use heimdall_tests::{
-    Db, TestServer, db_test,
+    TestServer, db_test,
     users::{ConsumerApp, PASSWORD, Tokens},
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
