@@ -34,7 +34,7 @@ pub struct LiveKey {
     pub kid: String,
     pub activates_at: DateTime<Utc>,
     /// The public half, parsed once: RS256 verification without per-token key setup.
-    pub verifier: ParsedPublicKey,
+    pub verifier: Arc<ParsedPublicKey>,
     pub signer: Arc<Signer>,
 }
 
@@ -108,11 +108,12 @@ impl KeyRing {
     /// The app's key set, from cache or freshly loaded.
     pub async fn key_set(&self, app_id: Uuid) -> Result<Arc<KeySet>, ApiError> {
         let now = Utc::now();
-        if let Some(set) = self.cache.read().expect("key cache").get(&app_id).filter(|s| s.valid_until > now) {
-            return Ok(set.clone());
-        }
+        let expired = match self.cache.read().expect("key cache").get(&app_id) {
+            Some(set) if set.valid_until > now => return Ok(set.clone()),
+            other => other.cloned(),
+        };
         // Boxed: the query's future is large, and every token request's future would carry it.
-        let set = Arc::new(Box::pin(self.load(app_id)).await?);
+        let set = Arc::new(Box::pin(self.load(app_id, expired.as_deref())).await?);
         self.cache.write().expect("key cache").insert(app_id, set.clone());
         Ok(set)
     }
@@ -128,7 +129,10 @@ impl KeyRing {
         self.key_set(app_id).await
     }
 
-    async fn load(&self, app_id: Uuid) -> Result<KeySet, ApiError> {
+    /// Reads the app's live keys. Keys already parsed in `expired` (the set this one replaces
+    /// when it timed out) are reused: a kid's key material never changes, and decrypting and
+    /// parsing a private key costs far more than the query, every minute for every busy app.
+    async fn load(&self, app_id: Uuid, expired: Option<&KeySet>) -> Result<KeySet, ApiError> {
         let now = clock::now();
         let rows = store::live_keys(&self.db, app_id, now).await?;
         let mut valid_until = now + KEY_SET_TTL;
@@ -138,14 +142,21 @@ impl KeyRing {
             if let Some(exp) = row.expires_at {
                 valid_until = valid_until.min(exp);
             }
-            let signer = Signer::open(&self.master, &row.kid, &row.private_key_enc)?;
-            let verifier = parse_public(&row.jwk_n, &row.jwk_e)
-                .map_err(|e| ApiError::internal(format_args!("bad public key {}: {e}", row.kid)))?;
+            let (signer, verifier) = match expired.and_then(|set| set.find(&row.kid)) {
+                Some(known) => (known.signer.clone(), known.verifier.clone()),
+                None => (
+                    Arc::new(Signer::open(&self.master, &row.kid, &row.private_key_enc)?),
+                    Arc::new(
+                        parse_public(&row.jwk_n, &row.jwk_e)
+                            .map_err(|e| ApiError::internal(format_args!("bad public key {}: {e}", row.kid)))?,
+                    ),
+                ),
+            };
             jwks.push(serde_json::json!({
                 "kty": "RSA", "use": "sig", "alg": "RS256",
                 "kid": row.kid, "n": row.jwk_n, "e": row.jwk_e,
             }));
-            keys.push(LiveKey { kid: row.kid, activates_at: row.activates_at, verifier, signer: Arc::new(signer) });
+            keys.push(LiveKey { kid: row.kid, activates_at: row.activates_at, verifier, signer });
         }
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks })).expect("json").into();
         Ok(KeySet { valid_until, keys, jwks })

@@ -234,8 +234,10 @@ async fn authenticate_client(
     if let Some(reason) = reason {
         state.limits.hit(&throttle, CLIENT_FAILURE_LIMIT).await?;
         state.limits.hit(&ip_throttle, IP_FAILURE_LIMIT).await?;
-        Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(client_id.clone()) }, "oauth.client_auth_failed", ctx)
-            .resource("m2m_client", &client_id)
+        // The audit keeps what was claimed, but no more of it than a real id could be.
+        let claimed: String = client_id.chars().take(64).collect();
+        Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(claimed.clone()) }, "oauth.client_auth_failed", ctx)
+            .resource("m2m_client", &claimed)
             .details(serde_json::json!({ "reason": reason }))
             .record(&state.db)
             .await?;

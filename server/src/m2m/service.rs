@@ -23,6 +23,18 @@ use crate::{
 
 /// Prefix of client ids.
 pub const CLIENT_ID_PREFIX: &str = "m2m_";
+/// Longest client id looked up: ours are `m2m_` and 24 characters.
+const CLIENT_ID_MAX: usize = 64;
+
+/// Whether `raw` could be a client id at all. Anything else is unknown without a database read
+/// or a cache entry (the id arrives from unauthenticated callers, up to the body limit long).
+pub fn is_client_id(raw: &str) -> bool {
+    raw.len() <= CLIENT_ID_MAX
+        && raw.strip_prefix(CLIENT_ID_PREFIX).is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// Prefix of client secrets.
 pub const SECRET_PREFIX: &str = "m2ms_";
 
@@ -50,6 +62,9 @@ impl Default for Clients {
 
 impl Clients {
     pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
+        if !is_client_id(client_id) {
+            return Ok(None);
+        }
         if let Some(found) = self.cache.get(client_id) {
             return Ok(found);
         }
@@ -223,4 +238,17 @@ pub async fn delete(
     tx.commit().await?;
     state.bus.publish(Change::Client(current.id)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_client_id;
+
+    #[test]
+    fn only_client_id_shapes_are_looked_up() {
+        assert!(is_client_id("m2m_Ab3-_x9QrStUvWxYz0123456"));
+        for bad in ["", "m2m_", "m2x_abc", "m2m_a b", "m2m_ä", &format!("m2m_{}", "a".repeat(61))] {
+            assert!(!is_client_id(bad), "{bad:?}");
+        }
+    }
 }

@@ -323,10 +323,19 @@ db_test!(
             let text = entry.to_string();
             assert!(!text.contains("wrong-secret-guess") && !text.contains(&client.secret), "no secret in {entry}");
         }
-        let unknown = M2mClient { client_id: "m2m_ghost".into(), ..wrong };
+        let unknown = M2mClient { client_id: "m2m_ghost".into(), ..wrong.clone() };
         app.client_token(&unknown, None).await;
         let failures = app.audit("oauth.client_auth_failed").await;
         assert_eq!(failures[0]["details"]["reason"], "unknown_client");
+        // A huge claimed id is an unknown client like any other, and the audit keeps 64 characters.
+        let huge = M2mClient { client_id: format!("m2m_{}", "x".repeat(100_000)), ..wrong };
+        let r = app.client_token(&huge, None).await;
+        assert_eq!(r.status, 401, "{}", r.status);
+        assert_eq!(r.body["error"], "invalid_client");
+        let failures = app.audit("oauth.client_auth_failed").await;
+        assert_eq!(failures[0]["details"]["reason"], "unknown_client");
+        assert_eq!(failures[0]["resource_id"].as_str().map(str::len), Some(64));
+        assert_eq!(failures[0]["actor_id"].as_str().map(str::len), Some(64));
     }
 );
 
