@@ -1,5 +1,5 @@
 //! `last_used_at` bookkeeping without a database write per request: uses are collected in
-//! memory and flushed in one batch per maintenance tick.
+//! memory and flushed in one batch per maintenance tick (and on shutdown).
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -12,51 +12,72 @@ use crate::{
     entity::{app_api_key, m2m_client, platform_api_key},
 };
 
+/// A credential whose uses are stamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Credential {
+    PlatformKey,
+    AppKey,
+    Client,
+}
+
+impl Credential {
+    async fn stamp(self, db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), DbErr> {
+        match self {
+            Credential::PlatformKey => {
+                stamp::<platform_api_key::Entity>(
+                    db,
+                    platform_api_key::Column::Id,
+                    platform_api_key::Column::LastUsedAt,
+                    id,
+                    at,
+                )
+                .await
+            }
+            Credential::AppKey => {
+                stamp::<app_api_key::Entity>(db, app_api_key::Column::Id, app_api_key::Column::LastUsedAt, id, at).await
+            }
+            Credential::Client => {
+                stamp::<m2m_client::Entity>(db, m2m_client::Column::Id, m2m_client::Column::LastUsedAt, id, at).await
+            }
+        }
+    }
+}
+
+async fn stamp<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id_column: E::Column,
+    last_used: E::Column,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    E::update_many().col_expr(last_used, Expr::value(at)).filter(id_column.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// The latest use of each credential since the last flush.
 #[derive(Default)]
 pub struct Usage {
-    platform_keys: Mutex<HashMap<Uuid, DateTime<Utc>>>,
-    app_keys: Mutex<HashMap<Uuid, DateTime<Utc>>>,
-    clients: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    pending: Mutex<HashMap<(Credential, Uuid), DateTime<Utc>>>,
 }
 
 impl Usage {
-    pub fn touch_platform_key(&self, id: Uuid) {
-        self.platform_keys.lock().expect("usage lock").insert(id, clock::now());
+    pub fn touch(&self, credential: Credential, id: Uuid) {
+        self.pending.lock().expect("usage lock").insert((credential, id), clock::now());
     }
 
-    pub fn touch_app_key(&self, id: Uuid) {
-        self.app_keys.lock().expect("usage lock").insert(id, clock::now());
-    }
-
-    pub fn touch_client(&self, id: Uuid) {
-        self.clients.lock().expect("usage lock").insert(id, clock::now());
-    }
-
-    /// Writes the collected timestamps.
+    /// Writes the collected timestamps. On a failure, what was not written is kept for the next
+    /// flush (unless a newer use replaced it meanwhile).
     pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        let platform = std::mem::take(&mut *self.platform_keys.lock().expect("usage lock"));
-        for (id, at) in platform {
-            platform_api_key::Entity::update_many()
-                .col_expr(platform_api_key::Column::LastUsedAt, Expr::value(at))
-                .filter(platform_api_key::Column::Id.eq(id))
-                .exec(db)
-                .await?;
-        }
-        let app = std::mem::take(&mut *self.app_keys.lock().expect("usage lock"));
-        for (id, at) in app {
-            app_api_key::Entity::update_many()
-                .col_expr(app_api_key::Column::LastUsedAt, Expr::value(at))
-                .filter(app_api_key::Column::Id.eq(id))
-                .exec(db)
-                .await?;
-        }
-        let clients = std::mem::take(&mut *self.clients.lock().expect("usage lock"));
-        for (id, at) in clients {
-            m2m_client::Entity::update_many()
-                .col_expr(m2m_client::Column::LastUsedAt, Expr::value(at))
-                .filter(m2m_client::Column::Id.eq(id))
-                .exec(db)
-                .await?;
+        let pending = std::mem::take(&mut *self.pending.lock().expect("usage lock"));
+        let mut left = pending.into_iter();
+        while let Some(((credential, id), at)) = left.next() {
+            if let Err(e) = credential.stamp(db, id, at).await {
+                let mut map = self.pending.lock().expect("usage lock");
+                for (key, at) in std::iter::once(((credential, id), at)).chain(left) {
+                    map.entry(key).or_insert(at);
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -104,7 +104,7 @@ pub async fn authenticate(state: &AppState, key: &AdminKey) -> Result<AdminPrinc
             .one(&state.db)
             .await?
             .ok_or_else(|| refused("unknown platform key"))?;
-        state.usage.touch_platform_key(row.id);
+        state.usage.touch(crate::usage::Credential::PlatformKey, row.id);
         return Ok(AdminPrincipal::Platform {
             key_id: row.id,
             workspace_id: row.workspace_id,
@@ -119,7 +119,7 @@ pub async fn authenticate(state: &AppState, key: &AdminKey) -> Result<AdminPrinc
             .ok_or_else(|| refused("unknown app key"))?;
         let app =
             app::Entity::find_by_id(row.app_id).one(&state.db).await?.ok_or_else(|| refused("app key without app"))?;
-        state.usage.touch_app_key(row.id);
+        state.usage.touch(crate::usage::Credential::AppKey, row.id);
         return Ok(AdminPrincipal::App {
             key_id: row.id,
             app_id: row.app_id,

@@ -341,7 +341,7 @@ impl OauthApi {
             jti: Uuid::now_v7().to_string(),
         };
         let access_token = tokens::sign(&state, app.id, &claims).await?;
-        state.usage.touch_client(client.id);
+        state.usage.touch(crate::usage::Credential::Client, client.id);
         let (cache, pragma) = no_store();
         Ok(TokenOk::Ok(
             Json(OauthTokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope }),

@@ -245,3 +245,28 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn uses_of_clients_and_keys_are_stamped_as_last_used_at_by_the_batched_flush(server) {
+        let app = ConsumerApp::create(&server, "stamped").await;
+        let client = app.create_client("svc", &["docs.read"]).await;
+        let (key, key_id) = server.insert_app_key(app.id, &["role.read"]).await;
+        let started = chrono::Utc::now() - chrono::Duration::seconds(1);
+
+        app.m2m_token(&client).await;
+        server.get_as(&key, &app.admin_path("/roles")).await.expect(200);
+        // Uses are remembered in memory; the maintenance tick (or shutdown) writes them.
+        server.state().usage.flush(&server.state().db).await.expect("flush");
+
+        let stamped = |v: &serde_json::Value| {
+            v["last_used_at"].as_str().and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok()).is_some_and(|t| t >= started)
+        };
+        let clients = server.get(&app.admin_path("/credentials")).await;
+        let row = clients.expect(200)["data"].as_array().unwrap().iter().find(|c| c["client_id"] == client.client_id.as_str()).cloned();
+        assert!(row.as_ref().is_some_and(stamped), "{clients}");
+        let keys = server.get(&app.admin_path("/api-keys")).await;
+        let row = keys.expect(200)["data"].as_array().unwrap().iter().find(|k| k["id"] == key_id.to_string()).cloned();
+        assert!(row.as_ref().is_some_and(stamped), "{keys}");
+        assert!(server.pak_row().await.last_used_at.is_some_and(|t| t >= started), "the platform key's use is stamped too");
+    }
+);
