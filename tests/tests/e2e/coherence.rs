@@ -1,8 +1,9 @@
 //! Two instances on one database: a change made through instance A (role permissions, role
 //! assignment, client scopes, client deactivation and deletion, logout, admin revoke-all,
 //! suspension, token revocation, app suspension) is reflected by `/authorize` and `/verify` on
-//! instance B within a second, even though B had already cached what it knew. On PostgreSQL
-//! that is `LISTEN/NOTIFY`'s job. SQLite is single-instance by design (DESIGN §4: no change
+//! instance B within a second, even though B had already cached what it knew — also when the
+//! notification never arrives or the listening connection dies. On PostgreSQL that is
+//! `LISTEN/NOTIFY`'s job, backed by the change-sequence poll. SQLite is single-instance by design (DESIGN §4: no change
 //! feed between processes), so these tests exist on PostgreSQL only; the same changes on one
 //! instance are tested on both databases in `authorize.rs`, `credentials.rs` and `oauth.rs`.
 
@@ -200,5 +201,44 @@ db_test!(
         within_a_second("missed revocation on B", || async { !on_b.allows(&tokens.access, "docs.read").await })
             .await;
         assert_eq!(on_b.verify_error(&tokens.access).await, "TOKEN_REVOKED");
+    }
+);
+
+db_test!(
+    postgres_only async fn a_killed_listening_connection_is_replaced_and_nothing_is_missed(db: Db) {
+        let (a, b) = pair(db).await;
+        let on_a = ConsumerApp::create(&a, "coh-killed").await;
+        let on_b = on_a.via(&b);
+        on_a.create_permission("docs.read").await;
+        on_a.grant("member", &["docs.read"]).await;
+        let (_, tokens) = on_a.signup_ok("dee", "dee@example.com").await;
+        assert!(on_b.allows(&tokens.access, "docs.read").await, "B caches the session");
+
+        // Every instance's LISTEN connection dies (a failover, a network cut).
+        let killed = a
+            .state()
+            .db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+            )
+            .await
+            .unwrap();
+        assert!(killed.rows_affected() >= 2, "both listeners were found: {}", killed.rows_affected());
+
+        // A change made meanwhile still reaches B: reconnecting clears its caches, and the
+        // new listener hears what follows.
+        assert_eq!(on_a.logout(&tokens.refresh).await.status, 204);
+        within_a_second("logout on B after its listener died", || async {
+            on_b.verify_token(&tokens.access).await.body["error"] == "TOKEN_REVOKED"
+        })
+        .await;
+        let second = on_a.signin_ok("dee", heimdall_tests::users::PASSWORD).await;
+        assert!(on_b.allows(&second.access, "docs.read").await);
+        on_a.grant("member", &[]).await;
+        within_a_second("role change on B over the new listener", || async {
+            !on_b.allows(&second.access, "docs.read").await
+        })
+        .await;
     }
 );
