@@ -19,17 +19,16 @@ use std::{
 
 use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
     apps::AppRef,
     clock,
     coherence::Change,
-    end_users,
     entity::revoked_token,
     http::error::ApiError,
-    permissions, rbac, sessions,
+    permissions, rbac,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
     ttl_cache::TtlCache,
@@ -205,23 +204,17 @@ impl Authz {
     }
 
     async fn load_session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, ApiError> {
-        let Some(s) = sessions::store::find(&self.db, app_id, sid).await? else {
+        let Some(s) = session_row(&self.db, app_id, sid).await? else {
             return Ok(None);
-        };
-        let user = end_users::store::find(&self.db, app_id, s.end_user_id).await?;
-        let role_id = user.as_ref().and_then(|u| u.role_id);
-        let role_name = match role_id {
-            Some(id) => rbac::store::find(&self.db, app_id, id).await?.map(|r| r.name),
-            None => None,
         };
         let facts = Arc::new(SessionFacts {
             app_id,
             user_id: s.end_user_id,
             revoked: s.revoked_at.is_some(),
             expires_at: s.expires_at,
-            user_active: user.as_ref().is_some_and(|u| u.status == "active"),
-            role_id,
-            role_name,
+            user_active: s.status.as_deref() == Some("active"),
+            role_id: s.role_id,
+            role_name: s.role_name,
         });
         self.sessions.insert(sid, facts.clone());
         Ok(Some(facts))
@@ -301,4 +294,49 @@ impl Authz {
             _ => Ok(Err(Deny::Invalid)),
         }
     }
+}
+
+/// What a session decision needs, in one query: the session, its user's status and role, and
+/// the role's name (all of the app; a missing user or role reads as `None`).
+#[derive(Debug, FromQueryResult)]
+struct SessionRow {
+    end_user_id: Uuid,
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    status: Option<String>,
+    role_id: Option<Uuid>,
+    role_name: Option<String>,
+}
+
+async fn session_row(db: &DatabaseConnection, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, ApiError> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+
+    use crate::entity::{end_user, role, session};
+    let query = Query::select()
+        .column((session::Entity, session::Column::EndUserId))
+        .column((session::Entity, session::Column::RevokedAt))
+        .column((session::Entity, session::Column::ExpiresAt))
+        .expr_as(Expr::col((end_user::Entity, end_user::Column::Status)), Alias::new("status"))
+        .expr_as(Expr::col((end_user::Entity, end_user::Column::RoleId)), Alias::new("role_id"))
+        .expr_as(Expr::col((role::Entity, role::Column::Name)), Alias::new("role_name"))
+        .from(session::Entity)
+        .join(
+            JoinType::LeftJoin,
+            end_user::Entity,
+            Expr::col((end_user::Entity, end_user::Column::Id))
+                .equals((session::Entity, session::Column::EndUserId))
+                .and(Expr::col((end_user::Entity, end_user::Column::AppId)).eq(app_id)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            role::Entity,
+            Expr::col((role::Entity, role::Column::Id))
+                .equals((end_user::Entity, end_user::Column::RoleId))
+                .and(Expr::col((role::Entity, role::Column::AppId)).eq(app_id)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(sid))
+        .and_where(Expr::col((session::Entity, session::Column::AppId)).eq(app_id))
+        .to_owned();
+    let statement = db.get_database_backend().build(&query);
+    Ok(SessionRow::find_by_statement(statement).one(db).await?)
 }
