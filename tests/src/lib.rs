@@ -193,6 +193,13 @@ impl TestServer {
         Ok(TestServer { base, client, pak, master_key, state, stop, task: Some(task), database, _data_dir: data_dir })
     }
 
+    /// Stops the server and hands back its database, which lives until the handle is dropped:
+    /// dropping a PostgreSQL database blocks for a while, which a test timing an outage must not
+    /// count.
+    pub fn stop_keeping_database(self) -> impl Drop {
+        self.database.clone()
+    }
+
     /// Which database this server runs on.
     pub fn db(&self) -> Db {
         self.database.kind

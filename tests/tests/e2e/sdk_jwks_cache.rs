@@ -168,7 +168,7 @@ db_test!(
         eager.verify(&token).await.expect("warm");
 
         drop(setup);
-        drop(server);
+        let _database = server.stop_keeping_database();
         tokio::time::sleep(Duration::from_millis(200)).await;
 
         for _ in 0..5 {
