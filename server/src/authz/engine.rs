@@ -19,7 +19,7 @@ use std::{
 
 use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
@@ -28,7 +28,7 @@ use crate::{
     coherence::Change,
     entity::revoked_token,
     http::error::ApiError,
-    permissions, rbac,
+    permissions, rbac, sessions,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
     ttl_cache::TtlCache,
@@ -204,7 +204,7 @@ impl Authz {
     }
 
     async fn load_session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, ApiError> {
-        let Some(s) = session_row(&self.db, app_id, sid).await? else {
+        let Some(s) = sessions::store::facts(&self.db, app_id, sid).await? else {
             return Ok(None);
         };
         let facts = Arc::new(SessionFacts {
@@ -294,49 +294,4 @@ impl Authz {
             _ => Ok(Err(Deny::Invalid)),
         }
     }
-}
-
-/// What a session decision needs, in one query: the session, its user's status and role, and
-/// the role's name (all of the app; a missing user or role reads as `None`).
-#[derive(Debug, FromQueryResult)]
-struct SessionRow {
-    end_user_id: Uuid,
-    revoked_at: Option<DateTime<Utc>>,
-    expires_at: DateTime<Utc>,
-    status: Option<String>,
-    role_id: Option<Uuid>,
-    role_name: Option<String>,
-}
-
-async fn session_row(db: &DatabaseConnection, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, ApiError> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
-
-    use crate::entity::{end_user, role, session};
-    let query = Query::select()
-        .column((session::Entity, session::Column::EndUserId))
-        .column((session::Entity, session::Column::RevokedAt))
-        .column((session::Entity, session::Column::ExpiresAt))
-        .expr_as(Expr::col((end_user::Entity, end_user::Column::Status)), Alias::new("status"))
-        .expr_as(Expr::col((end_user::Entity, end_user::Column::RoleId)), Alias::new("role_id"))
-        .expr_as(Expr::col((role::Entity, role::Column::Name)), Alias::new("role_name"))
-        .from(session::Entity)
-        .join(
-            JoinType::LeftJoin,
-            end_user::Entity,
-            Expr::col((end_user::Entity, end_user::Column::Id))
-                .equals((session::Entity, session::Column::EndUserId))
-                .and(Expr::col((end_user::Entity, end_user::Column::AppId)).eq(app_id)),
-        )
-        .join(
-            JoinType::LeftJoin,
-            role::Entity,
-            Expr::col((role::Entity, role::Column::Id))
-                .equals((end_user::Entity, end_user::Column::RoleId))
-                .and(Expr::col((role::Entity, role::Column::AppId)).eq(app_id)),
-        )
-        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(sid))
-        .and_where(Expr::col((session::Entity, session::Column::AppId)).eq(app_id))
-        .to_owned();
-    let statement = db.get_database_backend().build(&query);
-    Ok(SessionRow::find_by_statement(statement).one(db).await?)
 }

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+    sea_query::{Alias, Expr, ExprTrait, JoinType, Query},
 };
 use uuid::Uuid;
 
-use crate::entity::{refresh_token, session};
+use crate::entity::{end_user, refresh_token, role, session};
 
 pub async fn insert_refresh(
     db: &impl ConnectionTrait,
@@ -124,4 +125,47 @@ pub async fn live(
         q = q.limit(limit);
     }
     q.order_by_asc(session::Column::Id).all(db).await
+}
+
+/// What an authorization decision needs of a session, in one query: the session, its user's
+/// status and role, and the role's name (all of the app; a missing user or role reads as `None`).
+#[derive(Debug, FromQueryResult)]
+pub struct SessionRow {
+    pub end_user_id: Uuid,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    /// The user's status.
+    pub status: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub role_name: Option<String>,
+}
+
+pub async fn facts(db: &impl ConnectionTrait, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, DbErr> {
+    let query = Query::select()
+        .column((session::Entity, session::Column::EndUserId))
+        .column((session::Entity, session::Column::RevokedAt))
+        .column((session::Entity, session::Column::ExpiresAt))
+        .expr_as(Expr::col((end_user::Entity, end_user::Column::Status)), Alias::new("status"))
+        .expr_as(Expr::col((end_user::Entity, end_user::Column::RoleId)), Alias::new("role_id"))
+        .expr_as(Expr::col((role::Entity, role::Column::Name)), Alias::new("role_name"))
+        .from(session::Entity)
+        .join(
+            JoinType::LeftJoin,
+            end_user::Entity,
+            Expr::col((end_user::Entity, end_user::Column::Id))
+                .equals((session::Entity, session::Column::EndUserId))
+                .and(Expr::col((end_user::Entity, end_user::Column::AppId)).eq(app_id)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            role::Entity,
+            Expr::col((role::Entity, role::Column::Id))
+                .equals((end_user::Entity, end_user::Column::RoleId))
+                .and(Expr::col((role::Entity, role::Column::AppId)).eq(app_id)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(sid))
+        .and_where(Expr::col((session::Entity, session::Column::AppId)).eq(app_id))
+        .to_owned();
+    let statement = db.get_database_backend().build(&query);
+    SessionRow::find_by_statement(statement).one(db).await
 }
