@@ -112,8 +112,13 @@ impl KeyRing {
             Some(set) if set.valid_until > now => return Ok(set.clone()),
             other => other.cloned(),
         };
+        self.reload(app_id, expired.as_deref()).await
+    }
+
+    /// Loads the app's key set, reusing keys parsed in `previous`, and caches it.
+    async fn reload(&self, app_id: Uuid, previous: Option<&KeySet>) -> Result<Arc<KeySet>, ApiError> {
         // Boxed: the query's future is large, and every token request's future would carry it.
-        let set = Arc::new(Box::pin(self.load(app_id, expired.as_deref())).await?);
+        let set = Arc::new(Box::pin(self.load(app_id, previous)).await?);
         self.cache.write().expect("key cache").insert(app_id, set.clone());
         Ok(set)
     }
@@ -125,14 +130,13 @@ impl KeyRing {
         if Utc::now() - loaded_at < chrono::Duration::seconds(5) {
             return Ok(current.clone());
         }
-        self.invalidate(app_id);
-        self.key_set(app_id).await
+        self.reload(app_id, Some(current)).await
     }
 
-    /// Reads the app's live keys. Keys already parsed in `expired` (the set this one replaces
-    /// when it timed out) are reused: a kid's key material never changes, and decrypting and
-    /// parsing a private key costs far more than the query, every minute for every busy app.
-    async fn load(&self, app_id: Uuid, expired: Option<&KeySet>) -> Result<KeySet, ApiError> {
+    /// Reads the app's live keys. Keys already parsed in `previous` (the set this one replaces,
+    /// timed out or missing a kid) are reused: a kid's key material never changes, and decrypting
+    /// and parsing a private key costs far more than the query, every minute for every busy app.
+    async fn load(&self, app_id: Uuid, previous: Option<&KeySet>) -> Result<KeySet, ApiError> {
         let now = clock::now();
         let rows = store::live_keys(&self.db, app_id, now).await?;
         let mut valid_until = now + KEY_SET_TTL;
@@ -142,7 +146,7 @@ impl KeyRing {
             if let Some(exp) = row.expires_at {
                 valid_until = valid_until.min(exp);
             }
-            let (signer, verifier) = match expired.and_then(|set| set.find(&row.kid)) {
+            let (signer, verifier) = match previous.and_then(|set| set.find(&row.kid)) {
                 Some(known) => (known.signer.clone(), known.verifier.clone()),
                 None => (
                     Arc::new(Signer::open(&self.master, &row.kid, &row.private_key_enc)?),
