@@ -44,9 +44,9 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return Some(client);
         }
-        let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-        let entries: Vec<&str> = hops.flat_map(|v| v.split(',')).map(str::trim).collect();
-        for entry in entries.iter().rev() {
+        // Right to left: the last header line first, each line's entries from its end.
+        let lines = headers.get_all("x-forwarded-for").iter().rev().filter_map(|v| v.to_str().ok());
+        for entry in lines.flat_map(|v| v.rsplit(',')).map(str::trim) {
             match parse_hop(entry) {
                 Some(ip) => {
                     client = ip;

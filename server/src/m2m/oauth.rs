@@ -19,7 +19,7 @@ use poem_openapi::{
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use super::service::ClientRecord;
+use super::service::{CLIENT_ID_MAX, ClientRecord};
 use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
@@ -235,7 +235,7 @@ async fn authenticate_client(
         state.limits.hit(&throttle, CLIENT_FAILURE_LIMIT).await?;
         state.limits.hit(&ip_throttle, IP_FAILURE_LIMIT).await?;
         // The audit keeps what was claimed, but no more of it than a real id could be.
-        let claimed: String = client_id.chars().take(64).collect();
+        let claimed: String = client_id.chars().take(CLIENT_ID_MAX).collect();
         Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(claimed.clone()) }, "oauth.client_auth_failed", ctx)
             .resource("m2m_client", &claimed)
             .details(serde_json::json!({ "reason": reason }))

@@ -24,7 +24,7 @@ use crate::{
 /// Prefix of client ids.
 pub const CLIENT_ID_PREFIX: &str = "m2m_";
 /// Longest client id looked up: ours are `m2m_` and 24 characters.
-const CLIENT_ID_MAX: usize = 64;
+pub const CLIENT_ID_MAX: usize = 64;
 
 /// Whether `raw` could be a client id at all. Anything else is unknown without a database read
 /// or a cache entry (the id arrives from unauthenticated callers, up to the body limit long).

@@ -49,17 +49,13 @@ impl SystemApi {
     /// `unavailable` otherwise, so a load balancer stops routing to this instance.
     #[oai(path = "/readyz", method = "get", operation_id = "readiness_check", tag = "ApiTags::System")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> Result<Json<Health>, Errors<SystemErrors>> {
+        let unavailable = |why| ApiError::new(poem::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", why);
         crate::db::ping(&state.db).await.map_err(|e| {
             tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(poem::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "database unreachable")
+            unavailable("database unreachable")
         })?;
         if !state.bus.is_listening() {
-            return Err(ApiError::new(
-                poem::http::StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "not yet subscribed to other instances' cache changes",
-            )
-            .into());
+            return Err(unavailable("not yet subscribed to other instances' cache changes").into());
         }
         Ok(Json(Health { status: "ok".into() }))
     }
