@@ -7,21 +7,45 @@
 //! feed between processes), so these tests exist on PostgreSQL only; the same changes on one
 //! instance are tested on both databases in `authorize.rs`, `credentials.rs` and `oauth.rs`.
 
-use heimdall_tests::{Db, TestServer, authz::within_a_second, db_test, users::ConsumerApp};
+use std::time::Duration;
+
+use heimdall_server::config::Config;
+use heimdall_tests::{
+    Db, TestServer,
+    authz::within_a_second,
+    db_test,
+    users::{ConsumerApp, Tokens},
+};
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
+use uuid::Uuid;
 
 /// Instance A, and instance B on A's database behind the same public URL (as behind a load
 /// balancer), so both accept the same issuer.
 async fn pair(db: Db) -> (TestServer, TestServer) {
+    pair_with(db, |_| {}).await
+}
+
+/// [`pair`], with B's configuration adjusted by `configure`.
+async fn pair_with(db: Db, configure: impl FnOnce(&mut Config)) -> (TestServer, TestServer) {
     let a = TestServer::spawn(db).await;
     let public_url = a.base.clone();
-    let b = TestServer::try_spawn_on_same_db_with(&a, |config| config.public_url = Some(public_url))
-        .await
-        .unwrap_or_else(|e| panic!("second instance failed to start: {e:#}"));
+    let b = TestServer::try_spawn_on_same_db_with(&a, |config| {
+        config.public_url = Some(public_url);
+        configure(config);
+    })
+    .await
+    .unwrap_or_else(|e| panic!("second instance failed to start: {e:#}"));
     assert_eq!(a.state().issuer("x"), b.state().issuer("x"));
     (a, b)
+}
+
+/// Lets members read `docs.read` and signs up `name`, a member.
+async fn reader(app: &ConsumerApp<'_>, name: &str) -> (Uuid, Tokens) {
+    app.create_permission("docs.read").await;
+    app.grant("member", &["docs.read"]).await;
+    app.signup_ok(name, &format!("{name}@example.com")).await
 }
 
 db_test!(
@@ -106,9 +130,7 @@ db_test!(
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-sessions").await;
         let on_b = on_a.via(&b);
-        on_a.create_permission("docs.read").await;
-        on_a.grant("member", &["docs.read"]).await;
-        let (user, first) = on_a.signup_ok("ben", "ben@example.com").await;
+        let (user, first) = reader(&on_a, "ben").await;
         let second = on_a.signin_ok("ben", heimdall_tests::users::PASSWORD).await;
         assert!(on_b.allows(&first.access, "docs.read").await);
         assert!(on_b.allows(&second.access, "docs.read").await);
@@ -177,19 +199,10 @@ db_test!(
 db_test!(
     postgres_only async fn a_missed_notification_is_caught_by_the_change_sequence_poll(db: Db) {
         // B polls fast so the test does not wait the default 5 s.
-        let a = TestServer::spawn(db).await;
-        let public_url = a.base.clone();
-        let b = TestServer::try_spawn_on_same_db_with(&a, |config| {
-            config.public_url = Some(public_url);
-            config.coherence_poll_interval = std::time::Duration::from_millis(100);
-        })
-        .await
-        .unwrap_or_else(|e| panic!("second instance failed to start: {e:#}"));
+        let (a, b) = pair_with(db, |config| config.coherence_poll_interval = Duration::from_millis(100)).await;
         let on_a = ConsumerApp::create(&a, "coh-poll").await;
         let on_b = on_a.via(&b);
-        on_a.create_permission("docs.read").await;
-        on_a.grant("member", &["docs.read"]).await;
-        let (_, tokens) = on_a.signup_ok("cal", "cal@example.com").await;
+        let (_, tokens) = reader(&on_a, "cal").await;
         assert!(on_b.allows(&tokens.access, "docs.read").await, "B caches the session");
 
         // An instance revokes the session and numbers the change, but its NOTIFY never arrives
@@ -209,9 +222,7 @@ db_test!(
         let (a, b) = pair(db).await;
         let on_a = ConsumerApp::create(&a, "coh-killed").await;
         let on_b = on_a.via(&b);
-        on_a.create_permission("docs.read").await;
-        on_a.grant("member", &["docs.read"]).await;
-        let (_, tokens) = on_a.signup_ok("dee", "dee@example.com").await;
+        let (_, tokens) = reader(&on_a, "dee").await;
         assert!(on_b.allows(&tokens.access, "docs.read").await, "B caches the session");
 
         // Every instance's LISTEN connection dies (a failover, a network cut).
