@@ -14,7 +14,35 @@ use sea_orm::{
 };
 
 use heimdall_migrations::{Migrator, MigratorTrait};
+
+use crate::error::Error;
 use uuid::Uuid;
+
+/// The connection pool every store reads through.
+pub type Db = DatabaseConnection;
+
+/// A database failure as the domain sees it: a database out of reach (connection refused, pool
+/// exhausted, SQLite lock held past the busy timeout) is `unavailable` and worth a retry;
+/// anything else is an `internal_error`.
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            Error::unavailable(format_args!("database: {err}"))
+        } else {
+            Error::internal(format_args!("database: {err}"))
+        }
+    }
+}
+
+fn is_unavailable(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        other => {
+            let text = other.to_string();
+            text.contains("database is locked") || text.contains("PoolTimedOut") || text.contains("Connection refused")
+        }
+    }
+}
 
 /// Opens the database named by `url`, creating a SQLite file (and its directory) if needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {

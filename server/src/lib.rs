@@ -7,6 +7,7 @@
 // poem-openapi operations take one argument per parameter and extractor.
 #![allow(clippy::too_many_arguments)]
 
+pub mod access;
 pub mod api_keys;
 pub mod apps;
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod end_users;
 pub mod entity;
+pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod invites;
@@ -30,15 +32,18 @@ pub mod passwords;
 pub mod permissions;
 pub mod ratelimit;
 pub mod rbac;
+pub mod routes;
 pub mod secrets;
 pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod system;
+pub mod tags;
 pub mod telemetry;
 pub mod tokens;
 pub mod ttl_cache;
 pub mod usage;
 pub mod workspaces;
+pub mod write;
 
-pub use http::openapi::openapi;
+pub use routes::openapi;

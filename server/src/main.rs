@@ -13,7 +13,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let command = cli.command.clone().unwrap_or(Command::Serve);
     if let Command::Openapi = command {
-        print!("{}", heimdall_server::http::openapi::spec_json());
+        print!("{}", heimdall_server::routes::spec_json());
         return std::process::ExitCode::SUCCESS;
     }
     let config = match Config::from_settings(&cli.settings) {

@@ -14,10 +14,10 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash},
 };
-use poem::http::StatusCode;
 use tokio::sync::Semaphore;
 
-use crate::http::error::ApiError;
+use crate::error::Code;
+use crate::error::Error;
 
 /// Longest password accepted; longer input would only be a way to burn CPU.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -81,8 +81,8 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
 }
 
-fn hash_now(password: &[u8]) -> Result<String, ApiError> {
-    argon2().hash_password(password).map(|h| h.to_string()).map_err(ApiError::internal)
+fn hash_now(password: &[u8]) -> Result<String, Error> {
+    argon2().hash_password(password).map(|h| h.to_string()).map_err(Error::internal)
 }
 
 fn verify_now(stored: &str, password: &[u8]) -> Verified {
@@ -112,16 +112,11 @@ impl Passwords {
         }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
         // The permit travels with the job, so a job whose caller went away still counts until it
         // has left the queue: the queue stays bounded whatever clients do.
         let permit = self.waiting.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "too many password checks in progress; retry shortly",
-            )
-            .with_retry_after(1)
+            Error::new(Code::Overloaded, "too many password checks in progress; retry shortly").with_retry_after(1)
         })?;
         let span = tracing::Span::current();
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -133,19 +128,19 @@ impl Passwords {
                     let _ = tx.send(span.in_scope(work));
                 }
             }))
-            .map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
-        rx.await.map_err(ApiError::internal)
+            .map_err(|_| Error::internal("the hashing threads have stopped"))?;
+        rx.await.map_err(Error::internal)
     }
 
     /// A new hash of `password`.
-    pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
+    pub async fn hash(&self, password: &str) -> Result<String, Error> {
         let password = password.as_bytes().to_vec();
         self.run(move || hash_now(&password)).await?
     }
 
     /// Checks `password` against `stored`; with no stored hash, spends the same time on a dummy
     /// and reports a mismatch.
-    pub async fn verify(&self, stored: Option<&str>, password: &str) -> Result<Verified, ApiError> {
+    pub async fn verify(&self, stored: Option<&str>, password: &str) -> Result<Verified, Error> {
         let known = stored.is_some();
         let stored: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy.clone());
         let password = password.as_bytes().to_vec();

@@ -3,6 +3,7 @@
 //! Permission strings are `resource.action`. A platform API key created by bootstrap holds `*`;
 //! app API keys hold an explicit list. `resource.*` grants every action on a resource.
 
+use crate::error::Code;
 pub const APP_READ: &str = "app.read";
 pub const APP_UPDATE: &str = "app.update";
 pub const APP_DELETE: &str = "app.delete";
@@ -88,7 +89,7 @@ mod tests {
 /// Checks a permission that is being *granted* (to a role, key or client): `resource.action`
 /// with dot-separated lowercase segments of `[a-z0-9_-]`, or an explicit wildcard `resource.*`
 /// or `*`. Returns it unchanged.
-pub fn parse_grant(raw: &str) -> Result<String, crate::http::error::ApiError> {
+pub fn parse_grant(raw: &str) -> Result<String, crate::error::Error> {
     if raw == "*" {
         return Ok(raw.to_owned());
     }
@@ -96,7 +97,7 @@ pub fn parse_grant(raw: &str) -> Result<String, crate::http::error::ApiError> {
     let wildcard = body.len() != raw.len();
     let ok = (body.split('.').count() >= 2 || wildcard) && body.split('.').all(is_word);
     if !ok {
-        return Err(crate::http::error::ApiError::validation(
+        return Err(crate::error::Error::validation(
             "permissions",
             format!("'{raw}' is not resource.action (lowercase letters, digits, '_', '-'), resource.* or *"),
         ));
@@ -111,10 +112,10 @@ pub fn is_word(s: &str) -> bool {
 
 /// A permission asked about (`/authorize`, forward-auth): `resource.action` or deeper, never a
 /// wildcard — wildcards are grants, not questions.
-pub fn parse_permission(raw: &str) -> Result<String, crate::http::error::ApiError> {
+pub fn parse_permission(raw: &str) -> Result<String, crate::error::Error> {
     if raw.split('.').count() < 2 || !raw.split('.').all(is_word) {
-        return Err(crate::http::error::ApiError::bad_request(
-            "invalid_permission",
+        return Err(crate::error::Error::new(
+            Code::InvalidPermission,
             format!("'{raw}' is not a permission: expected resource.action in lowercase letters, digits, '_' and '-'"),
         ));
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, QuerySelect, Set};
 
-use crate::{clock, db, entity::rate_limit, http::error::ApiError, ttl_cache::TtlCache};
+use crate::{clock, db, entity::rate_limit, http::error::Error, ttl_cache::TtlCache};
 
 /// How long a verdict read from the database is trusted by this instance.
 const VERDICT_TTL: Duration = Duration::from_secs(2);
@@ -42,7 +42,7 @@ impl RateLimiter {
     }
 
     /// 429 with `Retry-After` if `key` has used up `limit` in its current window.
-    pub async fn check(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
+    pub async fn check(&self, key: &str, limit: Limit) -> Result<(), Error> {
         let blocked_until = match self.verdicts.get(key) {
             Some(verdict) => verdict,
             None => {
@@ -54,7 +54,7 @@ impl RateLimiter {
         };
         let now = clock::now();
         match blocked_until {
-            Some(end) if end > now => Err(ApiError::too_many_requests((end - now).num_seconds().max(1) as u64)),
+            Some(end) if end > now => Err(Error::too_many_requests((end - now).num_seconds().max(1) as u64)),
             _ => Ok(()),
         }
     }

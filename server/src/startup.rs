@@ -3,20 +3,17 @@
 use std::{sync::Arc, time::Duration};
 
 use poem::{
-    EndpointExt, IntoEndpoint, Route, Server,
-    endpoint::{BoxEndpoint, make_sync},
+    Server,
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-    web::Html,
 };
 use tokio::sync::Notify;
 
+use crate::routes::routes;
 use crate::{
     apps::Directory,
     coherence::{Bus, Change},
     config::Config,
-    db,
-    http::{frontdoor::FrontDoor, openapi},
-    idempotency,
+    db, idempotency,
     keys::{KeyPolicy, KeyRing, master},
     state::AppState,
     telemetry::Metrics,
@@ -186,47 +183,6 @@ async fn shutdown_signal(stop: Arc<Notify>) {
         _ = stop.notified() => {}
     }
     tracing::info!("shutting down");
-}
-
-/// The whole HTTP surface.
-pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Response> {
-    let api = openapi::openapi();
-    let docs = api.swagger_ui();
-    let spec = openapi::spec_json();
-    let pages = Route::new()
-        .at(
-            "/openapi.json",
-            make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone())),
-        )
-        .nest("/docs", docs)
-        .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")));
-    Surfaces { api: api.into_endpoint(), pages: pages.boxed() }.data(state.clone()).with(FrontDoor {
-        max_body_bytes: state.config.max_body_bytes,
-        metrics: state.metrics.clone(),
-        trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
-    })
-}
-
-/// The API and the few pages beside it (the spec, the docs UI, the root page). API requests go
-/// straight to the API's router: nesting it in a second router would match every path twice
-/// and rebuild its URI, a measurable share of `/authorize`.
-struct Surfaces {
-    api: BoxEndpoint<'static>,
-    pages: BoxEndpoint<'static>,
-}
-
-impl Surfaces {
-    fn is_page(path: &str) -> bool {
-        matches!(path, "/" | "/openapi.json" | "/docs") || path.starts_with("/docs/")
-    }
-}
-
-impl poem::Endpoint for Surfaces {
-    type Output = poem::Response;
-
-    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
-        if Self::is_page(req.uri().path()) { self.pages.call(req).await } else { self.api.call(req).await }
-    }
 }
 
 fn spawn_background(state: &Arc<AppState>) {

@@ -3,7 +3,7 @@
 //! caused by a dependency upgrade; the tidy test holds each operation to the bar in DESIGN.md
 //! (named, tagged, documented, declared security, typed errors) so nobody has to check by eye.
 
-use heimdall_server::http::openapi::spec_json;
+use heimdall_server::routes::spec_json;
 use serde_json::{Value, json};
 
 /// HTTP methods that may key an operation in an OpenAPI path item.

@@ -5,7 +5,7 @@
 //! Consumer calls go out without a credential unless a helper says otherwise; admin calls use
 //! the bootstrap platform API key.
 
-use heimdall_server::tokens::{self, AccessClaims};
+use heimdall_server::tokens::{self, AccessClaims, TokenType};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -23,7 +23,7 @@ pub fn end_user_claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClai
         aid: app,
         sid: Some(Uuid::now_v7()),
         role: Some("member".into()),
-        token_type: "end_user".into(),
+        token_type: TokenType::EndUser,
         amr: Some(vec!["pwd".into()]),
         permissions: vec!["docs.read".into()],
         scope: None,
@@ -194,7 +194,7 @@ impl<'a> ConsumerApp<'a> {
     pub async fn claims(&self, access_token: &str) -> AccessClaims {
         let state = self.server.state();
         let app = state.directory.resolve(&state.db, self.slug).await.expect("app resolves");
-        tokens::verify(state, &app, access_token).await.expect("access token verifies")
+        tokens::verify(state, &app, access_token).await.expect("key set loads").expect("access token verifies")
     }
 
     /// Verifies an access token the way a resource server does, without Heimdall's code: the

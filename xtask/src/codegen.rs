@@ -80,7 +80,7 @@ pub fn run_check(args: &[String]) -> Result<ExitCode> {
 
 /// Both generated files, as `(path relative to the workspace root, contents)`.
 fn generate() -> Result<[(&'static str, String); 2]> {
-    let spec = heimdall_server::http::openapi::spec_json();
+    let spec = heimdall_server::routes::spec_json();
     let value: Value = serde_json::from_str(&spec).context("the server's spec is not JSON")?;
     let sdk = generate_sdk(&spec_for_progenitor(&value))?;
     Ok([(SPEC_PATH, spec), (SDK_PATH, sdk)])

@@ -12,16 +12,15 @@ use poem_openapi::{
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use crate::access::api::{AdminKey, authenticate};
+use crate::audit::Action;
+use crate::tags::ApiTags;
 use crate::{
-    apps::service as apps,
     audit::Entry,
     clock, created_response, db,
     entity::app_api_key,
     http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
-        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Error, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -100,14 +99,14 @@ impl ApiKeysApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<ApiKeyList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::API_KEY_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::API_KEY_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         use app_api_key::Column as C;
         let rows =
             crate::db::scoped_page(app_api_key::Entity::find(), (C::AppId, app_id.0), C::Id, page.after, page.fetch())
                 .all(&state.db)
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(Error::from)?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(ApiKeyList { data: rows.into_iter().map(summary).collect(), pagination }))
     }
@@ -134,13 +133,13 @@ impl ApiKeysApi {
         body: Json<CreateApiKey>,
     ) -> Result<ApiKeyCreatedResponse, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let b = body.0;
         let op = format!("api_key_create:{}", app_id.0);
         let created: ApiKeyCreated =
             idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
-                apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
-                let name = ApiError::check_name("name", &b.name)?;
+                crate::access::admin::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
+                let name = Error::check_name("name", &b.name)?;
                 let grants = m2m::service::grantable(&principal, &b.permissions)?;
                 let key = AppKey::generate();
                 let now = clock::now();
@@ -157,7 +156,7 @@ impl ApiKeysApi {
                 }
                 .insert(&tx)
                 .await?;
-                Entry::new(app_id.0, &principal.actor(), "api_key.created", &ctx)
+                Entry::new(app_id.0, &principal.actor(), Action::ApiKeyCreated, &ctx)
                     .resource("api_key", row.id)
                     .details(
                         serde_json::json!({ "name": row.name, "permissions": grants, "key_prefix": row.key_prefix }),
@@ -196,23 +195,23 @@ impl ApiKeysApi {
         key_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
         let tx = db::begin_write(&state.db).await?;
         let deleted = app_api_key::Entity::delete_many()
             .filter(app_api_key::Column::Id.eq(key_id.0))
             .filter(app_api_key::Column::AppId.eq(app_id.0))
             .exec(&tx)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(Error::from)?;
         if deleted.rows_affected == 0 {
-            return Err(ApiError::not_found("API key").into());
+            return Err(Error::not_found("API key").into());
         }
-        Entry::new(app_id.0, &principal.actor(), "api_key.deleted", &RequestContext::of(req))
+        Entry::new(app_id.0, &principal.actor(), Action::ApiKeyDeleted, &crate::http::context::origin(req))
             .resource("api_key", key_id.0)
             .record(&tx)
             .await
-            .map_err(ApiError::from)?;
-        tx.commit().await.map_err(ApiError::from)?;
+            .map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
         Ok(NoContent::NoContent)
     }
 }

@@ -12,14 +12,13 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::service::{self, AppChanges, NewApp};
+use crate::access::api::{AdminKey, authenticate};
+use crate::tags::ApiTags;
 use crate::{
     created_response,
     entity::app,
     http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
-        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Error, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -40,20 +39,22 @@ pub enum AppStatus {
     Archived,
 }
 
-impl AppStatus {
-    fn from_db(s: &str) -> AppStatus {
+impl From<app::AppStatus> for AppStatus {
+    fn from(s: app::AppStatus) -> Self {
         match s {
-            "suspended" => AppStatus::Suspended,
-            "archived" => AppStatus::Archived,
-            _ => AppStatus::Active,
+            app::AppStatus::Active => AppStatus::Active,
+            app::AppStatus::Suspended => AppStatus::Suspended,
+            app::AppStatus::Archived => AppStatus::Archived,
         }
     }
+}
 
-    fn as_str(self) -> &'static str {
-        match self {
-            AppStatus::Active => "active",
-            AppStatus::Suspended => "suspended",
-            AppStatus::Archived => "archived",
+impl From<AppStatus> for app::AppStatus {
+    fn from(s: AppStatus) -> Self {
+        match s {
+            AppStatus::Active => app::AppStatus::Active,
+            AppStatus::Suspended => app::AppStatus::Suspended,
+            AppStatus::Archived => app::AppStatus::Archived,
         }
     }
 }
@@ -100,7 +101,7 @@ impl From<app::Model> for App {
             id: m.id,
             slug: m.slug,
             display_name: m.display_name,
-            status: AppStatus::from_db(&m.status),
+            status: m.status.into(),
             metadata: serde_json::from_value(m.metadata).unwrap_or_default(),
             workspace_id: m.workspace_id,
             created_by: m.created_by,
@@ -195,7 +196,7 @@ impl AppsApi {
             let (data, pagination) = page.finish(Vec::<App>::new(), |a| a.id);
             return Ok(Json(AppList { data, pagination }));
         }
-        let rows = super::store::list(&state.db, workspace, page.after, page.fetch()).await.map_err(ApiError::from)?;
+        let rows = super::store::list(&state.db, workspace, page.after, page.fetch()).await.map_err(Error::from)?;
         let (rows, pagination) = page.finish(rows, |a| a.id);
         Ok(Json(AppList { data: rows.into_iter().map(App::from).collect(), pagination }))
     }
@@ -218,7 +219,7 @@ impl AppsApi {
         body: Json<CreateApp>,
     ) -> Result<AppCreated, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let body = body.0;
         let app: App =
             idempotency::run(&state, &principal, idempotency_key.0.as_deref(), "app_create", &body, || async {
@@ -246,7 +247,7 @@ impl AppsApi {
         app_id: Path<Uuid>,
     ) -> Result<Json<App>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let app = service::visible(&state, &principal, app_id.0, permissions::APP_READ).await?;
+        let app = crate::access::admin::visible(&state, &principal, app_id.0, permissions::APP_READ).await?;
         Ok(Json(app.into()))
     }
 
@@ -269,7 +270,7 @@ impl AppsApi {
             slug: body.0.slug,
             metadata: body.0.metadata.map(|m| serde_json::to_value(m).expect("json")),
         };
-        let app = service::update(&state, &principal, &RequestContext::of(req), app_id.0, changes).await?;
+        let app = service::update(&state, &principal, &crate::http::context::origin(req), app_id.0, changes).await?;
         Ok(Json(app.into()))
     }
 
@@ -293,7 +294,8 @@ impl AppsApi {
     ) -> Result<Json<App>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let app =
-            service::set_status(&state, &principal, &RequestContext::of(req), app_id.0, body.0.status.as_str()).await?;
+            service::set_status(&state, &principal, &crate::http::context::origin(req), app_id.0, body.0.status.into())
+                .await?;
         Ok(Json(app.into()))
     }
 
@@ -310,7 +312,7 @@ impl AppsApi {
         app_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::delete(&state, &principal, &RequestContext::of(req), app_id.0).await?;
+        service::delete(&state, &principal, &crate::http::context::origin(req), app_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -331,7 +333,7 @@ impl AppsApi {
             return Ok(Json(PlatformStats { apps: 0, end_users: 0, api_keys_active: 0 }));
         }
         let (apps, end_users, api_keys_active) =
-            super::store::workspace_counts(&state.db, workspace).await.map_err(ApiError::from)?;
+            super::store::workspace_counts(&state.db, workspace).await.map_err(Error::from)?;
         Ok(Json(PlatformStats { apps, end_users, api_keys_active }))
     }
 }

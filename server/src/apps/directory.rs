@@ -11,7 +11,11 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::store;
-use crate::{clock, http::error::ApiError};
+use crate::{
+    clock,
+    entity::app::AppStatus,
+    error::{Code, Error},
+};
 
 /// How long a resolution is trusted without an invalidation.
 const TTL: Duration = Duration::from_secs(30);
@@ -23,8 +27,19 @@ pub struct AppRef {
     pub workspace_id: Uuid,
     /// The current slug (differs from the requested one when resolved through an alias).
     pub slug: String,
-    pub status: String,
+    pub status: AppStatus,
     pub via_alias: bool,
+}
+
+impl AppRef {
+    /// `app_inactive` unless the app is active (suspended and archived apps refuse sign-ins).
+    pub fn require_active(&self) -> Result<(), Error> {
+        if self.status == AppStatus::Active {
+            Ok(())
+        } else {
+            Err(Error::new(Code::AppInactive, format!("the app is {}", self.status.as_str())))
+        }
+    }
 }
 
 /// When a slug was resolved, and to what (`None`: no such app).
@@ -37,7 +52,7 @@ pub struct Directory {
 
 impl Directory {
     /// Resolves a slug (or a recent former slug); 404 `app_not_found` if neither.
-    pub async fn resolve(&self, db: &DatabaseConnection, slug: &str) -> Result<Arc<AppRef>, ApiError> {
+    pub async fn resolve(&self, db: &DatabaseConnection, slug: &str) -> Result<Arc<AppRef>, Error> {
         let cached = self.by_slug.read().expect("directory lock").get(slug).cloned();
         let found = match cached {
             Some((at, found)) if at.elapsed() < TTL => found,
@@ -45,12 +60,10 @@ impl Directory {
             // otherwise carry (and copy) it.
             _ => Box::pin(self.load(db, slug)).await?,
         };
-        found.ok_or_else(|| {
-            ApiError::new(poem::http::StatusCode::NOT_FOUND, "app_not_found", format!("no app with slug '{slug}'"))
-        })
+        found.ok_or_else(|| Error::new(Code::AppNotFound, format!("no app with slug '{slug}'")))
     }
 
-    async fn load(&self, db: &DatabaseConnection, slug: &str) -> Result<Option<Arc<AppRef>>, ApiError> {
+    async fn load(&self, db: &DatabaseConnection, slug: &str) -> Result<Option<Arc<AppRef>>, Error> {
         let found = store::resolve_slug(db, slug, clock::now()).await?.map(|(app, via_alias)| {
             Arc::new(AppRef {
                 id: app.id,

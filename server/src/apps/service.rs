@@ -2,19 +2,17 @@
 //! status, deletion, and the workspace statistics.
 
 use chrono::Duration;
-use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::{slug::AppSlug, store};
+use crate::access::AdminPrincipal;
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::entity::app::AppStatus;
+use crate::error::Code;
 use crate::{
-    audit::Entry,
-    auth_config::AuthConfig,
-    clock,
-    coherence::Change,
-    db,
-    entity::app,
-    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
+    audit::Entry, auth_config::AuthConfig, clock, coherence::Change, db, entity::app, http::error::Error,
     state::AppState,
 };
 
@@ -29,7 +27,6 @@ pub const SYSTEM_ROLES: [(&str, &str); 3] = [
 ];
 
 /// Status values of an app.
-pub const STATUSES: [&str; 3] = ["active", "suspended", "archived"];
 
 pub struct NewApp {
     pub display_name: String,
@@ -45,38 +42,38 @@ pub struct AppChanges {
     pub metadata: Option<serde_json::Value>,
 }
 
-fn slug_taken(slug: &str) -> ApiError {
-    ApiError::conflict("slug_taken", format!("the slug '{slug}' is already in use"))
+fn slug_taken(slug: &str) -> Error {
+    Error::new(Code::SlugTaken, format!("the slug '{slug}' is already in use"))
+}
+
+/// The app `app_id`, whoever asks (callers check visibility: `access::admin::visible`).
+pub async fn find(state: &AppState, app_id: Uuid) -> Result<Option<app::Model>, Error> {
+    Ok(store::find(&state.db, app_id).await?)
 }
 
 /// The app `app_id` if the caller may see it and holds `permission`.
-pub async fn visible(
+async fn visible(
     state: &AppState,
     principal: &AdminPrincipal,
     app_id: Uuid,
     permission: &str,
-) -> Result<app::Model, ApiError> {
-    let app = store::find(&state.db, app_id)
-        .await?
-        .filter(|a| principal.can_see(a))
-        .ok_or_else(|| ApiError::not_found("app"))?;
-    principal.require(permission)?;
-    Ok(app)
+) -> Result<app::Model, Error> {
+    principal.visible(store::find(&state.db, app_id).await?, permission)
 }
 
 /// Creates an app with its signing key, default auth config and system roles, atomically.
 pub async fn create(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     new: NewApp,
-) -> Result<app::Model, ApiError> {
+) -> Result<app::Model, Error> {
     let workspace_id = principal.require_platform()?;
     if new.workspace_id.is_some_and(|w| w != workspace_id) {
-        return Err(ApiError::forbidden("this key cannot create apps in that workspace"));
+        return Err(Error::forbidden("this key cannot create apps in that workspace"));
     }
     let slug = AppSlug::parse(&new.slug)?;
-    let display_name = ApiError::check_name("display_name", &new.display_name)?;
+    let display_name = Error::check_name("display_name", &new.display_name)?;
     let metadata = new.metadata.unwrap_or_else(|| serde_json::json!({}));
     // Claimed before the transaction: key generation must never run under a database lock.
     let key = state.keys.claim().await?;
@@ -91,7 +88,7 @@ pub async fn create(
             workspace_id: Set(workspace_id),
             slug: Set(slug.as_str().to_owned()),
             display_name: Set(display_name),
-            status: Set("active".into()),
+            status: Set(AppStatus::Active),
             metadata: Set(metadata),
             created_by: Set(principal.actor().id.unwrap_or_default()),
             created_at: Set(now),
@@ -107,7 +104,7 @@ pub async fn create(
             store::insert_system_role(&tx, model.id, name, description, now).await?;
         }
         state.keys.provision(&tx, model.id, &key, now).await?;
-        Entry::new(model.id, &principal.actor(), "app.created", ctx)
+        Entry::new(model.id, &principal.actor(), Action::AppCreated, ctx)
             .resource("app", model.id)
             .details(serde_json::json!({ "slug": model.slug, "display_name": model.display_name }))
             .record(&tx)
@@ -128,17 +125,17 @@ pub async fn create(
 pub async fn update(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     changes: AppChanges,
-) -> Result<app::Model, ApiError> {
+) -> Result<app::Model, Error> {
     let current = visible(state, principal, app_id, crate::permissions::APP_UPDATE).await?;
     let now = clock::now();
     let tx = db::begin_write(&state.db).await?;
     let mut changed = serde_json::Map::new();
     let mut model = current.clone().into_active_model();
     if let Some(name) = changes.display_name {
-        let name = ApiError::check_name("display_name", &name)?;
+        let name = Error::check_name("display_name", &name)?;
         if name != current.display_name {
             changed.insert("display_name".into(), name.clone().into());
             model.display_name = Set(name);
@@ -146,7 +143,7 @@ pub async fn update(
     }
     if let Some(metadata) = changes.metadata {
         if !metadata.is_object() {
-            return Err(ApiError::validation("metadata", "must be a JSON object"));
+            return Err(Error::validation("metadata", "must be a JSON object"));
         }
         changed.insert("metadata".into(), serde_json::Value::Bool(true));
         model.metadata = Set(metadata);
@@ -169,13 +166,9 @@ pub async fn update(
     }
     model.updated_at = Set(now);
     let updated = model.update(&tx).await.map_err(|e| {
-        if db::is_unique_violation(&e) {
-            ApiError::conflict("slug_taken", "the slug is already in use")
-        } else {
-            e.into()
-        }
+        if db::is_unique_violation(&e) { Error::new(Code::SlugTaken, "the slug is already in use") } else { e.into() }
     })?;
-    Entry::new(app_id, &principal.actor(), "app.updated", ctx)
+    Entry::new(app_id, &principal.actor(), Action::AppUpdated, ctx)
         .resource("app", app_id)
         .details(serde_json::Value::Object(changed))
         .record(&tx)
@@ -188,25 +181,22 @@ pub async fn update(
 pub async fn set_status(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
-    status: &str,
-) -> Result<app::Model, ApiError> {
-    if !STATUSES.contains(&status) {
-        return Err(ApiError::validation("status", "must be active, suspended or archived"));
-    }
+    status: AppStatus,
+) -> Result<app::Model, Error> {
     let current = visible(state, principal, app_id, crate::permissions::APP_UPDATE).await?;
     if current.status == status {
         return Ok(current);
     }
     let tx = db::begin_write(&state.db).await?;
     let mut model = current.clone().into_active_model();
-    model.status = Set(status.to_owned());
+    model.status = Set(status);
     model.updated_at = Set(clock::now());
     let updated = model.update(&tx).await?;
-    Entry::new(app_id, &principal.actor(), "app.status_changed", ctx)
+    Entry::new(app_id, &principal.actor(), Action::AppStatusChanged, ctx)
         .resource("app", app_id)
-        .details(serde_json::json!({ "from": current.status, "to": status }))
+        .details(serde_json::json!({ "from": current.status.as_str(), "to": status.as_str() }))
         .record(&tx)
         .await?;
     tx.commit().await?;
@@ -215,22 +205,17 @@ pub async fn set_status(
 }
 
 /// Deletes the app and everything in it. The audit log keeps its entries, ending with this one.
-pub async fn delete(
-    state: &AppState,
-    principal: &AdminPrincipal,
-    ctx: &RequestContext,
-    app_id: Uuid,
-) -> Result<(), ApiError> {
+pub async fn delete(state: &AppState, principal: &AdminPrincipal, ctx: &Origin, app_id: Uuid) -> Result<(), Error> {
     let current = visible(state, principal, app_id, crate::permissions::APP_DELETE).await?;
     let tx = db::begin_write(&state.db).await?;
-    Entry::new(app_id, &principal.actor(), "app.deleted", ctx)
+    Entry::new(app_id, &principal.actor(), Action::AppDeleted, ctx)
         .resource("app", app_id)
         .details(serde_json::json!({ "slug": current.slug }))
         .record(&tx)
         .await?;
     let deleted = app::Entity::delete_by_id(app_id).exec(&tx).await?;
     if deleted.rows_affected == 0 {
-        return Err(ApiError::not_found("app"));
+        return Err(Error::not_found("app"));
     }
     tx.commit().await?;
     state.bus.publish(Change::App(app_id)).await;
@@ -241,18 +226,14 @@ pub async fn delete(
 pub async fn rotate_key(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     immediate: bool,
-) -> Result<crate::entity::signing_key::Model, ApiError> {
+) -> Result<crate::entity::signing_key::Model, Error> {
     let app = visible(state, principal, app_id, crate::permissions::SIGNING_KEY_ROTATE).await?;
-    let entry = Entry::new(app_id, &principal.actor(), "signing_key.rotated", ctx);
+    let entry = Entry::new(app_id, &principal.actor(), Action::SigningKeyRotated, ctx);
     let rotation = state.keys.rotate(app_id, app.keys_rotated_at, immediate, entry).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "rotation_in_progress",
-            "another rotation of this app's key just happened; retry",
-        )
+        Error::new(Code::RotationInProgress, "another rotation of this app's key just happened; retry")
     })?;
     state.bus.publish(Change::App(app_id)).await;
     Ok(rotation.new_key)

@@ -1,6 +1,6 @@
 //! `AppSlug`: the URL name of an app, valid by construction.
 
-use crate::http::error::ApiError;
+use crate::error::Error;
 
 /// Names that would shadow Heimdall's own routes or confuse readers of a URL.
 const RESERVED: &[&str] = &[
@@ -44,8 +44,8 @@ pub const MAX_LEN: usize = 64;
 pub struct AppSlug(String);
 
 impl AppSlug {
-    pub fn parse(raw: &str) -> Result<AppSlug, ApiError> {
-        let err = |m: &str| ApiError::validation("slug", m.to_owned());
+    pub fn parse(raw: &str) -> Result<AppSlug, Error> {
+        let err = |m: &str| Error::validation("slug", m.to_owned());
         if raw.len() < MIN_LEN || raw.len() > MAX_LEN {
             return Err(err("must be 3 to 64 characters"));
         }
@@ -56,7 +56,7 @@ impl AppSlug {
             return Err(err("must start and end with a letter or digit"));
         }
         if RESERVED.contains(&raw) {
-            return Err(ApiError::validation("slug", format!("'{raw}' is reserved"))
+            return Err(Error::validation("slug", format!("'{raw}' is reserved"))
                 .with_details(serde_json::json!({ "field": "slug", "reason": "reserved" })));
         }
         Ok(AppSlug(raw.to_owned()))

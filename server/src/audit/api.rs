@@ -12,13 +12,12 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::store::{self, Filter};
+use crate::access::api::{AdminKey, authenticate};
+use crate::tags::ApiTags;
 use crate::{
-    apps::service as apps,
     entity::audit_log,
     http::{
-        auth::{AdminKey, authenticate},
-        error::{AdminReadErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminReadErrors, Error, Errors},
         pagination::PageRequest,
     },
     page_type, permissions,
@@ -106,7 +105,7 @@ impl AuditApi {
         resource_id: Query<Option<String>>,
     ) -> Result<Json<AuditLogList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::AUDIT_LOG_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::AUDIT_LOG_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter = Filter {
             action: action.0,
@@ -124,7 +123,7 @@ pub async fn list_page(
     app_id: Uuid,
     filter: Filter,
     page: PageRequest,
-) -> Result<AuditLogList, ApiError> {
+) -> Result<AuditLogList, Error> {
     let rows = store::list(&state.db, app_id, &filter, page.after, page.fetch()).await?;
     let (rows, pagination) = page.finish(rows, |r| r.id);
     Ok(AuditLogList { data: rows.into_iter().map(Into::into).collect(), pagination })

@@ -12,9 +12,9 @@ pub async fn insert(conn: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> 
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         app_id: Set(e.app_id),
-        actor_type: Set(e.actor.kind.to_owned()),
+        actor_type: Set(e.actor.kind.as_str().to_owned()),
         actor_id: Set(e.actor.id),
-        action: Set(e.action),
+        action: Set(e.action.as_str().to_owned()),
         resource_type: Set(e.resource_type),
         resource_id: Set(e.resource_id),
         details: Set(e.details),

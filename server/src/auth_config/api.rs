@@ -7,18 +7,15 @@ use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
 use super::{AuthConfig, load, save};
+use crate::access::api::{AdminKey, authenticate};
+use crate::audit::Action;
+use crate::tags::ApiTags;
 use crate::{
-    apps::service as apps,
     audit::Entry,
     config::normalize_origin,
     db,
     end_users::identity::Email,
-    http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
-        error::{AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
-    },
+    http::error::{AdminReadErrors, AdminWriteErrors, Error, Errors},
     permissions, rbac,
     state::AppState,
 };
@@ -145,11 +142,11 @@ pub struct UpdateAuthConfig {
     pub signup_enabled: Option<bool>,
 }
 
-fn in_range(field: &str, v: u32, min: u32, max: u32) -> Result<u32, ApiError> {
+fn in_range(field: &str, v: u32, min: u32, max: u32) -> Result<u32, Error> {
     if (min..=max).contains(&v) {
         Ok(v)
     } else {
-        Err(ApiError::validation(field, format!("must be between {min} and {max}")))
+        Err(Error::validation(field, format!("must be between {min} and {max}")))
     }
 }
 
@@ -174,8 +171,8 @@ impl AuthConfigApi {
         app_id: Path<Uuid>,
     ) -> Result<Json<AuthConfigResponse>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_READ).await?;
-        Ok(Json(load(&state.db, app_id.0).await.map_err(ApiError::from)?.into()))
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_READ).await?;
+        Ok(Json(load(&state.db, app_id.0).await.map_err(Error::from)?.into()))
     }
 
     /// Update the auth configuration
@@ -197,10 +194,10 @@ impl AuthConfigApi {
         body: Json<UpdateAuthConfig>,
     ) -> Result<Json<AuthConfigResponse>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_UPDATE).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_UPDATE).await?;
         let b = body.0;
         let tx = db::begin_write(&state.db).await?;
-        let before = load(&tx, app_id.0).await.map_err(ApiError::from)?;
+        let before = load(&tx, app_id.0).await.map_err(Error::from)?;
         let mut c = before.clone();
         if let Some(origins) = b.allowed_redirect_origins {
             c.allowed_redirect_origins = origins
@@ -208,7 +205,7 @@ impl AuthConfigApi {
                 .map(|o| match normalize_origin(o) {
                     // No wildcards: `*` parses as a host character but never names one origin.
                     Ok(n) if !n.contains('*') && n == o.trim().trim_end_matches('/').to_ascii_lowercase() => Ok(n),
-                    _ => Err(ApiError::validation(
+                    _ => Err(Error::validation(
                         "allowed_redirect_origins",
                         format!("'{o}' is not an exact origin like https://app.example.com"),
                     )),
@@ -259,27 +256,27 @@ impl AuthConfigApi {
         }
         if let Some(role) = b.signup_default_role {
             let role = role.trim().to_owned();
-            if rbac::store::find_by_name(&tx, app_id.0, &role).await.map_err(ApiError::from)?.is_none() {
-                return Err(ApiError::validation("signup_default_role", format!("no role named '{role}'")).into());
+            if rbac::store::find_by_name(&tx, app_id.0, &role).await.map_err(Error::from)?.is_none() {
+                return Err(Error::validation("signup_default_role", format!("no role named '{role}'")).into());
             }
             c.signup_default_role = role;
         }
         if c != before {
-            save(&tx, app_id.0, &c).await.map_err(ApiError::from)?;
+            save(&tx, app_id.0, &c).await.map_err(Error::from)?;
             let (old, new) =
                 (serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&c).unwrap_or_default());
             let changed: Vec<&String> = new
                 .as_object()
                 .map(|n| n.iter().filter(|(k, v)| old.get(k.as_str()) != Some(v)).map(|(k, _)| k).collect())
                 .unwrap_or_default();
-            Entry::new(app_id.0, &principal.actor(), "auth_config.updated", &RequestContext::of(req))
+            Entry::new(app_id.0, &principal.actor(), Action::AuthConfigUpdated, &crate::http::context::origin(req))
                 .resource("auth_config", app_id.0)
                 .details(serde_json::json!({ "changed": changed }))
                 .record(&tx)
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(Error::from)?;
         }
-        tx.commit().await.map_err(ApiError::from)?;
+        tx.commit().await.map_err(Error::from)?;
         Ok(Json(c.into()))
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod api;
 
+use crate::error::Code;
 use serde::{Deserialize, Serialize};
 
 /// The stored auth configuration of an app.
@@ -49,7 +50,7 @@ impl Default for AuthConfig {
 
 impl AuthConfig {
     /// 400 `weak_password` listing every rule the password breaks.
-    pub fn check_password(&self, password: &str) -> Result<(), crate::http::error::ApiError> {
+    pub fn check_password(&self, password: &str) -> Result<(), crate::error::Error> {
         let mut broken = Vec::new();
         if password.chars().count() < self.password_min_length as usize {
             broken.push(format!("at least {} characters", self.password_min_length));
@@ -69,11 +70,8 @@ impl AuthConfig {
         if broken.is_empty() {
             return Ok(());
         }
-        Err(crate::http::error::ApiError::bad_request(
-            "weak_password",
-            format!("the password needs {}", broken.join(", ")),
-        )
-        .with_details(serde_json::json!({ "field": "password", "requirements": broken })))
+        Err(crate::error::Error::new(Code::WeakPassword, format!("the password needs {}", broken.join(", ")))
+            .with_details(serde_json::json!({ "field": "password", "requirements": broken })))
     }
 
     /// Whether sign-up accepts an address in `domain`.

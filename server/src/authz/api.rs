@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use poem::{Request, http::StatusCode, web::Data};
+use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
@@ -16,13 +16,13 @@ use poem_openapi::{
 };
 
 use super::Deny;
+use crate::error::Code;
+use crate::tags::ApiTags;
 use crate::{
     apps::AppRef,
     http::{
-        consumer,
         direct_json::{Direct, DirectJson},
-        error::{ApiError, ErrorSet, Errors},
-        openapi::ApiTags,
+        error::{Error, ErrorSet, Errors},
     },
     permissions::parse_permission,
     state::AppState,
@@ -192,10 +192,10 @@ pub enum ForwardAuthResponse {
     ),
 }
 
-fn wanted(permission: Option<String>, permissions: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+fn wanted(permission: Option<String>, permissions: Option<Vec<String>>) -> Result<Vec<String>, Error> {
     let all: Vec<String> = permission.into_iter().chain(permissions.unwrap_or_default()).collect();
     if all.is_empty() {
-        return Err(ApiError::validation("permission", "send permission or permissions"));
+        return Err(Error::validation("permission", "send permission or permissions"));
     }
     for p in &all {
         parse_permission(p)?;
@@ -204,7 +204,7 @@ fn wanted(permission: Option<String>, permissions: Option<Vec<String>>) -> Resul
 }
 
 /// The token to check: the body's, else the `Authorization: Bearer` header's.
-fn token_of(body_token: Option<String>, req: &Request) -> Result<String, ApiError> {
+fn token_of(body_token: Option<String>, req: &Request) -> Result<String, Error> {
     if let Some(t) = body_token {
         let trimmed = t.trim();
         if !trimmed.is_empty() {
@@ -218,9 +218,7 @@ fn token_of(body_token: Option<String>, req: &Request) -> Result<String, ApiErro
         .and_then(|v| v.trim().strip_prefix("Bearer ").or_else(|| v.trim().strip_prefix("bearer ")))
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request("token_required", "send the token in the body or as Authorization: Bearer")
-        })
+        .ok_or_else(|| Error::new(Code::TokenRequired, "send the token in the body or as Authorization: Bearer"))
 }
 
 async fn authorize_with(
@@ -228,7 +226,7 @@ async fn authorize_with(
     app: &AppRef,
     token: &str,
     wanted: Vec<String>,
-) -> Result<AuthorizeResponse, ApiError> {
+) -> Result<AuthorizeResponse, Error> {
     Ok(match state.authz.check(state, app, token).await? {
         Ok(p) => {
             let missing = p.missing(&wanted);
@@ -252,7 +250,7 @@ async fn authorize_with(
 }
 
 /// The app a token claims to belong to, from its (unverified) `aud`; verification follows.
-async fn app_from_token(state: &AppState, token: &str) -> Result<Option<Arc<AppRef>>, ApiError> {
+async fn app_from_token(state: &AppState, token: &str) -> Result<Option<Arc<AppRef>>, Error> {
     /// Heimdall's tokens carry one audience, the slug (an array never verifies).
     #[derive(serde::Deserialize)]
     struct Audience {
@@ -264,9 +262,9 @@ async fn app_from_token(state: &AppState, token: &str) -> Result<Option<Arc<AppR
     else {
         return Ok(None);
     };
-    match consumer::app(state, &slug).await {
+    match crate::access::end_user::consumer_app(state, &slug).await {
         Ok(app) => Ok(Some(app)),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+        Err(e) if e.code == Code::AppNotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -294,7 +292,7 @@ impl AuthzApi {
         app_slug: Path<String>,
         body: DirectJson<VerifyRequest>,
     ) -> Result<DirectJson<VerifyResponse>, Errors<DecisionErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let token = token_of(body.0.token, req)?;
         Ok(DirectJson(match state.authz.check(&state, &app, &token).await? {
             Ok(p) => VerifyResponse {
@@ -303,7 +301,7 @@ impl AuthzApi {
                 principal: Some(VerifyPrincipal {
                     sub: p.claims.sub.clone(),
                     aid: p.claims.aid.to_string(),
-                    principal_type: p.claims.token_type.clone(),
+                    principal_type: p.claims.token_type.as_str().to_owned(),
                     role: p.role.clone(),
                     permissions: p.permissions.to_vec(),
                 }),
@@ -332,7 +330,7 @@ impl AuthzApi {
         app_slug: Path<String>,
         body: DirectJson<AuthorizeRequest>,
     ) -> Result<DirectJson<AuthorizeResponse>, Errors<DecisionErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
         let token = token_of(b.token, req)?;
         let wanted = wanted(b.permission, b.permissions)?;
@@ -356,14 +354,14 @@ impl AuthzApi {
         app_slug: Path<String>,
         body: Json<AuthorizeBatchRequest>,
     ) -> Result<Json<AuthorizeBatchResponse>, Errors<DecisionErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
         let token = token_of(b.token, req)?;
         let checks = b
             .checks
             .into_iter()
             .map(|c| Ok((c.id, wanted(c.permission, c.permissions)?)))
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, Error>>()?;
         let decision = state.authz.check(&state, &app, &token).await?;
         let (error, role) = match &decision {
             Ok(p) => (None, p.role.clone()),
@@ -440,11 +438,11 @@ impl AuthzApi {
         /// Required permission(s), `resource.action`; none means "any valid token".
         permission: Query<Vec<String>>,
     ) -> Result<ForwardAuthResponse, Errors<ForwardAuthErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let wanted = permission.0.iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>, _>>()?;
         let unauthorized = |code: &str| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", format!("no valid token ({code})"))
-                .with_www_authenticate(format!("Bearer realm=\"{}\"", app.slug))
+            Error::new(Code::Unauthorized, format!("no valid token ({code})"))
+                .with_challenge(format!("Bearer realm=\"{}\"", app.slug))
         };
         let token = token_of(None, req).map_err(|_| unauthorized("TOKEN_REQUIRED"))?;
         let p = match state.authz.check(&state, &app, &token).await? {
@@ -453,7 +451,7 @@ impl AuthzApi {
         };
         let missing = p.missing(&wanted);
         if !missing.is_empty() {
-            return Err(ApiError::forbidden(format!("missing permission(s): {}", missing.join(", ")))
+            return Err(Error::forbidden(format!("missing permission(s): {}", missing.join(", ")))
                 .with_details(serde_json::json!({ "missing_permissions": missing }))
                 .into());
         }

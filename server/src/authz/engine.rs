@@ -22,12 +22,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use crate::tokens::TokenType;
 use crate::{
     apps::AppRef,
     clock,
     coherence::Change,
     entity::revoked_token,
-    http::error::ApiError,
+    http::error::Error,
     permissions, rbac, sessions,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
@@ -175,27 +176,37 @@ impl Authz {
         Ok(())
     }
 
-    async fn claims(&self, state: &AppState, app: &AppRef, token: &str) -> Result<Arc<AccessClaims>, Deny> {
+    /// The token's verified claims (cached by the token's hash), or why it is refused; the outer
+    /// error is a server fault.
+    async fn claims(
+        &self,
+        state: &AppState,
+        app: &AppRef,
+        token: &str,
+    ) -> Result<Result<Arc<AccessClaims>, Deny>, Error> {
         let key = token_key(token);
         let claims = match self.verified.get(&key) {
             Some(c) => c,
             None => {
-                let claims = Arc::new(tokens::verify(state, app, token).await?);
+                let claims = match tokens::verify(state, app, token).await? {
+                    Ok(claims) => Arc::new(claims),
+                    Err(e) => return Ok(Err(e.into())),
+                };
                 self.verified.insert(key, claims.clone());
                 claims
             }
         };
         // A cached verification was made for some app: it must be this one, under its current slug.
         if claims.aid != app.id || claims.aud != app.slug || !state.is_issuer(&claims.iss, &app.slug) {
-            return Err(Deny::Invalid);
+            return Ok(Err(Deny::Invalid));
         }
         if tokens::expired(&claims, chrono::Utc::now().timestamp()) {
-            return Err(Deny::Expired);
+            return Ok(Err(Deny::Expired));
         }
-        Ok(claims)
+        Ok(Ok(claims))
     }
 
-    async fn session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, ApiError> {
+    async fn session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, Error> {
         // Cached facts answer only for the app they were loaded for.
         if let Some(f) = self.sessions.get(&sid).filter(|f| f.app_id == app_id) {
             return Ok(Some(f));
@@ -203,7 +214,7 @@ impl Authz {
         Box::pin(self.load_session(app_id, sid)).await
     }
 
-    async fn load_session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, ApiError> {
+    async fn load_session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, Error> {
         let Some(s) = sessions::store::facts(&self.db, app_id, sid).await? else {
             return Ok(None);
         };
@@ -221,7 +232,7 @@ impl Authz {
     }
 
     /// The current permissions of a role.
-    pub async fn role_permissions(&self, app_id: Uuid, role_id: Uuid) -> Result<Arc<Vec<String>>, ApiError> {
+    pub async fn role_permissions(&self, app_id: Uuid, role_id: Uuid) -> Result<Arc<Vec<String>>, Error> {
         if let Some((_, p)) = self.roles.get(&role_id).filter(|(a, _)| *a == app_id) {
             return Ok(p);
         }
@@ -233,24 +244,19 @@ impl Authz {
 
     /// Verifies `token` for `app` and resolves who it speaks for, as of now: `Ok(Err(deny))` is
     /// a token refused, `Err` a server failure.
-    pub async fn check(
-        &self,
-        state: &AppState,
-        app: &AppRef,
-        token: &str,
-    ) -> Result<Result<Principal, Deny>, ApiError> {
-        if app.status != "active" {
+    pub async fn check(&self, state: &AppState, app: &AppRef, token: &str) -> Result<Result<Principal, Deny>, Error> {
+        if app.require_active().is_err() {
             return Ok(Err(Deny::AppInactive));
         }
-        let claims = match self.claims(state, app, token).await {
+        let claims = match self.claims(state, app, token).await? {
             Ok(claims) => claims,
             Err(deny) => return Ok(Err(deny)),
         };
         if self.revoked.read().expect("revoked lock").contains_key(&claims.jti) {
             return Ok(Err(Deny::Revoked));
         }
-        match claims.token_type.as_str() {
-            "end_user" => {
+        match claims.token_type {
+            TokenType::EndUser => {
                 let Some(sid) = claims.sid else { return Ok(Err(Deny::Invalid)) };
                 let Some(facts) = self.session(app.id, sid).await? else { return Ok(Err(Deny::Revoked)) };
                 if claims.sub.parse::<Uuid>().ok() != Some(facts.user_id) {
@@ -269,7 +275,7 @@ impl Authz {
                 };
                 Ok(Ok(Principal { role: facts.role_name.clone(), permissions, claims }))
             }
-            "m2m" => {
+            TokenType::M2m => {
                 let client = state.clients.get(state, &claims.sub).await?;
                 let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
                     return Ok(Err(Deny::ClientInactive));
@@ -291,7 +297,6 @@ impl Authz {
                 }
                 Ok(Ok(Principal { role: None, permissions: Arc::new(permissions), claims }))
             }
-            _ => Ok(Err(Deny::Invalid)),
         }
     }
 }

@@ -9,6 +9,9 @@ use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::service::{self, Purpose};
+use crate::access::api::AdminKey;
+use crate::audit::Action;
+use crate::tags::ApiTags;
 use crate::{
     audit::Entry,
     auth_config, clock,
@@ -16,11 +19,7 @@ use crate::{
     db,
     end_users::identity::Email,
     http::{
-        auth::AdminKey,
-        consumer,
-        context::RequestContext,
-        error::{ApiError, ErrorSet, Errors},
-        openapi::ApiTags,
+        error::{Error, ErrorSet, Errors},
         responses::NoContent,
     },
     permissions, sessions,
@@ -104,11 +103,11 @@ pub struct ContactVerified {
     pub verified_at: DateTime<Utc>,
 }
 
-fn email_of(req: &ContactRequest) -> Result<Option<Email>, ApiError> {
+fn email_of(req: &ContactRequest) -> Result<Option<Email>, Error> {
     match (&req.email, &req.phone) {
         (Some(e), None) => Email::parse(e).map(Some),
         (None, Some(_)) => Ok(None),
-        _ => Err(ApiError::validation("email", "send exactly one of email or phone")),
+        _ => Err(Error::validation("email", "send exactly one of email or phone")),
     }
 }
 
@@ -122,9 +121,9 @@ impl CodesApi {
         purpose: Purpose,
         permission: &str,
         req: ContactRequest,
-    ) -> Result<CodeIssued, ApiError> {
-        let app = consumer::app(state, slug).await?;
-        consumer::admin_for_app(state, key, &app, permission).await?;
+    ) -> Result<CodeIssued, Error> {
+        let app = crate::access::end_user::consumer_app(state, slug).await?;
+        crate::access::api::admin_for_app(state, key, &app, permission).await?;
         let email = email_of(&req)?;
         let user = match &email {
             Some(e) => service::eligible_account(&state.db, &app, purpose, e).await?,
@@ -185,8 +184,8 @@ impl CodesApi {
         app_slug: Path<String>,
         body: Json<ResetPasswordRequest>,
     ) -> Result<NoContent, Errors<ConsumeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let ctx = RequestContext::of(req);
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let ctx = crate::http::context::origin(req);
         let code = service::parse_code(&body.0.code)?;
         let config = auth_config::load(&state.db, app.id).await?;
         config.check_password(&body.0.new_password)?;
@@ -199,9 +198,9 @@ impl CodesApi {
         let mut model = user.clone().into_active_model();
         model.password_hash = Set(Some(hash));
         model.updated_at = Set(now);
-        model.update(&tx).await.map_err(ApiError::from)?;
+        model.update(&tx).await.map_err(Error::from)?;
         let revoked = sessions::store::revoke_all(&tx, app.id, user.id, "password_reset", now).await?;
-        Entry::new(app.id, &sessions::service::user_actor(user.id), "end_user.password_reset", &ctx)
+        Entry::new(app.id, &sessions::service::user_actor(user.id), Action::EndUserPasswordReset, &ctx)
             .resource("end_user", user.id)
             .details(serde_json::json!({ "sessions_revoked": revoked }))
             .record(&tx)
@@ -256,8 +255,8 @@ impl CodesApi {
         app_slug: Path<String>,
         body: Json<EmailRequest>,
     ) -> Result<Json<CodeDispatched>, Errors<MintErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        consumer::admin_for_app(&state, &auth, &app, permissions::VERIFY_SEND_EMAIL).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        crate::access::api::admin_for_app(&state, &auth, &app, permissions::VERIFY_SEND_EMAIL).await?;
         state.mailer.require()?;
         let email = Email::parse(&body.0.email)?;
         let user = service::eligible_account(&state.db, &app, Purpose::EmailVerification, &email).await?;
@@ -292,8 +291,8 @@ impl CodesApi {
         app_slug: Path<String>,
         body: Json<VerifyCodeRequest>,
     ) -> Result<Json<ContactVerified>, Errors<ConsumeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let ctx = RequestContext::of(req);
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let ctx = crate::http::context::origin(req);
         let code = service::parse_code(&body.0.code)?;
         let row = service::consume(&state, &app, Purpose::EmailVerification, &code, &ctx).await?;
         let user = service::account_for(&state, &app, &row).await?;
@@ -302,8 +301,8 @@ impl CodesApi {
         let mut model = user.clone().into_active_model();
         model.email_verified_at = Set(Some(now));
         model.updated_at = Set(now);
-        let user = model.update(&tx).await.map_err(ApiError::from)?;
-        Entry::new(app.id, &sessions::service::user_actor(user.id), "end_user.email_verified", &ctx)
+        let user = model.update(&tx).await.map_err(Error::from)?;
+        Entry::new(app.id, &sessions::service::user_actor(user.id), Action::EndUserEmailVerified, &ctx)
             .resource("end_user", user.id)
             .record(&tx)
             .await?;

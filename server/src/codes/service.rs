@@ -3,16 +3,17 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use uuid::Uuid;
 
+use crate::access::Origin;
+use crate::error::Code;
 use crate::{
     apps::AppRef,
     clock, db,
     end_users::{identity::Email, store as users},
     entity::{end_user, one_time_code},
-    http::{context::RequestContext, error::ApiError},
+    http::error::Error,
     ratelimit::Limit,
     secrets::{hash_secret, random_bytes},
     state::AppState,
@@ -63,10 +64,10 @@ pub async fn eligible_account(
     app: &AppRef,
     purpose: Purpose,
     email: &Email,
-) -> Result<Option<end_user::Model>, ApiError> {
+) -> Result<Option<end_user::Model>, Error> {
     let user = users::find_by_email(db, app.id, &email.key()).await?;
     Ok(user.filter(|u| {
-        u.status == "active"
+        u.is_active()
             && match purpose {
                 Purpose::PasswordReset => u.email_verified_at.is_some(),
                 Purpose::EmailVerification => u.email_verified_at.is_none(),
@@ -81,7 +82,7 @@ pub async fn mint(
     app: &AppRef,
     purpose: Purpose,
     user: Option<&end_user::Model>,
-) -> Result<Option<(String, DateTime<Utc>)>, ApiError> {
+) -> Result<Option<(String, DateTime<Utc>)>, Error> {
     for _ in 0..5 {
         let now = clock::now();
         let code = new_code();
@@ -115,11 +116,11 @@ pub async fn mint(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::internal("could not draw a unique code"))
+    Err(Error::internal("could not draw a unique code"))
 }
 
-fn gone() -> ApiError {
-    ApiError::new(StatusCode::GONE, "code_invalid", "the code is invalid, expired or already used")
+fn gone() -> Error {
+    Error::new(Code::CodeInvalid, "the code is invalid, expired or already used")
 }
 
 /// The account a consumed code was for — provided it still has the address the code was sent
@@ -128,7 +129,7 @@ pub async fn account_for(
     state: &AppState,
     app: &AppRef,
     code: &one_time_code::Model,
-) -> Result<end_user::Model, ApiError> {
+) -> Result<end_user::Model, Error> {
     let user = match code.end_user_id {
         Some(id) => users::find(&state.db, app.id, id).await?,
         None => None,
@@ -137,10 +138,10 @@ pub async fn account_for(
 }
 
 /// 400 unless `raw` is six digits.
-pub fn parse_code(raw: &str) -> Result<String, ApiError> {
+pub fn parse_code(raw: &str) -> Result<String, Error> {
     let code = raw.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::validation("code", "must be 6 digits"));
+        return Err(Error::validation("code", "must be 6 digits"));
     }
     Ok(code.to_owned())
 }
@@ -152,8 +153,8 @@ pub async fn consume(
     app: &AppRef,
     purpose: Purpose,
     code: &str,
-    ctx: &RequestContext,
-) -> Result<one_time_code::Model, ApiError> {
+    ctx: &Origin,
+) -> Result<one_time_code::Model, Error> {
     let app_key = format!("codes:app:{}:{}", app.id, purpose.as_str());
     let ip_key = format!("codes:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default());
     state.limits.check(&app_key, APP_FAILURE_LIMIT).await?;

@@ -17,13 +17,12 @@ use super::{
     dto::{self, AppMemberList, EndUserList, EndUserStatus, EndUserSummary},
     service, store,
 };
+use crate::access::api::{AdminKey, authenticate};
+use crate::audit::Action;
+use crate::tags::ApiTags;
 use crate::{
-    apps::service as apps,
     http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
-        error::{AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminReadErrors, AdminWriteErrors, Error, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -86,13 +85,13 @@ impl EndUsersApi {
         search: Query<Option<String>>,
     ) -> Result<Json<EndUserList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter =
             store::ListFilter { status: status.0.map(|s| s.as_str().to_owned()), search: search.0, with_role: false };
-        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(ApiError::from)?;
+        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(Error::from)?;
         let (rows, pagination) = page.finish(rows, |u| u.id);
-        let data = dto::summaries(&state.db, app_id.0, rows).await.map_err(ApiError::from)?;
+        let data = dto::summaries(&state.db, app_id.0, rows).await.map_err(Error::from)?;
         Ok(Json(EndUserList { data, pagination }))
     }
 
@@ -116,7 +115,7 @@ impl EndUsersApi {
     ) -> Result<Json<EndUserSummary>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let user = service::visible(&state, &principal, app_id.0, user_id.0, permissions::END_USER_READ).await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
+        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
     }
 
     /// Update an end-user's profile
@@ -139,11 +138,11 @@ impl EndUsersApi {
         body: Json<UpdateEndUser>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let user =
             service::update_profile(&state, &principal, &ctx, app_id.0, user_id.0, body.0.display_name, body.0.email)
                 .await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
+        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
     }
 
     /// Delete an end-user
@@ -165,7 +164,7 @@ impl EndUsersApi {
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         service::visible(&state, &principal, app_id.0, user_id.0, permissions::END_USER_DELETE).await?;
-        service::delete(&state, &principal.actor(), &RequestContext::of(req), app_id.0, user_id.0).await?;
+        service::delete(&state, &principal.actor(), &crate::http::context::origin(req), app_id.0, user_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -188,7 +187,7 @@ impl EndUsersApi {
         body: Json<UpdateEndUserRole>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let user = service::set_role(
             &state,
             &principal,
@@ -196,11 +195,11 @@ impl EndUsersApi {
             app_id.0,
             user_id.0,
             Some(&body.0.role_name),
-            "end_user.role_changed",
+            Action::EndUserRoleChanged,
             permissions::END_USER_UPDATE,
         )
         .await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
+        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
     }
 
     /// Change an end-user's status
@@ -223,9 +222,9 @@ impl EndUsersApi {
         body: Json<UpdateEndUserStatus>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
-        let user = service::set_status(&state, &principal, &ctx, app_id.0, user_id.0, body.0.status.as_str()).await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(ApiError::from)?))
+        let ctx = crate::http::context::origin(req);
+        let user = service::set_status(&state, &principal, &ctx, app_id.0, user_id.0, body.0.status.into()).await?;
+        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
     }
 
     /// Revoke all sessions of an end-user
@@ -246,7 +245,7 @@ impl EndUsersApi {
         user_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::revoke_sessions(&state, &principal, &RequestContext::of(req), app_id.0, user_id.0).await?;
+        service::revoke_sessions(&state, &principal, &crate::http::context::origin(req), app_id.0, user_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -265,12 +264,12 @@ impl EndUsersApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<AppMemberList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter = store::ListFilter { with_role: true, ..Default::default() };
-        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(ApiError::from)?;
+        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(Error::from)?;
         let (rows, pagination) = page.finish(rows, |u| u.id);
-        let data = dto::members(&state.db, app_id.0, rows).await.map_err(ApiError::from)?;
+        let data = dto::members(&state.db, app_id.0, rows).await.map_err(Error::from)?;
         Ok(Json(AppMemberList { data, pagination }))
     }
 
@@ -294,7 +293,7 @@ impl EndUsersApi {
         account_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         service::set_role(
             &state,
             &principal,
@@ -302,7 +301,7 @@ impl EndUsersApi {
             app_id.0,
             account_id.0,
             None,
-            "app.member.removed",
+            Action::AppMemberRemoved,
             permissions::END_USER_UPDATE,
         )
         .await?;

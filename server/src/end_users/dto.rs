@@ -31,12 +31,24 @@ impl EndUserStatus {
             EndUserStatus::Deactivated => "deactivated",
         }
     }
+}
 
-    pub fn from_db(s: &str) -> Self {
+impl From<end_user::EndUserStatus> for EndUserStatus {
+    fn from(s: end_user::EndUserStatus) -> Self {
         match s {
-            "suspended" => EndUserStatus::Suspended,
-            "deactivated" => EndUserStatus::Deactivated,
-            _ => EndUserStatus::Active,
+            end_user::EndUserStatus::Active => EndUserStatus::Active,
+            end_user::EndUserStatus::Suspended => EndUserStatus::Suspended,
+            end_user::EndUserStatus::Deactivated => EndUserStatus::Deactivated,
+        }
+    }
+}
+
+impl From<EndUserStatus> for end_user::EndUserStatus {
+    fn from(s: EndUserStatus) -> Self {
+        match s {
+            EndUserStatus::Active => end_user::EndUserStatus::Active,
+            EndUserStatus::Suspended => end_user::EndUserStatus::Suspended,
+            EndUserStatus::Deactivated => end_user::EndUserStatus::Deactivated,
         }
     }
 }
@@ -119,7 +131,7 @@ fn summary_with(roles: &HashMap<Uuid, String>, counts: &HashMap<Uuid, u64>, u: e
         display_name: u.display_name,
         email: u.email,
         email_verified_at: u.email_verified_at,
-        status: EndUserStatus::from_db(&u.status),
+        status: u.status.into(),
         created_at: u.created_at,
         joined_at: Some(u.created_at),
         last_used_at: u.last_used_at,

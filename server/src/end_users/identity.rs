@@ -1,7 +1,7 @@
 //! Usernames and email addresses, valid by construction, with the lowercase keys that make them
 //! case-insensitively unique per app.
 
-use crate::http::error::ApiError;
+use crate::error::Error;
 
 /// 3–64 characters of letters, digits, `_`, `.`, `-`; never contains `@`, so an identifier is a
 /// username or an email address by shape alone.
@@ -9,13 +9,13 @@ use crate::http::error::ApiError;
 pub struct Username(String);
 
 impl Username {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         let v = raw.trim();
         if v.chars().count() < 3 || v.chars().count() > 64 {
-            return Err(ApiError::validation("username", "must be 3 to 64 characters"));
+            return Err(Error::validation("username", "must be 3 to 64 characters"));
         }
         if !v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
-            return Err(ApiError::validation("username", "may contain only letters, digits, '_', '.' and '-'"));
+            return Err(Error::validation("username", "may contain only letters, digits, '_', '.' and '-'"));
         }
         Ok(Username(v.to_owned()))
     }
@@ -35,13 +35,13 @@ impl Username {
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         Self::parse_field("email", raw)
     }
 
-    pub fn parse_field(field: &str, raw: &str) -> Result<Self, ApiError> {
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, Error> {
         let v = raw.trim();
-        let bad = || ApiError::validation(field, "is not a valid email address");
+        let bad = || Error::validation(field, "is not a valid email address");
         if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }

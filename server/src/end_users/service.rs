@@ -1,6 +1,5 @@
 //! End-user rules shared by sign-up, invites and the admin API.
 
-use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -8,15 +7,13 @@ use super::{
     identity::{Email, Username},
     store,
 };
+use crate::access::AdminPrincipal;
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::entity::end_user::EndUserStatus;
+use crate::error::Code;
 use crate::{
-    apps::service as apps,
-    audit::Entry,
-    clock,
-    coherence::Change,
-    db,
-    entity::end_user,
-    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
-    permissions, rbac, sessions,
+    audit::Entry, clock, coherence::Change, db, entity::end_user, http::error::Error, permissions, rbac, sessions,
     state::AppState,
 };
 
@@ -24,12 +21,10 @@ use crate::{
 pub const STATUSES: [&str; 3] = ["active", "suspended", "deactivated"];
 
 /// A display name: trimmed, at most 120 characters; empty means none.
-pub fn display_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn display_name(raw: Option<&str>) -> Result<Option<String>, Error> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > 120 => {
-            Err(ApiError::validation("display_name", "must be at most 120 characters"))
-        }
+        Some(v) if v.chars().count() > 120 => Err(Error::validation("display_name", "must be at most 120 characters")),
         Some(v) => Ok(Some(v.to_owned())),
     }
 }
@@ -43,23 +38,23 @@ pub struct NewEndUser {
     pub role_id: Option<Uuid>,
 }
 
-fn taken(err: sea_orm::DbErr) -> ApiError {
+fn taken(err: sea_orm::DbErr) -> Error {
     if db::is_unique_violation(&err) {
-        ApiError::conflict("account_exists", "the username or email is already registered in this app")
+        Error::new(Code::AccountExists, "the username or email is already registered in this app")
     } else {
         err.into()
     }
 }
 
 /// Inserts an account; 409 `username_taken` / `email_taken` when either is registered already.
-pub async fn insert(tx: &DatabaseTransaction, app_id: Uuid, new: NewEndUser) -> Result<end_user::Model, ApiError> {
+pub async fn insert(tx: &DatabaseTransaction, app_id: Uuid, new: NewEndUser) -> Result<end_user::Model, Error> {
     if store::find_by_username(tx, app_id, &new.username.key()).await?.is_some() {
-        return Err(ApiError::conflict("username_taken", "the username is already registered in this app"));
+        return Err(Error::new(Code::UsernameTaken, "the username is already registered in this app"));
     }
     if let Some(email) = &new.email
         && store::find_by_email(tx, app_id, &email.key()).await?.is_some()
     {
-        return Err(ApiError::conflict("email_taken", "the email is already registered in this app"));
+        return Err(Error::new(Code::EmailTaken, "the email is already registered in this app"));
     }
     let now = clock::now();
     end_user::ActiveModel {
@@ -72,7 +67,7 @@ pub async fn insert(tx: &DatabaseTransaction, app_id: Uuid, new: NewEndUser) -> 
         email_verified_at: Set(new.email_verified.then_some(now)),
         display_name: Set(new.display_name),
         password_hash: Set(new.password_hash),
-        status: Set("active".into()),
+        status: Set(EndUserStatus::Active),
         role_id: Set(new.role_id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -90,21 +85,21 @@ pub async fn visible(
     app_id: Uuid,
     user_id: Uuid,
     permission: &str,
-) -> Result<end_user::Model, ApiError> {
-    apps::visible(state, principal, app_id, permission).await?;
-    store::find(&state.db, app_id, user_id).await?.ok_or_else(|| ApiError::not_found("end-user"))
+) -> Result<end_user::Model, Error> {
+    crate::access::admin::visible(state, principal, app_id, permission).await?;
+    store::find(&state.db, app_id, user_id).await?.ok_or_else(|| Error::not_found("end-user"))
 }
 
 /// Profile changes by an admin. A new email starts unverified.
 pub async fn update_profile(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     user_id: Uuid,
     display: Option<String>,
     email: Option<String>,
-) -> Result<end_user::Model, ApiError> {
+) -> Result<end_user::Model, Error> {
     let user = visible(state, principal, app_id, user_id, permissions::END_USER_UPDATE).await?;
     let tx = db::begin_write(&state.db).await?;
     let mut model = user.clone().into_active_model();
@@ -120,7 +115,7 @@ pub async fn update_profile(
         let email = Email::parse(&raw)?;
         if Some(email.key()) != user.email_key {
             if store::find_by_email(&tx, app_id, &email.key()).await?.is_some() {
-                return Err(ApiError::conflict("email_taken", "the email is already registered in this app"));
+                return Err(Error::new(Code::EmailTaken, "the email is already registered in this app"));
             }
             changed.insert("email".into(), true.into());
             model.email = Set(Some(email.as_str().to_owned()));
@@ -133,7 +128,7 @@ pub async fn update_profile(
     }
     model.updated_at = Set(clock::now());
     let updated = model.update(&tx).await.map_err(taken)?;
-    Entry::new(app_id, &principal.actor(), "end_user.updated", ctx)
+    Entry::new(app_id, &principal.actor(), Action::EndUserUpdated, ctx)
         .resource("end_user", user_id)
         .details(serde_json::Value::Object(changed))
         .record(&tx)
@@ -146,18 +141,20 @@ pub async fn update_profile(
 pub async fn set_role(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     user_id: Uuid,
     role_name: Option<&str>,
-    action: &str,
+    action: Action,
     permission: &str,
-) -> Result<end_user::Model, ApiError> {
+) -> Result<end_user::Model, Error> {
     let user = visible(state, principal, app_id, user_id, permission).await?;
     let role = match role_name {
-        Some(name) => Some(rbac::store::find_by_name(&state.db, app_id, name.trim()).await?.ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{name}'"))
-        })?),
+        Some(name) => Some(
+            rbac::store::find_by_name(&state.db, app_id, name.trim())
+                .await?
+                .ok_or_else(|| Error::new(Code::RoleNotFound, format!("no role named '{name}'")))?,
+        ),
         None => None,
     };
     let tx = db::begin_write(&state.db).await?;
@@ -176,29 +173,36 @@ pub async fn set_role(
 }
 
 /// Changes the status; suspension and deactivation end every session at once.
+/// The account `id` of the app, in any state.
+pub async fn find(state: &AppState, app_id: Uuid, id: Uuid) -> Result<Option<end_user::Model>, Error> {
+    Ok(store::find(&state.db, app_id, id).await?)
+}
+
 pub async fn set_status(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     user_id: Uuid,
-    status: &str,
-) -> Result<end_user::Model, ApiError> {
-    if !STATUSES.contains(&status) {
-        return Err(ApiError::validation("status", "must be active, suspended or deactivated"));
-    }
+    status: EndUserStatus,
+) -> Result<end_user::Model, Error> {
     let user = visible(state, principal, app_id, user_id, permissions::END_USER_UPDATE).await?;
     let now = clock::now();
     let tx = db::begin_write(&state.db).await?;
     let mut model = user.clone().into_active_model();
-    model.status = Set(status.to_owned());
+    model.status = Set(status);
     model.updated_at = Set(now);
     let updated = model.update(&tx).await?;
-    let revoked =
-        if status == "active" { 0 } else { sessions::store::revoke_all(&tx, app_id, user_id, status, now).await? };
-    Entry::new(app_id, &principal.actor(), "end_user.status_changed", ctx)
+    let revoked = if status == EndUserStatus::Active {
+        0
+    } else {
+        sessions::store::revoke_all(&tx, app_id, user_id, status.as_str(), now).await?
+    };
+    Entry::new(app_id, &principal.actor(), Action::EndUserStatusChanged, ctx)
         .resource("end_user", user_id)
-        .details(serde_json::json!({ "from": user.status, "to": status, "sessions_revoked": revoked }))
+        .details(
+            serde_json::json!({ "from": user.status.as_str(), "to": status.as_str(), "sessions_revoked": revoked }),
+        )
         .record(&tx)
         .await?;
     tx.commit().await?;
@@ -210,14 +214,14 @@ pub async fn set_status(
 pub async fn revoke_sessions(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     user_id: Uuid,
-) -> Result<u64, ApiError> {
+) -> Result<u64, Error> {
     visible(state, principal, app_id, user_id, permissions::END_USER_UPDATE).await?;
     let tx = db::begin_write(&state.db).await?;
     let revoked = sessions::store::revoke_all(&tx, app_id, user_id, "admin_revoked", clock::now()).await?;
-    Entry::new(app_id, &principal.actor(), "end_user.sessions_revoked", ctx)
+    Entry::new(app_id, &principal.actor(), Action::EndUserSessionsRevoked, ctx)
         .resource("end_user", user_id)
         .details(serde_json::json!({ "sessions_revoked": revoked }))
         .record(&tx)
@@ -231,10 +235,10 @@ pub async fn revoke_sessions(
 pub async fn delete(
     state: &AppState,
     actor: &crate::audit::Actor,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     user_id: Uuid,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let tx = db::begin_write(&state.db).await?;
     let res = end_user::Entity::delete_many()
         .filter(end_user::Column::Id.eq(user_id))
@@ -242,9 +246,9 @@ pub async fn delete(
         .exec(&tx)
         .await?;
     if res.rows_affected == 0 {
-        return Err(ApiError::not_found("end-user"));
+        return Err(Error::not_found("end-user"));
     }
-    Entry::new(app_id, actor, "end_user.deleted", ctx).resource("end_user", user_id).record(&tx).await?;
+    Entry::new(app_id, actor, Action::EndUserDeleted, ctx).resource("end_user", user_id).record(&tx).await?;
     tx.commit().await?;
     state.bus.publish(Change::User(user_id)).await;
     Ok(())

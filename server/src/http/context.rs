@@ -1,31 +1,17 @@
 //! Per-request context: the request id (echoed as `x-request-id` and written into errors and
 //! audit entries) and the caller's address.
 
-use std::net::IpAddr;
-
 use poem::Request;
+
+use crate::access::Origin;
 
 tokio::task_local! {
     static REQUEST_ID: String;
 }
 
-/// Facts about the current request that domain code records.
-#[derive(Debug, Clone, Default)]
-pub struct RequestContext {
-    pub request_id: Option<String>,
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
-
-impl RequestContext {
-    /// The context the front door stored on the request.
-    pub fn of(req: &Request) -> RequestContext {
-        req.extensions().get::<RequestContext>().cloned().unwrap_or_default()
-    }
-
-    pub fn ip_string(&self) -> Option<String> {
-        self.ip.map(|ip| ip.to_string())
-    }
+/// Where the current request came from, as the front door recorded it on the request.
+pub fn origin(req: &Request) -> Origin {
+    req.extensions().get::<Origin>().cloned().unwrap_or_default()
 }
 
 /// Runs `fut` with `id` as the current request id.

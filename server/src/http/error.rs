@@ -1,11 +1,12 @@
 //! The one error model: every failure leaves Heimdall as `{statusCode, code, message, request_id}`
 //! JSON with a stable snake_case `code`.
 //!
-//! Domain code returns [`ApiError`]. Operations declare which statuses they can answer through an
-//! [`ErrorSet`], so the spec documents each operation's errors with the shared [`ErrorBody`]
-//! schema; the codes themselves are part of the API contract and never change meaning.
+//! Domain code returns [`crate::error::Error`], which knows nothing of HTTP; [`status`] maps its
+//! code to the status here and nowhere else. Operations declare which statuses they can answer
+//! through an [`ErrorSet`], so the spec documents each operation's errors with the shared
+//! [`ErrorBody`] schema and the catalogue codes of each status.
 
-use std::{borrow::Cow, marker::PhantomData};
+use std::marker::PhantomData;
 
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{
@@ -15,6 +16,7 @@ use poem_openapi::{
 };
 
 use super::context::current_request_id;
+pub use crate::error::{Code, Error};
 
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
@@ -60,168 +62,82 @@ impl poem_openapi::types::Example for ErrorBody {
     }
 }
 
-/// A failure with its HTTP status and stable code. Kept small (rare parts are boxed) because it
-/// is the error type of nearly every function.
-#[derive(Debug, Clone)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: Cow<'static, str>,
-    pub message: String,
-    extra: Option<Box<Extra>>,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Extra {
-    details: Option<serde_json::Value>,
-    retry_after: Option<u64>,
-    www_authenticate: Option<String>,
-    /// Also carry RFC 6749 `error` / `error_description` (OAuth endpoints).
-    oauth: bool,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), message: message.into(), extra: None }
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(Box::default)
-    }
-
-    pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    /// 400 `validation_failed` naming the offending field.
-    pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "validation_failed", format!("{field}: {}", message.into()))
-            .with_details(serde_json::json!({ "field": field }))
-    }
-
-    /// A display name (apps, API keys, M2M clients): trimmed, 1 to 120 characters, else 400
-    /// `validation_failed` naming `field`.
-    pub fn check_name(field: &str, raw: &str) -> Result<String, Self> {
-        let name = raw.trim();
-        if name.is_empty() || name.chars().count() > 120 {
-            return Err(Self::validation(field, "must be 1 to 120 characters"));
-        }
-        Ok(name.to_owned())
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
-    }
-
-    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests; retry after {retry_after_secs} s"),
-        )
-        .with_retry_after(retry_after_secs)
-    }
-
-    /// 500 `internal_error`; the cause is logged here and never sent to the client.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
-    }
-
-    pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.extra().details = Some(details);
-        self
-    }
-
-    /// Sets `Retry-After` (at least one second).
-    pub fn with_retry_after(mut self, secs: u64) -> Self {
-        self.extra().retry_after = Some(secs.max(1));
-        self
-    }
-
-    /// Sets a `WWW-Authenticate` challenge.
-    pub fn with_www_authenticate(mut self, challenge: impl Into<String>) -> Self {
-        self.extra().www_authenticate = Some(challenge.into());
-        self
-    }
-
-    /// Marks the error as an OAuth one: the body also carries `error` and `error_description`.
-    pub fn oauth(mut self) -> Self {
-        self.extra().oauth = true;
-        self
-    }
-
-    pub fn details(&self) -> Option<&serde_json::Value> {
-        self.extra.as_ref().and_then(|e| e.details.as_ref())
-    }
-
-    pub fn retry_after(&self) -> Option<u64> {
-        self.extra.as_ref().and_then(|e| e.retry_after)
-    }
-
-    pub fn body(&self) -> ErrorBody {
-        let oauth = self.extra.as_ref().is_some_and(|e| e.oauth);
-        ErrorBody {
-            status_code: self.status.as_u16(),
-            code: self.code.to_string(),
-            message: self.message.clone(),
-            request_id: current_request_id(),
-            details: self.details().cloned(),
-            error: oauth.then(|| self.code.to_string()),
-            error_description: oauth.then(|| self.message.clone()),
-        }
+/// The HTTP status of each code: the one place where the domain's catalogue meets HTTP.
+pub fn status(code: Code) -> StatusCode {
+    use Code::*;
+    match code {
+        InvalidRequest | ValidationFailed | InvalidCursor | InvalidPermission | WeakPassword | TokenRequired
+        | UnsupportedGrantType | InvalidScope => StatusCode::BAD_REQUEST,
+        Unauthorized | InvalidCredentials | InvalidRefreshToken | RefreshTokenReused | SessionRevoked
+        | TokenExpired | InvalidClient => StatusCode::UNAUTHORIZED,
+        Forbidden
+        | AppInactive
+        | AccountInactive
+        | SigninDisabled
+        | SignupDisabled
+        | EmailDomainNotAllowed
+        | TenantMembershipRequired
+        | UnauthorizedClient => StatusCode::FORBIDDEN,
+        NotFound | AppNotFound | RoleNotFound | InviteNotFound => StatusCode::NOT_FOUND,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        Conflict
+        | SlugTaken
+        | UsernameTaken
+        | EmailTaken
+        | AccountExists
+        | RoleExists
+        | RoleInUse
+        | PermissionExists
+        | RotationInProgress
+        | IdempotencyRequestInProgress => StatusCode::CONFLICT,
+        CodeInvalid | InviteUnusable => StatusCode::GONE,
+        LengthRequired => StatusCode::LENGTH_REQUIRED,
+        MailNotConfigured => StatusCode::PRECONDITION_FAILED,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        IdempotencyKeyReused | UnprocessableEntity => StatusCode::UNPROCESSABLE_ENTITY,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        Unavailable | Overloaded | MailDispatchFailed => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+/// The JSON body of `err`; `oauth` adds RFC 6749 `error` / `error_description`.
+pub fn body(err: &Error, oauth: bool) -> ErrorBody {
+    ErrorBody {
+        status_code: status(err.code).as_u16(),
+        code: err.code.as_str().to_owned(),
+        message: err.message.clone(),
+        request_id: current_request_id(),
+        details: err.details().cloned(),
+        error: oauth.then(|| err.code.as_str().to_owned()),
+        error_description: oauth.then(|| err.message.clone()),
     }
 }
 
-impl std::error::Error for ApiError {}
-
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::internal(format_args!("database: {err}"))
+/// The response for `err`: status, JSON body, `Retry-After` and `WWW-Authenticate` headers.
+pub fn respond(err: &Error, oauth: bool) -> Response {
+    let body = serde_json::to_vec(&body(err, oauth)).unwrap_or_default();
+    let mut resp =
+        Response::builder().status(status(err.code)).content_type("application/json; charset=utf-8").body(body);
+    if let Some(secs) = err.retry_after() {
+        resp.headers_mut().insert("retry-after", secs.into());
     }
+    if let Some(challenge) = err.challenge().and_then(|c| c.parse().ok()) {
+        resp.headers_mut().insert("www-authenticate", challenge);
+    }
+    resp
 }
 
-impl From<anyhow::Error> for ApiError {
-    fn from(err: anyhow::Error) -> Self {
-        ApiError::internal(format_args!("{err:#}"))
-    }
-}
-
-impl IntoResponse for ApiError {
+impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-        let mut resp =
-            Response::builder().status(self.status).content_type("application/json; charset=utf-8").body(body);
-        if let Some(secs) = self.retry_after() {
-            resp.headers_mut().insert("retry-after", secs.into());
-        }
-        let challenge = self.extra.as_ref().and_then(|e| e.www_authenticate.as_deref()).and_then(|c| c.parse().ok());
-        if let Some(challenge) = challenge {
-            resp.headers_mut().insert("www-authenticate", challenge);
-        }
-        resp
+        respond(&self, false)
     }
 }
 
-impl From<ApiError> for poem::Error {
-    fn from(err: ApiError) -> Self {
+impl From<Error> for poem::Error {
+    fn from(err: Error) -> Self {
         poem::Error::from_response(err.into_response())
     }
 }
@@ -234,52 +150,64 @@ pub trait ErrorSet: Send + Sync + 'static {
     const OAUTH: bool = false;
 }
 
-/// An [`ApiError`] documented in the spec with the statuses of `S`.
-pub struct Errors<S: ErrorSet>(pub ApiError, PhantomData<S>);
+/// An [`Error`] documented in the spec with the statuses of `S`.
+pub struct Errors<S: ErrorSet>(pub Error, PhantomData<S>);
 
-impl<S: ErrorSet> From<ApiError> for Errors<S> {
-    fn from(err: ApiError) -> Self {
-        Errors(if S::OAUTH { err.oauth() } else { err }, PhantomData)
+impl<S: ErrorSet> From<Error> for Errors<S> {
+    fn from(err: Error) -> Self {
+        Errors(err, PhantomData)
     }
 }
 
 impl<S: ErrorSet> From<sea_orm::DbErr> for Errors<S> {
     fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::from(err).into()
+        Error::from(err).into()
     }
 }
 
 impl<S: ErrorSet> From<Errors<S>> for poem::Error {
     fn from(err: Errors<S>) -> Self {
-        err.0.into()
+        poem::Error::from_response(err.into_response())
     }
 }
 
 impl<S: ErrorSet> IntoResponse for Errors<S> {
     fn into_response(self) -> Response {
-        self.0.into_response()
+        respond(&self.0, S::OAUTH)
     }
 }
 
-fn describe(status: u16) -> &'static str {
-    match status {
-        400 => {
-            "The request is malformed or fails validation (`invalid_request`, `validation_failed`, `invalid_cursor`)."
-        }
-        401 => "The credential is missing, malformed, unknown or expired (`unauthorized`).",
-        403 => "The credential is valid but lacks the permission, or the action is not allowed (`forbidden`).",
-        404 => "The resource does not exist or is not visible to this credential (`not_found`).",
-        409 => {
-            "The request conflicts with current state, e.g. a slug in use (`slug_taken`, `conflict`, `idempotency_request_in_progress`)."
-        }
-        410 => "The code, invite or token was valid once but is used, expired or revoked (`gone`).",
-        412 => "A precondition on the server's configuration is not met, e.g. mail delivery is not configured.",
-        413 => "The request body is larger than the server accepts (`payload_too_large`).",
-        422 => "The `Idempotency-Key` was already used with a different request (`idempotency_key_reused`).",
-        429 => "Too many attempts; wait the number of seconds in `Retry-After` (`rate_limited`).",
-        503 => "A dependency is unavailable; retry later (`unavailable`).",
-        _ => "Unexpected server error (`internal_error`); the body carries the request id to report.",
-    }
+/// What a status means, followed by the catalogue's codes answered with it (built once: the
+/// spec's response descriptions borrow them for the life of the process).
+fn describe(status_code: u16) -> &'static str {
+    static DESCRIPTIONS: std::sync::OnceLock<std::collections::HashMap<u16, &'static str>> = std::sync::OnceLock::new();
+    let all = DESCRIPTIONS.get_or_init(|| {
+        [400u16, 401, 403, 404, 409, 410, 412, 413, 422, 429, 500, 503]
+            .into_iter()
+            .map(|s| (s, &*Box::leak(describe_uncached(s).into_boxed_str())))
+            .collect()
+    });
+    all.get(&status_code).copied().unwrap_or("Unexpected server error; the body carries the request id to report.")
+}
+
+fn describe_uncached(status_code: u16) -> String {
+    let meaning = match status_code {
+        400 => "The request is malformed or fails validation.",
+        401 => "The credential is missing, malformed, unknown or expired.",
+        403 => "The credential is valid but lacks the permission, or the action is not allowed.",
+        404 => "The resource does not exist or is not visible to this credential.",
+        409 => "The request conflicts with the current state.",
+        410 => "The code, invite or token was valid once but is used, expired or revoked.",
+        412 => "A precondition on the server's configuration is not met.",
+        413 => "The request body is larger than the server accepts.",
+        422 => "The request cannot be processed as sent.",
+        429 => "Too many attempts; wait the number of seconds in `Retry-After`.",
+        503 => "A dependency is unavailable or the server is saturated; retry after `Retry-After` seconds.",
+        _ => "Unexpected server error; the body carries the request id to report.",
+    };
+    let codes: Vec<String> =
+        Code::ALL.iter().filter(|c| status(**c).as_u16() == status_code).map(|c| format!("`{}`", c.as_str())).collect();
+    format!("{meaning} Codes: {}.", codes.join(", "))
 }
 
 impl<S: ErrorSet> ApiResponse for Errors<S> {
@@ -339,24 +267,41 @@ error_sets! {
     AdminCreateErrors = [400, 401, 403, 404, 409, 422, 500];
 }
 
-/// Maps a status to the code used when the error did not come from Heimdall's own code (poem's
-/// routing, parsing and security layers).
-pub fn code_for_status(status: StatusCode) -> &'static str {
+/// The code for an error that did not come from Heimdall's own code (poem's routing, parsing
+/// and security layers): the catalogue code of that status.
+pub fn code_for_status(status: StatusCode) -> Code {
     match status.as_u16() {
-        400 => "invalid_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        408 => "request_timeout",
-        409 => "conflict",
-        411 => "length_required",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        422 => "unprocessable_entity",
-        429 => "rate_limited",
-        503 => "unavailable",
-        s if s >= 500 => "internal_error",
-        _ => "error",
+        400 => Code::InvalidRequest,
+        401 => Code::Unauthorized,
+        403 => Code::Forbidden,
+        404 => Code::NotFound,
+        405 => Code::MethodNotAllowed,
+        408 => Code::RequestTimeout,
+        409 => Code::Conflict,
+        411 => Code::LengthRequired,
+        413 => Code::PayloadTooLarge,
+        415 => Code::UnsupportedMediaType,
+        422 => Code::UnprocessableEntity,
+        429 => Code::RateLimited,
+        503 => Code::Unavailable,
+        s if s >= 500 => Code::InternalError,
+        _ => Code::InvalidRequest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_of_a_status_maps_back_to_that_status() {
+        for code in Code::ALL {
+            let s = status(*code);
+            assert!(s.is_client_error() || s.is_server_error(), "{code}");
+        }
+        for s in [400u16, 401, 403, 404, 405, 408, 409, 411, 413, 415, 422, 429, 500, 503] {
+            let s = StatusCode::from_u16(s).unwrap();
+            assert_eq!(status(code_for_status(s)), s);
+        }
     }
 }

@@ -6,15 +6,17 @@ use std::{sync::Arc, time::Instant};
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, header},
 };
 use poem_openapi::OperationId;
 
 use super::{
     client_ip::TrustedProxies,
-    context::{RequestContext, sanitize_request_id, with_request_id},
-    error::{ApiError, code_for_status},
+    context::{sanitize_request_id, with_request_id},
+    error::{Error, code_for_status},
 };
+use crate::access::Origin;
+use crate::error::Code;
 use crate::telemetry::Metrics;
 
 /// See the module docs.
@@ -47,21 +49,16 @@ pub struct FrontDoorEndpoint<E> {
 impl<E: Endpoint> FrontDoorEndpoint<E> {
     /// Enforces the body limit: by `Content-Length` when present, otherwise by reading at most
     /// the limit of a chunked body.
-    async fn limit_body(&self, req: &mut Request) -> Result<(), ApiError> {
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("request body exceeds {} bytes", self.max_body_bytes),
-            )
-        };
+    async fn limit_body(&self, req: &mut Request) -> Result<(), Error> {
+        let too_large =
+            || Error::new(Code::PayloadTooLarge, format!("request body exceeds {} bytes", self.max_body_bytes));
         match req.headers().get(header::CONTENT_LENGTH) {
             Some(len) => {
                 let len: usize = len
                     .to_str()
                     .ok()
                     .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| ApiError::bad_request("invalid_request", "invalid Content-Length"))?;
+                    .ok_or_else(|| Error::new(Code::InvalidRequest, "invalid Content-Length"))?;
                 if len > self.max_body_bytes {
                     return Err(too_large());
                 }
@@ -90,7 +87,7 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
             .unwrap_or_else(|| {
                 uuid::Uuid::now_v7().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
             });
-        let ctx = RequestContext {
+        let ctx = Origin {
             request_id: Some(request_id.clone()),
             ip: self.trusted_proxies.client_ip(req.remote_addr().as_socket_addr().map(|a| a.ip()), req.headers()),
             user_agent: req
@@ -122,7 +119,7 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
             };
             let keep_op = resp.data::<OperationId>().copied();
             let mut json = with_request_id(request_id.clone(), async {
-                ApiError::new(status, code_for_status(status), message).into_response()
+                Error::new(code_for_status(status), message).into_response()
             })
             .await;
             if let Some(op) = keep_op {
@@ -161,11 +158,11 @@ fn error_response(err: poem::Error) -> Response {
     let mut resp = err.into_response();
     if !is_json(&resp) {
         let api = if status.is_server_error() {
-            ApiError::internal(message)
+            Error::internal(message)
         } else if let Some(field) = constraint {
-            ApiError::new(status, "validation_failed", message).with_details(serde_json::json!({ "field": field }))
+            Error::new(Code::ValidationFailed, message).with_details(serde_json::json!({ "field": field }))
         } else {
-            ApiError::new(status, code_for_status(status), message)
+            Error::new(code_for_status(status), message)
         };
         let extra: Vec<_> = [header::WWW_AUTHENTICATE, header::ALLOW]
             .into_iter()

@@ -1,13 +1,11 @@
-//! HTTP plumbing shared by every domain: the error model, credential lanes, pagination, request
-//! context, the front-door middleware and the OpenAPI document.
+//! HTTP plumbing shared by every domain's `api.rs`: the error body and status mapping, the
+//! front-door middleware, request context, client address, pagination and response helpers.
+//! It names no domain: the API assembly lives in `routes`, credentials in `access`.
 
-pub mod auth;
 pub mod client_ip;
-pub mod consumer;
 pub mod context;
 pub mod direct_json;
 pub mod error;
 pub mod frontdoor;
-pub mod openapi;
 pub mod pagination;
 pub mod responses;

@@ -8,7 +8,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use poem_openapi::Object;
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::Error;
+use crate::error::Code;
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -34,10 +35,10 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, Error> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(Error::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
         }
         let after = cursor.filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
         Ok(PageRequest { limit: limit as u64, after })
@@ -61,12 +62,12 @@ pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
 
-pub fn decode_cursor(raw: &str) -> Result<Uuid, ApiError> {
+pub fn decode_cursor(raw: &str) -> Result<Uuid, Error> {
     URL_SAFE_NO_PAD
         .decode(raw)
         .ok()
         .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this server issued"))
+        .ok_or_else(|| Error::new(Code::InvalidCursor, "cursor is not one this server issued"))
 }
 
 /// Declares a page type `{data: [Item], pagination}` for the spec.
@@ -91,7 +92,7 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(&encode_cursor(id)).unwrap(), id);
-        assert_eq!(decode_cursor("not a cursor").unwrap_err().code, "invalid_cursor");
+        assert_eq!(decode_cursor("not a cursor").unwrap_err().code, Code::InvalidCursor);
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(201), None).is_err());
     }

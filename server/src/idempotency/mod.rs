@@ -13,22 +13,18 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-use crate::{
-    clock, db,
-    entity::idempotency_key,
-    http::{auth::AdminPrincipal, error::ApiError},
-    secrets::hash_secret,
-    state::AppState,
-};
+use crate::access::AdminPrincipal;
+use crate::error::Code;
+use crate::{clock, db, entity::idempotency_key, http::error::Error, secrets::hash_secret, state::AppState};
 
 /// How long a key is remembered.
 pub const RETENTION_HOURS: i64 = 24;
 /// A key whose create is still unfinished after this long is considered abandoned.
 pub const ABANDON_MINUTES: i64 = 5;
 
-fn validate(key: &str) -> Result<(), ApiError> {
+fn validate(key: &str) -> Result<(), Error> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-        return Err(ApiError::validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        return Err(Error::validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
     }
     Ok(())
 }
@@ -41,12 +37,12 @@ pub async fn run<T, B, F, Fut>(
     operation: &str,
     body: &B,
     create: F,
-) -> Result<T, ApiError>
+) -> Result<T, Error>
 where
     T: Serialize + DeserializeOwned,
     B: Serialize,
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T, ApiError>>,
+    Fut: Future<Output = Result<T, Error>>,
 {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
         return create().await;
@@ -75,7 +71,7 @@ where
                 .filter(idempotency_key::Column::Key.eq(key))
                 .one(&state.db)
                 .await?
-                .ok_or_else(|| ApiError::conflict("idempotency_request_in_progress", "retry shortly"))?;
+                .ok_or_else(|| Error::new(Code::IdempotencyRequestInProgress, "retry shortly"))?;
             // Past retention, or a create that never finished (the instance died mid-request).
             let abandoned =
                 existing.response.is_none() && existing.created_at < now - Duration::minutes(ABANDON_MINUTES);
@@ -84,16 +80,15 @@ where
                 return Box::pin(run(state, principal, Some(key), operation, body, create)).await;
             }
             if existing.fingerprint != fingerprint {
-                return Err(ApiError::new(
-                    poem::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
+                return Err(Error::new(
+                    Code::IdempotencyKeyReused,
                     "this Idempotency-Key was used with a different request",
                 ));
             }
             return match existing.response {
                 Some(stored) => unseal(state, &aad(&scope, key), &stored),
-                None => Err(ApiError::conflict(
-                    "idempotency_request_in_progress",
+                None => Err(Error::new(
+                    Code::IdempotencyRequestInProgress,
                     "a request with this Idempotency-Key is still being processed",
                 )),
             };
@@ -124,20 +119,20 @@ fn aad(scope: &str, key: &str) -> String {
     format!("idempotency:{scope}:{key}")
 }
 
-fn seal<T: Serialize>(state: &AppState, aad: &str, value: &T) -> Result<serde_json::Value, ApiError> {
-    let plain = serde_json::to_vec(value).map_err(ApiError::internal)?;
+fn seal<T: Serialize>(state: &AppState, aad: &str, value: &T) -> Result<serde_json::Value, Error> {
+    let plain = serde_json::to_vec(value).map_err(Error::internal)?;
     let sealed = state.keys.master().seal(aad, &plain);
     Ok(serde_json::json!({ "sealed": STANDARD.encode(sealed) }))
 }
 
-fn unseal<T: DeserializeOwned>(state: &AppState, aad: &str, stored: &serde_json::Value) -> Result<T, ApiError> {
+fn unseal<T: DeserializeOwned>(state: &AppState, aad: &str, stored: &serde_json::Value) -> Result<T, Error> {
     let sealed = stored
         .get("sealed")
         .and_then(|v| v.as_str())
         .and_then(|s| STANDARD.decode(s).ok())
-        .ok_or_else(|| ApiError::internal("idempotency record is not sealed"))?;
+        .ok_or_else(|| Error::internal("idempotency record is not sealed"))?;
     let plain = state.keys.master().open(aad, &sealed)?;
-    serde_json::from_slice(&plain).map_err(ApiError::internal)
+    serde_json::from_slice(&plain).map_err(Error::internal)
 }
 
 /// Forgets keys past their retention.

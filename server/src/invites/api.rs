@@ -12,15 +12,13 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::service::{self, Acceptance, NewInvite};
+use crate::access::api::{AdminKey, authenticate};
+use crate::tags::ApiTags;
 use crate::{
     created_response,
     entity::invite,
     http::{
-        auth::{AdminKey, authenticate},
-        consumer,
-        context::RequestContext,
-        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Error, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -140,7 +138,7 @@ impl InvitesApi {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let rows = service::list(&state, &principal, app_id.0, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
-        let roles = rbac::store::names(&state.db, app_id.0).await.map_err(ApiError::from)?;
+        let roles = rbac::store::names(&state.db, app_id.0).await.map_err(Error::from)?;
         let data = rows
             .into_iter()
             .map(|r| {
@@ -175,7 +173,7 @@ impl InvitesApi {
         body: Json<CreateInvite>,
     ) -> Result<InviteCreated, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let b = body.0;
         let op = format!("invite_create:{}", app_id.0);
         let invite: Invite = idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
@@ -212,7 +210,7 @@ impl InvitesApi {
         invite_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::revoke(&state, &principal, &RequestContext::of(req), app_id.0, invite_id.0).await?;
+        service::revoke(&state, &principal, &crate::http::context::origin(req), app_id.0, invite_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -235,7 +233,7 @@ impl InvitesApi {
         app_slug: Path<String>,
         body: Json<AcceptInvite>,
     ) -> Result<TokenCreated, Errors<SignupErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
         let acceptance = Acceptance {
             code: b.code,
@@ -244,6 +242,6 @@ impl InvitesApi {
             display_name: b.display_name,
             email: b.email,
         };
-        Ok(TokenCreated::new(service::accept(&state, &app, &RequestContext::of(req), acceptance).await?))
+        Ok(TokenCreated::new(service::accept(&state, &app, &crate::http::context::origin(req), acceptance).await?))
     }
 }

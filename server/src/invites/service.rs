@@ -1,15 +1,18 @@
 //! Invite rules.
 
 use chrono::Duration;
-use poem::http::StatusCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
+use crate::access::AdminPrincipal;
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::error::Code;
 use crate::{
-    apps::{AppRef, service as apps},
+    apps::AppRef,
     audit::Entry,
     auth_config, clock, db,
     end_users::{
@@ -18,7 +21,7 @@ use crate::{
         store as users,
     },
     entity::invite,
-    http::{auth::AdminPrincipal, consumer, context::RequestContext, error::ApiError},
+    http::error::Error,
     permissions, rbac,
     secrets::{self, hash_secret},
     sessions::{self, Tokens},
@@ -44,7 +47,7 @@ pub enum InviteTarget {
 }
 
 impl InviteTarget {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         match raw.trim().strip_prefix("*@") {
             Some(domain) => {
                 let probe = Email::parse_field("email", &format!("x@{domain}"))?;
@@ -66,21 +69,21 @@ impl InviteTarget {
 pub async fn create(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     new: NewInvite,
-) -> Result<(invite::Model, String), ApiError> {
-    let app = apps::visible(state, principal, app_id, permissions::INVITE_CREATE).await?;
+) -> Result<(invite::Model, String), Error> {
+    let app = crate::access::admin::visible(state, principal, app_id, permissions::INVITE_CREATE).await?;
     let target = InviteTarget::parse(&new.email)?;
     if !(1..=720).contains(&new.expires_in_hours) {
-        return Err(ApiError::validation("expires_in_hours", "must be between 1 and 720"));
+        return Err(Error::validation("expires_in_hours", "must be between 1 and 720"));
     }
     if !(1..=10_000).contains(&new.max_uses) {
-        return Err(ApiError::validation("max_uses", "must be between 1 and 10000"));
+        return Err(Error::validation("max_uses", "must be between 1 and 10000"));
     }
-    let role = rbac::store::find_by_name(&state.db, app_id, new.role_name.trim()).await?.ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{}'", new.role_name))
-    })?;
+    let role = rbac::store::find_by_name(&state.db, app_id, new.role_name.trim())
+        .await?
+        .ok_or_else(|| Error::new(Code::RoleNotFound, format!("no role named '{}'", new.role_name)))?;
     let code = format!("{CODE_PREFIX}{}", secrets::random_token());
     let now = clock::now();
     let tx = db::begin_write(&state.db).await?;
@@ -101,7 +104,7 @@ pub async fn create(
     }
     .insert(&tx)
     .await?;
-    Entry::new(app_id, &principal.actor(), "invite.created", ctx)
+    Entry::new(app_id, &principal.actor(), Action::InviteCreated, ctx)
         .resource("invite", row.id)
         .details(serde_json::json!({ "email": row.email, "role": role.name, "max_uses": row.max_uses }))
         .record(&tx)
@@ -126,8 +129,8 @@ pub async fn list(
     app_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<invite::Model>, ApiError> {
-    apps::visible(state, principal, app_id, permissions::INVITE_READ).await?;
+) -> Result<Vec<invite::Model>, Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::INVITE_READ).await?;
     use invite::Column as C;
     Ok(crate::db::scoped_page(invite::Entity::find(), (C::AppId, app_id), C::Id, after, limit).all(&state.db).await?)
 }
@@ -136,16 +139,16 @@ pub async fn list(
 pub async fn revoke(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     invite_id: Uuid,
-) -> Result<(), ApiError> {
-    apps::visible(state, principal, app_id, permissions::INVITE_REVOKE).await?;
+) -> Result<(), Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::INVITE_REVOKE).await?;
     let row = invite::Entity::find_by_id(invite_id)
         .filter(invite::Column::AppId.eq(app_id))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("invite"))?;
+        .ok_or_else(|| Error::not_found("invite"))?;
     if row.revoked_at.is_some() {
         return Ok(());
     }
@@ -155,7 +158,7 @@ pub async fn revoke(
         .filter(invite::Column::Id.eq(row.id))
         .exec(&tx)
         .await?;
-    Entry::new(app_id, &principal.actor(), "invite.revoked", ctx).resource("invite", row.id).record(&tx).await?;
+    Entry::new(app_id, &principal.actor(), Action::InviteRevoked, ctx).resource("invite", row.id).record(&tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -168,8 +171,8 @@ pub struct Acceptance {
     pub email: Option<String>,
 }
 
-fn unusable(why: &str) -> ApiError {
-    ApiError::new(StatusCode::GONE, "invite_unusable", format!("the invite is {why}"))
+fn unusable(why: &str) -> Error {
+    Error::new(Code::InviteUnusable, format!("the invite is {why}"))
 }
 
 /// A username from an email's local part: allowed characters only, at least 3 long.
@@ -187,15 +190,15 @@ fn username_from(email: &Email) -> String {
 }
 
 /// Accepts an invite: creates the account (email verified, the invite's role) and signs it in.
-pub async fn accept(state: &AppState, app: &AppRef, ctx: &RequestContext, a: Acceptance) -> Result<Tokens, ApiError> {
-    consumer::require_active(app)?;
+pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance) -> Result<Tokens, Error> {
+    app.require_active()?;
     let now = clock::now();
     let row = invite::Entity::find()
         .filter(invite::Column::AppId.eq(app.id))
         .filter(invite::Column::CodeHash.eq(hash_secret(a.code.trim())))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "invite_not_found", "no invite with this code"))?;
+        .ok_or_else(|| Error::new(Code::InviteNotFound, "no invite with this code"))?;
     if row.revoked_at.is_some() {
         return Err(unusable("revoked"));
     }
@@ -210,17 +213,17 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &RequestContext, a: Acc
         (InviteTarget::Address(invited), Some(given)) => {
             let given = Email::parse(given)?;
             if given.key() != invited.key() {
-                return Err(ApiError::validation("email", "this invite is for another address"));
+                return Err(Error::validation("email", "this invite is for another address"));
             }
             invited
         }
         (InviteTarget::Domain(_), None) => {
-            return Err(ApiError::validation("email", "this invite is for a domain: send the address to register"));
+            return Err(Error::validation("email", "this invite is for a domain: send the address to register"));
         }
         (InviteTarget::Domain(domain), Some(given)) => {
             let given = Email::parse(given)?;
             if given.domain() != domain {
-                return Err(ApiError::validation("email", format!("this invite is for addresses at {domain}")));
+                return Err(Error::validation("email", format!("this invite is for addresses at {domain}")));
             }
             given
         }
@@ -272,7 +275,7 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &RequestContext, a: Acc
     )
     .await?;
     let opened = sessions::service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &sessions::service::user_actor(user.id), "invite.accepted", ctx)
+    Entry::new(app.id, &sessions::service::user_actor(user.id), Action::InviteAccepted, ctx)
         .resource("invite", row.id)
         .details(serde_json::json!({ "end_user_id": user.id }))
         .record(&tx)

@@ -12,14 +12,13 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::access::api::{AdminKey, authenticate};
+use crate::tags::ApiTags;
 use crate::{
     apps::service as apps,
     entity::signing_key,
     http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
         error::{AdminReadErrors, AdminWriteErrors, Errors, PublicErrors},
-        openapi::ApiTags,
         responses::PreSerialized,
     },
     permissions,
@@ -266,7 +265,7 @@ impl KeysApi {
         app_id: Path<Uuid>,
     ) -> Result<Json<SigningKeyList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::SIGNING_KEY_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::SIGNING_KEY_READ).await?;
         Ok(Json(SigningKeyList { data: key_list(state.keys.list(app_id.0).await?) }))
     }
 
@@ -293,7 +292,7 @@ impl KeysApi {
         immediate: Query<Option<bool>>,
     ) -> Result<Json<SigningKeyList>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         apps::rotate_key(&state, &principal, &ctx, app_id.0, immediate.0.unwrap_or(false)).await?;
         Ok(Json(SigningKeyList { data: key_list(state.keys.list(app_id.0).await?) }))
     }

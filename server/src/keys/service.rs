@@ -23,7 +23,8 @@ use super::{
     crypto::{MasterKey, SealedKey, Signer, generate_sealed},
     store,
 };
-use crate::{audit, clock, db, entity::signing_key, http::error::ApiError, telemetry::Metrics};
+use crate::audit::Action;
+use crate::{audit, clock, db, entity::signing_key, http::error::Error, telemetry::Metrics};
 
 /// How long a loaded key set is trusted before it is re-read (bounds staleness if a cache
 /// invalidation from another instance is missed).
@@ -106,7 +107,7 @@ impl KeyRing {
     }
 
     /// The app's key set, from cache or freshly loaded.
-    pub async fn key_set(&self, app_id: Uuid) -> Result<Arc<KeySet>, ApiError> {
+    pub async fn key_set(&self, app_id: Uuid) -> Result<Arc<KeySet>, Error> {
         let now = Utc::now();
         let expired = match self.cache.read().expect("key cache").get(&app_id) {
             Some(set) if set.valid_until > now => return Ok(set.clone()),
@@ -116,7 +117,7 @@ impl KeyRing {
     }
 
     /// Loads the app's key set, reusing keys parsed in `previous`, and caches it.
-    async fn reload(&self, app_id: Uuid, previous: Option<&KeySet>) -> Result<Arc<KeySet>, ApiError> {
+    async fn reload(&self, app_id: Uuid, previous: Option<&KeySet>) -> Result<Arc<KeySet>, Error> {
         // Boxed: the query's future is large, and every token request's future would carry it.
         let set = Arc::new(Box::pin(self.load(app_id, previous)).await?);
         self.cache.write().expect("key cache").insert(app_id, set.clone());
@@ -125,7 +126,7 @@ impl KeyRing {
 
     /// Reloads after a `kid` miss, at most once per 5 s per app so bad tokens cannot force a
     /// database read each.
-    pub async fn key_set_after_miss(&self, app_id: Uuid, current: &Arc<KeySet>) -> Result<Arc<KeySet>, ApiError> {
+    pub async fn key_set_after_miss(&self, app_id: Uuid, current: &Arc<KeySet>) -> Result<Arc<KeySet>, Error> {
         let loaded_at = current.valid_until - KEY_SET_TTL;
         if Utc::now() - loaded_at < chrono::Duration::seconds(5) {
             return Ok(current.clone());
@@ -136,7 +137,7 @@ impl KeyRing {
     /// Reads the app's live keys. Keys already parsed in `previous` (the set this one replaces,
     /// timed out or missing a kid) are reused: a kid's key material never changes, and decrypting
     /// and parsing a private key costs far more than the query, every minute for every busy app.
-    async fn load(&self, app_id: Uuid, previous: Option<&KeySet>) -> Result<KeySet, ApiError> {
+    async fn load(&self, app_id: Uuid, previous: Option<&KeySet>) -> Result<KeySet, Error> {
         let now = clock::now();
         let rows = store::live_keys(&self.db, app_id, now).await?;
         let mut valid_until = now + KEY_SET_TTL;
@@ -152,7 +153,7 @@ impl KeyRing {
                     Arc::new(Signer::open(&self.master, &row.kid, &row.private_key_enc)?),
                     Arc::new(
                         parse_public(&row.jwk_n, &row.jwk_e)
-                            .map_err(|e| ApiError::internal(format_args!("bad public key {}: {e}", row.kid)))?,
+                            .map_err(|e| Error::internal(format_args!("bad public key {}: {e}", row.kid)))?,
                     ),
                 ),
             };
@@ -167,11 +168,11 @@ impl KeyRing {
     }
 
     /// The parsed key that signs for the app right now.
-    pub async fn signer(&self, app_id: Uuid) -> Result<Arc<Signer>, ApiError> {
+    pub async fn signer(&self, app_id: Uuid) -> Result<Arc<Signer>, Error> {
         let set = self.key_set(app_id).await?;
         set.current(Utc::now())
             .map(|k| k.signer.clone())
-            .ok_or_else(|| ApiError::internal(format_args!("app {app_id} has no active signing key")))
+            .ok_or_else(|| Error::internal(format_args!("app {app_id} has no active signing key")))
     }
 
     pub fn invalidate(&self, app_id: Uuid) {
@@ -184,7 +185,7 @@ impl KeyRing {
 
     /// A new sealed key: from the pool when one is there, generated on a blocking thread
     /// otherwise.
-    pub async fn claim(&self) -> Result<SealedKey, ApiError> {
+    pub async fn claim(&self) -> Result<SealedKey, Error> {
         let taken = store::pool_take(&self.db).await?;
         self.refill.notify_one();
         match taken {
@@ -200,9 +201,9 @@ impl KeyRing {
         }
     }
 
-    async fn generate(&self) -> Result<SealedKey, ApiError> {
+    async fn generate(&self) -> Result<SealedKey, Error> {
         let master = self.master.clone();
-        let key = tokio::task::spawn_blocking(move || generate_sealed(&master)).await.map_err(ApiError::internal)??;
+        let key = tokio::task::spawn_blocking(move || generate_sealed(&master)).await.map_err(Error::internal)??;
         self.metrics.event("signing_key_generated");
         Ok(key)
     }
@@ -229,7 +230,7 @@ impl KeyRing {
         seen_rotated_at: DateTime<Utc>,
         immediate: bool,
         audit: audit::Entry,
-    ) -> Result<Option<Rotation>, ApiError> {
+    ) -> Result<Option<Rotation>, Error> {
         let key = self.claim().await?;
         let now = clock::now();
         let activates_at = if immediate { now } else { now + chrono_duration(self.policy.publish_lead) };
@@ -256,7 +257,7 @@ impl KeyRing {
     }
 
     /// Every key row of an app, newest first, for the admin listing.
-    pub async fn list(&self, app_id: Uuid) -> Result<Vec<signing_key::Model>, ApiError> {
+    pub async fn list(&self, app_id: Uuid) -> Result<Vec<signing_key::Model>, Error> {
         Ok(store::all_keys(&self.db, app_id).await?)
     }
 
@@ -286,12 +287,12 @@ impl KeyRing {
 
     /// One maintenance pass: rotates apps whose key is older than the rotation period and
     /// prunes keys that left the JWKS. Returns the apps rotated.
-    pub async fn maintain(&self) -> Result<Vec<Uuid>, ApiError> {
+    pub async fn maintain(&self) -> Result<Vec<Uuid>, Error> {
         let now = clock::now();
         let cutoff = now - chrono_duration(self.policy.rotation_period);
         let mut rotated = Vec::new();
         for (app_id, seen) in store::due_for_rotation(&self.db, cutoff, 100).await? {
-            let entry = audit::Entry::system(app_id, "signing_key.rotated");
+            let entry = audit::Entry::system(app_id, Action::SigningKeyRotated);
             if self.rotate(app_id, seen, false, entry).await?.is_some() {
                 rotated.push(app_id);
             }
@@ -304,8 +305,8 @@ impl KeyRing {
     }
 }
 
-impl From<super::crypto::DecryptError> for ApiError {
+impl From<super::crypto::DecryptError> for Error {
     fn from(e: super::crypto::DecryptError) -> Self {
-        ApiError::internal(e)
+        Error::internal(e)
     }
 }

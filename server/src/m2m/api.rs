@@ -16,15 +16,13 @@ use super::{
     service::{self, ClientChanges},
     store,
 };
+use crate::access::api::{AdminKey, authenticate};
+use crate::tags::ApiTags;
 use crate::{
-    apps::service as apps,
     created_response,
     entity::m2m_client,
     http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
-        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Error, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -179,9 +177,9 @@ impl CredentialsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<M2mClientList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::CREDENTIAL_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::CREDENTIAL_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = store::list(&state.db, app_id.0, page.after, page.fetch()).await.map_err(ApiError::from)?;
+        let rows = store::list(&state.db, app_id.0, page.after, page.fetch()).await.map_err(Error::from)?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(M2mClientList { data: rows.into_iter().map(summary).collect(), pagination }))
     }
@@ -208,7 +206,7 @@ impl CredentialsApi {
         body: Json<CreateM2mClient>,
     ) -> Result<M2mClientCreatedResponse, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let b = body.0;
         let op = format!("credential_create:{}", app_id.0);
         let created: M2mClientCreated =
@@ -281,7 +279,8 @@ impl CredentialsApi {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { is_active: body.0.is_active, name: body.0.name, ..Default::default() };
         let (row, _) =
-            service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+            service::change(&state, &principal, &crate::http::context::origin(req), app_id.0, &client_id.0, changes)
+                .await?;
         Ok(Json(detail(row)))
     }
 
@@ -305,7 +304,7 @@ impl CredentialsApi {
         client_id: Path<String>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::delete(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0).await?;
+        service::delete(&state, &principal, &crate::http::context::origin(req), app_id.0, &client_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -331,7 +330,8 @@ impl CredentialsApi {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { rotate_secret: true, ..Default::default() };
         let (row, secret) =
-            service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+            service::change(&state, &principal, &crate::http::context::origin(req), app_id.0, &client_id.0, changes)
+                .await?;
         Ok(Json(M2mSecretRotated { client_id: row.client_id, client_secret: secret.unwrap_or_default() }))
     }
 
@@ -359,7 +359,8 @@ impl CredentialsApi {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { scopes: Some(body.0.permissions), ..Default::default() };
         let (row, _) =
-            service::change(&state, &principal, &RequestContext::of(req), app_id.0, &client_id.0, changes).await?;
+            service::change(&state, &principal, &crate::http::context::origin(req), app_id.0, &client_id.0, changes)
+                .await?;
         Ok(Json(detail(row)))
     }
 }

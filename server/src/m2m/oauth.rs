@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::{Engine, engine::general_purpose::STANDARD};
-use poem::{Request, http::StatusCode, web::Data};
+use poem::{Request, web::Data};
 use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi,
     param::Path,
@@ -20,18 +20,19 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::service::{CLIENT_ID_MAX, ClientRecord};
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::audit::ActorKind;
+use crate::error::Code;
+use crate::tags::ApiTags;
+use crate::tokens::TokenType;
 use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
     clock,
     coherence::Change,
     entity::revoked_token,
-    http::{
-        consumer,
-        context::RequestContext,
-        error::{ApiError, ErrorSet, Errors},
-        openapi::ApiTags,
-    },
+    http::error::{Error, ErrorSet, Errors},
     permissions,
     ratelimit::Limit,
     secrets::hash_secret,
@@ -151,9 +152,9 @@ pub struct RevocationResponse {
     pub revoked: bool,
 }
 
-fn invalid_client(basic: bool, message: &str) -> ApiError {
-    let e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", message);
-    if basic { e.with_www_authenticate("Basic realm=\"heimdall\"") } else { e }
+fn invalid_client(basic: bool, message: &str) -> Error {
+    let e = Error::new(Code::InvalidClient, message);
+    if basic { e.with_challenge("Basic realm=\"heimdall\"") } else { e }
 }
 
 fn percent_decode(raw: &str) -> Option<String> {
@@ -181,18 +182,14 @@ fn client_credentials(
     req: &Request,
     body_id: Option<String>,
     body_secret: Option<String>,
-) -> Result<(String, String, bool), ApiError> {
+) -> Result<(String, String, bool), Error> {
     let basic = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().strip_prefix("Basic ").or_else(|| v.trim().strip_prefix("basic ")));
     match (basic, body_secret) {
-        (Some(_), Some(_)) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "use one client authentication method, not two",
-        )),
+        (Some(_), Some(_)) => Err(Error::new(Code::InvalidRequest, "use one client authentication method, not two")),
         (Some(b), None) => {
             let decoded = STANDARD.decode(b.trim()).ok().and_then(|d| String::from_utf8(d).ok());
             let (id, secret) = decoded
@@ -214,9 +211,9 @@ fn client_credentials(
 async fn authenticate_client(
     state: &AppState,
     app: &AppRef,
-    ctx: &RequestContext,
+    ctx: &Origin,
     (client_id, secret, basic): (String, String, bool),
-) -> Result<Arc<ClientRecord>, ApiError> {
+) -> Result<Arc<ClientRecord>, Error> {
     let ip = ctx.ip_string().unwrap_or_default();
     let throttle = format!("oauth:{}:{}:{ip}", app.id, hash_secret(&client_id));
     let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
@@ -236,7 +233,7 @@ async fn authenticate_client(
         state.limits.hit(&ip_throttle, IP_FAILURE_LIMIT).await?;
         // The audit keeps what was claimed, but no more of it than a real id could be.
         let claimed: String = client_id.chars().take(CLIENT_ID_MAX).collect();
-        Entry::new(app.id, &Actor { kind: "m2m_client", id: Some(claimed.clone()) }, "oauth.client_auth_failed", ctx)
+        Entry::new(app.id, &Actor::new(ActorKind::M2mClient, &claimed), Action::OauthClientAuthFailed, ctx)
             .resource("m2m_client", &claimed)
             .details(serde_json::json!({ "reason": reason }))
             .record(&state.db)
@@ -282,23 +279,22 @@ impl OauthApi {
             TokenBody::Json(j) => j.0,
             TokenBody::Form(f) => f.0,
         };
-        let app = consumer::app(&state, &app_slug.0).await?;
-        consumer::require_active(&app)?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        app.require_active()?;
         match b.grant_type.as_deref() {
             Some("client_credentials") => {}
             Some(other) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "unsupported_grant_type",
+                return Err(Error::new(
+                    Code::UnsupportedGrantType,
                     format!("grant_type '{other}' is not supported; use client_credentials"),
                 )
                 .into());
             }
             None => {
-                return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing").into());
+                return Err(Error::new(Code::InvalidRequest, "grant_type is missing").into());
             }
         }
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
         let client = authenticate_client(&state, &app, &ctx, creds).await?;
         let granted: Vec<String> = match b.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -307,9 +303,8 @@ impl OauthApi {
                 let mut out = Vec::new();
                 for s in requested.split_whitespace() {
                     if !permissions::grants(&client.scopes, s) {
-                        return Err(ApiError::new(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_scope",
+                        return Err(Error::new(
+                            Code::InvalidScope,
                             format!("scope '{s}' is not granted to this client"),
                         )
                         .into());
@@ -331,7 +326,7 @@ impl OauthApi {
             aid: app.id,
             sid: None,
             role: None,
-            token_type: "m2m".into(),
+            token_type: TokenType::M2m,
             amr: None,
             permissions: granted,
             scope: Some(scope.clone()),
@@ -372,8 +367,8 @@ impl OauthApi {
             TokenOperationBody::Json(j) => j.0,
             TokenOperationBody::Form(f) => f.0,
         };
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let ctx = RequestContext::of(req);
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
         authenticate_client(&state, &app, &ctx, creds).await?;
         let token = b.token.trim();
@@ -403,7 +398,7 @@ impl OauthApi {
             Ok(p) => IntrospectionResponse {
                 active: true,
                 scope: Some(p.permissions.join(" ")),
-                client_id: (p.claims.token_type == "m2m").then(|| p.claims.sub.clone()),
+                client_id: (p.claims.token_type == TokenType::M2m).then(|| p.claims.sub.clone()),
                 sub: Some(p.claims.sub.clone()),
                 aud: Some(p.claims.aud.clone()),
                 iss: Some(p.claims.iss.clone()),
@@ -411,7 +406,7 @@ impl OauthApi {
                 iat: Some(p.claims.iat),
                 jti: Some(p.claims.jti.clone()),
                 token_type: Some("Bearer".into()),
-                principal_type: Some(p.claims.token_type.clone()),
+                principal_type: Some(p.claims.token_type.as_str().to_owned()),
                 role: p.role.clone(),
             },
             Err(_) => IntrospectionResponse::default(),
@@ -439,12 +434,12 @@ impl OauthApi {
             TokenOperationBody::Json(j) => j.0,
             TokenOperationBody::Form(f) => f.0,
         };
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let ctx = RequestContext::of(req);
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
         let caller = authenticate_client(&state, &app, &ctx, creds).await?;
         let token = b.token.trim();
-        let actor = Actor { kind: "m2m_client", id: Some(caller.client_id.clone()) };
+        let actor = Actor::new(ActorKind::M2mClient, &caller.client_id);
         if token.starts_with(sessions::service::REFRESH_PREFIX) {
             let Some(r) = sessions::store::find_refresh(&state.db, app.id, &hash_secret(token)).await? else {
                 return Ok(Json(RevocationResponse { revoked: false }));
@@ -453,18 +448,17 @@ impl OauthApi {
                 sessions::service::revoke_session(&state, app.id, r.session_id, "oauth_revoked", &actor, &ctx).await?;
             return Ok(Json(RevocationResponse { revoked }));
         }
-        let claims: AccessClaims = match tokens::verify(&state, &app, token).await {
+        let claims: AccessClaims = match tokens::verify(&state, &app, token).await? {
             Ok(c) => c,
             Err(_) => return Ok(Json(RevocationResponse { revoked: false })),
         };
-        let revoked = match (claims.token_type.as_str(), claims.sid) {
-            ("end_user", Some(sid)) => {
+        let revoked = match (claims.token_type, claims.sid) {
+            (TokenType::EndUser, Some(sid)) => {
                 sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?
             }
             _ if claims.sub != caller.client_id => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "unauthorized_client",
+                return Err(Error::new(
+                    Code::UnauthorizedClient,
                     "an M2M token can only be revoked by the client it was issued to",
                 )
                 .into());
@@ -482,14 +476,14 @@ impl OauthApi {
                 match inserted {
                     Ok(_) => {}
                     Err(e) if crate::db::is_unique_violation(&e) => {}
-                    Err(e) => return Err(ApiError::from(e).into()),
+                    Err(e) => return Err(Error::from(e).into()),
                 }
-                Entry::new(app.id, &actor, "oauth.token_revoked", &ctx)
+                Entry::new(app.id, &actor, Action::OauthTokenRevoked, &ctx)
                     .resource("token", &claims.jti)
                     .details(serde_json::json!({ "sub": claims.sub }))
                     .record(&state.db)
                     .await
-                    .map_err(ApiError::from)?;
+                    .map_err(Error::from)?;
                 state.bus.publish(Change::TokenRevoked(claims.jti)).await;
                 true
             }

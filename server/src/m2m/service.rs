@@ -7,14 +7,16 @@ use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::store;
+use crate::access::AdminPrincipal;
+use crate::access::Origin;
+use crate::audit::Action;
 use crate::{
-    apps::service as apps,
     audit::Entry,
     clock,
     coherence::Change,
     db,
     entity::m2m_client,
-    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
+    http::error::Error,
     permissions,
     secrets::{self, hash_secret},
     state::AppState,
@@ -61,7 +63,7 @@ impl Default for Clients {
 }
 
 impl Clients {
-    pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
+    pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, Error> {
         if !is_client_id(client_id) {
             return Ok(None);
         }
@@ -72,7 +74,7 @@ impl Clients {
         Box::pin(self.load(state, client_id)).await
     }
 
-    async fn load(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
+    async fn load(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, Error> {
         let record = store::find_by_client_id(&state.db, client_id).await?.map(|c| {
             Arc::new(ClientRecord {
                 id: c.id,
@@ -97,12 +99,12 @@ impl Clients {
 }
 
 /// Validates scopes and checks the caller holds each one (a key cannot grant more than it has).
-pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<String>, Error> {
     let mut out = Vec::with_capacity(scopes.len());
     for raw in scopes {
         let scope = permissions::parse_grant(raw)?;
         if !permissions::grants(principal.permissions(), &scope) {
-            return Err(ApiError::forbidden(format!("this key cannot grant '{scope}', which it does not hold")));
+            return Err(Error::forbidden(format!("this key cannot grant '{scope}', which it does not hold")));
         }
         if !out.contains(&scope) {
             out.push(scope);
@@ -117,22 +119,22 @@ pub async fn visible(
     app_id: Uuid,
     key: &str,
     permission: &str,
-) -> Result<m2m_client::Model, ApiError> {
-    apps::visible(state, principal, app_id, permission).await?;
-    store::find(&state.db, app_id, key).await?.ok_or_else(|| ApiError::not_found("credential"))
+) -> Result<m2m_client::Model, Error> {
+    crate::access::admin::visible(state, principal, app_id, permission).await?;
+    store::find(&state.db, app_id, key).await?.ok_or_else(|| Error::not_found("credential"))
 }
 
 /// Creates a client; returns it with its secret (shown once).
 pub async fn create(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     raw_name: &str,
     scopes: &[String],
-) -> Result<(m2m_client::Model, String), ApiError> {
-    apps::visible(state, principal, app_id, permissions::CREDENTIAL_WRITE).await?;
-    let name = ApiError::check_name("name", raw_name)?;
+) -> Result<(m2m_client::Model, String), Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::CREDENTIAL_WRITE).await?;
+    let name = Error::check_name("name", raw_name)?;
     let scopes = grantable(principal, scopes)?;
     let secret = format!("{SECRET_PREFIX}{}", secrets::random_token());
     let client_id = format!("{CLIENT_ID_PREFIX}{}", &secrets::random_token()[..24]);
@@ -152,7 +154,7 @@ pub async fn create(
     }
     .insert(&tx)
     .await?;
-    Entry::new(app_id, &principal.actor(), "credential.created", ctx)
+    Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
         .resource("m2m_client", &row.client_id)
         .details(serde_json::json!({ "name": row.name, "scopes": scopes }))
         .record(&tx)
@@ -175,22 +177,22 @@ pub struct ClientChanges {
 pub async fn change(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     key: &str,
     changes: ClientChanges,
-) -> Result<(m2m_client::Model, Option<String>), ApiError> {
+) -> Result<(m2m_client::Model, Option<String>), Error> {
     let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
     let mut model = current.clone().into_active_model();
     let mut details = serde_json::Map::new();
-    let mut action = "credential.updated";
+    let mut action = Action::CredentialUpdated;
     if let Some(active) = changes.is_active.filter(|a| *a != current.is_active) {
         model.is_active = Set(active);
         details.insert("is_active".into(), active.into());
-        action = if active { "credential.activated" } else { "credential.deactivated" };
+        action = if active { Action::CredentialActivated } else { Action::CredentialDeactivated };
     }
     if let Some(raw) = changes.name {
-        let n = ApiError::check_name("name", &raw)?;
+        let n = Error::check_name("name", &raw)?;
         details.insert("name".into(), n.clone().into());
         model.name = Set(n);
     }
@@ -198,12 +200,12 @@ pub async fn change(
         let scopes = grantable(principal, &scopes)?;
         details.insert("scopes".into(), serde_json::json!(scopes));
         model.scopes = Set(serde_json::json!(scopes));
-        action = "credential.scopes_set";
+        action = Action::CredentialScopesSet;
     }
     let secret = changes.rotate_secret.then(|| format!("{SECRET_PREFIX}{}", secrets::random_token()));
     if let Some(s) = &secret {
         model.secret_hash = Set(hash_secret(s));
-        action = "credential.secret_rotated";
+        action = Action::CredentialSecretRotated;
     }
     if details.is_empty() && secret.is_none() {
         return Ok((current, None));
@@ -224,14 +226,14 @@ pub async fn change(
 pub async fn delete(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     key: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
     let tx = db::begin_write(&state.db).await?;
     m2m_client::Entity::delete_by_id(current.id).exec(&tx).await?;
-    Entry::new(app_id, &principal.actor(), "credential.deleted", ctx)
+    Entry::new(app_id, &principal.actor(), Action::CredentialDeleted, ctx)
         .resource("m2m_client", &current.client_id)
         .record(&tx)
         .await?;

@@ -7,9 +7,9 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, header::ContentType},
 };
-use poem::http::StatusCode;
 
-use crate::http::error::ApiError;
+use crate::error::Code;
+use crate::error::Error;
 
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -36,37 +36,32 @@ impl Mailer {
     }
 
     /// 412 `mail_not_configured` unless mail can be sent.
-    pub fn require(&self) -> Result<(), ApiError> {
+    pub fn require(&self) -> Result<(), Error> {
         if self.enabled() {
             Ok(())
         } else {
-            Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "mail_not_configured",
+            Err(Error::new(
+                Code::MailNotConfigured,
                 "mail delivery is not configured on this server (HEIMDALL_SMTP_URL)",
             ))
         }
     }
 
     /// Sends a plain-text message; 503 `mail_dispatch_failed` if the SMTP server refuses it.
-    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), ApiError> {
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), Error> {
         self.require()?;
         let transport = self.transport.as_ref().expect("checked above");
-        let to: Mailbox = to.parse().map_err(|_| ApiError::validation("email", "is not a deliverable address"))?;
+        let to: Mailbox = to.parse().map_err(|_| Error::validation("email", "is not a deliverable address"))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
-            .map_err(ApiError::internal)?;
+            .map_err(Error::internal)?;
         transport.send(message).await.map(|_| ()).map_err(|e| {
             tracing::warn!(error = %e, "mail dispatch failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "mail_dispatch_failed",
-                "the mail server did not accept the message",
-            )
+            Error::new(Code::MailDispatchFailed, "the mail server did not accept the message")
         })
     }
 }

@@ -12,6 +12,9 @@ use poem_openapi::{
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
+use crate::access::api::EndUserToken;
+use crate::audit::Action;
+use crate::tags::ApiTags;
 use crate::{
     audit::{self, api::AuditLogList},
     clock, db,
@@ -20,10 +23,7 @@ use crate::{
         service as end_users,
     },
     http::{
-        consumer::{self, EndUserToken},
-        context::RequestContext,
-        error::{ApiError, ErrorSet, Errors},
-        openapi::ApiTags,
+        error::{Error, ErrorSet, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -80,9 +80,9 @@ impl MeApi {
         /// The app's slug.
         app_slug: Path<String>,
     ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let me = consumer::signed_in(&state, &app, &auth).await?;
-        Ok(Json(dto::summary(&state.db, app.id, me.user).await.map_err(ApiError::from)?))
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
+        Ok(Json(dto::summary(&state.db, app.id, me.user).await.map_err(Error::from)?))
     }
 
     /// Update my profile
@@ -99,8 +99,8 @@ impl MeApi {
         app_slug: Path<String>,
         body: Json<UpdateMe>,
     ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
         let mut user = me.user;
         if let Some(raw) = body.0.display_name {
             let name = end_users::display_name(Some(&raw))?;
@@ -109,12 +109,12 @@ impl MeApi {
                 let mut model = user.clone().into_active_model();
                 model.display_name = Set(name);
                 model.updated_at = Set(clock::now());
-                user = model.update(&tx).await.map_err(ApiError::from)?;
+                user = model.update(&tx).await.map_err(Error::from)?;
                 audit::Entry::new(
                     app.id,
                     &sessions::service::user_actor(user.id),
-                    "end_user.profile_updated",
-                    &RequestContext::of(req),
+                    Action::EndUserProfileUpdated,
+                    &crate::http::context::origin(req),
                 )
                 .resource("end_user", user.id)
                 .record(&tx)
@@ -122,7 +122,7 @@ impl MeApi {
                 tx.commit().await?;
             }
         }
-        Ok(Json(dto::summary(&state.db, app.id, user).await.map_err(ApiError::from)?))
+        Ok(Json(dto::summary(&state.db, app.id, user).await.map_err(Error::from)?))
     }
 
     /// List my sessions
@@ -140,8 +140,8 @@ impl MeApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<SessionList>, Errors<MeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let rows =
             sessions::store::live(&state.db, app.id, me.user.id, clock::now(), page.after, Some(page.fetch())).await?;
@@ -181,15 +181,22 @@ impl MeApi {
         /// Session id (the `sid` claim).
         session_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<MeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
         let target = sessions::store::find(&state.db, app.id, session_id.0)
             .await?
             .filter(|s| s.end_user_id == me.user.id && s.revoked_at.is_none())
-            .ok_or_else(|| ApiError::not_found("session"))?;
+            .ok_or_else(|| Error::not_found("session"))?;
         let actor = sessions::service::user_actor(me.user.id);
-        sessions::service::revoke_session(&state, app.id, target.id, "user_revoked", &actor, &RequestContext::of(req))
-            .await?;
+        sessions::service::revoke_session(
+            &state,
+            app.id,
+            target.id,
+            "user_revoked",
+            &actor,
+            &crate::http::context::origin(req),
+        )
+        .await?;
         Ok(NoContent::NoContent)
     }
 
@@ -209,8 +216,8 @@ impl MeApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> Result<Json<AuditLogList>, Errors<MeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         Ok(Json(audit::api::list_page(&state, app.id, audit::Filter::by_actor(me.user.id.to_string()), page).await?))
     }
@@ -227,10 +234,10 @@ impl MeApi {
         /// The app's slug.
         app_slug: Path<String>,
     ) -> Result<NoContent, Errors<MeErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        let me = consumer::signed_in(&state, &app, &auth).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
         let actor = sessions::service::user_actor(me.user.id);
-        end_users::delete(&state, &actor, &RequestContext::of(req), app.id, me.user.id).await?;
+        end_users::delete(&state, &actor, &crate::http::context::origin(req), app.id, me.user.id).await?;
         Ok(NoContent::NoContent)
     }
 }

@@ -14,16 +14,15 @@ use poem_openapi::{
 use uuid::Uuid;
 
 use super::{service, store};
+use crate::access::api::{AdminKey, authenticate};
+use crate::audit::Action;
+use crate::tags::ApiTags;
 use crate::{
-    apps::service as apps,
     created_response,
     end_users::service as end_users,
     entity::{permission, role},
     http::{
-        auth::{AdminKey, authenticate},
-        context::RequestContext,
-        error::{AdminReadErrors, AdminWriteErrors, ApiError, Errors},
-        openapi::ApiTags,
+        error::{AdminReadErrors, AdminWriteErrors, Error, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -76,7 +75,7 @@ pub struct RoleWithPermissions {
 }
 
 /// The role with its current permission set.
-async fn with_grants(state: &AppState, role: role::Model) -> Result<RoleWithPermissions, ApiError> {
+async fn with_grants(state: &AppState, role: role::Model) -> Result<RoleWithPermissions, Error> {
     let grants = super::store::permissions_of(&state.db, role.app_id, Some(role.id)).await?;
     Ok(with_permissions(role, grants))
 }
@@ -191,7 +190,7 @@ fn permission_of(p: permission::Model) -> Permission {
     }
 }
 
-async fn catalogue(state: &AppState, app_id: Uuid) -> Result<Vec<PermissionCatalogEntry>, ApiError> {
+async fn catalogue(state: &AppState, app_id: Uuid) -> Result<Vec<PermissionCatalogEntry>, Error> {
     let mut out: Vec<PermissionCatalogEntry> = permissions::SYSTEM
         .iter()
         .map(|(name, description)| {
@@ -239,9 +238,9 @@ impl RbacApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<RoleList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::ROLE_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::ROLE_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = store::list(&state.db, app_id.0, page.after, page.fetch()).await.map_err(ApiError::from)?;
+        let rows = store::list(&state.db, app_id.0, page.after, page.fetch()).await.map_err(Error::from)?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(RoleList { data: rows.into_iter().map(Role::from).collect(), pagination }))
     }
@@ -263,7 +262,7 @@ impl RbacApi {
         app_id: Path<Uuid>,
     ) -> Result<Json<Vec<PermissionCatalogEntry>>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::PERMISSION_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::PERMISSION_READ).await?;
         Ok(Json(catalogue(&state, app_id.0).await?))
     }
 
@@ -283,7 +282,7 @@ impl RbacApi {
         let row = service::create_role(
             &state,
             &principal,
-            &RequestContext::of(req),
+            &crate::http::context::origin(req),
             app_id.0,
             &body.0.name,
             body.0.description,
@@ -311,7 +310,7 @@ impl RbacApi {
         body: Json<AssignRole>,
     ) -> Result<Json<AppMembership>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        let ctx = RequestContext::of(req);
+        let ctx = crate::http::context::origin(req);
         let b = body.0;
         let user = end_users::set_role(
             &state,
@@ -320,7 +319,7 @@ impl RbacApi {
             app_id.0,
             b.account_id,
             Some(&b.role),
-            "role.assigned",
+            Action::RoleAssigned,
             permissions::ROLE_ASSIGN,
         )
         .await?;
@@ -350,7 +349,7 @@ impl RbacApi {
         role_name: Path<String>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::ROLE_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::ROLE_READ).await?;
         let role = service::find_role(&state, app_id.0, &role_name.0).await?;
         Ok(Json(with_grants(&state, role).await?))
     }
@@ -377,7 +376,7 @@ impl RbacApi {
         let role = service::update_role(
             &state,
             &principal,
-            &RequestContext::of(req),
+            &crate::http::context::origin(req),
             app_id.0,
             &role_name.0,
             body.0.description,
@@ -405,7 +404,7 @@ impl RbacApi {
         role_name: Path<String>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::delete_role(&state, &principal, &RequestContext::of(req), app_id.0, &role_name.0).await?;
+        service::delete_role(&state, &principal, &crate::http::context::origin(req), app_id.0, &role_name.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -433,7 +432,7 @@ impl RbacApi {
         let (role, grants) = service::set_permissions(
             &state,
             &principal,
-            &RequestContext::of(req),
+            &crate::http::context::origin(req),
             app_id.0,
             &role_name.0,
             &body.0.permissions,
@@ -458,7 +457,7 @@ impl RbacApi {
         app_id: Path<Uuid>,
     ) -> Result<Json<Vec<Permission>>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        apps::visible(&state, &principal, app_id.0, permissions::PERMISSION_READ).await?;
+        crate::access::admin::visible(&state, &principal, app_id.0, permissions::PERMISSION_READ).await?;
         let list = catalogue(&state, app_id.0)
             .await?
             .into_iter()
@@ -497,7 +496,7 @@ impl RbacApi {
         let row = service::create_permission(
             &state,
             &principal,
-            &RequestContext::of(req),
+            &crate::http::context::origin(req),
             app_id.0,
             &b.resource,
             &b.action,
@@ -526,7 +525,8 @@ impl RbacApi {
         permission_key: Path<String>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::delete_permission(&state, &principal, &RequestContext::of(req), app_id.0, &permission_key.0).await?;
+        service::delete_permission(&state, &principal, &crate::http::context::origin(req), app_id.0, &permission_key.0)
+            .await?;
         Ok(NoContent::NoContent)
     }
 }

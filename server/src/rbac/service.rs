@@ -2,21 +2,23 @@
 //! change announcements so `/authorize` follows them at once on every instance.
 
 use chrono::{DateTime, Utc};
-use poem::http::StatusCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use super::store;
+use crate::access::AdminPrincipal;
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::error::Code;
 use crate::{
-    apps::service as apps,
     audit::Entry,
     clock,
     coherence::Change,
     db,
     entity::{end_user, permission, role, role_permission},
-    http::{auth::AdminPrincipal, context::RequestContext, error::ApiError},
+    http::error::Error,
     permissions,
     state::AppState,
 };
@@ -36,35 +38,35 @@ pub fn system_permission_id(name: &str) -> Uuid {
 }
 
 /// A role name: 2–64 lowercase letters, digits, `_` and `-`; not reserved.
-pub fn role_name(raw: &str) -> Result<String, ApiError> {
+pub fn role_name(raw: &str) -> Result<String, Error> {
     let n = raw.trim();
     let ok = (2..=64).contains(&n.len()) && permissions::is_word(n);
     if !ok {
-        return Err(ApiError::validation("name", "must be 2 to 64 lowercase letters, digits, '_' or '-'"));
+        return Err(Error::validation("name", "must be 2 to 64 lowercase letters, digits, '_' or '-'"));
     }
     if RESERVED_ROLE_NAMES.contains(&n) {
-        return Err(ApiError::validation("name", format!("'{n}' is reserved")));
+        return Err(Error::validation("name", format!("'{n}' is reserved")));
     }
     Ok(n.to_owned())
 }
 
 /// A custom permission segment: lowercase letters, digits, `_`, `-`, dots between words.
-fn segment(field: &str, raw: &str) -> Result<String, ApiError> {
+fn segment(field: &str, raw: &str) -> Result<String, Error> {
     let v = raw.trim();
     let ok = v.len() <= 64 && v.split('.').all(permissions::is_word);
     if !ok {
-        return Err(ApiError::validation(field, "must be lowercase letters, digits, '_' or '-' (dots between words)"));
+        return Err(Error::validation(field, "must be lowercase letters, digits, '_' or '-' (dots between words)"));
     }
     Ok(v.to_owned())
 }
 
-pub async fn find_role(state: &AppState, app_id: Uuid, name: &str) -> Result<role::Model, ApiError> {
+pub async fn find_role(state: &AppState, app_id: Uuid, name: &str) -> Result<role::Model, Error> {
     store::find_by_name(&state.db, app_id, name)
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "role_not_found", format!("no role named '{name}'")))
+        .ok_or_else(|| Error::new(Code::RoleNotFound, format!("no role named '{name}'")))
 }
 
-pub async fn custom_permissions(state: &AppState, app_id: Uuid) -> Result<Vec<permission::Model>, ApiError> {
+pub async fn custom_permissions(state: &AppState, app_id: Uuid) -> Result<Vec<permission::Model>, Error> {
     Ok(permission::Entity::find()
         .filter(permission::Column::AppId.eq(app_id))
         .order_by_asc(permission::Column::Resource)
@@ -76,12 +78,12 @@ pub async fn custom_permissions(state: &AppState, app_id: Uuid) -> Result<Vec<pe
 pub async fn create_role(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     raw_name: &str,
     description: Option<String>,
-) -> Result<role::Model, ApiError> {
-    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+) -> Result<role::Model, Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
     let name = role_name(raw_name)?;
     let now = clock::now();
     let tx = db::begin_write(&state.db).await?;
@@ -98,12 +100,12 @@ pub async fn create_role(
     .await
     .map_err(|e| {
         if db::is_unique_violation(&e) {
-            ApiError::conflict("role_exists", format!("a role named '{name}' exists"))
+            Error::new(Code::RoleExists, format!("a role named '{name}' exists"))
         } else {
             e.into()
         }
     })?;
-    Entry::new(app_id, &principal.actor(), "role.created", ctx).resource("role", &row.name).record(&tx).await?;
+    Entry::new(app_id, &principal.actor(), Action::RoleCreated, ctx).resource("role", &row.name).record(&tx).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -111,12 +113,12 @@ pub async fn create_role(
 pub async fn update_role(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     name: &str,
     description: Option<String>,
-) -> Result<role::Model, ApiError> {
-    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+) -> Result<role::Model, Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
     let current = find_role(state, app_id, name).await?;
     let Some(description) = description else { return Ok(current) };
     let tx = db::begin_write(&state.db).await?;
@@ -124,7 +126,7 @@ pub async fn update_role(
     m.description = Set(Some(description.trim().to_owned()).filter(|d| !d.is_empty()));
     m.updated_at = Set(clock::now());
     let row = m.update(&tx).await?;
-    Entry::new(app_id, &principal.actor(), "role.updated", ctx).resource("role", &row.name).record(&tx).await?;
+    Entry::new(app_id, &principal.actor(), Action::RoleUpdated, ctx).resource("role", &row.name).record(&tx).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -132,17 +134,17 @@ pub async fn update_role(
 pub async fn delete_role(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     name: &str,
-) -> Result<(), ApiError> {
-    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+) -> Result<(), Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
     let current = find_role(state, app_id, name).await?;
     if current.is_system {
-        return Err(ApiError::forbidden(format!("'{name}' is a system role and cannot be deleted")));
+        return Err(Error::forbidden(format!("'{name}' is a system role and cannot be deleted")));
     }
     let in_use = |holders: &str| {
-        ApiError::conflict("role_in_use", format!("{holders} end-user(s) hold '{name}'; reassign them first"))
+        Error::new(Code::RoleInUse, format!("{holders} end-user(s) hold '{name}'; reassign them first"))
     };
     // Counted inside the write transaction; an assignment racing past it still cannot leave a
     // dangling role (the foreign key refuses the delete), and is reported the same way.
@@ -154,8 +156,8 @@ pub async fn delete_role(
     role::Entity::delete_by_id(current.id)
         .exec(&tx)
         .await
-        .map_err(|e| if db::is_foreign_key_violation(&e) { in_use("some") } else { ApiError::from(e) })?;
-    Entry::new(app_id, &principal.actor(), "role.deleted", ctx).resource("role", name).record(&tx).await?;
+        .map_err(|e| if db::is_foreign_key_violation(&e) { in_use("some") } else { Error::from(e) })?;
+    Entry::new(app_id, &principal.actor(), Action::RoleDeleted, ctx).resource("role", name).record(&tx).await?;
     tx.commit().await?;
     state.bus.publish(Change::Roles(app_id)).await;
     Ok(())
@@ -166,12 +168,12 @@ pub async fn delete_role(
 pub async fn set_permissions(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     name: &str,
     wanted: &[String],
-) -> Result<(role::Model, Vec<String>), ApiError> {
-    apps::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
+) -> Result<(role::Model, Vec<String>), Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
     let role = find_role(state, app_id, name).await?;
     let custom = custom_permissions(state, app_id).await?;
     let mut grants: Vec<String> = Vec::new();
@@ -181,10 +183,10 @@ pub async fn set_permissions(
         let known = permissions::SYSTEM.iter().any(|(n, _)| *n == p)
             || custom.iter().any(|c| format!("{}.{}", c.resource, c.action) == p);
         if !wildcard && !known {
-            return Err(ApiError::validation("permissions", format!("'{p}' is not in the app's permission catalogue")));
+            return Err(Error::validation("permissions", format!("'{p}' is not in the app's permission catalogue")));
         }
         if !permissions::grants(principal.permissions(), &p) {
-            return Err(ApiError::forbidden(format!("this key cannot grant '{p}', which it does not hold")));
+            return Err(Error::forbidden(format!("this key cannot grant '{p}', which it does not hold")));
         }
         if !grants.contains(&p) {
             grants.push(p);
@@ -199,7 +201,7 @@ pub async fn set_permissions(
             .insert(&tx)
             .await?;
     }
-    Entry::new(app_id, &principal.actor(), "role.permissions_set", ctx)
+    Entry::new(app_id, &principal.actor(), Action::RolePermissionsSet, ctx)
         .resource("role", &role.name)
         .details(serde_json::json!({ "before": before, "after": grants }))
         .record(&tx)
@@ -212,21 +214,21 @@ pub async fn set_permissions(
 pub async fn create_permission(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     resource: &str,
     action: &str,
     description: Option<String>,
-) -> Result<permission::Model, ApiError> {
-    apps::visible(state, principal, app_id, permissions::PERMISSION_WRITE).await?;
+) -> Result<permission::Model, Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::PERMISSION_WRITE).await?;
     let resource = segment("resource", resource)?;
     let action = segment("action", action)?;
     if action.contains('.') {
-        return Err(ApiError::validation("action", "must be one word (no dots)"));
+        return Err(Error::validation("action", "must be one word (no dots)"));
     }
     let key = format!("{resource}.{action}");
     if permissions::SYSTEM.iter().any(|(n, _)| *n == key) {
-        return Err(ApiError::conflict("permission_exists", format!("'{key}' is a system permission")));
+        return Err(Error::new(Code::PermissionExists, format!("'{key}' is a system permission")));
     }
     let tx = db::begin_write(&state.db).await?;
     let row = permission::ActiveModel {
@@ -241,12 +243,15 @@ pub async fn create_permission(
     .await
     .map_err(|e| {
         if db::is_unique_violation(&e) {
-            ApiError::conflict("permission_exists", format!("'{key}' exists"))
+            Error::new(Code::PermissionExists, format!("'{key}' exists"))
         } else {
             e.into()
         }
     })?;
-    Entry::new(app_id, &principal.actor(), "permission.created", ctx).resource("permission", &key).record(&tx).await?;
+    Entry::new(app_id, &principal.actor(), Action::PermissionCreated, ctx)
+        .resource("permission", &key)
+        .record(&tx)
+        .await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -255,13 +260,13 @@ pub async fn create_permission(
 pub async fn delete_permission(
     state: &AppState,
     principal: &AdminPrincipal,
-    ctx: &RequestContext,
+    ctx: &Origin,
     app_id: Uuid,
     key: &str,
-) -> Result<(), ApiError> {
-    apps::visible(state, principal, app_id, permissions::PERMISSION_WRITE).await?;
+) -> Result<(), Error> {
+    crate::access::admin::visible(state, principal, app_id, permissions::PERMISSION_WRITE).await?;
     if permissions::SYSTEM.iter().any(|(n, _)| *n == key) {
-        return Err(ApiError::forbidden(format!("'{key}' is a system permission and cannot be deleted")));
+        return Err(Error::forbidden(format!("'{key}' is a system permission and cannot be deleted")));
     }
     let (resource, action) = permissions::split(key);
     let row = permission::Entity::find()
@@ -270,7 +275,7 @@ pub async fn delete_permission(
         .filter(permission::Column::Action.eq(action))
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("permission"))?;
+        .ok_or_else(|| Error::not_found("permission"))?;
     let tx = db::begin_write(&state.db).await?;
     permission::Entity::delete_by_id(row.id).exec(&tx).await?;
     role_permission::Entity::delete_many()
@@ -278,7 +283,10 @@ pub async fn delete_permission(
         .filter(role_permission::Column::Permission.eq(key))
         .exec(&tx)
         .await?;
-    Entry::new(app_id, &principal.actor(), "permission.deleted", ctx).resource("permission", key).record(&tx).await?;
+    Entry::new(app_id, &principal.actor(), Action::PermissionDeleted, ctx)
+        .resource("permission", key)
+        .record(&tx)
+        .await?;
     tx.commit().await?;
     state.bus.publish(Change::Roles(app_id)).await;
     Ok(())

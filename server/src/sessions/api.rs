@@ -11,12 +11,10 @@ use super::{
     flows::{self, Signin, Signup},
     service::{self, Tokens},
 };
+use crate::tags::ApiTags;
 use crate::{
     http::{
-        consumer,
-        context::RequestContext,
         error::{ErrorSet, Errors},
-        openapi::ApiTags,
         responses::NoContent,
     },
     state::AppState,
@@ -146,10 +144,10 @@ impl SessionsApi {
         app_slug: Path<String>,
         body: Json<SigninRequest>,
     ) -> Result<TokenOk, Errors<SigninErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
         let input = Signin { identifier: b.identifier, password: b.password, tenant_id: b.tenant_id };
-        Ok(TokenOk::new(flows::signin(&state, &app, &RequestContext::of(req), input).await?))
+        Ok(TokenOk::new(flows::signin(&state, &app, &crate::http::context::origin(req), input).await?))
     }
 
     /// Sign up
@@ -167,10 +165,10 @@ impl SessionsApi {
         app_slug: Path<String>,
         body: Json<SignupRequest>,
     ) -> Result<TokenCreated, Errors<SignupErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
         let input = Signup { email: b.email, password: b.password, username: b.username, display_name: b.display_name };
-        Ok(TokenCreated::new(flows::signup(&state, &app, &RequestContext::of(req), input).await?))
+        Ok(TokenCreated::new(flows::signup(&state, &app, &crate::http::context::origin(req), input).await?))
     }
 
     /// Refresh tokens
@@ -188,8 +186,10 @@ impl SessionsApi {
         app_slug: Path<String>,
         body: Json<RefreshRequest>,
     ) -> Result<TokenOk, Errors<RefreshErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        Ok(TokenOk::new(service::refresh(&state, &app, &body.0.refresh_token, &RequestContext::of(req)).await?))
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        Ok(TokenOk::new(
+            service::refresh(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?,
+        ))
     }
 
     /// Log out
@@ -205,8 +205,8 @@ impl SessionsApi {
         app_slug: Path<String>,
         body: Json<RefreshRequest>,
     ) -> Result<NoContent, Errors<RefreshErrors>> {
-        let app = consumer::app(&state, &app_slug.0).await?;
-        service::logout(&state, &app, &body.0.refresh_token, &RequestContext::of(req)).await?;
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        service::logout(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?;
         Ok(NoContent::NoContent)
     }
 }

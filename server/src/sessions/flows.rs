@@ -8,11 +8,14 @@
 
 use std::time::Duration;
 
-use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::service::{self, Tokens, user_actor};
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::audit::ActorKind;
+use crate::error::Code;
 use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
@@ -21,7 +24,7 @@ use crate::{
         self,
         identity::{Email, Username, identifier_key},
     },
-    http::{consumer, context::RequestContext, error::ApiError},
+    http::error::Error,
     ratelimit::Limit,
     rbac,
     secrets::hash_secret,
@@ -33,8 +36,8 @@ pub const LOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failed sign-ins per IP per app in a lock window.
 pub const IP_FAILURE_LIMIT: u32 = 50;
 
-fn invalid_credentials() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "invalid identifier or password")
+fn invalid_credentials() -> Error {
+    Error::new(Code::InvalidCredentials, "invalid identifier or password")
 }
 
 /// A sign-in attempt.
@@ -57,22 +60,18 @@ fn id_key(app: &AppRef, identifier: &str) -> String {
     format!("signin:id:{}:{}", app.id, hash_secret(&identifier_key(identifier)))
 }
 
-fn ip_key(app: &AppRef, ctx: &RequestContext) -> String {
+fn ip_key(app: &AppRef, ctx: &Origin) -> String {
     format!("signin:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default())
 }
 
-pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input: Signin) -> Result<Tokens, ApiError> {
-    consumer::require_active(app)?;
+pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin) -> Result<Tokens, Error> {
+    app.require_active()?;
     let config = auth_config::load(&state.db, app.id).await?;
     if !config.signin_enabled {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "signin_disabled", "sign-in is disabled for this app"));
+        return Err(Error::new(Code::SigninDisabled, "sign-in is disabled for this app"));
     }
     if input.tenant_id.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "tenant_membership_required",
-            "the account is not a member of that tenant",
-        ));
+        return Err(Error::new(Code::TenantMembershipRequired, "the account is not a member of that tenant"));
     }
     let lock = Limit { max: config.max_failed_login_attempts, window: LOCK_WINDOW };
     let ip_limit = Limit { max: IP_FAILURE_LIMIT, window: LOCK_WINDOW };
@@ -96,22 +95,18 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
         state.limits.hit(&ip_key, ip_limit).await?;
         let (actor, reason) = match &user {
             Some(u) => (user_actor(u.id), "wrong_password"),
-            None => (Actor { kind: "anonymous", id: None }, "unknown_identifier"),
+            None => (Actor::unnamed(ActorKind::Anonymous), "unknown_identifier"),
         };
-        let mut entry =
-            Entry::new(app.id, &actor, "end_user.signin_failed", ctx).details(serde_json::json!({ "reason": reason }));
+        let mut entry = Entry::new(app.id, &actor, Action::EndUserSigninFailed, ctx)
+            .details(serde_json::json!({ "reason": reason }));
         if let Some(u) = &user {
             entry = entry.resource("end_user", u.id);
         }
         entry.record(&state.db).await?;
         return Err(invalid_credentials());
     };
-    if user.status != "active" {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "account_inactive",
-            format!("the account is {}", user.status),
-        ));
+    if !user.is_active() {
+        return Err(Error::new(Code::AccountInactive, format!("the account is {}", user.status.as_str())));
     }
     state.limits.clear(&id_key).await?;
 
@@ -124,7 +119,7 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
     model.last_used_at = Set(Some(clock::now()));
     let user = model.update(&tx).await?;
     let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &user_actor(user.id), "end_user.signin", ctx)
+    Entry::new(app.id, &user_actor(user.id), Action::EndUserSignin, ctx)
         .resource("session", opened.session.id)
         .details(serde_json::json!({ "amr": ["pwd"] }))
         .record(&tx)
@@ -135,18 +130,17 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
 }
 
 /// Creates an account and signs it in. The email starts unverified.
-pub async fn signup(state: &AppState, app: &AppRef, ctx: &RequestContext, input: Signup) -> Result<Tokens, ApiError> {
-    consumer::require_active(app)?;
+pub async fn signup(state: &AppState, app: &AppRef, ctx: &Origin, input: Signup) -> Result<Tokens, Error> {
+    app.require_active()?;
     let config = auth_config::load(&state.db, app.id).await?;
     if !config.signup_enabled {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "signup_disabled", "sign-up is disabled for this app"));
+        return Err(Error::new(Code::SignupDisabled, "sign-up is disabled for this app"));
     }
     let username = Username::parse(&input.username)?;
     let email = Email::parse(&input.email)?;
     if !config.allows_signup_domain(email.domain()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "email_domain_not_allowed",
+        return Err(Error::new(
+            Code::EmailDomainNotAllowed,
             format!("sign-up is not open to addresses at {}", email.domain()),
         ));
     }
@@ -172,7 +166,10 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &RequestContext, input:
     )
     .await?;
     let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &user_actor(user.id), "end_user.signup", ctx).resource("end_user", user.id).record(&tx).await?;
+    Entry::new(app.id, &user_actor(user.id), Action::EndUserSignup, ctx)
+        .resource("end_user", user.id)
+        .record(&tx)
+        .await?;
     tx.commit().await?;
     opened.announce(state).await;
     service::tokens_for(state, app, &user, &opened.session, opened.refresh).await

@@ -5,11 +5,15 @@
 //! hold it: the whole session is revoked — except within a short grace after the rotation, where
 //! the duplicate is most likely the same client racing itself and is only refused.
 
-use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
 use uuid::Uuid;
 
 use super::store;
+use crate::access::Origin;
+use crate::audit::Action;
+use crate::audit::ActorKind;
+use crate::error::Code;
+use crate::tokens::TokenType;
 use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
@@ -18,7 +22,7 @@ use crate::{
     coherence::Change,
     db, end_users,
     entity::{end_user, session},
-    http::{context::RequestContext, error::ApiError},
+    http::error::Error,
     rbac,
     secrets::{self, hash_secret},
     state::AppState,
@@ -39,14 +43,19 @@ pub struct Tokens {
 
 /// The actor for audit entries about an end-user's own actions.
 pub fn user_actor(user_id: Uuid) -> Actor {
-    Actor { kind: "end_user", id: Some(user_id.to_string()) }
+    Actor::new(ActorKind::EndUser, user_id)
 }
 
-fn invalid_refresh() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", "the refresh token is invalid or expired")
+fn invalid_refresh() -> Error {
+    Error::new(Code::InvalidRefreshToken, "the refresh token is invalid or expired")
 }
 
 /// A session just opened.
+/// The session `id` of the app, live or not.
+pub async fn find(state: &AppState, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, Error> {
+    Ok(store::find(&state.db, app_id, id).await?)
+}
+
 pub struct Opened {
     pub session: session::Model,
     /// The first (raw) refresh token.
@@ -71,9 +80,9 @@ pub async fn open(
     app_id: Uuid,
     user: &end_user::Model,
     amr: &[&str],
-    ctx: &RequestContext,
+    ctx: &Origin,
     config: &AuthConfig,
-) -> Result<Opened, ApiError> {
+) -> Result<Opened, Error> {
     let now = clock::now();
     let live = store::live(tx, app_id, user.id, now, None, None).await?;
     let keep = config.max_sessions.saturating_sub(1) as usize;
@@ -110,7 +119,7 @@ pub async fn access_token(
     app: &AppRef,
     user: &end_user::Model,
     session: &session::Model,
-) -> Result<(String, u64), ApiError> {
+) -> Result<(String, u64), Error> {
     let role = match user.role_id {
         Some(id) => rbac::store::find(&state.db, app.id, id).await?.map(|r| r.name),
         None => None,
@@ -126,7 +135,7 @@ pub async fn access_token(
         aid: app.id,
         sid: Some(session.id),
         role,
-        token_type: "end_user".into(),
+        token_type: TokenType::EndUser,
         amr: Some(amr),
         permissions,
         scope: None,
@@ -145,14 +154,14 @@ pub async fn tokens_for(
     user: &end_user::Model,
     session: &session::Model,
     refresh_token: String,
-) -> Result<Tokens, ApiError> {
+) -> Result<Tokens, Error> {
     let (access_token, expires_in) = access_token(state, app, user, session).await?;
     Ok(Tokens { access_token, refresh_token, expires_in, session_id: session.id })
 }
 
 /// Exchanges a refresh token for a new pair.
-pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestContext) -> Result<Tokens, ApiError> {
-    crate::http::consumer::require_active(app)?;
+pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) -> Result<Tokens, Error> {
+    app.require_active()?;
     let raw = raw.trim();
     if !raw.starts_with(REFRESH_PREFIX) {
         return Err(invalid_refresh());
@@ -163,12 +172,12 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCon
         .await?
         .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
         .ok_or_else(invalid_refresh)?;
-    let reused = ApiError::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", "this refresh token was already used");
+    let reused = Error::new(Code::RefreshTokenReused, "this refresh token was already used");
     if let Some(used_at) = token.used_at {
         // Within the grace the same client is racing itself; after it, someone replays a stolen
         // token.
         if (now - used_at).to_std().is_ok_and(|since| since > state.config.refresh_reuse_grace) {
-            let audit = Entry::new(app.id, &Actor::system(), "session.refresh_reuse_detected", ctx)
+            let audit = Entry::new(app.id, &Actor::system(), Action::SessionRefreshReuseDetected, ctx)
                 .resource("session", session.id)
                 .details(serde_json::json!({ "end_user_id": session.end_user_id }));
             end_session(state, app.id, session.id, "refresh_token_reuse", audit).await?;
@@ -177,7 +186,7 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCon
     }
     let user = end_users::store::find(&state.db, app.id, session.end_user_id)
         .await?
-        .filter(|u| u.status == "active")
+        .filter(|u| u.is_active())
         .ok_or_else(invalid_refresh)?;
     let tx = db::begin_write(&state.db).await?;
     if !store::mark_used(&tx, token.id, now).await? {
@@ -191,15 +200,15 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestCon
 }
 
 /// Ends the session that owns the refresh token. Unknown tokens are ignored (no oracle).
-pub async fn logout(state: &AppState, app: &AppRef, raw: &str, ctx: &RequestContext) -> Result<(), ApiError> {
+pub async fn logout(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) -> Result<(), Error> {
     let Some(token) = store::find_refresh(&state.db, app.id, &hash_secret(raw.trim())).await? else {
         return Ok(());
     };
     let Some(session) = store::find(&state.db, app.id, token.session_id).await? else {
         return Ok(());
     };
-    let audit =
-        Entry::new(app.id, &user_actor(session.end_user_id), "session.logout", ctx).resource("session", session.id);
+    let audit = Entry::new(app.id, &user_actor(session.end_user_id), Action::SessionLogout, ctx)
+        .resource("session", session.id);
     end_session(state, app.id, session.id, "logout", audit).await?;
     Ok(())
 }
@@ -211,9 +220,9 @@ pub async fn revoke_session(
     session_id: Uuid,
     reason: &str,
     actor: &Actor,
-    ctx: &RequestContext,
-) -> Result<bool, ApiError> {
-    let audit = Entry::new(app_id, actor, "session.revoked", ctx)
+    ctx: &Origin,
+) -> Result<bool, Error> {
+    let audit = Entry::new(app_id, actor, Action::SessionRevoked, ctx)
         .resource("session", session_id)
         .details(serde_json::json!({ "reason": reason }));
     end_session(state, app_id, session_id, reason, audit).await
@@ -227,7 +236,7 @@ async fn end_session(
     session_id: Uuid,
     reason: &str,
     audit: Entry,
-) -> Result<bool, ApiError> {
+) -> Result<bool, Error> {
     let tx = db::begin_write(&state.db).await?;
     let revoked = store::revoke(&tx, app_id, session_id, reason, clock::now()).await?;
     if revoked {

@@ -8,11 +8,10 @@ use poem_openapi::{
     payload::{Json, PlainText},
 };
 
+use crate::error::Code;
+use crate::tags::ApiTags;
 use crate::{
-    http::{
-        error::{ApiError, Errors, SystemErrors},
-        openapi::ApiTags,
-    },
+    http::error::{Error, Errors, SystemErrors},
     state::AppState,
 };
 
@@ -49,7 +48,7 @@ impl SystemApi {
     /// `unavailable` otherwise, so a load balancer stops routing to this instance.
     #[oai(path = "/readyz", method = "get", operation_id = "readiness_check", tag = "ApiTags::System")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> Result<Json<Health>, Errors<SystemErrors>> {
-        let unavailable = |why| ApiError::new(poem::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", why);
+        let unavailable = |why| Error::new(Code::Unavailable, why);
         crate::db::ping(&state.db).await.map_err(|e| {
             tracing::warn!(error = %e, "readiness check failed");
             unavailable("database unreachable")

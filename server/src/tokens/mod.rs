@@ -9,7 +9,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{apps::AppRef, http::error::ApiError, state::AppState};
+use crate::{apps::AppRef, error::Error, state::AppState};
 
 /// Leeway for `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 60;
@@ -29,9 +29,8 @@ pub struct AccessClaims {
     /// Role name (end-user tokens).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub role: Option<String>,
-    /// `end_user` or `m2m`.
     #[serde(rename = "type")]
-    pub token_type: String,
+    pub token_type: TokenType,
     /// Authentication methods (end-user tokens).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub amr: Option<Vec<String>>,
@@ -47,6 +46,25 @@ pub struct AccessClaims {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub nbf: Option<i64>,
     pub jti: String,
+}
+
+/// Whose token it is (the `type` claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenType {
+    /// An end-user's session token.
+    EndUser,
+    /// A machine-to-machine client's token.
+    M2m,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::EndUser => "end_user",
+            TokenType::M2m => "m2m",
+        }
+    }
 }
 
 /// Why a token was refused.
@@ -78,12 +96,12 @@ pub fn expired(claims: &AccessClaims, now: i64) -> bool {
 }
 
 /// Signs `claims` with the app's current key.
-pub async fn sign<C: Serialize>(state: &AppState, app_id: Uuid, claims: &C) -> Result<String, ApiError> {
+pub async fn sign<C: Serialize>(state: &AppState, app_id: Uuid, claims: &C) -> Result<String, Error> {
     let signer = state.keys.signer(app_id).await?;
     let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": signer.kid });
     let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json"));
     token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(ApiError::internal)?));
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(Error::internal)?));
     let signature = signer.sign(token.as_bytes());
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(signature));
@@ -112,7 +130,38 @@ fn b64(part: &str) -> Result<Vec<u8>, TokenError> {
 /// Hand-rolled rather than `jsonwebtoken::decode` because that rebuilds the RSA public key on
 /// every call; here each key is parsed once per key-set load (see `keys::LiveKey`), which more
 /// than doubles the verification rate.
-pub async fn verify(state: &AppState, app: &AppRef, token: &str) -> Result<AccessClaims, TokenError> {
+///
+/// The outer error is a server fault (the key set could not be loaded): the caller answers it as
+/// such, never as an invalid token.
+pub async fn verify(state: &AppState, app: &AppRef, token: &str) -> Result<Result<AccessClaims, TokenError>, Error> {
+    let (verdict, set) = match parse(token) {
+        Ok(parsed) => {
+            let mut set = state.keys.key_set(app.id).await?;
+            if set.find(&parsed.kid).is_none() {
+                set = state.keys.key_set_after_miss(app.id, &set).await?;
+            }
+            (Ok(parsed), Some(set))
+        }
+        Err(e) => (Err(e), None),
+    };
+    let now = chrono::Utc::now().timestamp();
+    Ok(verdict.and_then(|parsed| {
+        let key = set.as_ref().and_then(|s| s.find(&parsed.kid)).ok_or(TokenError::UnknownKid)?;
+        key.verifier.verify_sig(parsed.signed.as_bytes(), &parsed.signature).map_err(|_| TokenError::Signature)?;
+        check_claims(parsed.payload, now, |iss| state.is_issuer(iss, &app.slug), &app.slug)
+    }))
+}
+
+/// A token split and decoded up to its signature check.
+struct Parsed<'a> {
+    signed: &'a str,
+    signature: Vec<u8>,
+    payload: &'a str,
+    kid: String,
+}
+
+/// Splits `token` and checks its header: RS256, no critical extensions, a `kid`.
+fn parse(token: &str) -> Result<Parsed<'_>, TokenError> {
     let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
     let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
     let header_json = b64(header)?;
@@ -123,26 +172,29 @@ pub async fn verify(state: &AppState, app: &AppRef, token: &str) -> Result<Acces
     if header.crit.is_some() {
         return Err(TokenError::Malformed);
     }
-    let kid = header.kid.ok_or(TokenError::MissingKid)?;
-    let mut set = state.keys.key_set(app.id).await.map_err(|_| TokenError::UnknownKid)?;
-    if set.find(&kid).is_none() {
-        set = state.keys.key_set_after_miss(app.id, &set).await.map_err(|_| TokenError::UnknownKid)?;
-    }
-    let key = set.find(&kid).ok_or(TokenError::UnknownKid)?;
-    key.verifier.verify_sig(signed.as_bytes(), &b64(signature)?).map_err(|_| TokenError::Signature)?;
+    let kid = header.kid.ok_or(TokenError::MissingKid)?.into_owned();
+    Ok(Parsed { signed, signature: b64(signature)?, payload, kid })
+}
 
+/// The claims of a signature-checked payload, if they hold at `now` for the expected issuer and
+/// audience.
+fn check_claims(
+    payload: &str,
+    now: i64,
+    is_issuer: impl Fn(&str) -> bool,
+    audience: &str,
+) -> Result<AccessClaims, TokenError> {
     let claims: AccessClaims = serde_json::from_slice(&b64(payload)?).map_err(|_| TokenError::Malformed)?;
-    let now = chrono::Utc::now().timestamp();
     if expired(&claims, now) {
         return Err(TokenError::Expired);
     }
     if claims.nbf.is_some_and(|nbf| nbf.saturating_sub(LEEWAY_SECS as i64) > now) {
         return Err(TokenError::NotYetValid);
     }
-    if !state.is_issuer(&claims.iss, &app.slug) {
+    if !is_issuer(&claims.iss) {
         return Err(TokenError::Issuer);
     }
-    if claims.aud != app.slug {
+    if claims.aud != audience {
         return Err(TokenError::Audience);
     }
     Ok(claims)

@@ -56,6 +56,6 @@ db_test!(
         let id: Uuid = list.body["data"][0]["id"].as_str().unwrap().parse().unwrap();
         let token = tokens::sign(server.state(), id, &end_user_claims(&server, "first-instance", id)).await.unwrap();
         let app = second.state().directory.resolve(&second.state().db, "first-instance").await.unwrap();
-        tokens::verify(second.state(), &app, &token).await.expect("verifies on the other instance");
+        tokens::verify(second.state(), &app, &token).await.expect("key set loads").expect("verifies on the other instance");
     }
 );

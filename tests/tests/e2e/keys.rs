@@ -35,7 +35,7 @@ async fn rotate(server: &TestServer, app: Uuid, immediate: bool) -> heimdall_tes
 
 async fn verify(server: &TestServer, slug: &str, token: &str) -> Result<AccessClaims, TokenError> {
     let app = server.state().directory.resolve(&server.state().db, slug).await.expect("app resolves");
-    tokens::verify(server.state(), &app, token).await
+    tokens::verify(server.state(), &app, token).await.expect("the key set loads")
 }
 
 db_test!(
@@ -198,8 +198,8 @@ db_test!(
         let state = server.state();
         let seen = app_entity::Entity::find_by_id(id).one(&state.db).await.unwrap().unwrap().keys_rotated_at;
         let (a, b) = tokio::join!(
-            state.keys.rotate(id, seen, false, audit::Entry::system(id, "signing_key.rotated")),
-            state.keys.rotate(id, seen, false, audit::Entry::system(id, "signing_key.rotated")),
+            state.keys.rotate(id, seen, false, audit::Entry::system(id, audit::Action::SigningKeyRotated)),
+            state.keys.rotate(id, seen, false, audit::Entry::system(id, audit::Action::SigningKeyRotated)),
         );
         let (a, b) = (a.expect("rotation a"), b.expect("rotation b"));
         assert!(a.is_some() != b.is_some(), "exactly one of two rotations from the same state wins");

@@ -18,7 +18,7 @@ db_test!(
         here.check("k", limit).await.expect("one failure is under the limit");
         assert_eq!(here.hit("k", limit).await.expect("hit"), 2);
         let refused = here.check("k", limit).await.expect_err("blocked");
-        assert_eq!(refused.status.as_u16(), 429);
+        assert_eq!(refused.code, heimdall_server::error::Code::RateLimited);
         assert!(refused.retry_after().is_some_and(|s| (1..=600).contains(&s)), "{refused:?}");
 
         // Another instance has no memory of the key: it reads the shared count.

@@ -36,7 +36,7 @@ db_test!(
         assert!(r.content_type().starts_with("application/json"), "{r}");
         assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{r}");
         assert!(spec["paths"]["/v1/apps"]["post"]["operationId"] == "app_create");
-        assert_eq!(r.text, heimdall_server::http::openapi::spec_json(), "the served spec is the generated one");
+        assert_eq!(r.text, heimdall_server::routes::spec_json(), "the served spec is the generated one");
 
         let docs = server.get_public("/docs").await;
         let docs = if (300..400).contains(&docs.status) {

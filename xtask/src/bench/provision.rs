@@ -152,7 +152,7 @@ pub async fn seed_users(conn: &DatabaseConnection, app_id: Uuid, prefix: &str, c
                 email_verified_at: Set(Some(now)),
                 display_name: Set(None),
                 password_hash: Set(Some(hash.clone())),
-                status: Set("active".into()),
+                status: Set(heimdall_server::entity::end_user::EndUserStatus::Active),
                 role_id: Set(Some(role_id)),
                 created_at: Set(now),
                 updated_at: Set(now),

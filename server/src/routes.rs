@@ -1,8 +1,16 @@
-//! The OpenAPI document: every API struct registered in one service, built without a database
-//! or socket, so `cargo xtask codegen` and `heimdall openapi` produce the exact spec served at
-//! `/openapi.json`.
+//! The composition root of the HTTP surface: every domain's API registered in one service (built
+//! without a database or socket, so `cargo xtask codegen` and `heimdall openapi` produce the
+//! exact spec served at `/openapi.json`), and the routes that serve it behind the front door.
+//! Domains never import this module; it imports them.
 
-use poem_openapi::{OpenApiService, Tags};
+use std::sync::Arc;
+
+use poem::{
+    EndpointExt, IntoEndpoint, Route,
+    endpoint::{BoxEndpoint, make_sync},
+    web::Html,
+};
+use poem_openapi::OpenApiService;
 
 use crate::{
     api_keys::api::ApiKeysApi,
@@ -12,56 +20,16 @@ use crate::{
     authz::api::AuthzApi,
     codes::api::CodesApi,
     end_users::api::EndUsersApi,
+    http::frontdoor::FrontDoor,
     invites::api::InvitesApi,
     keys::api::KeysApi,
     m2m::{api::CredentialsApi, oauth::OauthApi},
     me::api::MeApi,
     rbac::api::RbacApi,
     sessions::api::SessionsApi,
+    state::AppState,
     system::SystemApi,
 };
-
-/// Operation groups; each becomes an SDK module.
-#[derive(Tags)]
-pub enum ApiTags {
-    /// Apps (tenants): create, rename, suspend, delete. Admin API, platform API key.
-    Apps,
-    /// Workspace statistics. Admin API, platform API key.
-    Stats,
-    /// Per-app RSA signing keys and their rotation. Admin API.
-    SigningKeys,
-    /// The append-only audit log of an app. Admin API.
-    AuditLogs,
-    /// Password policy, sign-up and sign-in switches, sessions. Admin API.
-    AuthConfig,
-    /// End-user accounts of an app: profiles, roles, status, sessions. Admin API.
-    EndUsers,
-    /// Role holders of an app. Admin API.
-    Members,
-    /// Invitations into an app. Admin API.
-    Invites,
-    /// End-user sign-up, sign-in, tokens, password reset, verification, invites. Consumer API.
-    Auth,
-    /// The signed-in end-user (`Authorization: Bearer <access token>`). Consumer API.
-    Me,
-    /// Roles of an app and their permissions. Admin API.
-    Roles,
-    /// The permission catalogue of an app. Admin API.
-    Permissions,
-    /// App API keys (`hdk_live_…`). Admin API.
-    ApiKeys,
-    /// Machine-to-machine OAuth clients. Admin API.
-    Credentials,
-    /// OAuth 2.0 token, introspection and revocation endpoints of an app. Consumer API.
-    #[oai(rename = "OAuth")]
-    OAuth,
-    /// Token verification and permission checks for backends and gateways. Consumer API.
-    Authorization,
-    /// Public JWKS and OpenID discovery documents of each app. No credential.
-    Discovery,
-    /// Liveness, readiness and metrics for operators. No credential.
-    System,
-}
 
 /// Every API of the server.
 pub type Apis = (
@@ -137,4 +105,45 @@ pub fn spec_json() -> String {
     let mut out = serde_json::to_string_pretty(&spec).expect("json");
     out.push('\n');
     out
+}
+
+/// The whole HTTP surface.
+pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Response> {
+    let api = openapi();
+    let docs = api.swagger_ui();
+    let spec = spec_json();
+    let pages = Route::new()
+        .at(
+            "/openapi.json",
+            make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone())),
+        )
+        .nest("/docs", docs)
+        .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")));
+    Surfaces { api: api.into_endpoint(), pages: pages.boxed() }.data(state.clone()).with(FrontDoor {
+        max_body_bytes: state.config.max_body_bytes,
+        metrics: state.metrics.clone(),
+        trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
+    })
+}
+
+/// The API and the few pages beside it (the spec, the docs UI, the root page). API requests go
+/// straight to the API's router: nesting it in a second router would match every path twice
+/// and rebuild its URI, a measurable share of `/authorize`.
+struct Surfaces {
+    api: BoxEndpoint<'static>,
+    pages: BoxEndpoint<'static>,
+}
+
+impl Surfaces {
+    fn is_page(path: &str) -> bool {
+        matches!(path, "/" | "/openapi.json" | "/docs") || path.starts_with("/docs/")
+    }
+}
+
+impl poem::Endpoint for Surfaces {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        if Self::is_page(req.uri().path()) { self.pages.call(req).await } else { self.api.call(req).await }
+    }
 }

@@ -1,0 +1,76 @@
+//! The write unit: every change goes begin → change rows + audit entries → commit → announce.
+//!
+//! Audit entries are written inside the change's transaction (the log never claims a change
+//! that did not happen, nor misses one that did), and coherence changes are announced only
+//! after the commit (another instance must never reload the old rows). A unit committed without
+//! an audit entry is a bug unless it says why ([`Unit::commit_unaudited`]).
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseTransaction;
+
+use crate::{
+    audit::{self, Entry},
+    coherence::{Bus, Change},
+    db::{self, Db},
+    error::Error,
+};
+
+/// One write transaction with its audit entries and the changes to announce after it.
+pub struct Unit {
+    tx: DatabaseTransaction,
+    bus: Arc<Bus>,
+    audited: bool,
+    changes: Vec<Change>,
+}
+
+/// Starts a write unit (`BEGIN IMMEDIATE` on SQLite).
+pub async fn begin(db: &Db, bus: &Arc<Bus>) -> Result<Unit, Error> {
+    Ok(Unit { tx: db::begin_write(db).await?, bus: bus.clone(), audited: false, changes: Vec::new() })
+}
+
+impl Unit {
+    /// The transaction, for the owning domain's store functions.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+
+    /// Writes `entry` in this unit's transaction.
+    pub async fn audit(&mut self, entry: Entry) -> Result<(), Error> {
+        audit::insert(&self.tx, entry).await?;
+        self.audited = true;
+        Ok(())
+    }
+
+    /// Announces `change` to every instance's caches once the unit has committed.
+    pub fn announce(&mut self, change: Change) {
+        if !self.changes.contains(&change) {
+            self.changes.push(change);
+        }
+    }
+
+    /// Commits, then announces. A unit that changed something must have audited it.
+    pub async fn commit(self) -> Result<(), Error> {
+        if !self.audited {
+            debug_assert!(false, "write unit committed without an audit entry");
+            tracing::error!("write unit committed without an audit entry");
+        }
+        self.finish().await
+    }
+
+    /// Commits a unit whose writes are bookkeeping, not changes anyone audits (`why` says
+    /// which, for the reader), then announces.
+    pub async fn commit_unaudited(self, why: &'static str) -> Result<(), Error> {
+        let _ = why;
+        self.finish().await
+    }
+
+    async fn finish(self) -> Result<(), Error> {
+        let Unit { tx, bus, changes, .. } = self;
+        tx.commit().await?;
+        for change in changes {
+            bus.publish(change).await;
+        }
+        Ok(())
+    }
+}
