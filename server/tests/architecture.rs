@@ -75,10 +75,13 @@ fn may_use_sea_orm(file: &str) -> bool {
         || file.starts_with("coherence/")
 }
 
-/// Files that may use poem or poem-openapi: each domain's `api.rs` and the HTTP edge.
+/// Files that may use poem or poem-openapi: each domain's HTTP operations (`api.rs`,
+/// `<something>_api.rs`), its wire types (`dto.rs`) and the HTTP edge.
 fn may_use_poem(file: &str) -> bool {
-    file == "api.rs"
-        || file.ends_with("/api.rs")
+    let name = file.rsplit('/').next().unwrap_or(file);
+    name == "api.rs"
+        || name.ends_with("_api.rs")
+        || name == "dto.rs"
         || file.starts_with("http/")
         || matches!(file, "routes.rs" | "tags.rs" | "startup.rs" | "main.rs")
 }
