@@ -255,8 +255,10 @@ fn no_module_imports_itself_through_others() {
     let files: BTreeSet<String> = sources.iter().map(|(f, _)| f.clone()).collect();
     let graph: BTreeMap<String, BTreeSet<String>> =
         sources.iter().map(|(f, t)| (f.clone(), imports(f, t, &files))).collect();
-    // `lib.rs`/`main.rs` declare everything; a `mod.rs` re-exporting its children is not a use.
-    let ignored = |f: &str| matches!(f, "lib.rs" | "main.rs");
+    // `lib.rs`/`main.rs` declare everything. `state.rs` is the shared-state container: it names
+    // the caches the domains define, and every handler receives it — edges through it are the
+    // composition, not one domain depending on another.
+    let ignored = |f: &str| matches!(f, "lib.rs" | "main.rs" | "state.rs");
     let mut cycles = Vec::new();
     for start in graph.keys().filter(|f| !ignored(f)) {
         // A path back to `start` through its imports is a cycle.
@@ -288,6 +290,11 @@ fn every_module_opens_with_a_doc_comment() {
     assert!(missing.is_empty(), "modules without `//!`: {missing:?}");
 }
 
+/// Codes answered by the SDK's `Authenticator` middleware in the customer's backend, not by
+/// Heimdall (sdk/src/authenticator.rs).
+const SDK_MIDDLEWARE_CODES: &[&str] =
+    &["missing_token", "jwks_unavailable", "invalid_token", "insufficient_permissions"];
+
 #[test]
 fn every_error_code_the_tests_expect_is_in_the_catalogue() {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
@@ -297,15 +304,20 @@ fn every_error_code_the_tests_expect_is_in_the_catalogue() {
         let text = fs::read_to_string(tests.join(&file)).unwrap();
         for line in text.lines() {
             // `r.expect_error(409, "slug_taken")`, `assert_eq!(r.body["code"], "slug_taken")`.
-            let Some(at) = line.find("[\"code\"], \"").or_else(|| line.find("expect_error(")) else { continue };
-            let rest = &line[at..];
-            let Some(open) = rest.find('"') else { continue };
-            let literal = rest[open + 1..].split('"').next().unwrap_or_default();
+            let literal = if let Some(at) = line.find("expect_error(") {
+                let rest = &line[at..];
+                let Some(open) = rest.find('"') else { continue };
+                rest[open + 1..].split('"').next().unwrap_or_default()
+            } else if let Some(at) = line.find("[\"code\"], \"").filter(|_| line.contains("assert")) {
+                line[at + "[\"code\"], \"".len()..].split('"').next().unwrap_or_default()
+            } else {
+                continue;
+            };
             if literal.is_empty() || !literal.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
                 continue;
             }
             seen += 1;
-            if Code::parse(literal).is_none() {
+            if Code::parse(literal).is_none() && !SDK_MIDDLEWARE_CODES.contains(&literal) {
                 unknown.insert(format!("{file}: {literal}"));
             }
         }

@@ -5,7 +5,9 @@
 pub mod admin;
 pub mod api;
 pub mod end_user;
+pub mod origin;
 mod principal;
 mod store;
 
-pub use principal::{AdminPrincipal, Origin};
+pub use origin::Origin;
+pub use principal::AdminPrincipal;
