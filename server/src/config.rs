@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use base64::Engine;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, builder::RangedU64ValueParser, value_parser};
 use poem::http::Uri;
 
 use crate::{http::client_ip::TrustedProxies, secrets::PlatformKey};
@@ -36,8 +36,10 @@ pub enum Command {
     Openapi,
 }
 
-/// Raw settings as given on the command line or in the environment; [`Config::from_settings`]
-/// validates them.
+/// Settings as given on the command line or in the environment. Numbers are parsed and
+/// range-checked by clap, whose error names the variable as the flag's value name (`invalid
+/// value '10' for '--max-body-bytes <HEIMDALL_MAX_BODY_BYTES>': 10 is not in 1024..=67108864`);
+/// [`Config::from_settings`] validates the rest.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Socket address to listen on.
@@ -63,17 +65,21 @@ pub struct Settings {
     #[arg(long, env = "HEIMDALL_LOG", default_value = "info", global = true)]
     pub log: String,
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "HEIMDALL_MAX_BODY_BYTES", default_value = "1048576", global = true)]
-    pub max_body_bytes: String,
+    #[arg(long, env = "HEIMDALL_MAX_BODY_BYTES", value_name = "HEIMDALL_MAX_BODY_BYTES", default_value = "1048576",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1024..=64 << 20), global = true)]
+    pub max_body_bytes: usize,
     /// Days between automatic signing-key rotations.
-    #[arg(long, env = "HEIMDALL_KEY_ROTATION_DAYS", default_value = "90", global = true)]
-    pub key_rotation_days: String,
+    #[arg(long, env = "HEIMDALL_KEY_ROTATION_DAYS", value_name = "HEIMDALL_KEY_ROTATION_DAYS", default_value = "90",
+        value_parser = value_parser!(u64).range(1..=3650), global = true)]
+    pub key_rotation_days: u64,
     /// Seconds a rotated-in key is published in the JWKS before it signs.
-    #[arg(long, env = "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS", default_value = "3600", global = true)]
-    pub key_publish_lead_seconds: String,
+    #[arg(long, env = "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS", value_name = "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS",
+        default_value = "3600", value_parser = value_parser!(u64).range(0..=86_400), global = true)]
+    pub key_publish_lead_seconds: u64,
     /// RSA keys kept generated ahead of time so app creation never waits for key generation.
-    #[arg(long, env = "HEIMDALL_KEY_POOL_SIZE", default_value = "8", global = true)]
-    pub key_pool_size: String,
+    #[arg(long, env = "HEIMDALL_KEY_POOL_SIZE", value_name = "HEIMDALL_KEY_POOL_SIZE", default_value = "8",
+        value_parser = RangedU64ValueParser::<usize>::new().range(0..=1000), global = true)]
+    pub key_pool_size: usize,
     /// SMTP server for mail delivery, e.g. `smtps://user:pass@mail.example:465` or
     /// `smtp://127.0.0.1:2525`. Unset: no mail; codes are returned to PAK callers instead.
     #[arg(long, env = "HEIMDALL_SMTP_URL", global = true, hide_env_values = true)]
@@ -83,11 +89,13 @@ pub struct Settings {
     pub smtp_from: String,
     /// Password hashes computed at once; more requests queue, and past the queue get 503.
     /// Default: the number of CPU cores.
-    #[arg(long, env = "HEIMDALL_HASH_CONCURRENCY", global = true)]
-    pub hash_concurrency: Option<String>,
+    #[arg(long, env = "HEIMDALL_HASH_CONCURRENCY", value_name = "HEIMDALL_HASH_CONCURRENCY",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=256), global = true)]
+    pub hash_concurrency: Option<usize>,
     /// Lifetime of access tokens, in seconds.
-    #[arg(long, env = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", default_value = "3600", global = true)]
-    pub access_token_ttl_seconds: String,
+    #[arg(long, env = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", value_name = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS",
+        default_value = "3600", value_parser = value_parser!(u64).range(60..=86_400), global = true)]
+    pub access_token_ttl_seconds: u64,
     /// Load balancers and reverse proxies in front of Heimdall, as comma-separated addresses or
     /// CIDR networks (`10.0.0.0/8,127.0.0.1`). Connections from them may name the client in
     /// `X-Forwarded-For`, which per-IP throttling, sessions and audit entries then record. Unset:
@@ -152,17 +160,6 @@ fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { variable, message: message.into() }
 }
 
-fn parse_number<T>(variable: &'static str, raw: &str, min: T, max: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let value: T = raw.trim().parse().map_err(|_| invalid(variable, format!("'{raw}' is not a whole number")))?;
-    if value < min || value > max {
-        return Err(invalid(variable, format!("{value} is outside {min}..={max}")));
-    }
-    Ok(value)
-}
-
 impl Config {
     /// Validates raw settings.
     pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
@@ -215,32 +212,19 @@ impl Config {
             master_key,
             bootstrap_pak,
             log: s.log.clone(),
-            max_body_bytes: parse_number("HEIMDALL_MAX_BODY_BYTES", &s.max_body_bytes, 1024, 64 << 20)?,
-            key_rotation_period: Duration::from_secs(
-                86_400 * parse_number::<u64>("HEIMDALL_KEY_ROTATION_DAYS", &s.key_rotation_days, 1, 3650)?,
-            ),
-            key_publish_lead: Duration::from_secs(parse_number(
-                "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS",
-                &s.key_publish_lead_seconds,
-                0,
-                86_400,
-            )?),
+            max_body_bytes: s.max_body_bytes,
+            key_rotation_period: Duration::from_secs(86_400 * s.key_rotation_days),
+            key_publish_lead: Duration::from_secs(s.key_publish_lead_seconds),
             key_overlap: Duration::from_secs(7 * 86_400),
-            key_pool_size: parse_number("HEIMDALL_KEY_POOL_SIZE", &s.key_pool_size, 0, 1000)?,
+            key_pool_size: s.key_pool_size,
             maintenance_interval: Duration::from_secs(30),
             coherence_poll_interval: Duration::from_secs(5),
             smtp_url: s.smtp_url.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned),
             smtp_from: s.smtp_from.clone(),
-            hash_concurrency: match s.hash_concurrency.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                Some(raw) => parse_number("HEIMDALL_HASH_CONCURRENCY", raw, 1, 256)?,
-                None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            },
-            access_token_ttl: Duration::from_secs(parse_number(
-                "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS",
-                &s.access_token_ttl_seconds,
-                60,
-                86_400,
-            )?),
+            hash_concurrency: s
+                .hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+            access_token_ttl: Duration::from_secs(s.access_token_ttl_seconds),
             refresh_reuse_grace: Duration::from_secs(2),
             trusted_proxies: TrustedProxies::parse(s.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|m| invalid("HEIMDALL_TRUSTED_PROXIES", m))?,
@@ -272,14 +256,14 @@ impl Settings {
             master_key: None,
             bootstrap_pak: None,
             log: "info".into(),
-            max_body_bytes: "1048576".into(),
-            key_rotation_days: "90".into(),
-            key_publish_lead_seconds: "3600".into(),
-            key_pool_size: "8".into(),
+            max_body_bytes: 1_048_576,
+            key_rotation_days: 90,
+            key_publish_lead_seconds: 3600,
+            key_pool_size: 8,
             smtp_url: None,
             smtp_from: "Heimdall <no-reply@localhost>".into(),
             hash_concurrency: None,
-            access_token_ttl_seconds: "3600".into(),
+            access_token_ttl_seconds: 3600,
             trusted_proxies: None,
         }
     }
@@ -341,8 +325,75 @@ mod tests {
         s.listen = "nope".into();
         let err = Config::from_settings(&s).unwrap_err().to_string();
         assert!(err.starts_with("HEIMDALL_LISTEN:"), "{err}");
-        let mut s = Settings::parse_from_defaults();
-        s.key_pool_size = "-1".into();
-        assert!(Config::from_settings(&s).unwrap_err().to_string().starts_with("HEIMDALL_KEY_POOL_SIZE:"));
+    }
+
+    /// The settings clap makes of `args`, or the first line of its error.
+    fn settings(args: &[&str]) -> Result<Settings, String> {
+        let argv = std::iter::once("heimdall").chain(args.iter().copied());
+        Cli::try_parse_from(argv).map(|cli| cli.settings).map_err(|e| e.to_string().lines().next().unwrap().to_owned())
+    }
+
+    #[test]
+    fn numbers_are_accepted_at_both_ends_of_their_range() {
+        let s = settings(&[
+            "--max-body-bytes=1024",
+            "--key-rotation-days=3650",
+            "--key-publish-lead-seconds=0",
+            "--key-pool-size=1000",
+            "--hash-concurrency=256",
+            "--access-token-ttl-seconds=60",
+        ])
+        .unwrap();
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!((c.max_body_bytes, c.key_pool_size, c.hash_concurrency), (1024, 1000, 256));
+        assert_eq!(c.key_rotation_period, Duration::from_secs(3650 * 86_400));
+        assert_eq!((c.key_publish_lead, c.access_token_ttl), (Duration::ZERO, Duration::from_secs(60)));
+        let s = settings(&[
+            "--max-body-bytes=67108864",
+            "--key-rotation-days=1",
+            "--key-publish-lead-seconds=86400",
+            "--key-pool-size=0",
+            "--hash-concurrency=1",
+            "--access-token-ttl-seconds=86400",
+        ])
+        .unwrap();
+        let c = Config::from_settings(&s).unwrap();
+        assert_eq!((c.max_body_bytes, c.key_pool_size, c.hash_concurrency), (64 << 20, 0, 1));
+    }
+
+    #[test]
+    fn a_number_out_of_range_or_not_a_number_is_refused_on_one_line_naming_the_variable() {
+        for (flag, variable, range, below, above) in [
+            ("--max-body-bytes", "HEIMDALL_MAX_BODY_BYTES", "1024..=67108864", "1023", "67108865"),
+            ("--key-rotation-days", "HEIMDALL_KEY_ROTATION_DAYS", "1..=3650", "0", "3651"),
+            ("--key-publish-lead-seconds", "HEIMDALL_KEY_PUBLISH_LEAD_SECONDS", "0..=86400", "", "86401"),
+            ("--key-pool-size", "HEIMDALL_KEY_POOL_SIZE", "0..=1000", "", "1001"),
+            ("--hash-concurrency", "HEIMDALL_HASH_CONCURRENCY", "1..=256", "0", "257"),
+            ("--access-token-ttl-seconds", "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", "60..=86400", "59", "86401"),
+        ] {
+            let named = format!("'{flag} <{variable}>'");
+            for bad in [below, above].into_iter().filter(|v| !v.is_empty()) {
+                let err = settings(&[&format!("{flag}={bad}")]).unwrap_err();
+                assert_eq!(err, format!("error: invalid value '{bad}' for {named}: {bad} is not in {range}"));
+            }
+            for bad in ["lots", "-1", "1.5", " 8", "1e3", ""] {
+                let err = settings(&[&format!("{flag}={bad}")]).unwrap_err();
+                assert!(err.starts_with(&format!("error: invalid value '{bad}' for {named}: ")), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn parse_from_defaults_matches_the_declared_defaults() {
+        let (clap, ours) = (settings(&[]).unwrap(), Settings::parse_from_defaults());
+        assert_eq!(
+            (clap.max_body_bytes, clap.key_rotation_days, clap.key_publish_lead_seconds, clap.key_pool_size),
+            (ours.max_body_bytes, ours.key_rotation_days, ours.key_publish_lead_seconds, ours.key_pool_size)
+        );
+        assert_eq!(
+            (clap.hash_concurrency, clap.access_token_ttl_seconds),
+            (ours.hash_concurrency, ours.access_token_ttl_seconds)
+        );
+        assert_eq!((clap.data_dir, clap.log, clap.smtp_from), (ours.data_dir, ours.log, ours.smtp_from));
     }
 }

@@ -144,4 +144,136 @@ mod grant_tests {
         }
         assert_eq!(split("auth.user.verify.create"), ("auth.user.verify".into(), "create".into()));
     }
+
+    fn held(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn nothing_is_granted_by_an_empty_set() {
+        for wanted in ["docs.read", "*", "docs.*", ""] {
+            assert!(!grants(&[], wanted), "{wanted:?}");
+        }
+    }
+
+    #[test]
+    fn the_star_grants_everything_even_wildcards() {
+        for wanted in ["docs.read", "auth.user.verify.create", "docs.*", "*", "docs"] {
+            assert!(grants(&held(&["*"]), wanted), "{wanted:?}");
+        }
+    }
+
+    #[test]
+    fn an_exact_permission_grants_only_itself() {
+        let g = held(&["docs.read"]);
+        assert!(grants(&g, "docs.read"));
+        for wanted in ["docs.write", "docs.read.all", "docs", "docs.*", "*", "Docs.read", "docs.read "] {
+            assert!(!grants(&g, wanted), "{wanted:?}");
+        }
+    }
+
+    #[test]
+    fn a_resource_wildcard_grants_every_action_of_that_resource_only() {
+        let g = held(&["docs.*"]);
+        assert!(grants(&g, "docs.read"));
+        assert!(grants(&g, "docs.delete"));
+        // Held as such, it covers itself: a client holding `docs.*` may ask for `docs.*`.
+        assert!(grants(&g, "docs.*"));
+        for wanted in ["doc.read", "docs2.read", "documents.read", "xdocs.read", "docs", "*", "other.docs"] {
+            assert!(!grants(&g, wanted), "{wanted:?}");
+        }
+    }
+
+    #[test]
+    fn a_resource_wildcard_matches_the_first_segment_of_deeper_permissions() {
+        assert!(grants(&held(&["auth.*"]), PASSWORD_RESET_CREATE));
+        assert!(grants(&held(&["auth.*"]), VERIFY_SEND_EMAIL));
+        assert!(!grants(&held(&["user.*"]), PASSWORD_RESET_CREATE));
+    }
+
+    #[test]
+    fn wildcards_in_other_places_grant_nothing_but_themselves() {
+        // `parse_grant` refuses these; should one be stored anyway, it matches only literally.
+        for g in ["*.read", "docs.re*", "docs*", "*.*"] {
+            assert!(!grants(&held(&[g]), "docs.read"), "{g}");
+            assert!(grants(&held(&[g]), g), "{g}");
+        }
+    }
+
+    #[test]
+    fn any_one_held_permission_is_enough() {
+        let g = held(&["role.read", "docs.*", "billing.read"]);
+        assert!(grants(&g, "billing.read"));
+        assert!(grants(&g, "docs.write"));
+        assert!(!grants(&g, "billing.write"));
+    }
+
+    #[test]
+    fn words_are_lowercase_ascii_letters_digits_underscores_and_hyphens() {
+        for ok in ["a", "docs", "a_b", "a-b", "v2", "0", "-", "_"] {
+            assert!(is_word(ok), "{ok:?}");
+        }
+        for bad in ["", "Docs", "a.b", "a b", "a*", "*", "ä", "a\n", "a/b", "a:b"] {
+            assert!(!is_word(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_permission_asked_about_is_resource_action_never_a_wildcard() {
+        for ok in ["docs.read", "auth.user.password-reset.create", "a_b.c-d", "v1.read", "0.0"] {
+            assert_eq!(parse_permission(ok).unwrap(), ok);
+        }
+        for bad in [
+            "",
+            "docs",
+            "*",
+            "docs.*",
+            ".read",
+            "docs.",
+            "docs..read",
+            "Docs.read",
+            "DOCS.READ",
+            " docs.read",
+            "docs.read ",
+            "docs. read",
+            "docs.re*d",
+            "docs.rëad",
+            "docs/read",
+        ] {
+            let err = parse_permission(bad).unwrap_err();
+            assert_eq!(
+                (crate::http::error::status(err.code).as_u16(), err.code.as_str()),
+                (400, "invalid_permission"),
+                "{bad:?}"
+            );
+            assert!(err.message.contains(&format!("'{bad}'")), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_refused_grant_names_the_permissions_field() {
+        let err = parse_grant("docs").unwrap_err();
+        assert_eq!((crate::http::error::status(err.code).as_u16(), err.code.as_str()), (400, "validation_failed"));
+        assert!(err.message.starts_with("permissions: 'docs'"), "{}", err.message);
+        for bad in [".*", "Docs.*", "docs.*.*", "*.*", "**", "docs.*x"] {
+            assert!(parse_grant(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_dotless_permission_splits_into_the_resource_and_any_action() {
+        assert_eq!(split("docs"), ("docs".into(), "*".into()));
+        assert_eq!(split("docs.read"), ("docs".into(), "read".into()));
+    }
+
+    #[test]
+    fn the_system_catalogue_is_valid_and_without_duplicates() {
+        let mut seen = std::collections::HashSet::new();
+        for (permission, description) in SYSTEM {
+            assert!(parse_permission(permission).is_ok(), "{permission}");
+            assert!(parse_grant(permission).is_ok(), "{permission}");
+            assert!(seen.insert(*permission), "{permission} is listed twice");
+            assert!(!description.is_empty() && !description.ends_with('.'), "{permission}: {description:?}");
+        }
+    }
 }

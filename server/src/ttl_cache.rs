@@ -109,4 +109,98 @@ mod tests {
         c.insert(1, "newer");
         assert_eq!(c.get(&1), Some("newer"));
     }
+
+    /// Long enough that fresh entries outlive a loaded test machine's stalls; `expire` waits it out.
+    const SHORT: Duration = Duration::from_millis(500);
+
+    fn expire() {
+        std::thread::sleep(SHORT + Duration::from_millis(100));
+    }
+
+    fn live(c: &TtlCache<u32, u32>, keys: std::ops::Range<u32>) -> Vec<u32> {
+        keys.filter(|k| c.get(k).is_some()).collect()
+    }
+
+    #[test]
+    fn an_expired_entry_is_gone_and_can_be_stored_again() {
+        let c = TtlCache::new(SHORT, 10);
+        c.insert(1, 1);
+        c.insert_if_absent(2, 2);
+        expire();
+        assert_eq!((c.get(&1), c.get(&2)), (None, None));
+        // An expired entry does not count as present for insert_if_absent.
+        c.insert_if_absent(1, 10);
+        assert_eq!(c.get(&1), Some(10));
+    }
+
+    #[test]
+    fn a_full_map_drops_only_expired_entries_when_that_frees_a_quarter() {
+        let c = TtlCache::new(SHORT, 8);
+        for k in 0..2 {
+            c.insert(k, k);
+        }
+        expire();
+        for k in 2..8 {
+            c.insert(k, k);
+        }
+        // Full: the two expired entries go, leaving 6 = 3/4 of 8, so the live ones stay.
+        c.insert(8, 8);
+        assert_eq!(live(&c, 0..9), [2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn a_full_map_with_too_few_expired_entries_starts_over() {
+        let c = TtlCache::new(SHORT, 8);
+        c.insert(0, 0);
+        expire();
+        for k in 1..8 {
+            c.insert(k, k);
+        }
+        // Dropping one expired entry would leave 7 of 8: not enough room won, so all go.
+        c.insert(8, 8);
+        assert_eq!(live(&c, 0..9), [8]);
+    }
+
+    #[test]
+    fn a_map_below_capacity_keeps_everything() {
+        let c = TtlCache::new(Duration::from_secs(600), 8);
+        for k in 0..8 {
+            c.insert(k, k);
+        }
+        assert_eq!(live(&c, 0..8), [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn insert_if_absent_on_a_full_map_with_the_key_live_changes_nothing() {
+        let c = TtlCache::new(Duration::from_secs(600), 4);
+        for k in 0..4 {
+            c.insert(k, k);
+        }
+        c.insert_if_absent(3, 30);
+        assert_eq!(live(&c, 0..4), [0, 1, 2, 3]);
+        assert_eq!(c.get(&3), Some(3));
+    }
+
+    #[test]
+    fn string_keys_are_found_by_str_and_removed_one_by_one_or_all() {
+        let c: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(600), 10);
+        c.insert("m2m_a".to_owned(), 1);
+        c.insert("m2m_b".to_owned(), 2);
+        assert_eq!(c.get("m2m_a"), Some(1));
+        c.remove("m2m_a");
+        assert_eq!((c.get("m2m_a"), c.get("m2m_b")), (None, Some(2)));
+        c.remove("never-there");
+        c.clear();
+        assert_eq!(c.get("m2m_b"), None);
+    }
+
+    #[test]
+    fn retain_sees_keys_and_values() {
+        let c = TtlCache::new(Duration::from_secs(600), 10);
+        for k in 0..6 {
+            c.insert(k, k * 10);
+        }
+        c.retain(|k, v| k % 2 == 0 && *v != 40);
+        assert_eq!(live(&c, 0..6), [0, 2]);
+    }
 }

@@ -280,23 +280,105 @@ impl Authz {
                 let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
                     return Ok(Err(Deny::ClientInactive));
                 };
-                // What the token was issued with, as far as the client still holds it: a held
-                // wildcard narrowed by the client keeps the narrower scopes it covers.
-                let mut permissions: Vec<String> = Vec::new();
-                for held in &claims.permissions {
-                    let kept: Vec<&String> = if permissions::grants(&facts.scopes, held) {
-                        vec![held]
-                    } else {
-                        facts.scopes.iter().filter(|s| permissions::grants(std::slice::from_ref(held), s)).collect()
-                    };
-                    for p in kept {
-                        if !permissions.contains(p) {
-                            permissions.push(p.clone());
-                        }
-                    }
-                }
+                let permissions = still_granted(&claims.permissions, &facts.scopes);
                 Ok(Ok(Principal { role: None, permissions: Arc::new(permissions), claims }))
             }
         }
+    }
+}
+
+/// What an M2M token was issued with, as far as the client still holds it now: an issued scope
+/// the client still holds is kept; one it no longer holds whole (a wildcard since narrowed)
+/// keeps the client's current scopes that it covers. In issue order, without duplicates.
+fn still_granted(issued: &[String], current: &[String]) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for held in issued {
+        let survivors: Vec<&String> = if permissions::grants(current, held) {
+            vec![held]
+        } else {
+            current.iter().filter(|s| permissions::grants(std::slice::from_ref(held), s)).collect()
+        };
+        for p in survivors {
+            if !kept.contains(p) {
+                kept.push(p.clone());
+            }
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn issued_scopes_the_client_still_holds_are_kept_in_issue_order() {
+        let current = scopes(&["billing.read", "docs.read", "docs.write"]);
+        assert_eq!(still_granted(&scopes(&["docs.write", "billing.read"]), &current), ["docs.write", "billing.read"]);
+        // Held through a wildcard now: still the issued scope, not the wildcard.
+        assert_eq!(still_granted(&scopes(&["docs.read"]), &scopes(&["docs.*"])), ["docs.read"]);
+        assert_eq!(still_granted(&scopes(&["docs.*"]), &scopes(&["*"])), ["docs.*"]);
+    }
+
+    #[test]
+    fn issued_scopes_taken_from_the_client_are_dropped() {
+        assert!(still_granted(&scopes(&["docs.read", "billing.read"]), &[]).is_empty());
+        assert_eq!(
+            still_granted(&scopes(&["docs.read", "billing.read"]), &scopes(&["billing.read"])),
+            ["billing.read"]
+        );
+    }
+
+    #[test]
+    fn a_wildcard_since_narrowed_keeps_the_current_scopes_it_covers() {
+        let current = scopes(&["docs.read", "billing.read", "docs.write"]);
+        assert_eq!(still_granted(&scopes(&["docs.*"]), &current), ["docs.read", "docs.write"]);
+        assert_eq!(still_granted(&scopes(&["*"]), &current), current);
+        // Never more than the token was issued with: `docs.*` does not reach billing.
+        assert_eq!(still_granted(&scopes(&["docs.*"]), &scopes(&["billing.*"])), Vec::<String>::new());
+    }
+
+    #[test]
+    fn overlapping_issued_scopes_do_not_repeat_a_permission() {
+        let current = scopes(&["docs.read", "docs.write"]);
+        assert_eq!(still_granted(&scopes(&["docs.read", "docs.*", "*"]), &current), ["docs.read", "docs.write"]);
+        assert!(still_granted(&[], &current).is_empty());
+    }
+
+    #[test]
+    fn only_an_expired_token_is_denied_as_expired() {
+        assert_eq!(Deny::from(TokenError::Expired), Deny::Expired);
+        for e in [
+            TokenError::Malformed,
+            TokenError::Algorithm,
+            TokenError::MissingKid,
+            TokenError::UnknownKid,
+            TokenError::Signature,
+            TokenError::NotYetValid,
+            TokenError::Issuer,
+            TokenError::Audience,
+        ] {
+            assert_eq!(Deny::from(e), Deny::Invalid, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_principal_lacks_exactly_what_its_permissions_do_not_grant() {
+        let claims: AccessClaims = serde_json::from_value(serde_json::json!({
+            "iss": "i", "aud": "a", "sub": "s", "aid": Uuid::nil(), "type": "m2m", "iat": 0, "exp": 0, "jti": "j",
+        }))
+        .unwrap();
+        let p =
+            Principal { claims: Arc::new(claims), role: None, permissions: Arc::new(scopes(&["docs.*", "role.read"])) };
+        assert!(p.allows("docs.delete"));
+        assert!(!p.allows("role.write"));
+        assert_eq!(
+            p.missing(&scopes(&["docs.read", "role.write", "billing.read", "role.read"])),
+            ["role.write", "billing.read"]
+        );
     }
 }

@@ -133,4 +133,77 @@ mod tests {
         );
         assert!(TrustedProxies::parse("::1, 192.168.0.0/16").is_ok());
     }
+
+    #[test]
+    fn parse_tolerates_spaces_and_empty_items_but_not_other_separators_or_names() {
+        assert_eq!(TrustedProxies::parse(" 10.0.0.0/8 , ,::1, ").unwrap().0.len(), 2);
+        for bad in ["10.0.0.0/8; ::1", "localhost", "10.0.0.0/", "10.0.0", "*"] {
+            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn without_a_peer_address_there_is_no_client_address() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        assert_eq!(lb.client_ip(None, &headers(&["203.0.113.7"])), None);
+        assert_eq!(TrustedProxies::default().client_ip(None, &headers(&[])), None);
+    }
+
+    #[test]
+    fn a_single_address_trusts_only_itself_and_a_network_its_whole_range() {
+        let one = TrustedProxies::parse("10.0.0.5").unwrap();
+        assert_eq!(one.client_ip(Some(ip("10.0.0.6")), &headers(&["203.0.113.7"])), Some(ip("10.0.0.6")));
+        assert_eq!(one.client_ip(Some(ip("10.0.0.5")), &headers(&["203.0.113.7"])), Some(ip("203.0.113.7")));
+        // Host bits in a network are dropped: `10.0.0.5/8` is `10.0.0.0/8`.
+        let net = TrustedProxies::parse("10.0.0.5/8").unwrap();
+        assert_eq!(net.client_ip(Some(ip("10.255.0.1")), &headers(&["203.0.113.7"])), Some(ip("203.0.113.7")));
+        assert_eq!(net.client_ip(Some(ip("11.0.0.1")), &headers(&["203.0.113.7"])), Some(ip("11.0.0.1")));
+    }
+
+    #[test]
+    fn ipv6_proxies_and_clients_are_walked_the_same_way() {
+        let lb = TrustedProxies::parse("2001:db8:100::/48").unwrap();
+        let peer = Some(ip("2001:db8:100::1"));
+        let xff = headers(&["2001:db8::66, 2001:db8::7, 2001:db8:100::2"]);
+        assert_eq!(lb.client_ip(peer, &xff), Some(ip("2001:db8::7")));
+        assert_eq!(lb.client_ip(Some(ip("2001:db8:200::1")), &xff), Some(ip("2001:db8:200::1")));
+    }
+
+    #[test]
+    fn ipv4_mapped_entries_are_read_as_ipv4() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        assert_eq!(lb.client_ip(peer, &headers(&["::ffff:203.0.113.7"])), Some(ip("203.0.113.7")));
+        // A mapped proxy address is still a trusted proxy: the walk goes on past it.
+        assert_eq!(lb.client_ip(peer, &headers(&["203.0.113.7, ::ffff:10.0.0.9"])), Some(ip("203.0.113.7")));
+    }
+
+    #[test]
+    fn whitespace_around_entries_is_ignored() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        assert_eq!(lb.client_ip(peer, &headers(&["  203.0.113.7  ,10.0.0.9 "])), Some(ip("203.0.113.7")));
+    }
+
+    #[test]
+    fn an_empty_or_unparsable_entry_stops_the_walk_where_it_is() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        // Right of any address: the proxy itself is the best we know.
+        for xff in ["203.0.113.7,", "203.0.113.7, unknown", "203.0.113.7, example.com", "203.0.113.7, _hidden"] {
+            assert_eq!(lb.client_ip(peer, &headers(&[xff])), Some(ip("10.0.0.5")), "{xff}");
+        }
+        // Behind a trusted hop: that hop, never the entries written before the garbage.
+        for xff in ["1.1.1.1,,10.0.0.9", "1.1.1.1, for=203.0.113.7, 10.0.0.9", "1.1.1.1, 203.0.113.7:http, 10.0.0.9"] {
+            assert_eq!(lb.client_ip(peer, &headers(&[xff])), Some(ip("10.0.0.9")), "{xff}");
+        }
+        assert_eq!(lb.client_ip(peer, &headers(&["1.1.1.1", "fe80::1%eth0", "10.0.0.9"])), Some(ip("10.0.0.9")));
+    }
+
+    #[test]
+    fn an_untrusted_hop_ends_the_walk_even_before_garbage() {
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let xff = headers(&["nonsense, 1.1.1.1, 203.0.113.7"]);
+        assert_eq!(lb.client_ip(Some(ip("10.0.0.5")), &xff), Some(ip("203.0.113.7")));
+    }
 }

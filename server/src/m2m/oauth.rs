@@ -157,23 +157,12 @@ fn invalid_client(basic: bool, message: &str) -> Error {
     if basic { e.with_challenge("Basic realm=\"heimdall\"") } else { e }
 }
 
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+/// One half of HTTP Basic client credentials, which RFC 6749 §2.3.1 form-urlencodes: `+` is a
+/// space, `%XX` a byte, and the result must be UTF-8. As in form bodies, a `%` not followed by
+/// two hex digits stands for itself.
+fn form_decode(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(std::borrow::Cow::into_owned)
 }
 
 /// Client credentials from HTTP Basic or the body — exactly one method (RFC 6749 §2.3).
@@ -195,7 +184,7 @@ fn client_credentials(
             let (id, secret) = decoded
                 .as_deref()
                 .and_then(|d| d.split_once(':'))
-                .and_then(|(i, s)| Some((percent_decode(i)?, percent_decode(s)?)))
+                .and_then(|(i, s)| Some((form_decode(i)?, form_decode(s)?)))
                 .ok_or_else(|| invalid_client(true, "malformed Basic credentials"))?;
             Ok((id, secret, true))
         }
@@ -243,6 +232,25 @@ async fn authenticate_client(
         return Err(invalid_client(basic, message));
     }
     Ok(record.expect("checked above"))
+}
+
+/// The scopes a token request is granted: all of the client's when `requested` is absent or
+/// blank, else each space-separated scope asked for (once), provided the client holds it. `Err`
+/// is the first scope it does not hold.
+fn granted_scopes<'a>(held: &[String], requested: Option<&'a str>) -> Result<Vec<String>, &'a str> {
+    let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(held.to_vec());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for s in requested.split_whitespace() {
+        if !permissions::grants(held, s) {
+            return Err(s);
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 fn no_store() -> (String, String) {
@@ -297,25 +305,8 @@ impl OauthApi {
         let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
         let client = authenticate_client(&state, &app, &ctx, creds).await?;
-        let granted: Vec<String> = match b.scope.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => client.scopes.clone(),
-            Some(requested) => {
-                let mut out = Vec::new();
-                for s in requested.split_whitespace() {
-                    if !permissions::grants(&client.scopes, s) {
-                        return Err(Error::new(
-                            Code::InvalidScope,
-                            format!("scope '{s}' is not granted to this client"),
-                        )
-                        .into());
-                    }
-                    if !out.iter().any(|o| o == s) {
-                        out.push(s.to_owned());
-                    }
-                }
-                out
-            }
-        };
+        let granted = granted_scopes(&client.scopes, b.scope.as_deref())
+            .map_err(|s| Error::new(Code::InvalidScope, format!("scope '{s}' is not granted to this client")))?;
         let ttl = state.config.access_token_ttl.as_secs();
         let now = chrono::Utc::now().timestamp();
         let scope = granted.join(" ");
@@ -489,5 +480,145 @@ impl OauthApi {
             }
         };
         Ok(Json(RevocationResponse { revoked }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::IntoResponse;
+
+    use super::*;
+
+    fn basic(decoded: &[u8]) -> Request {
+        Request::builder().header("authorization", format!("Basic {}", STANDARD.encode(decoded))).finish()
+    }
+
+    fn from_basic(decoded: &str) -> Option<(String, String)> {
+        from_basic_bytes(decoded.as_bytes())
+    }
+
+    fn from_basic_bytes(decoded: &[u8]) -> Option<(String, String)> {
+        client_credentials(&basic(decoded), None, None).ok().map(|(id, secret, used_basic)| {
+            assert!(used_basic);
+            (id, secret)
+        })
+    }
+
+    fn pair(id: &str, secret: &str) -> Option<(String, String)> {
+        Some((id.to_owned(), secret.to_owned()))
+    }
+
+    fn scopes(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn basic_credentials_split_at_the_first_colon() {
+        assert_eq!(from_basic("m2m_abc:m2ms_secret"), pair("m2m_abc", "m2ms_secret"));
+        assert_eq!(from_basic("m2m_abc:sec:ret"), pair("m2m_abc", "sec:ret"));
+        assert_eq!(from_basic("m2m_abc:"), pair("m2m_abc", ""));
+        assert_eq!(from_basic(":secret"), pair("", "secret"));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded() {
+        // `+` is a space; an encoded `+`, `:` or `%` is the character itself.
+        assert_eq!(from_basic("a+b:c+d"), pair("a b", "c d"));
+        assert_eq!(from_basic("a%2Bb:c%2bd"), pair("a+b", "c+d"));
+        assert_eq!(from_basic("m2m%3Aid:sec%3Aret"), pair("m2m:id", "sec:ret"));
+        assert_eq!(from_basic("id:100%25"), pair("id", "100%"));
+        assert_eq!(from_basic("id:%C3%A9t%C3%A9"), pair("id", "été"));
+        // As in form bodies, a `%` without two hex digits stands for itself.
+        assert_eq!(from_basic("id:%zz%4"), pair("id", "%zz%4"));
+    }
+
+    #[test]
+    fn the_basic_scheme_name_may_be_lowercase_and_padded() {
+        let encoded = STANDARD.encode("m2m_abc:secret");
+        for header in [format!("basic {encoded}"), format!("  Basic  {encoded}  ")] {
+            let req = Request::builder().header("authorization", header.as_str()).finish();
+            let (id, _, used_basic) = client_credentials(&req, None, None).expect(&header);
+            assert_eq!((id.as_str(), used_basic), ("m2m_abc", true));
+        }
+    }
+
+    #[test]
+    fn malformed_basic_credentials_are_an_invalid_client_with_a_challenge() {
+        let garbage = Request::builder().header("authorization", "Basic not*base64").finish();
+        let cases = [
+            ("no colon", basic(b"m2m_abc")),
+            ("bad base64", garbage),
+            ("raw bytes that are not UTF-8", basic(b"m2m_abc:\xff\xfe")),
+            ("escaped bytes that are not UTF-8 in the secret", basic(b"m2m_abc:%FF")),
+            ("escaped bytes that are not UTF-8 in the id", basic(b"m2m_%C3:secret")),
+        ];
+        for (what, req) in cases {
+            let err = client_credentials(&req, None, None).expect_err(what);
+            assert_eq!(
+                (crate::http::error::status(err.code).as_u16(), err.code.as_str(), err.message.as_str()),
+                (401, "invalid_client", "malformed Basic credentials"),
+                "{what}"
+            );
+            let response = err.into_response();
+            assert_eq!(response.headers().get("www-authenticate").unwrap(), "Basic realm=\"heimdall\"", "{what}");
+        }
+    }
+
+    #[test]
+    fn body_credentials_need_a_client_id_and_answer_without_a_challenge() {
+        let req = Request::default();
+        assert_eq!(
+            client_credentials(&req, Some("m2m_abc".into()), Some("s".into())).unwrap(),
+            ("m2m_abc".to_owned(), "s".to_owned(), false)
+        );
+        for id in [None, Some(String::new())] {
+            let err = client_credentials(&req, id, Some("s".into())).unwrap_err();
+            assert_eq!(
+                (crate::http::error::status(err.code).as_u16(), err.message.as_str()),
+                (401, "client_id is missing")
+            );
+            assert!(err.into_response().headers().get("www-authenticate").is_none());
+        }
+        let err = client_credentials(&req, Some("m2m_abc".into()), None).unwrap_err();
+        assert_eq!((crate::http::error::status(err.code).as_u16(), err.code.as_str()), (401, "invalid_client"));
+        assert_eq!(err.message, "client authentication is missing");
+    }
+
+    #[test]
+    fn basic_and_a_body_secret_together_are_refused() {
+        let err = client_credentials(&basic(b"m2m_abc:s"), None, Some("s".into())).unwrap_err();
+        assert_eq!((crate::http::error::status(err.code).as_u16(), err.code.as_str()), (400, "invalid_request"));
+        // A body `client_id` beside Basic is not a second method; Basic names the client.
+        let (id, _, used_basic) = client_credentials(&basic(b"m2m_abc:s"), Some("m2m_other".into()), None).unwrap();
+        assert_eq!((id.as_str(), used_basic), ("m2m_abc", true));
+    }
+
+    #[test]
+    fn without_a_scope_request_the_token_gets_every_client_scope() {
+        let held = scopes(&["docs.read", "billing.*"]);
+        assert_eq!(granted_scopes(&held, None).unwrap(), held);
+        assert_eq!(granted_scopes(&held, Some("")).unwrap(), held);
+        assert_eq!(granted_scopes(&held, Some("  \t ")).unwrap(), held);
+    }
+
+    #[test]
+    fn a_scope_request_narrows_to_what_is_asked_once_each() {
+        let held = scopes(&["docs.read", "billing.*"]);
+        assert_eq!(granted_scopes(&held, Some("docs.read")).unwrap(), ["docs.read"]);
+        assert_eq!(
+            granted_scopes(&held, Some(" billing.refund  docs.read billing.refund ")).unwrap(),
+            ["billing.refund", "docs.read"]
+        );
+        assert_eq!(granted_scopes(&held, Some("billing.*")).unwrap(), ["billing.*"]);
+        assert_eq!(granted_scopes(&scopes(&["*"]), Some("docs.* docs.read")).unwrap(), ["docs.*", "docs.read"]);
+    }
+
+    #[test]
+    fn a_scope_the_client_does_not_hold_is_named() {
+        let held = scopes(&["docs.read", "billing.*"]);
+        assert_eq!(granted_scopes(&held, Some("docs.read docs.write billing.x")), Err("docs.write"));
+        assert_eq!(granted_scopes(&held, Some("docs.*")), Err("docs.*"));
+        assert_eq!(granted_scopes(&held, Some("*")), Err("*"));
+        assert_eq!(granted_scopes(&[], Some("docs.read")), Err("docs.read"));
     }
 }

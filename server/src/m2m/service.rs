@@ -244,7 +244,7 @@ pub async fn delete(
 
 #[cfg(test)]
 mod tests {
-    use super::is_client_id;
+    use super::{AdminPrincipal, Uuid, grantable, is_client_id};
 
     #[test]
     fn only_client_id_shapes_are_looked_up() {
@@ -252,5 +252,57 @@ mod tests {
         for bad in ["", "m2m_", "m2x_abc", "m2m_a b", "m2m_ä", &format!("m2m_{}", "a".repeat(61))] {
             assert!(!is_client_id(bad), "{bad:?}");
         }
+    }
+
+    fn key_holding(permissions: &[&str]) -> AdminPrincipal {
+        AdminPrincipal::App {
+            key_id: Uuid::nil(),
+            app_id: Uuid::nil(),
+            workspace_id: Uuid::nil(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn scopes(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_key_grants_scopes_it_holds_once_each_in_order() {
+        let key = key_holding(&["docs.*", "billing.read"]);
+        let asked = scopes(&["docs.write", "billing.read", "docs.*", "docs.write"]);
+        assert_eq!(grantable(&key, &asked).unwrap(), ["docs.write", "billing.read", "docs.*"]);
+        assert!(grantable(&key, &[]).unwrap().is_empty());
+        let root = key_holding(&["*"]);
+        assert_eq!(grantable(&root, &scopes(&["*", "anything.at.all"])).unwrap(), ["*", "anything.at.all"]);
+    }
+
+    #[test]
+    fn a_key_cannot_grant_more_than_it_holds() {
+        let key = key_holding(&["docs.*", "billing.read"]);
+        for beyond in ["billing.write", "billing.*", "*", "doc.read", "role.read"] {
+            let err = grantable(&key, &scopes(&["docs.read", beyond])).unwrap_err();
+            assert_eq!(
+                (crate::http::error::status(err.code).as_u16(), err.code.as_str()),
+                (403, "forbidden"),
+                "{beyond}"
+            );
+            assert!(err.message.contains(&format!("'{beyond}'")), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_malformed_scope_is_refused_before_holding_is_considered() {
+        // Even a key holding `*` cannot grant something that is not a permission.
+        for bad in ["docs", "Docs.read", "docs.re*d", "*.read", ""] {
+            let err = grantable(&key_holding(&["*"]), &scopes(&[bad])).unwrap_err();
+            assert_eq!(
+                (crate::http::error::status(err.code).as_u16(), err.code.as_str()),
+                (400, "validation_failed"),
+                "{bad:?}"
+            );
+        }
+        let err = grantable(&key_holding(&[]), &scopes(&["nope", "docs.read"])).unwrap_err();
+        assert_eq!(err.code.as_str(), "validation_failed", "the first scope is judged first");
     }
 }
