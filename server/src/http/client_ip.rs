@@ -23,7 +23,9 @@ impl TrustedProxies {
             .filter(|item| !item.is_empty())
             .map(|item| {
                 item.parse::<IpNet>()
-                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                    // A bare IPv4-mapped address (`::ffff:10.0.0.1`) means the IPv4 address: peers are
+                    // compared in canonical form.
+                    .or_else(|_| item.parse::<IpAddr>().map(|ip| IpNet::from(ip.to_canonical())))
                     .map(|net| net.trunc())
                     .map_err(|_| format!("`{item}` is neither an IP address nor a CIDR network"))
             })
@@ -205,5 +207,14 @@ mod tests {
         let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
         let xff = headers(&["nonsense, 1.1.1.1, 203.0.113.7"]);
         assert_eq!(lb.client_ip(Some(ip("10.0.0.5")), &xff), Some(ip("203.0.113.7")));
+    }
+
+    #[test]
+    fn an_ipv4_mapped_trusted_address_trusts_the_ipv4_peer() {
+        let proxies = TrustedProxies::parse("::ffff:10.0.0.1").unwrap();
+        let mut headers = poem::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(proxies.client_ip(Some(peer), &headers), Some("203.0.113.9".parse().unwrap()));
     }
 }

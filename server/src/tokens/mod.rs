@@ -163,6 +163,11 @@ impl<'a> Unverified<'a> {
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
         let header_json = b64(header)?;
+        // A JOSE header is a JSON object (RFC 7515 §4); serde would also read the struct from
+        // an array.
+        if header_json.trim_ascii_start().first() != Some(&b'{') {
+            return Err(TokenError::Malformed);
+        }
         let header: Header = serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
         if header.alg != "RS256" {
             return Err(TokenError::Algorithm);
@@ -344,6 +349,7 @@ mod tests {
             b64_json(&without(header(), "alg")),
             b64_json(&with(header(), "alg", json!(256))),
             b64_json(&with(header(), "kid", json!(7))),
+            b64_json(&json!(["RS256", app_key().signer.kid])),
         ] {
             assert_eq!(verify_at(&signed(&bad, &payload, app_key()), NOW).unwrap_err(), TokenError::Malformed, "{bad}");
         }
