@@ -709,16 +709,6 @@ impl JwksVerifier {
         }
     }
 
-    /// The validation rules, shared with the benchmark's raw `jsonwebtoken::decode`.
-    pub(crate) fn validation(&self) -> &Validation {
-        &self.inner.validation
-    }
-
-    /// The cached key for `kid`, if any, without fetching.
-    pub(crate) fn cached_key(&self, kid: &str) -> Option<VerifyKey> {
-        self.inner.state.read().expect("jwks cache").keys.as_ref().and_then(|s| s.keys.get(kid).cloned())
-    }
-
     /// A key set that may hold `kid`, fetching when the cache is empty or stale, or when `kid`
     /// is unknown and the cooldown allows it.
     async fn key_set_for(&self, kid: &str, alg: Algorithm) -> Result<Arc<KeySet>, VerifyError> {

@@ -78,7 +78,6 @@
 mod generated;
 
 pub mod authenticator;
-pub mod bench;
 pub mod client;
 pub mod error;
 pub mod jwks;
