@@ -72,6 +72,7 @@ impl ListParams {
 
 /// The parameters of a list method: [`ListParams`], or a struct of filters around one.
 trait Paging: Clone + Send + 'static {
+    /// The paging part, whose cursor a stream moves from page to page.
     fn page_mut(&mut self) -> &mut ListParams;
 }
 
