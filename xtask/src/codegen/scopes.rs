@@ -314,6 +314,14 @@ struct Generator<'a> {
     operations: Vec<Operation<'a>>,
 }
 
+/// Items the wrappers need outside their scopes, emitted once after them: the filter structs of
+/// lists, and the list answers to implement `Page` for (by name, with their item's name).
+#[derive(Default)]
+struct Shared {
+    filters: Vec<TokenStream>,
+    pages: BTreeMap<String, String>,
+}
+
 /// The methods of one scope, in spec order, and their names (which must not repeat).
 #[derive(Default)]
 struct ScopeCode {
@@ -344,8 +352,7 @@ impl<'a> Generator<'a> {
 
     fn file(&self) -> Result<TokenStream> {
         let mut scopes: BTreeMap<&str, ScopeCode> = BTreeMap::new();
-        let mut filters = Vec::new();
-        let mut pages = BTreeMap::new();
+        let mut shared = Shared::default();
         for op in &self.operations {
             let placement = placement(op.id);
             if matches!(placement, Some(Placement::HandWritten(_) | Placement::Excluded(_))) {
@@ -373,7 +380,7 @@ impl<'a> Generator<'a> {
                 })?,
             };
             let code = scopes.entry(scope.name).or_default();
-            for (method_name, method) in self.methods(op, scope, &name, placement, &mut filters, &mut pages)? {
+            for (method_name, method) in self.methods(op, scope, &name, placement, &mut shared)? {
                 if !code.names.insert(method_name.clone()) {
                     bail!(
                         "{} would be a second `{}::{method_name}`: rename one in PLACEMENTS",
@@ -393,7 +400,8 @@ impl<'a> Generator<'a> {
             }
             items.push(scope_items(scope, code.methods));
         }
-        let page_impls = pages.iter().map(|(list, item)| {
+        let filters = &shared.filters;
+        let page_impls = shared.pages.iter().map(|(list, item)| {
             let (list, item) = (format_ident!("{list}"), format_ident!("{item}"));
             quote! {
                 impl crate::paginate::Page for crate::types::#list {
@@ -427,17 +435,29 @@ impl<'a> Generator<'a> {
         })
     }
 
-    /// The method(s) wrapping `op` in `scope` as `name`, with their names. Filter structs and
-    /// `Page` impls the methods need are added to `filters` and `pages`.
+    /// The method(s) wrapping `op` in `scope` as `name`, with their names. What they need
+    /// outside their scope goes to `shared`.
     fn methods(
         &self,
         op: &Operation<'_>,
         scope: &Scope,
         name: &str,
         placement: Option<Placement>,
-        filters: &mut Vec<TokenStream>,
-        pages: &mut BTreeMap<String, String>,
+        shared: &mut Shared,
     ) -> Result<Vec<(String, TokenStream)>> {
+        let call = self.call(op, scope, placement)?;
+        let is_list = op.parameter("query", "limit").is_some() && op.parameter("query", "cursor").is_some();
+        if is_list {
+            self.list_methods(op, scope, name, placement, call, shared)
+        } else {
+            Ok(call_methods(op, name, call))
+        }
+    }
+
+    /// What the wrappers of `op` share: the request up to `send`, with the scope's binding, the
+    /// path parameters it does not bind (in path order), the required query parameters and the
+    /// body, each fed by an argument.
+    fn call(&self, op: &Operation<'_>, scope: &Scope, placement: Option<Placement>) -> Result<Call> {
         let access = Access::of(scope);
         let client = &access.client;
         let op_ident = format_ident!("{}", op.id);
@@ -446,7 +466,6 @@ impl<'a> Generator<'a> {
             request = quote!(#request #bind);
         }
 
-        // Path parameters the scope does not bind, in path order, then required query ones.
         let mut args = Vec::new();
         let mut generics = Vec::new();
         let mut path_params: Vec<&Value> = op
@@ -454,14 +473,10 @@ impl<'a> Generator<'a> {
             .filter(|p| p["in"] == "path" && !matches!(p["name"].as_str(), Some("app_id" | "app_slug")))
             .collect();
         path_params.sort_by_key(|p| op.path.find(&format!("{{{}}}", p["name"].as_str().unwrap_or(""))));
-        for param in path_params {
-            let (arg, ty, value) = argument(op, param_name(param)?, &param["schema"], true, &mut generics)?;
-            args.push(quote!(#arg: #ty));
-            let setter = setter(param_name(param)?);
-            request = quote!(#request.#setter(#value));
-        }
-        for param in op.parameters().filter(|p| p["in"] == "query" && p["required"] == true) {
-            let (arg, ty, value) = argument(op, param_name(param)?, &param["schema"], false, &mut generics)?;
+        let query_params = op.parameters().filter(|p| p["in"] == "query" && p["required"] == true);
+        for param in path_params.into_iter().map(|p| (p, true)).chain(query_params.map(|p| (p, false))) {
+            let (param, in_path) = param;
+            let (arg, ty, value) = argument(op, param_name(param)?, &param["schema"], in_path, &mut generics)?;
             args.push(quote!(#arg: #ty));
             let setter = setter(param_name(param)?);
             request = quote!(#request.#setter(#value));
@@ -470,9 +485,8 @@ impl<'a> Generator<'a> {
             bail!("{} requires the header `{}`, which the generator cannot supply", op.describe(), param["name"]);
         }
 
-        let body = self.body_schema(op)?;
         let mut body_setup = quote!();
-        match (body, placement) {
+        match (self.body_schema(op)?, placement) {
             (Some(schema), Some(Placement::FieldsAsArguments)) => {
                 let (fields, builder) = self.body_fields(op, schema, &mut generics)?;
                 args.extend(fields);
@@ -488,143 +502,93 @@ impl<'a> Generator<'a> {
             (None, _) => {}
         }
 
-        let output = self.output(op)?;
         let generics = if generics.is_empty() { quote!() } else { quote!(<#(#generics: Into<String>),*>) };
-        let method = format_ident!("{name}");
-        let mut doc = operation_doc(op);
-        let mut methods = Vec::new();
+        Ok(Call { request, args, generics, body_setup, output: self.output(op)?, doc: operation_doc(op) })
+    }
 
-        let is_list = op.parameter("query", "limit").is_some() && op.parameter("query", "cursor").is_some();
-        if is_list {
-            if !args.is_empty() {
-                bail!("{} is a list with arguments; the generator has no shape for it", op.describe());
-            }
-            let item = self.list_item(op, &output.schema)?;
-            pages.insert(output.schema.clone(), item.clone());
-            let filter_params: Vec<&Value> = op
-                .parameters()
-                .filter(|p| p["in"] == "query" && !matches!(p["name"].as_str(), Some("limit" | "cursor")))
-                .collect();
-            // A plain list takes `page: ListParams`; one with filters `params`, its own struct.
-            let (arg, arg_ty, into, page) = if filter_params.is_empty() {
-                (format_ident!("page"), quote!(super::ListParams), false, quote!(page))
-            } else {
-                let struct_name = format!("{}Params", pascal(op.id));
-                filters.push(filter_struct(op, &struct_name, scope.name, name, &filter_params)?);
-                let ty = format_ident!("{struct_name}");
-                let by_value = placement == Some(Placement::FiltersByValue);
-                let arg_ty = if by_value { quote!(#ty) } else { quote!(impl Into<#ty>) };
-                (format_ident!("params"), arg_ty, !by_value, quote!(params.page))
-            };
-            let into_line = if into { quote!(let params = params.into();) } else { quote!() };
-            let start = if into { quote!(#arg.into()) } else { quote!(#arg) };
-            let mut filters_applied = Vec::new();
-            for param in &filter_params {
-                let field = format_ident!("{}", rust_name(param_name(param)?));
-                let setter = setter(param_name(param)?);
-                filters_applied.push(quote! {
-                    if let Some(#field) = params.#field {
-                        request = request.#setter(#field);
-                    }
-                });
-            }
-            let output_ty = &output.ty;
-            let item_ty = format_ident!("{item}");
-            let stream = stream_name(name);
-            doc.push(String::new());
-            doc.push(format!("One page; [`{stream}`](Self::{stream}) yields every item."));
-            let list_doc = doc_attrs(&doc);
-            methods.push((
-                name.to_owned(),
-                quote! {
-                    #(#list_doc)*
-                    pub async fn #method(&self, #arg: #arg_ty) -> crate::Result<#output_ty> {
-                        #into_line
-                        let mut request = #request;
-                        if let Some(limit) = #page.limit {
-                            request = request.limit(limit);
-                        }
-                        if let Some(cursor) = #page.cursor {
-                            request = request.cursor(cursor);
-                        }
-                        #(#filters_applied)*
-                        super::ok(request.send().await)
-                    }
-                },
-            ));
-            let stream_doc = doc_attrs(&[
-                format!("Every item of [`{name}`](Self::{name}), page after page, from the given cursor on."),
-                String::new(),
-                format!("Pages through `{}` (`{}`).", endpoint(op), op.id),
-            ]);
-            let stream_ident = format_ident!("{stream}");
-            methods.push((
-                stream,
-                quote! {
-                    #(#stream_doc)*
-                    pub fn #stream_ident(
-                        &self,
-                        #arg: #arg_ty,
-                    ) -> impl futures::Stream<Item = crate::Result<crate::types::#item_ty>> + Send + 'static {
-                        super::stream_pages(self, #start, |scope, params| async move { scope.#method(params).await })
-                    }
-                },
-            ));
-            return Ok(methods);
+    /// `list` (one page) and `stream` (every item) for a list operation. A plain list takes
+    /// `page: ListParams`; one with query filters takes `params`, a generated struct of the
+    /// filters around a `ListParams`.
+    fn list_methods(
+        &self,
+        op: &Operation<'_>,
+        scope: &Scope,
+        name: &str,
+        placement: Option<Placement>,
+        call: Call,
+        shared: &mut Shared,
+    ) -> Result<Vec<(String, TokenStream)>> {
+        if !call.args.is_empty() {
+            bail!("{} is a list with arguments; the generator has no shape for it", op.describe());
         }
-
-        // Optional parameters the wrapper does not take, so its doc does not promise them.
-        let left_out: Vec<String> = op
+        let item = self.list_item(op, &call.output.schema)?;
+        shared.pages.insert(call.output.schema.clone(), item.clone());
+        let filter_params: Vec<&Value> = op
             .parameters()
-            .filter(|p| p["required"] != true && p["in"] != "path" && p["name"] != "Idempotency-Key")
-            .filter_map(|p| Some(format!("`{}`", p["name"].as_str()?)))
+            .filter(|p| p["in"] == "query" && !matches!(p["name"].as_str(), Some("limit" | "cursor")))
             .collect();
-        if !left_out.is_empty() {
-            doc.push(String::new());
-            doc.push(format!(
-                "Not taken here: {}; set it on the generated builder,\n`heimdall.client().{}()`.",
-                left_out.join(", "),
-                op.id
-            ));
-        }
-        let output_ty = &output.ty;
-        let method_doc = doc_attrs(&doc);
-        methods.push((
-            name.to_owned(),
-            quote! {
-                #(#method_doc)*
-                pub async fn #method #generics(&self, #(#args),*) -> crate::Result<#output_ty> {
-                    #body_setup
-                    super::ok(#request.send().await)
+        let (arg, arg_ty, into, page) = if filter_params.is_empty() {
+            (format_ident!("page"), quote!(super::ListParams), false, quote!(page))
+        } else {
+            let struct_name = format!("{}Params", pascal(op.id));
+            shared.filters.push(filter_struct(op, &struct_name, scope.name, name, &filter_params)?);
+            let ty = format_ident!("{struct_name}");
+            let by_value = placement == Some(Placement::FiltersByValue);
+            let arg_ty = if by_value { quote!(#ty) } else { quote!(impl Into<#ty>) };
+            (format_ident!("params"), arg_ty, !by_value, quote!(params.page))
+        };
+        let into_line = if into { quote!(let params = params.into();) } else { quote!() };
+        let start = if into { quote!(#arg.into()) } else { quote!(#arg) };
+        let mut filters_applied = Vec::new();
+        for param in &filter_params {
+            let field = format_ident!("{}", rust_name(param_name(param)?));
+            let setter = setter(param_name(param)?);
+            filters_applied.push(quote! {
+                if let Some(#field) = params.#field {
+                    request = request.#setter(#field);
                 }
-            },
-        ));
-        if op.parameter("header", "Idempotency-Key").is_some() {
-            let idempotent = format_ident!("{name}_idempotent");
-            let doc = doc_attrs(&[
-                format!(
-                    "Like [`{name}`](Self::{name}), with an `Idempotency-Key`: a retry with the same key \
-                     and body\nanswers like the first call instead of acting twice."
-                ),
-                String::new(),
-                format!("Sends `{}` (`{}`) with an `Idempotency-Key` header.", endpoint(op), op.id),
-            ]);
-            methods.push((
-                format!("{name}_idempotent"),
-                quote! {
-                    #(#doc)*
-                    pub async fn #idempotent #generics(
-                        &self,
-                        #(#args,)*
-                        idempotency_key: impl Into<String>,
-                    ) -> crate::Result<#output_ty> {
-                        #body_setup
-                        super::ok(#request.idempotency_key(idempotency_key.into()).send().await)
-                    }
-                },
-            ));
+            });
         }
-        Ok(methods)
+
+        let Call { request, output, mut doc, .. } = call;
+        let output_ty = &output.ty;
+        let method = format_ident!("{name}");
+        let stream = stream_name(name);
+        doc.push(String::new());
+        doc.push(format!("One page; [`{stream}`](Self::{stream}) yields every item."));
+        let list_doc = doc_attrs(&doc);
+        let list = quote! {
+            #(#list_doc)*
+            pub async fn #method(&self, #arg: #arg_ty) -> crate::Result<#output_ty> {
+                #into_line
+                let mut request = #request;
+                if let Some(limit) = #page.limit {
+                    request = request.limit(limit);
+                }
+                if let Some(cursor) = #page.cursor {
+                    request = request.cursor(cursor);
+                }
+                #(#filters_applied)*
+                super::ok(request.send().await)
+            }
+        };
+        let stream_doc = doc_attrs(&[
+            format!("Every item of [`{name}`](Self::{name}), page after page, from the given cursor on."),
+            String::new(),
+            format!("Pages through `{}` (`{}`).", endpoint(op), op.id),
+        ]);
+        let stream_ident = format_ident!("{stream}");
+        let item_ty = format_ident!("{item}");
+        let stream_method = quote! {
+            #(#stream_doc)*
+            pub fn #stream_ident(
+                &self,
+                #arg: #arg_ty,
+            ) -> impl futures::Stream<Item = crate::Result<crate::types::#item_ty>> + Send + 'static {
+                super::stream_pages(self, #start, |scope, params| async move { scope.#method(params).await })
+            }
+        };
+        Ok(vec![(name.to_owned(), list), (stream, stream_method)])
     }
 
     /// The name of the body's schema, if the operation takes one.
@@ -711,6 +675,75 @@ impl<'a> Generator<'a> {
             .and_then(schema_ref)
             .with_context(|| format!("{}: {list} has no `data` array of a named schema", op.describe()))
     }
+}
+
+/// What the wrappers of one operation share (see [`Generator::call`]).
+struct Call {
+    request: TokenStream,
+    args: Vec<TokenStream>,
+    generics: TokenStream,
+    body_setup: TokenStream,
+    output: Output,
+    doc: Vec<String>,
+}
+
+/// The wrapper of an operation that is not a list, and its `…_idempotent` twin when the
+/// operation takes an optional `Idempotency-Key`.
+fn call_methods(op: &Operation<'_>, name: &str, call: Call) -> Vec<(String, TokenStream)> {
+    let Call { request, args, generics, body_setup, output, mut doc } = call;
+    // Optional parameters the wrapper does not take, so its doc does not promise them.
+    let left_out: Vec<String> = op
+        .parameters()
+        .filter(|p| p["required"] != true && p["in"] != "path" && p["name"] != "Idempotency-Key")
+        .filter_map(|p| Some(format!("`{}`", p["name"].as_str()?)))
+        .collect();
+    if !left_out.is_empty() {
+        doc.push(String::new());
+        doc.push(format!(
+            "Not taken here: {}; set it on the generated builder,\n`heimdall.client().{}()`.",
+            left_out.join(", "),
+            op.id
+        ));
+    }
+    let output_ty = &output.ty;
+    let method = format_ident!("{name}");
+    let method_doc = doc_attrs(&doc);
+    let mut methods = vec![(
+        name.to_owned(),
+        quote! {
+            #(#method_doc)*
+            pub async fn #method #generics(&self, #(#args),*) -> crate::Result<#output_ty> {
+                #body_setup
+                super::ok(#request.send().await)
+            }
+        },
+    )];
+    if op.parameter("header", "Idempotency-Key").is_some() {
+        let idempotent = format_ident!("{name}_idempotent");
+        let doc = doc_attrs(&[
+            format!(
+                "Like [`{name}`](Self::{name}), with an `Idempotency-Key`: a retry with the same key \
+                 and body\nanswers like the first call instead of acting twice."
+            ),
+            String::new(),
+            format!("Sends `{}` (`{}`) with an `Idempotency-Key` header.", endpoint(op), op.id),
+        ]);
+        methods.push((
+            format!("{name}_idempotent"),
+            quote! {
+                #(#doc)*
+                pub async fn #idempotent #generics(
+                    &self,
+                    #(#args,)*
+                    idempotency_key: impl Into<String>,
+                ) -> crate::Result<#output_ty> {
+                    #body_setup
+                    super::ok(#request.idempotency_key(idempotency_key.into()).send().await)
+                }
+            },
+        ));
+    }
+    methods
 }
 
 /// The success type of an operation, and its schema's name when it is a named schema.
