@@ -309,6 +309,7 @@ pub(super) fn generate(spec: &Value, banner: &str) -> Result<String> {
     Ok(format!("{banner}\n{code}"))
 }
 
+/// The spec and its operations, in spec order.
 struct Generator<'a> {
     spec: &'a Value,
     operations: Vec<Operation<'a>>,
@@ -350,6 +351,8 @@ impl<'a> Generator<'a> {
         Ok(Generator { spec, operations })
     }
 
+    /// The whole file: each scope's type, accessor and methods in [`SCOPES`] order, then the
+    /// list filters and `Page` impls.
     fn file(&self) -> Result<TokenStream> {
         let mut scopes: BTreeMap<&str, ScopeCode> = BTreeMap::new();
         let mut shared = Shared::default();
