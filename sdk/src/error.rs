@@ -10,7 +10,7 @@
 
 use reqwest::StatusCode;
 
-use crate::{jwks::VerifyError, types::ErrorBody};
+use crate::{jwks::errors::VerifyError, types::ErrorBody};
 
 /// Everything that can go wrong talking to Heimdall or verifying one of its tokens.
 #[derive(Debug, thiserror::Error)]

@@ -50,12 +50,22 @@
 //!   `cargo xtask check` fails CI when it drifts from the server.
 //! - [`client`]: [`Heimdall`], its builder and the [`Credential`] it sends.
 //! - [`scoped`]: `heimdall.app(id)` and `heimdall.consumer(slug)` with their sub-scopes; thin
-//!   wrappers returning the generated types.
-//! - [`paginate`]: a [`futures::Stream`] over every page of any list.
+//!   wrappers returning the generated types. The wrappers, the sub-scope types and the list
+//!   filters are generated from the spec as well (`scoped/generated.rs`, by the same
+//!   `cargo xtask codegen` and under the same `check`; an xtask test requires every operation to
+//!   have a wrapper or a stated reason not to). The root scopes, paging and the conveniences no
+//!   rule derives from the spec (`signin(identifier, password)`, `client_credentials(..)`) are
+//!   written by hand (`scoped/mod.rs`, `scoped/extras.rs`).
+//! - [`paginate`](mod@paginate): a [`futures::Stream`] over every page of any list.
 //! - [`error`]: one [`Error`] with the HTTP status and Heimdall's `{code, message}`.
-//! - [`jwks`]: the caching [`JwksVerifier`] behind `consumer.verify_token(..)`.
+//! - [`jwks`]: the caching [`JwksVerifier`] behind `consumer.verify_token(..)`, one module per
+//!   concern (errors, options, claims, fetching, the cache, the verifier). Its errors depend on
+//!   nothing else in the crate, so [`error`] wraps them without a cycle.
 //! - [`authenticator`]: [`Authenticator`] for backends, with poem and axum middleware behind the
 //!   `poem` and `axum` features.
+//!
+//! The verification micro-benchmark is the `verify_bench` example (which `cargo xtask bench`
+//! includes), not part of this API.
 //!
 //! Errors from the generated builders (`progenitor_client::Error<types::ErrorBody>`) convert into
 //! [`Error`] with `?`.
@@ -78,7 +88,6 @@
 mod generated;
 
 pub mod authenticator;
-pub mod bench;
 pub mod client;
 pub mod error;
 pub mod jwks;

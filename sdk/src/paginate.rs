@@ -34,7 +34,9 @@ use futures::{Stream, TryStreamExt, stream};
 
 use crate::{Error, ResponseValue, types};
 
-/// One page of a paginated list: its items and where the next page starts.
+/// One page of a paginated list: its items and where the next page starts. Every list answer of
+/// the API implements it; the implementations are generated with the scope wrappers
+/// (`scoped/generated.rs`), from the spec's lists.
 pub trait Page {
     /// The type of the listed items.
     type Item;
@@ -56,36 +58,6 @@ impl<P: Page> Page for ResponseValue<P> {
     fn into_items(self) -> Vec<Self::Item> {
         self.into_inner().into_items()
     }
-}
-
-macro_rules! pages {
-    ($($list:ident => $item:ident),* $(,)?) => {
-        $(
-            impl Page for types::$list {
-                type Item = types::$item;
-
-                fn pagination(&self) -> &types::Pagination {
-                    &self.pagination
-                }
-
-                fn into_items(self) -> Vec<Self::Item> {
-                    self.data
-                }
-            }
-        )*
-    };
-}
-
-pages! {
-    AppList => App,
-    ApiKeyList => ApiKeySummary,
-    AuditLogList => AuditLogEntry,
-    AppMemberList => AppMemberSummary,
-    EndUserList => EndUserSummary,
-    InviteList => Invite,
-    M2mClientList => M2mClientSummary,
-    RoleList => Role,
-    SessionList => SessionInfo,
 }
 
 /// Every page of a list, starting at the first: `fetch` gets the `cursor` of the page to load

@@ -19,12 +19,12 @@ struct Command {
 const COMMANDS: &[Command] = &[
     Command {
         name: "codegen",
-        help: "write openapi.json and sdk/src/generated.rs from the server's spec",
+        help: "write openapi.json and the SDK's generated client and scope wrappers from the server's spec",
         run: codegen::run_codegen,
     },
     Command {
         name: "check",
-        help: "fail with a diff if openapi.json or sdk/src/generated.rs are stale",
+        help: "fail with a diff if openapi.json or the SDK's generated files are stale",
         run: codegen::run_check,
     },
     Command {

@@ -523,8 +523,13 @@ impl Run<'_> {
     /// timed on this (the load generator's) core while no load runs: issue 5's "wrapper costs
     /// less than 10%", i.e. at least 1/1.1 of the raw rate.
     async fn sdk_verify(&mut self) -> Result<()> {
-        let verifier = heimdall_sdk::JwksVerifier::builder(format!("http://{}", self.addr), &self.fx.slug).build()?;
-        let t = heimdall_sdk::bench::verify_throughput(&verifier, &self.fx.user_token, SDK_VERIFY_ITERATIONS).await?;
+        let consumer = heimdall_sdk::Heimdall::builder()
+            .base_url(format!("http://{}", self.addr))
+            .build()?
+            .consumer(&self.fx.slug);
+        let t = super::verify_bench::verify_throughput(&consumer, &self.fx.user_token, SDK_VERIFY_ITERATIONS)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
         let raw = Rate { wall: t.raw_per_sec, cpu: t.raw_per_sec };
         self.report.rows.push(Row {
             scenario: "sdk_verify".into(),
