@@ -5,24 +5,18 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use poem::{Request, web::Data};
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::service::{self, Purpose};
 use crate::access::api::AdminKey;
-use crate::audit::Action;
 use crate::tags::ApiTags;
 use crate::{
-    audit::Entry,
-    auth_config, clock,
-    coherence::Change,
-    db,
     end_users::identity::Email,
     http::{
         error::{Error, ErrorSet, Errors},
         responses::NoContent,
     },
-    permissions, sessions,
+    permissions,
     state::AppState,
 };
 
@@ -126,7 +120,7 @@ impl CodesApi {
         crate::access::api::admin_for_app(state, key, &app, permission).await?;
         let email = email_of(&req)?;
         let user = match &email {
-            Some(e) => service::eligible_account(&state.db, &app, purpose, e).await?,
+            Some(e) => service::eligible_account(state, &app, purpose, e).await?,
             None => None,
         };
         let minted = service::mint(state, &app, purpose, user.as_ref()).await?;
@@ -186,27 +180,7 @@ impl CodesApi {
     ) -> Result<NoContent, Errors<ConsumeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let ctx = crate::http::context::origin(req);
-        let code = service::parse_code(&body.0.code)?;
-        let config = auth_config::load(&state.db, app.id).await?;
-        config.check_password(&body.0.new_password)?;
-        // Hashed before the code is used up, so a busy hashing queue (503) does not burn it.
-        let hash = state.passwords.hash(&body.0.new_password).await?;
-        let row = service::consume(&state, &app, Purpose::PasswordReset, &code, &ctx).await?;
-        let user = service::account_for(&state, &app, &row).await?;
-        let now = clock::now();
-        let tx = db::begin_write(&state.db).await?;
-        let mut model = user.clone().into_active_model();
-        model.password_hash = Set(Some(hash));
-        model.updated_at = Set(now);
-        model.update(&tx).await.map_err(Error::from)?;
-        let revoked = sessions::store::revoke_all(&tx, app.id, user.id, "password_reset", now).await?;
-        Entry::new(app.id, &sessions::service::user_actor(user.id), Action::EndUserPasswordReset, &ctx)
-            .resource("end_user", user.id)
-            .details(serde_json::json!({ "sessions_revoked": revoked }))
-            .record(&tx)
-            .await?;
-        tx.commit().await?;
-        state.bus.publish(Change::User(user.id)).await;
+        service::reset_password(&state, &app, &ctx, &body.0.code, &body.0.new_password).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -259,7 +233,7 @@ impl CodesApi {
         crate::access::api::admin_for_app(&state, &auth, &app, permissions::VERIFY_SEND_EMAIL).await?;
         state.mailer.require()?;
         let email = Email::parse(&body.0.email)?;
-        let user = service::eligible_account(&state.db, &app, Purpose::EmailVerification, &email).await?;
+        let user = service::eligible_account(&state, &app, Purpose::EmailVerification, &email).await?;
         let Some((code, expires_at)) = service::mint(&state, &app, Purpose::EmailVerification, user.as_ref()).await?
         else {
             return Ok(Json(CodeDispatched { expires_at: None }));
@@ -293,26 +267,13 @@ impl CodesApi {
     ) -> Result<Json<ContactVerified>, Errors<ConsumeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let ctx = crate::http::context::origin(req);
-        let code = service::parse_code(&body.0.code)?;
-        let row = service::consume(&state, &app, Purpose::EmailVerification, &code, &ctx).await?;
-        let user = service::account_for(&state, &app, &row).await?;
-        let now = clock::now();
-        let tx = db::begin_write(&state.db).await?;
-        let mut model = user.clone().into_active_model();
-        model.email_verified_at = Set(Some(now));
-        model.updated_at = Set(now);
-        let user = model.update(&tx).await.map_err(Error::from)?;
-        Entry::new(app.id, &sessions::service::user_actor(user.id), Action::EndUserEmailVerified, &ctx)
-            .resource("end_user", user.id)
-            .record(&tx)
-            .await?;
-        tx.commit().await?;
+        let user = service::verify_contact(&state, &app, &ctx, &body.0.code).await?;
         Ok(Json(ContactVerified {
             account_id: user.id,
             contact_id: user.id,
             contact_type: "email".into(),
             value: user.email.unwrap_or_default(),
-            verified_at: now,
+            verified_at: user.email_verified_at.unwrap_or_else(crate::clock::now),
         }))
     }
 }

@@ -3,20 +3,20 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use uuid::Uuid;
 
+use super::store::{self, NewCode};
 use crate::access::Origin;
-use crate::error::Code;
+use crate::error::{Code, Error};
 use crate::{
     apps::AppRef,
-    clock, db,
-    end_users::{identity::Email, store as users},
+    auth_config, clock, db,
+    end_users::{self, identity::Email},
     entity::{end_user, one_time_code},
-    http::error::Error,
     ratelimit::Limit,
     secrets::{hash_secret, random_bytes},
     state::AppState,
+    write,
 };
 
 /// How long a code lives.
@@ -60,12 +60,12 @@ fn new_code() -> String {
 /// The account a code for `purpose` may be minted for: password resets need a verified email,
 /// verification codes an unverified one.
 pub async fn eligible_account(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     app: &AppRef,
     purpose: Purpose,
     email: &Email,
 ) -> Result<Option<end_user::Model>, Error> {
-    let user = users::find_by_email(db, app.id, &email.key()).await?;
+    let user = end_users::service::find_by_email(state, app.id, &email.key()).await?;
     Ok(user.filter(|u| {
         u.is_active()
             && match purpose {
@@ -86,29 +86,21 @@ pub async fn mint(
     for _ in 0..5 {
         let now = clock::now();
         let code = new_code();
-        let tx = db::begin_write(&state.db).await?;
-        one_time_code::Entity::delete_many()
-            .filter(one_time_code::Column::AppId.eq(app.id))
-            .filter(one_time_code::Column::EndUserId.eq(user.map(|u| u.id).unwrap_or(Uuid::nil())))
-            .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
-            .exec(&tx)
-            .await?;
-        let inserted = one_time_code::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            app_id: Set(app.id),
-            end_user_id: Set(user.map(|u| u.id)),
-            purpose: Set(if user.is_some() { purpose.as_str().into() } else { "decoy".into() }),
-            code_hash: Set(code_hash(app.id, &code)),
-            contact: Set(user.and_then(|u| u.email_key.clone())),
-            created_at: Set(now),
-            expires_at: Set(now + LIFETIME),
-            used_at: Set(if user.is_some() { None } else { Some(now) }),
-        }
-        .insert(&tx)
-        .await;
-        match inserted {
+        let unit = write::begin(&state.db, &state.bus).await?;
+        store::delete_for(unit.conn(), app.id, user.map(|u| u.id).unwrap_or(Uuid::nil()), purpose.as_str()).await?;
+        let new = NewCode {
+            app_id: app.id,
+            end_user_id: user.map(|u| u.id),
+            purpose: if user.is_some() { purpose.as_str().into() } else { "decoy".into() },
+            code_hash: code_hash(app.id, &code),
+            contact: user.and_then(|u| u.email_key.clone()),
+            now,
+            expires_at: now + LIFETIME,
+            used_at: if user.is_some() { None } else { Some(now) },
+        };
+        match store::insert(unit.conn(), new).await {
             Ok(row) => {
-                tx.commit().await?;
+                unit.commit_unaudited("a code is a credential handed to the caller; its use is audited").await?;
                 return Ok(user.map(|_| (code, row.expires_at)));
             }
             // The same six digits are already stored for this app: draw again.
@@ -131,7 +123,7 @@ pub async fn account_for(
     code: &one_time_code::Model,
 ) -> Result<end_user::Model, Error> {
     let user = match code.end_user_id {
-        Some(id) => users::find(&state.db, app.id, id).await?,
+        Some(id) => end_users::service::find(state, app.id, id).await?,
         None => None,
     };
     user.filter(|u| u.email_key.is_some() && u.email_key == code.contact).ok_or_else(gone)
@@ -160,24 +152,12 @@ pub async fn consume(
     state.limits.check(&app_key, APP_FAILURE_LIMIT).await?;
     state.limits.check(&ip_key, IP_FAILURE_LIMIT).await?;
     let now = clock::now();
-    let found = one_time_code::Entity::find()
-        .filter(one_time_code::Column::AppId.eq(app.id))
-        .filter(one_time_code::Column::CodeHash.eq(code_hash(app.id, code)))
-        .filter(one_time_code::Column::Purpose.eq(purpose.as_str()))
-        .one(&state.db)
+    let found = store::find(&state.db, app.id, &code_hash(app.id, code), purpose.as_str())
         .await?
         .filter(|c| c.used_at.is_none() && c.expires_at > now);
     let claimed = match &found {
-        Some(row) => {
-            one_time_code::Entity::update_many()
-                .col_expr(one_time_code::Column::UsedAt, Expr::value(now))
-                .filter(one_time_code::Column::Id.eq(row.id))
-                .filter(one_time_code::Column::UsedAt.is_null())
-                .exec(&state.db)
-                .await?
-                .rows_affected
-                == 1
-        }
+        // A single conditional update: exactly one concurrent consumer wins.
+        Some(row) => store::claim(&state.db, row.id, now).await?,
         None => false,
     };
     match found {
@@ -191,13 +171,41 @@ pub async fn consume(
 }
 
 /// Deletes codes that expired more than a day ago.
-pub async fn prune(state: &AppState) -> Result<u64, sea_orm::DbErr> {
+pub async fn prune(state: &AppState) -> Result<u64, Error> {
     let cutoff = clock::now() - chrono::Duration::days(1);
-    Ok(one_time_code::Entity::delete_many()
-        .filter(one_time_code::Column::ExpiresAt.lt(cutoff))
-        .exec(&state.db)
-        .await?
-        .rows_affected)
+    Ok(store::prune(&state.db, cutoff).await?)
+}
+
+/// Resets a password with a reset code: the new password is checked and hashed first (a busy
+/// hashing queue, 503, does not burn the code), then the code is consumed, the password set and
+/// every session of the account ended.
+pub async fn reset_password(
+    state: &AppState,
+    app: &AppRef,
+    ctx: &Origin,
+    raw_code: &str,
+    new_password: &str,
+) -> Result<(), Error> {
+    let code = parse_code(raw_code)?;
+    let config = auth_config::load(&state.db, app.id).await?;
+    config.check_password(new_password)?;
+    let hash = state.passwords.hash(new_password).await?;
+    let row = consume(state, app, Purpose::PasswordReset, &code, ctx).await?;
+    let user = account_for(state, app, &row).await?;
+    end_users::service::reset_password(state, ctx, app.id, user, hash).await
+}
+
+/// Verifies the contact a verification code was sent to; returns the account.
+pub async fn verify_contact(
+    state: &AppState,
+    app: &AppRef,
+    ctx: &Origin,
+    raw_code: &str,
+) -> Result<end_user::Model, Error> {
+    let code = parse_code(raw_code)?;
+    let row = consume(state, app, Purpose::EmailVerification, &code, ctx).await?;
+    let user = account_for(state, app, &row).await?;
+    end_users::service::verify_email(state, ctx, app.id, user).await
 }
 
 #[cfg(test)]

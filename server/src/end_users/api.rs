@@ -15,14 +15,14 @@ use uuid::Uuid;
 
 use super::{
     dto::{self, AppMemberList, EndUserList, EndUserStatus, EndUserSummary},
-    service, store,
+    service,
 };
 use crate::access::api::{AdminKey, authenticate};
 use crate::audit::Action;
 use crate::tags::ApiTags;
 use crate::{
     http::{
-        error::{AdminReadErrors, AdminWriteErrors, Error, Errors},
+        error::{AdminReadErrors, AdminWriteErrors, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -88,10 +88,10 @@ impl EndUsersApi {
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter =
-            store::ListFilter { status: status.0.map(|s| s.as_str().to_owned()), search: search.0, with_role: false };
-        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(Error::from)?;
+            service::ListFilter { status: status.0.map(|s| s.as_str().to_owned()), search: search.0, with_role: false };
+        let rows = service::list(&state, app_id.0, &filter, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |u| u.id);
-        let data = dto::summaries(&state.db, app_id.0, rows).await.map_err(Error::from)?;
+        let data = dto::summaries(&state, app_id.0, rows).await?;
         Ok(Json(EndUserList { data, pagination }))
     }
 
@@ -115,7 +115,7 @@ impl EndUsersApi {
     ) -> Result<Json<EndUserSummary>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let user = service::visible(&state, &principal, app_id.0, user_id.0, permissions::END_USER_READ).await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
+        Ok(Json(dto::summary(&state, app_id.0, user).await?))
     }
 
     /// Update an end-user's profile
@@ -142,7 +142,7 @@ impl EndUsersApi {
         let user =
             service::update_profile(&state, &principal, &ctx, app_id.0, user_id.0, body.0.display_name, body.0.email)
                 .await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
+        Ok(Json(dto::summary(&state, app_id.0, user).await?))
     }
 
     /// Delete an end-user
@@ -199,7 +199,7 @@ impl EndUsersApi {
             permissions::END_USER_UPDATE,
         )
         .await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
+        Ok(Json(dto::summary(&state, app_id.0, user).await?))
     }
 
     /// Change an end-user's status
@@ -224,7 +224,7 @@ impl EndUsersApi {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
         let user = service::set_status(&state, &principal, &ctx, app_id.0, user_id.0, body.0.status.into()).await?;
-        Ok(Json(dto::summary(&state.db, app_id.0, user).await.map_err(Error::from)?))
+        Ok(Json(dto::summary(&state, app_id.0, user).await?))
     }
 
     /// Revoke all sessions of an end-user
@@ -266,10 +266,10 @@ impl EndUsersApi {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::END_USER_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let filter = store::ListFilter { with_role: true, ..Default::default() };
-        let rows = store::list(&state.db, app_id.0, &filter, page.after, page.fetch()).await.map_err(Error::from)?;
+        let filter = service::ListFilter { with_role: true, ..Default::default() };
+        let rows = service::list(&state, app_id.0, &filter, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |u| u.id);
-        let data = dto::members(&state.db, app_id.0, rows).await.map_err(Error::from)?;
+        let data = dto::members(&state, app_id.0, rows).await?;
         Ok(Json(AppMemberList { data, pagination }))
     }
 

@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::store;
-use crate::{clock, entity::end_user, page_type, rbac};
+use super::service;
+use crate::{entity::end_user, error::Error, page_type, rbac, state::AppState};
 
 /// Status of an end-user account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
@@ -104,22 +103,18 @@ page_type!(AppMemberList, AppMemberSummary, "A page of members, oldest first.");
 
 /// Builds summaries with role names and live-session counts in two queries for the whole page.
 pub async fn summaries(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     app_id: Uuid,
     users: Vec<end_user::Model>,
-) -> Result<Vec<EndUserSummary>, sea_orm::DbErr> {
-    let roles = rbac::store::names(db, app_id).await?;
+) -> Result<Vec<EndUserSummary>, Error> {
+    let roles = rbac::service::names(state, app_id).await?;
     let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
-    let counts = store::live_session_counts(db, &ids, clock::now()).await?;
+    let counts = service::live_session_counts(state, &ids).await?;
     Ok(users.into_iter().map(|u| summary_with(&roles, &counts, u)).collect())
 }
 
-pub async fn summary(
-    db: &impl ConnectionTrait,
-    app_id: Uuid,
-    user: end_user::Model,
-) -> Result<EndUserSummary, sea_orm::DbErr> {
-    Ok(summaries(db, app_id, vec![user]).await?.remove(0))
+pub async fn summary(state: &AppState, app_id: Uuid, user: end_user::Model) -> Result<EndUserSummary, Error> {
+    Ok(summaries(state, app_id, vec![user]).await?.remove(0))
 }
 
 fn summary_with(roles: &HashMap<Uuid, String>, counts: &HashMap<Uuid, u64>, u: end_user::Model) -> EndUserSummary {
@@ -140,11 +135,11 @@ fn summary_with(roles: &HashMap<Uuid, String>, counts: &HashMap<Uuid, u64>, u: e
 
 /// Members of the page (users without a role are skipped by the query already).
 pub async fn members(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     app_id: Uuid,
     users: Vec<end_user::Model>,
-) -> Result<Vec<AppMemberSummary>, sea_orm::DbErr> {
-    let roles = rbac::store::names(db, app_id).await?;
+) -> Result<Vec<AppMemberSummary>, Error> {
+    let roles = rbac::service::names(state, app_id).await?;
     Ok(users
         .into_iter()
         .filter_map(|u| {

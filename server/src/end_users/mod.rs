@@ -4,4 +4,4 @@ pub mod api;
 pub mod dto;
 pub mod identity;
 pub mod service;
-pub mod store;
+mod store;

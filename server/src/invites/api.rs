@@ -18,7 +18,7 @@ use crate::{
     created_response,
     entity::invite,
     http::{
-        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Error, Errors},
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
@@ -138,7 +138,7 @@ impl InvitesApi {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let rows = service::list(&state, &principal, app_id.0, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
-        let roles = rbac::store::names(&state.db, app_id.0).await.map_err(Error::from)?;
+        let roles = rbac::service::names(&state, app_id.0).await?;
         let data = rows
             .into_iter()
             .map(|r| {

@@ -1,31 +1,27 @@
 //! Invite rules.
 
 use chrono::Duration;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
-    sea_query::{Expr, ExprTrait},
-};
 use uuid::Uuid;
 
+use super::store;
 use crate::access::AdminPrincipal;
 use crate::access::Origin;
 use crate::audit::Action;
-use crate::error::Code;
+use crate::error::{Code, Error};
 use crate::{
     apps::AppRef,
     audit::Entry,
-    auth_config, clock, db,
+    auth_config, clock,
     end_users::{
         identity::{Email, Username},
         service::{self as end_users, NewEndUser},
-        store as users,
     },
     entity::invite,
-    http::error::Error,
     permissions, rbac,
     secrets::{self, hash_secret},
     sessions::{self, Tokens},
     state::AppState,
+    write,
 };
 
 /// Prefix of invite codes.
@@ -81,35 +77,35 @@ pub async fn create(
     if !(1..=10_000).contains(&new.max_uses) {
         return Err(Error::validation("max_uses", "must be between 1 and 10000"));
     }
-    let role = rbac::store::find_by_name(&state.db, app_id, new.role_name.trim())
+    let role = rbac::service::find_by_name(state, app_id, new.role_name.trim())
         .await?
         .ok_or_else(|| Error::new(Code::RoleNotFound, format!("no role named '{}'", new.role_name)))?;
     let code = format!("{CODE_PREFIX}{}", secrets::random_token());
     let now = clock::now();
-    let tx = db::begin_write(&state.db).await?;
-    let row = invite::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        app_id: Set(app_id),
-        code_hash: Set(hash_secret(&code)),
-        code_prefix: Set(code.chars().take(12).collect()),
-        email: Set(target.stored()),
-        name: Set(new.name.map(|n| n.trim().chars().take(120).collect()).filter(|n: &String| !n.is_empty())),
-        role_id: Set(role.id),
-        max_uses: Set(new.max_uses as i32),
-        use_count: Set(0),
-        created_by: Set(principal.actor().id.unwrap_or_default()),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::hours(new.expires_in_hours.into())),
-        revoked_at: Set(None),
-    }
-    .insert(&tx)
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::insert(
+        unit.conn(),
+        store::NewInvite {
+            app_id,
+            code_hash: hash_secret(&code),
+            code_prefix: code.chars().take(12).collect(),
+            email: target.stored(),
+            name: new.name.map(|n| n.trim().chars().take(120).collect()).filter(|n: &String| !n.is_empty()),
+            role_id: role.id,
+            max_uses: new.max_uses as i32,
+            created_by: principal.actor().id.unwrap_or_default(),
+            now,
+            expires_at: now + Duration::hours(new.expires_in_hours.into()),
+        },
+    )
     .await?;
-    Entry::new(app_id, &principal.actor(), Action::InviteCreated, ctx)
-        .resource("invite", row.id)
-        .details(serde_json::json!({ "email": row.email, "role": role.name, "max_uses": row.max_uses }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::InviteCreated, ctx)
+            .resource("invite", row.id)
+            .details(serde_json::json!({ "email": row.email, "role": role.name, "max_uses": row.max_uses })),
+    )
+    .await?;
+    unit.commit().await?;
     if let (InviteTarget::Address(email), true) = (&target, state.mailer.enabled()) {
         let body = format!(
             "You are invited to join {}.\n\nYour invitation code: {code}\n\nIt expires at {}.\n",
@@ -131,8 +127,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<invite::Model>, Error> {
     crate::access::admin::visible(state, principal, app_id, permissions::INVITE_READ).await?;
-    use invite::Column as C;
-    Ok(crate::db::scoped_page(invite::Entity::find(), (C::AppId, app_id), C::Id, after, limit).all(&state.db).await?)
+    Ok(store::list(&state.db, app_id, after, limit).await?)
 }
 
 /// Soft-deletes an invite (sets `revoked_at`); revoking twice is harmless.
@@ -144,23 +139,14 @@ pub async fn revoke(
     invite_id: Uuid,
 ) -> Result<(), Error> {
     crate::access::admin::visible(state, principal, app_id, permissions::INVITE_REVOKE).await?;
-    let row = invite::Entity::find_by_id(invite_id)
-        .filter(invite::Column::AppId.eq(app_id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| Error::not_found("invite"))?;
+    let row = store::find(&state.db, app_id, invite_id).await?.ok_or_else(|| Error::not_found("invite"))?;
     if row.revoked_at.is_some() {
         return Ok(());
     }
-    let tx = db::begin_write(&state.db).await?;
-    invite::Entity::update_many()
-        .col_expr(invite::Column::RevokedAt, Expr::value(clock::now()))
-        .filter(invite::Column::Id.eq(row.id))
-        .exec(&tx)
-        .await?;
-    Entry::new(app_id, &principal.actor(), Action::InviteRevoked, ctx).resource("invite", row.id).record(&tx).await?;
-    tx.commit().await?;
-    Ok(())
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    store::revoke(unit.conn(), row.id, clock::now()).await?;
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::InviteRevoked, ctx).resource("invite", row.id)).await?;
+    unit.commit().await
 }
 
 pub struct Acceptance {
@@ -193,10 +179,7 @@ fn username_from(email: &Email) -> String {
 pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance) -> Result<Tokens, Error> {
     app.require_active()?;
     let now = clock::now();
-    let row = invite::Entity::find()
-        .filter(invite::Column::AppId.eq(app.id))
-        .filter(invite::Column::CodeHash.eq(hash_secret(a.code.trim())))
-        .one(&state.db)
+    let row = store::find_by_code_hash(&state.db, app.id, &hash_secret(a.code.trim()))
         .await?
         .ok_or_else(|| Error::new(Code::InviteNotFound, "no invite with this code"))?;
     if row.revoked_at.is_some() {
@@ -234,16 +217,8 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
     let explicit_username = a.username.as_deref().map(Username::parse).transpose()?;
     let hash = state.passwords.hash(&a.password).await?;
 
-    let tx = db::begin_write(&state.db).await?;
-    let claimed = invite::Entity::update_many()
-        .col_expr(invite::Column::UseCount, Expr::col(invite::Column::UseCount).add(1))
-        .filter(invite::Column::Id.eq(row.id))
-        .filter(invite::Column::RevokedAt.is_null())
-        .filter(invite::Column::ExpiresAt.gt(now))
-        .filter(Expr::col(invite::Column::UseCount).lt(Expr::col(invite::Column::MaxUses)))
-        .exec(&tx)
-        .await?;
-    if claimed.rows_affected != 1 {
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    if !store::claim_use(unit.conn(), row.id, now).await? {
         return Err(unusable("used up"));
     }
     let username = match explicit_username {
@@ -252,7 +227,7 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
             let base = username_from(&email);
             let mut candidate = Username::parse(&base)?;
             for _ in 0..5 {
-                if users::find_by_username(&tx, app.id, &candidate.key()).await?.is_none() {
+                if !end_users::username_taken(&unit, app.id, &candidate).await? {
                     break;
                 }
                 let suffix = u16::from_be_bytes(secrets::random_bytes::<2>()) % 10_000;
@@ -262,7 +237,7 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
         }
     };
     let user = end_users::insert(
-        &tx,
+        &unit,
         app.id,
         NewEndUser {
             username,
@@ -274,14 +249,14 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
         },
     )
     .await?;
-    let opened = sessions::service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &sessions::service::user_actor(user.id), Action::InviteAccepted, ctx)
-        .resource("invite", row.id)
-        .details(serde_json::json!({ "end_user_id": user.id }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    opened.announce(state).await;
+    let opened = sessions::service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config).await?;
+    unit.audit(
+        Entry::new(app.id, &sessions::service::user_actor(user.id), Action::InviteAccepted, ctx)
+            .resource("invite", row.id)
+            .details(serde_json::json!({ "end_user_id": user.id })),
+    )
+    .await?;
+    unit.commit().await?;
     sessions::service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
 }
 

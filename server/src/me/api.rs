@@ -9,25 +9,20 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
+use super::service;
 use crate::access::api::EndUserToken;
-use crate::audit::Action;
 use crate::tags::ApiTags;
 use crate::{
     audit::{self, api::AuditLogList},
-    clock, db,
-    end_users::{
-        dto::{self, EndUserSummary},
-        service as end_users,
-    },
+    end_users::dto::{self, EndUserSummary},
     http::{
-        error::{Error, ErrorSet, Errors},
+        error::{ErrorSet, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
-    page_type, sessions,
+    page_type,
     state::AppState,
 };
 
@@ -82,7 +77,7 @@ impl MeApi {
     ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let me = crate::access::api::signed_in(&state, &app, &auth).await?;
-        Ok(Json(dto::summary(&state.db, app.id, me.user).await.map_err(Error::from)?))
+        Ok(Json(dto::summary(&state, app.id, me.user).await?))
     }
 
     /// Update my profile
@@ -101,28 +96,9 @@ impl MeApi {
     ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let me = crate::access::api::signed_in(&state, &app, &auth).await?;
-        let mut user = me.user;
-        if let Some(raw) = body.0.display_name {
-            let name = end_users::display_name(Some(&raw))?;
-            if name != user.display_name {
-                let tx = db::begin_write(&state.db).await?;
-                let mut model = user.clone().into_active_model();
-                model.display_name = Set(name);
-                model.updated_at = Set(clock::now());
-                user = model.update(&tx).await.map_err(Error::from)?;
-                audit::Entry::new(
-                    app.id,
-                    &sessions::service::user_actor(user.id),
-                    Action::EndUserProfileUpdated,
-                    &crate::http::context::origin(req),
-                )
-                .resource("end_user", user.id)
-                .record(&tx)
-                .await?;
-                tx.commit().await?;
-            }
-        }
-        Ok(Json(dto::summary(&state.db, app.id, user).await.map_err(Error::from)?))
+        let ctx = crate::http::context::origin(req);
+        let user = service::update_profile(&state, &ctx, app.id, me, body.0.display_name).await?;
+        Ok(Json(dto::summary(&state, app.id, user).await?))
     }
 
     /// List my sessions
@@ -143,8 +119,7 @@ impl MeApi {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let me = crate::access::api::signed_in(&state, &app, &auth).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows =
-            sessions::store::live(&state.db, app.id, me.user.id, clock::now(), page.after, Some(page.fetch())).await?;
+        let rows = service::sessions(&state, app.id, &me, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |s| s.id);
         let data = rows
             .into_iter()
@@ -183,20 +158,7 @@ impl MeApi {
     ) -> Result<NoContent, Errors<MeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let me = crate::access::api::signed_in(&state, &app, &auth).await?;
-        let target = sessions::store::find(&state.db, app.id, session_id.0)
-            .await?
-            .filter(|s| s.end_user_id == me.user.id && s.revoked_at.is_none())
-            .ok_or_else(|| Error::not_found("session"))?;
-        let actor = sessions::service::user_actor(me.user.id);
-        sessions::service::revoke_session(
-            &state,
-            app.id,
-            target.id,
-            "user_revoked",
-            &actor,
-            &crate::http::context::origin(req),
-        )
-        .await?;
+        service::revoke_session(&state, &crate::http::context::origin(req), app.id, &me, session_id.0).await?;
         Ok(NoContent::NoContent)
     }
 
@@ -236,8 +198,7 @@ impl MeApi {
     ) -> Result<NoContent, Errors<MeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let me = crate::access::api::signed_in(&state, &app, &auth).await?;
-        let actor = sessions::service::user_actor(me.user.id);
-        end_users::delete(&state, &actor, &crate::http::context::origin(req), app.id, me.user.id).await?;
+        service::delete(&state, &crate::http::context::origin(req), app.id, &me).await?;
         Ok(NoContent::NoContent)
     }
 }

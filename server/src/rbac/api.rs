@@ -13,7 +13,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::{service, store};
+use super::service;
 use crate::access::api::{AdminKey, authenticate};
 use crate::audit::Action;
 use crate::tags::ApiTags;
@@ -76,7 +76,7 @@ pub struct RoleWithPermissions {
 
 /// The role with its current permission set.
 async fn with_grants(state: &AppState, role: role::Model) -> Result<RoleWithPermissions, Error> {
-    let grants = super::store::permissions_of(&state.db, role.app_id, Some(role.id)).await?;
+    let grants = service::permissions_of(&state.db, role.app_id, Some(role.id)).await?;
     Ok(with_permissions(role, grants))
 }
 
@@ -240,7 +240,7 @@ impl RbacApi {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::ROLE_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = store::list(&state.db, app_id.0, page.after, page.fetch()).await.map_err(Error::from)?;
+        let rows = service::list(&state, app_id.0, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(RoleList { data: rows.into_iter().map(Role::from).collect(), pagination }))
     }

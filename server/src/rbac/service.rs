@@ -1,26 +1,25 @@
 //! Role and permission rules: names, the two catalogues, grants narrowed to the caller, and
 //! change announcements so `/authorize` follows them at once on every instance.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
 use uuid::Uuid;
 
 use super::store;
 use crate::access::AdminPrincipal;
 use crate::access::Origin;
 use crate::audit::Action;
-use crate::error::Code;
+use crate::error::{Code, Error};
 use crate::{
     audit::Entry,
     clock,
     coherence::Change,
-    db,
-    entity::{end_user, permission, role, role_permission},
-    http::error::Error,
+    db::{self, Db},
+    entity::{permission, role},
     permissions,
     state::AppState,
+    write::{self, Unit},
 };
 
 /// Role names that would shadow routes (`/roles/assign`, `/roles/permissions`).
@@ -60,6 +59,37 @@ fn segment(field: &str, raw: &str) -> Result<String, Error> {
     Ok(v.to_owned())
 }
 
+/// The role named `name` of the app, if any.
+pub async fn find_by_name(state: &AppState, app_id: Uuid, name: &str) -> Result<Option<role::Model>, Error> {
+    Ok(store::find_by_name(&state.db, app_id, name).await?)
+}
+
+/// The role named `name` of the app, if any, read inside `unit` (a check that belongs to the
+/// unit's change).
+pub async fn find_by_name_in(unit: &Unit, app_id: Uuid, name: &str) -> Result<Option<role::Model>, Error> {
+    Ok(store::find_by_name(unit.conn(), app_id, name).await?)
+}
+
+/// The role `id` of the app, if any.
+pub async fn find(state: &AppState, app_id: Uuid, id: Uuid) -> Result<Option<role::Model>, Error> {
+    Ok(store::find(&state.db, app_id, id).await?)
+}
+
+/// Role id → name for every role of the app.
+pub async fn names(state: &AppState, app_id: Uuid) -> Result<HashMap<Uuid, String>, Error> {
+    Ok(store::names(&state.db, app_id).await?)
+}
+
+/// Permissions granted by a role (none without a role), sorted.
+pub async fn permissions_of(db: &Db, app_id: Uuid, role_id: Option<Uuid>) -> Result<Vec<String>, Error> {
+    Ok(store::permissions_of(db, app_id, role_id).await?)
+}
+
+/// A page of the app's roles, oldest first (the caller checks visibility).
+pub async fn list(state: &AppState, app_id: Uuid, after: Option<Uuid>, limit: u64) -> Result<Vec<role::Model>, Error> {
+    Ok(store::list(&state.db, app_id, after, limit).await?)
+}
+
 pub async fn find_role(state: &AppState, app_id: Uuid, name: &str) -> Result<role::Model, Error> {
     store::find_by_name(&state.db, app_id, name)
         .await?
@@ -67,12 +97,11 @@ pub async fn find_role(state: &AppState, app_id: Uuid, name: &str) -> Result<rol
 }
 
 pub async fn custom_permissions(state: &AppState, app_id: Uuid) -> Result<Vec<permission::Model>, Error> {
-    Ok(permission::Entity::find()
-        .filter(permission::Column::AppId.eq(app_id))
-        .order_by_asc(permission::Column::Resource)
-        .order_by_asc(permission::Column::Action)
-        .all(&state.db)
-        .await?)
+    Ok(store::custom_permissions(&state.db, app_id).await?)
+}
+
+fn trimmed(description: Option<String>) -> Option<String> {
+    description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
 }
 
 pub async fn create_role(
@@ -86,27 +115,16 @@ pub async fn create_role(
     crate::access::admin::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
     let name = role_name(raw_name)?;
     let now = clock::now();
-    let tx = db::begin_write(&state.db).await?;
-    let row = role::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        app_id: Set(app_id),
-        name: Set(name.clone()),
-        description: Set(description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())),
-        is_system: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&tx)
-    .await
-    .map_err(|e| {
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::insert_role(unit.conn(), app_id, &name, trimmed(description), now).await.map_err(|e| {
         if db::is_unique_violation(&e) {
             Error::new(Code::RoleExists, format!("a role named '{name}' exists"))
         } else {
             e.into()
         }
     })?;
-    Entry::new(app_id, &principal.actor(), Action::RoleCreated, ctx).resource("role", &row.name).record(&tx).await?;
-    tx.commit().await?;
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::RoleCreated, ctx).resource("role", &row.name)).await?;
+    unit.commit().await?;
     Ok(row)
 }
 
@@ -121,13 +139,10 @@ pub async fn update_role(
     crate::access::admin::visible(state, principal, app_id, permissions::ROLE_WRITE).await?;
     let current = find_role(state, app_id, name).await?;
     let Some(description) = description else { return Ok(current) };
-    let tx = db::begin_write(&state.db).await?;
-    let mut m = current.into_active_model();
-    m.description = Set(Some(description.trim().to_owned()).filter(|d| !d.is_empty()));
-    m.updated_at = Set(clock::now());
-    let row = m.update(&tx).await?;
-    Entry::new(app_id, &principal.actor(), Action::RoleUpdated, ctx).resource("role", &row.name).record(&tx).await?;
-    tx.commit().await?;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::set_description(unit.conn(), current, trimmed(Some(description)), clock::now()).await?;
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::RoleUpdated, ctx).resource("role", &row.name)).await?;
+    unit.commit().await?;
     Ok(row)
 }
 
@@ -148,19 +163,17 @@ pub async fn delete_role(
     };
     // Counted inside the write transaction; an assignment racing past it still cannot leave a
     // dangling role (the foreign key refuses the delete), and is reported the same way.
-    let tx = db::begin_write(&state.db).await?;
-    let holders = end_user::Entity::find().filter(end_user::Column::RoleId.eq(current.id)).count(&tx).await?;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let holders = store::holders(unit.conn(), current.id).await?;
     if holders > 0 {
         return Err(in_use(&holders.to_string()));
     }
-    role::Entity::delete_by_id(current.id)
-        .exec(&tx)
+    store::delete_role(unit.conn(), current.id)
         .await
         .map_err(|e| if db::is_foreign_key_violation(&e) { in_use("some") } else { Error::from(e) })?;
-    Entry::new(app_id, &principal.actor(), Action::RoleDeleted, ctx).resource("role", name).record(&tx).await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Roles(app_id)).await;
-    Ok(())
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::RoleDeleted, ctx).resource("role", name)).await?;
+    unit.announce(Change::Roles(app_id));
+    unit.commit().await
 }
 
 /// Replaces a role's permission set. Each entry must be a catalogue permission (system or
@@ -194,20 +207,16 @@ pub async fn set_permissions(
     }
     grants.sort();
     let before = store::permissions_of(&state.db, app_id, Some(role.id)).await?;
-    let tx = db::begin_write(&state.db).await?;
-    role_permission::Entity::delete_many().filter(role_permission::Column::RoleId.eq(role.id)).exec(&tx).await?;
-    for p in &grants {
-        role_permission::ActiveModel { role_id: Set(role.id), app_id: Set(app_id), permission: Set(p.clone()) }
-            .insert(&tx)
-            .await?;
-    }
-    Entry::new(app_id, &principal.actor(), Action::RolePermissionsSet, ctx)
-        .resource("role", &role.name)
-        .details(serde_json::json!({ "before": before, "after": grants }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Roles(app_id)).await;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    store::replace_permissions(unit.conn(), app_id, role.id, &grants).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::RolePermissionsSet, ctx)
+            .resource("role", &role.name)
+            .details(serde_json::json!({ "before": before, "after": grants })),
+    )
+    .await?;
+    unit.announce(Change::Roles(app_id));
+    unit.commit().await?;
     Ok((role, grants))
 }
 
@@ -230,29 +239,19 @@ pub async fn create_permission(
     if permissions::SYSTEM.iter().any(|(n, _)| *n == key) {
         return Err(Error::new(Code::PermissionExists, format!("'{key}' is a system permission")));
     }
-    let tx = db::begin_write(&state.db).await?;
-    let row = permission::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        app_id: Set(app_id),
-        resource: Set(resource),
-        action: Set(action),
-        description: Set(description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())),
-        created_at: Set(clock::now()),
-    }
-    .insert(&tx)
-    .await
-    .map_err(|e| {
-        if db::is_unique_violation(&e) {
-            Error::new(Code::PermissionExists, format!("'{key}' exists"))
-        } else {
-            e.into()
-        }
-    })?;
-    Entry::new(app_id, &principal.actor(), Action::PermissionCreated, ctx)
-        .resource("permission", &key)
-        .record(&tx)
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::insert_permission(unit.conn(), app_id, resource, action, trimmed(description), clock::now())
+        .await
+        .map_err(|e| {
+            if db::is_unique_violation(&e) {
+                Error::new(Code::PermissionExists, format!("'{key}' exists"))
+            } else {
+                e.into()
+            }
+        })?;
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::PermissionCreated, ctx).resource("permission", &key))
         .await?;
-    tx.commit().await?;
+    unit.commit().await?;
     Ok(row)
 }
 
@@ -269,25 +268,13 @@ pub async fn delete_permission(
         return Err(Error::forbidden(format!("'{key}' is a system permission and cannot be deleted")));
     }
     let (resource, action) = permissions::split(key);
-    let row = permission::Entity::find()
-        .filter(permission::Column::AppId.eq(app_id))
-        .filter(permission::Column::Resource.eq(resource))
-        .filter(permission::Column::Action.eq(action))
-        .one(&state.db)
+    let row = store::find_permission(&state.db, app_id, &resource, &action)
         .await?
         .ok_or_else(|| Error::not_found("permission"))?;
-    let tx = db::begin_write(&state.db).await?;
-    permission::Entity::delete_by_id(row.id).exec(&tx).await?;
-    role_permission::Entity::delete_many()
-        .filter(role_permission::Column::AppId.eq(app_id))
-        .filter(role_permission::Column::Permission.eq(key))
-        .exec(&tx)
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    store::delete_permission(unit.conn(), app_id, row.id, key).await?;
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::PermissionDeleted, ctx).resource("permission", key))
         .await?;
-    Entry::new(app_id, &principal.actor(), Action::PermissionDeleted, ctx)
-        .resource("permission", key)
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Roles(app_id)).await;
-    Ok(())
+    unit.announce(Change::Roles(app_id));
+    unit.commit().await
 }

@@ -187,9 +187,7 @@ impl SessionsApi {
         body: Json<RefreshRequest>,
     ) -> Result<TokenOk, Errors<RefreshErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
-        Ok(TokenOk::new(
-            service::refresh(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?,
-        ))
+        Ok(TokenOk::new(flows::refresh(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?))
     }
 
     /// Log out

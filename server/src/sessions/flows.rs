@@ -8,27 +8,26 @@
 
 use std::time::Duration;
 
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
-use super::service::{self, Tokens, user_actor};
+use super::service::{self, REFRESH_PREFIX, Tokens, invalid_refresh, user_actor};
 use crate::access::Origin;
 use crate::audit::Action;
 use crate::audit::ActorKind;
-use crate::error::Code;
+use crate::error::{Code, Error};
 use crate::{
     apps::AppRef,
     audit::{Actor, Entry},
-    auth_config, clock, db,
+    auth_config, clock,
     end_users::{
         self,
         identity::{Email, Username, identifier_key},
     },
-    http::error::Error,
     ratelimit::Limit,
     rbac,
     secrets::hash_secret,
     state::AppState,
+    write,
 };
 
 /// How long an identifier stays locked after too many failures.
@@ -82,9 +81,9 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     let key = identifier_key(&input.identifier);
     let user = if key.contains('@') {
         // Only a verified primary email signs in.
-        end_users::store::find_by_email(&state.db, app.id, &key).await?.filter(|u| u.email_verified_at.is_some())
+        end_users::service::find_by_email(state, app.id, &key).await?.filter(|u| u.email_verified_at.is_some())
     } else {
-        end_users::store::find_by_username(&state.db, app.id, &key).await?
+        end_users::service::find_by_username(state, app.id, &key).await?
     };
     let password = if input.password.len() > crate::passwords::MAX_PASSWORD_BYTES { "" } else { &input.password };
     let verified = state.passwords.verify(user.as_ref().and_then(|u| u.password_hash.as_deref()), password).await?;
@@ -102,7 +101,9 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
         if let Some(u) = &user {
             entry = entry.resource("end_user", u.id);
         }
-        entry.record(&state.db).await?;
+        let mut unit = write::begin(&state.db, &state.bus).await?;
+        unit.audit(entry).await?;
+        unit.commit().await?;
         return Err(invalid_credentials());
     };
     if !user.is_active() {
@@ -111,21 +112,16 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     state.limits.clear(&id_key).await?;
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };
-    let tx = db::begin_write(&state.db).await?;
-    let mut model = user.clone().into_active_model();
-    if let Some(hash) = new_hash {
-        model.password_hash = Set(Some(hash));
-    }
-    model.last_used_at = Set(Some(clock::now()));
-    let user = model.update(&tx).await?;
-    let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &user_actor(user.id), Action::EndUserSignin, ctx)
-        .resource("session", opened.session.id)
-        .details(serde_json::json!({ "amr": ["pwd"] }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    opened.announce(state).await;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let user = end_users::service::record_signin(&unit, user, new_hash).await?;
+    let opened = service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config).await?;
+    unit.audit(
+        Entry::new(app.id, &user_actor(user.id), Action::EndUserSignin, ctx)
+            .resource("session", opened.session.id)
+            .details(serde_json::json!({ "amr": ["pwd"] })),
+    )
+    .await?;
+    unit.commit().await?;
     service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
 }
 
@@ -147,13 +143,13 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &Origin, input: Signup)
     config.check_password(&input.password)?;
     let display_name = end_users::service::display_name(input.display_name.as_deref())?;
     let hash = state.passwords.hash(&input.password).await?;
-    let role = rbac::store::find_by_name(&state.db, app.id, &config.signup_default_role).await?;
+    let role = rbac::service::find_by_name(state, app.id, &config.signup_default_role).await?;
     if role.is_none() {
         tracing::warn!(app = %app.id, role = %config.signup_default_role, "signup default role is missing; user gets no role");
     }
-    let tx = db::begin_write(&state.db).await?;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
     let user = end_users::service::insert(
-        &tx,
+        &unit,
         app.id,
         end_users::service::NewEndUser {
             username,
@@ -165,12 +161,41 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &Origin, input: Signup)
         },
     )
     .await?;
-    let opened = service::open(&tx, app.id, &user, &["pwd"], ctx, &config).await?;
-    Entry::new(app.id, &user_actor(user.id), Action::EndUserSignup, ctx)
-        .resource("end_user", user.id)
-        .record(&tx)
+    let opened = service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config).await?;
+    unit.audit(Entry::new(app.id, &user_actor(user.id), Action::EndUserSignup, ctx).resource("end_user", user.id))
         .await?;
-    tx.commit().await?;
-    opened.announce(state).await;
+    unit.commit().await?;
     service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
+}
+
+/// Exchanges a refresh token for a new pair.
+pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) -> Result<Tokens, Error> {
+    app.require_active()?;
+    let raw = raw.trim();
+    if !raw.starts_with(REFRESH_PREFIX) {
+        return Err(invalid_refresh());
+    }
+    let now = clock::now();
+    let token = service::find_refresh(state, app.id, &hash_secret(raw)).await?.ok_or_else(invalid_refresh)?;
+    let session = service::find(state, app.id, token.session_id)
+        .await?
+        .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
+        .ok_or_else(invalid_refresh)?;
+    let reused = Error::new(Code::RefreshTokenReused, "this refresh token was already used");
+    if let Some(used_at) = token.used_at {
+        // Within the grace the same client is racing itself; after it, someone replays a stolen
+        // token.
+        if (now - used_at).to_std().is_ok_and(|since| since > state.config.refresh_reuse_grace) {
+            service::end_for_reuse(state, app.id, &session, ctx).await?;
+        }
+        return Err(reused);
+    }
+    let user = end_users::service::find(state, app.id, session.end_user_id)
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or_else(invalid_refresh)?;
+    let Some(next) = service::rotate(state, app.id, token.id, session.id, now).await? else {
+        return Err(reused);
+    };
+    service::tokens_for(state, app, &user, &session, next).await
 }

@@ -5,14 +5,14 @@
 //! hold it: the whole session is revoked — except within a short grace after the rotation, where
 //! the duplicate is most likely the same client racing itself and is only refused.
 
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::store;
+use super::store::{self, NewSession};
 use crate::access::Origin;
 use crate::audit::Action;
 use crate::audit::ActorKind;
-use crate::error::Code;
+use crate::error::{Code, Error};
 use crate::tokens::TokenType;
 use crate::{
     apps::AppRef,
@@ -20,13 +20,13 @@ use crate::{
     auth_config::AuthConfig,
     clock,
     coherence::Change,
-    db, end_users,
-    entity::{end_user, session},
-    http::error::Error,
+    db::Db,
+    entity::{end_user, refresh_token, session},
     rbac,
     secrets::{self, hash_secret},
     state::AppState,
     tokens::{self, AccessClaims},
+    write::{self, Unit},
 };
 
 /// Prefix of refresh tokens.
@@ -46,37 +46,79 @@ pub fn user_actor(user_id: Uuid) -> Actor {
     Actor::new(ActorKind::EndUser, user_id)
 }
 
-fn invalid_refresh() -> Error {
+pub(super) fn invalid_refresh() -> Error {
     Error::new(Code::InvalidRefreshToken, "the refresh token is invalid or expired")
 }
 
-/// A session just opened.
 /// The session `id` of the app, live or not.
 pub async fn find(state: &AppState, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, Error> {
     Ok(store::find(&state.db, app_id, id).await?)
 }
 
+/// The refresh-token row with this hash (see [`hash_secret`]), used or not.
+pub async fn find_refresh(state: &AppState, app_id: Uuid, hash: &str) -> Result<Option<refresh_token::Model>, Error> {
+    Ok(store::find_refresh(&state.db, app_id, hash).await?)
+}
+
+/// A user's live sessions, oldest first (`after`/`limit` page by id).
+pub async fn live(
+    state: &AppState,
+    app_id: Uuid,
+    user_id: Uuid,
+    after: Option<Uuid>,
+    limit: Option<u64>,
+) -> Result<Vec<session::Model>, Error> {
+    Ok(store::live(&state.db, app_id, user_id, clock::now(), after, limit).await?)
+}
+
+/// What an authorization decision needs of a session: the session, its user's status and role,
+/// and the role's name (all of the app; a missing user or role reads as `None`).
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub end_user_id: Uuid,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    /// The user's status.
+    pub status: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub role_name: Option<String>,
+}
+
+/// The facts of session `sid` of the app, in one query.
+pub async fn facts(db: &Db, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, Error> {
+    Ok(store::facts(db, app_id, sid).await?.map(|r| SessionRow {
+        end_user_id: r.end_user_id,
+        revoked_at: r.revoked_at,
+        expires_at: r.expires_at,
+        status: r.status,
+        role_id: r.role_id,
+        role_name: r.role_name,
+    }))
+}
+
+/// Revokes every live session of a user inside `unit`; returns how many. The caller audits and
+/// announces the user's change.
+pub async fn revoke_all(
+    unit: &Unit,
+    app_id: Uuid,
+    user_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, Error> {
+    Ok(store::revoke_all(unit.conn(), app_id, user_id, reason, now).await?)
+}
+
+/// A session just opened.
 pub struct Opened {
     pub session: session::Model,
     /// The first (raw) refresh token.
     pub refresh: String,
-    /// Older sessions ended to respect `max_sessions`; announce them after the commit.
-    pub evicted: Vec<Uuid>,
 }
 
-impl Opened {
-    /// Tells every instance about evicted sessions (call after the commit).
-    pub async fn announce(&self, state: &AppState) {
-        for id in &self.evicted {
-            state.bus.publish(Change::Session(*id)).await;
-        }
-    }
-}
-
-/// Opens a session inside `tx` with its first refresh token. Evicts the oldest live sessions
-/// beyond the app's `max_sessions`.
+/// Opens a session inside `unit` with its first refresh token. Evicts the oldest live sessions
+/// beyond the app's `max_sessions` (announced when the unit commits).
 pub async fn open(
-    tx: &DatabaseTransaction,
+    unit: &mut Unit,
     app_id: Uuid,
     user: &end_user::Model,
     amr: &[&str],
@@ -84,33 +126,27 @@ pub async fn open(
     config: &AuthConfig,
 ) -> Result<Opened, Error> {
     let now = clock::now();
-    let live = store::live(tx, app_id, user.id, now, None, None).await?;
+    let live = store::live(unit.conn(), app_id, user.id, now, None, None).await?;
     let keep = config.max_sessions.saturating_sub(1) as usize;
-    let mut evicted = Vec::new();
     if live.len() > keep {
         for old in &live[..live.len() - keep] {
-            store::revoke(tx, app_id, old.id, "evicted", now).await?;
-            evicted.push(old.id);
+            store::revoke(unit.conn(), app_id, old.id, "evicted", now).await?;
+            unit.announce(Change::Session(old.id));
         }
     }
-    let session = session::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        app_id: Set(app_id),
-        end_user_id: Set(user.id),
-        amr: Set(serde_json::json!(amr)),
-        ip: Set(ctx.ip_string()),
-        user_agent: Set(ctx.user_agent.clone()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        expires_at: Set(now + config.session_duration()),
-        revoked_at: Set(None),
-        revoke_reason: Set(None),
-    }
-    .insert(tx)
-    .await?;
+    let new = NewSession {
+        app_id,
+        end_user_id: user.id,
+        amr: serde_json::json!(amr),
+        ip: ctx.ip_string(),
+        user_agent: ctx.user_agent.clone(),
+        now,
+        expires_at: now + config.session_duration(),
+    };
+    let session = store::insert(unit.conn(), new).await?;
     let refresh = format!("{REFRESH_PREFIX}{}", secrets::random_token());
-    store::insert_refresh(tx, app_id, session.id, hash_secret(&refresh), now).await?;
-    Ok(Opened { session, refresh, evicted })
+    store::insert_refresh(unit.conn(), app_id, session.id, hash_secret(&refresh), now).await?;
+    Ok(Opened { session, refresh })
 }
 
 /// Signs an access token for the user's session.
@@ -121,10 +157,10 @@ pub async fn access_token(
     session: &session::Model,
 ) -> Result<(String, u64), Error> {
     let role = match user.role_id {
-        Some(id) => rbac::store::find(&state.db, app.id, id).await?.map(|r| r.name),
+        Some(id) => rbac::service::find(state, app.id, id).await?.map(|r| r.name),
         None => None,
     };
-    let permissions = rbac::store::permissions_of(&state.db, app.id, user.role_id).await?;
+    let permissions = rbac::service::permissions_of(&state.db, app.id, user.role_id).await?;
     let amr: Vec<String> = serde_json::from_value(session.amr.clone()).unwrap_or_default();
     let ttl = state.config.access_token_ttl.as_secs();
     let now = chrono::Utc::now().timestamp();
@@ -159,44 +195,38 @@ pub async fn tokens_for(
     Ok(Tokens { access_token, refresh_token, expires_in, session_id: session.id })
 }
 
-/// Exchanges a refresh token for a new pair.
-pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) -> Result<Tokens, Error> {
-    app.require_active()?;
-    let raw = raw.trim();
-    if !raw.starts_with(REFRESH_PREFIX) {
-        return Err(invalid_refresh());
-    }
-    let now = clock::now();
-    let token = store::find_refresh(&state.db, app.id, &hash_secret(raw)).await?.ok_or_else(invalid_refresh)?;
-    let session = store::find(&state.db, app.id, token.session_id)
-        .await?
-        .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
-        .ok_or_else(invalid_refresh)?;
-    let reused = Error::new(Code::RefreshTokenReused, "this refresh token was already used");
-    if let Some(used_at) = token.used_at {
-        // Within the grace the same client is racing itself; after it, someone replays a stolen
-        // token.
-        if (now - used_at).to_std().is_ok_and(|since| since > state.config.refresh_reuse_grace) {
-            let audit = Entry::new(app.id, &Actor::system(), Action::SessionRefreshReuseDetected, ctx)
-                .resource("session", session.id)
-                .details(serde_json::json!({ "end_user_id": session.end_user_id }));
-            end_session(state, app.id, session.id, "refresh_token_reuse", audit).await?;
-        }
-        return Err(reused);
-    }
-    let user = end_users::store::find(&state.db, app.id, session.end_user_id)
-        .await?
-        .filter(|u| u.is_active())
-        .ok_or_else(invalid_refresh)?;
-    let tx = db::begin_write(&state.db).await?;
-    if !store::mark_used(&tx, token.id, now).await? {
-        return Err(reused);
+/// Rotates refresh token `token_id` of `session_id` (marks it used, stores its successor,
+/// touches the session) and returns the successor; `None` when a concurrent refresh used it
+/// first.
+pub async fn rotate(
+    state: &AppState,
+    app_id: Uuid,
+    token_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, Error> {
+    let unit = write::begin(&state.db, &state.bus).await?;
+    if !store::mark_used(unit.conn(), token_id, now).await? {
+        return Ok(None);
     }
     let next = format!("{REFRESH_PREFIX}{}", secrets::random_token());
-    store::insert_refresh(&tx, app.id, session.id, hash_secret(&next), now).await?;
-    store::touch(&tx, session.id, now).await?;
-    tx.commit().await?;
-    tokens_for(state, app, &user, &session, next).await
+    store::insert_refresh(unit.conn(), app_id, session_id, hash_secret(&next), now).await?;
+    store::touch(unit.conn(), session_id, now).await?;
+    unit.commit_unaudited("refresh-token rotation is session bookkeeping; sign-in and revocation are audited").await?;
+    Ok(Some(next))
+}
+
+/// Ends the session after its refresh token was replayed past the grace (someone else holds it).
+pub async fn end_for_reuse(
+    state: &AppState,
+    app_id: Uuid,
+    session: &session::Model,
+    ctx: &Origin,
+) -> Result<bool, Error> {
+    let audit = Entry::new(app_id, &Actor::system(), Action::SessionRefreshReuseDetected, ctx)
+        .resource("session", session.id)
+        .details(serde_json::json!({ "end_user_id": session.end_user_id }));
+    end_session(state, app_id, session.id, "refresh_token_reuse", audit).await
 }
 
 /// Ends the session that owns the refresh token. Unknown tokens are ignored (no oracle).
@@ -237,14 +267,14 @@ async fn end_session(
     reason: &str,
     audit: Entry,
 ) -> Result<bool, Error> {
-    let tx = db::begin_write(&state.db).await?;
-    let revoked = store::revoke(&tx, app_id, session_id, reason, clock::now()).await?;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let revoked = store::revoke(unit.conn(), app_id, session_id, reason, clock::now()).await?;
     if revoked {
-        audit.record(&tx).await?;
-    }
-    tx.commit().await?;
-    if revoked {
-        state.bus.publish(Change::Session(session_id)).await;
+        unit.audit(audit).await?;
+        unit.announce(Change::Session(session_id));
+        unit.commit().await?;
+    } else {
+        unit.commit_unaudited("nothing changed: the session was not live").await?;
     }
     Ok(revoked)
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::entity::{end_user, refresh_token, role, session};
 
-pub async fn insert_refresh(
+pub(super) async fn insert_refresh(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     session_id: Uuid,
@@ -30,7 +30,7 @@ pub async fn insert_refresh(
     Ok(())
 }
 
-pub async fn find_refresh(
+pub(crate) async fn find_refresh(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     hash: &str,
@@ -43,7 +43,7 @@ pub async fn find_refresh(
 }
 
 /// Marks a refresh token used; false if it already was (a concurrent refresh won).
-pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
+pub(super) async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {
     let res = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.eq(id))
@@ -53,11 +53,11 @@ pub async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) 
     Ok(res.rows_affected == 1)
 }
 
-pub async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, DbErr> {
+pub(crate) async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, DbErr> {
     session::Entity::find_by_id(id).filter(session::Column::AppId.eq(app_id)).one(db).await
 }
 
-pub async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
+pub(super) async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
         .filter(session::Column::Id.eq(id))
@@ -67,7 +67,7 @@ pub async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> R
 }
 
 /// Revokes one live session; false if it was not live.
-pub async fn revoke(
+pub(super) async fn revoke(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     id: Uuid,
@@ -86,7 +86,7 @@ pub async fn revoke(
 }
 
 /// Revokes every live session of a user; returns how many.
-pub async fn revoke_all(
+pub(super) async fn revoke_all(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     user_id: Uuid,
@@ -105,7 +105,7 @@ pub async fn revoke_all(
 }
 
 /// A user's live sessions, oldest first (`after`/`limit` page by id).
-pub async fn live(
+pub(super) async fn live(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     user_id: Uuid,
@@ -130,7 +130,7 @@ pub async fn live(
 /// What an authorization decision needs of a session, in one query: the session, its user's
 /// status and role, and the role's name (all of the app; a missing user or role reads as `None`).
 #[derive(Debug, FromQueryResult)]
-pub struct SessionRow {
+pub(crate) struct SessionRow {
     pub end_user_id: Uuid,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
@@ -140,7 +140,7 @@ pub struct SessionRow {
     pub role_name: Option<String>,
 }
 
-pub async fn facts(db: &impl ConnectionTrait, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, DbErr> {
+pub(crate) async fn facts(db: &impl ConnectionTrait, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, DbErr> {
     let query = Query::select()
         .column((session::Entity, session::Column::EndUserId))
         .column((session::Entity, session::Column::RevokedAt))
@@ -168,4 +168,34 @@ pub async fn facts(db: &impl ConnectionTrait, app_id: Uuid, sid: Uuid) -> Result
         .to_owned();
     let statement = db.get_database_backend().build(&query);
     SessionRow::find_by_statement(statement).one(db).await
+}
+
+/// A session to open.
+pub(super) struct NewSession {
+    pub app_id: Uuid,
+    pub end_user_id: Uuid,
+    pub amr: serde_json::Value,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Inserts a session.
+pub(super) async fn insert(db: &impl ConnectionTrait, new: NewSession) -> Result<session::Model, DbErr> {
+    session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        app_id: Set(new.app_id),
+        end_user_id: Set(new.end_user_id),
+        amr: Set(new.amr),
+        ip: Set(new.ip),
+        user_agent: Set(new.user_agent),
+        created_at: Set(new.now),
+        last_used_at: Set(new.now),
+        expires_at: Set(new.expires_at),
+        revoked_at: Set(None),
+        revoke_reason: Set(None),
+    }
+    .insert(db)
+    .await
 }
