@@ -202,12 +202,9 @@ fn spawn_background(state: &Arc<AppState>) {
 
 /// One pass of background upkeep; failures are logged and retried next tick.
 pub async fn maintain(state: &AppState) {
-    match state.keys.maintain().await {
-        Ok(rotated) => {
-            for app in rotated {
-                state.bus.publish(Change::App(app)).await;
-            }
-        }
+    // Each rotation announces its app's change itself.
+    match state.keys.maintain(&state.bus).await {
+        Ok(_rotated) => {}
         Err(e) => tracing::warn!(error = %e, "key maintenance failed"),
     }
     if let Err(e) = state.usage.flush(&state.db).await {
