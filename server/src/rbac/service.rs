@@ -291,3 +291,14 @@ pub async fn delete_permission(
     state.bus.publish(Change::Roles(app_id)).await;
     Ok(())
 }
+
+/// The app's role named `name`, read through `db` (a write unit's transaction or the pool).
+// Wrapper added by the platform layering (auth_config): the integrator may merge it with the
+// account group's rbac service functions.
+pub async fn find_by_name(
+    db: &impl sea_orm::ConnectionTrait,
+    app_id: Uuid,
+    name: &str,
+) -> Result<Option<role::Model>, Error> {
+    Ok(store::find_by_name(db, app_id, name).await?)
+}
