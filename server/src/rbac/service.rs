@@ -302,3 +302,9 @@ pub async fn find_by_name(
 ) -> Result<Option<role::Model>, Error> {
     Ok(store::find_by_name(db, app_id, name).await?)
 }
+
+/// Permissions granted by a role (none without a role), through the pool.
+// Wrapper added by the platform layering (authz engine cache misses).
+pub async fn permissions_of(db: &crate::db::Db, app_id: Uuid, role_id: Option<Uuid>) -> Result<Vec<String>, Error> {
+    Ok(store::permissions_of(db, app_id, role_id).await?)
+}

@@ -248,3 +248,22 @@ async fn end_session(
     }
     Ok(revoked)
 }
+
+// Wrappers added by the platform layering (authz engine, OAuth introspection and revocation; `find` already
+// existed):
+// they delegate to the store so other domains never name it. The integrator may merge them with
+// the account group's sessions service functions.
+
+/// What an authorization decision needs of session `sid` of `app_id` (see `store::facts`).
+pub async fn facts(db: &crate::db::Db, app_id: Uuid, sid: Uuid) -> Result<Option<store::SessionRow>, Error> {
+    Ok(store::facts(db, app_id, sid).await?)
+}
+
+/// The refresh-token row of `app_id` with SHA-256 `hash`.
+pub async fn find_refresh(
+    db: &crate::db::Db,
+    app_id: Uuid,
+    hash: &str,
+) -> Result<Option<crate::entity::refresh_token::Model>, Error> {
+    Ok(store::find_refresh(db, app_id, hash).await?)
+}
