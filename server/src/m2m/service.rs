@@ -3,7 +3,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::store;
@@ -14,13 +13,13 @@ use crate::{
     audit::Entry,
     clock,
     coherence::Change,
-    db,
     entity::m2m_client,
     http::error::Error,
     permissions,
     secrets::{self, hash_secret},
     state::AppState,
     ttl_cache::TtlCache,
+    write,
 };
 
 /// Prefix of client ids.
@@ -139,27 +138,30 @@ pub async fn create(
     let secret = format!("{SECRET_PREFIX}{}", secrets::random_token());
     let client_id = format!("{CLIENT_ID_PREFIX}{}", &secrets::random_token()[..24]);
     let now = clock::now();
-    let tx = db::begin_write(&state.db).await?;
-    let row = m2m_client::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        app_id: Set(app_id),
-        client_id: Set(client_id),
-        name: Set(name),
-        secret_hash: Set(hash_secret(&secret)),
-        is_active: Set(true),
-        scopes: Set(serde_json::json!(scopes)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_used_at: Set(None),
-    }
-    .insert(&tx)
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::insert(
+        unit.conn(),
+        m2m_client::Model {
+            id: Uuid::now_v7(),
+            app_id,
+            client_id,
+            name,
+            secret_hash: hash_secret(&secret),
+            is_active: true,
+            scopes: serde_json::json!(scopes),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+        },
+    )
     .await?;
-    Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
-        .resource("m2m_client", &row.client_id)
-        .details(serde_json::json!({ "name": row.name, "scopes": scopes }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
+            .resource("m2m_client", &row.client_id)
+            .details(serde_json::json!({ "name": row.name, "scopes": scopes })),
+    )
+    .await?;
+    unit.commit().await?;
     Ok((row, secret))
 }
 
@@ -183,43 +185,44 @@ pub async fn change(
     changes: ClientChanges,
 ) -> Result<(m2m_client::Model, Option<String>), Error> {
     let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
-    let mut model = current.clone().into_active_model();
+    let mut update = store::Update::default();
     let mut details = serde_json::Map::new();
     let mut action = Action::CredentialUpdated;
     if let Some(active) = changes.is_active.filter(|a| *a != current.is_active) {
-        model.is_active = Set(active);
+        update.is_active = Some(active);
         details.insert("is_active".into(), active.into());
         action = if active { Action::CredentialActivated } else { Action::CredentialDeactivated };
     }
     if let Some(raw) = changes.name {
         let n = Error::check_name("name", &raw)?;
         details.insert("name".into(), n.clone().into());
-        model.name = Set(n);
+        update.name = Some(n);
     }
     if let Some(scopes) = changes.scopes {
         let scopes = grantable(principal, &scopes)?;
         details.insert("scopes".into(), serde_json::json!(scopes));
-        model.scopes = Set(serde_json::json!(scopes));
+        update.scopes = Some(serde_json::json!(scopes));
         action = Action::CredentialScopesSet;
     }
     let secret = changes.rotate_secret.then(|| format!("{SECRET_PREFIX}{}", secrets::random_token()));
     if let Some(s) = &secret {
-        model.secret_hash = Set(hash_secret(s));
+        update.secret_hash = Some(hash_secret(s));
         action = Action::CredentialSecretRotated;
     }
     if details.is_empty() && secret.is_none() {
         return Ok((current, None));
     }
-    model.updated_at = Set(clock::now());
-    let tx = db::begin_write(&state.db).await?;
-    let row = model.update(&tx).await?;
-    Entry::new(app_id, &principal.actor(), action, ctx)
-        .resource("m2m_client", &row.client_id)
-        .details(serde_json::Value::Object(details))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Client(row.id)).await;
+    let now = clock::now();
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::update(unit.conn(), current, update, now).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), action, ctx)
+            .resource("m2m_client", &row.client_id)
+            .details(serde_json::Value::Object(details)),
+    )
+    .await?;
+    unit.announce(Change::Client(row.id));
+    unit.commit().await?;
     Ok((row, secret))
 }
 
@@ -231,15 +234,15 @@ pub async fn delete(
     key: &str,
 ) -> Result<(), Error> {
     let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
-    let tx = db::begin_write(&state.db).await?;
-    m2m_client::Entity::delete_by_id(current.id).exec(&tx).await?;
-    Entry::new(app_id, &principal.actor(), Action::CredentialDeleted, ctx)
-        .resource("m2m_client", &current.client_id)
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Client(current.id)).await;
-    Ok(())
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    store::delete(unit.conn(), current.id).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::CredentialDeleted, ctx)
+            .resource("m2m_client", &current.client_id),
+    )
+    .await?;
+    unit.announce(Change::Client(current.id));
+    unit.commit().await
 }
 
 #[cfg(test)]
