@@ -67,7 +67,7 @@ impl Application {
         let directory = Arc::new(Directory::default());
         let authz = Arc::new(crate::authz::Authz::new(db.clone()));
         authz.reload_revoked().await?;
-        let clients = Arc::new(crate::m2m::Clients::default());
+        let clients = Arc::new(crate::m2m::Clients::new(db.clone()));
         {
             let (authz, clients) = (authz.clone(), clients.clone());
             bus.subscribe(move |change| {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::{
-    apps::Directory, authz::Authz, coherence::Bus, config::Config, db::Db, keys::KeyRing, m2m::Clients, mail::Mailer,
-    passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics, usage::Usage,
+    apps::Directory, authz::Authz, coherence::Bus, config::Config, db::Db, keys::KeyRing, m2m::clients::Clients,
+    mail::Mailer, passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics, usage::Usage,
 };
 
 pub struct AppState {

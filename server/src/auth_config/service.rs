@@ -123,7 +123,7 @@ pub async fn update(
     let c = apply(before.clone(), changes)?;
     if role_changed {
         let role = &c.signup_default_role;
-        if rbac::service::find_by_name(unit.conn(), app_id, role).await?.is_none() {
+        if rbac::service::find_by_name(&unit, app_id, role).await?.is_none() {
             return Err(Error::validation("signup_default_role", format!("no role named '{role}'")));
         }
     }

@@ -268,7 +268,7 @@ impl Authz {
                 Ok(Ok(Principal { role: facts.role_name.clone(), permissions, claims }))
             }
             TokenType::M2m => {
-                let client = state.clients.get(state, &claims.sub).await?;
+                let client = state.clients.get(&claims.sub).await?;
                 let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
                     return Ok(Err(Deny::ClientInactive));
                 };

@@ -18,10 +18,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{
-    crypto::{MasterKey, SealedKey, Signer, generate_sealed},
-    store,
-};
+use super::crypto::{MasterKey, SealedKey, Signer, generate_sealed};
+use super::store;
 use crate::audit::Action;
 use crate::{
     audit, clock,

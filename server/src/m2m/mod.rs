@@ -5,7 +5,8 @@
 //! nanoseconds and the token endpoint is bounded by RSA signing, not by secret hashing.
 
 pub mod api;
+pub mod clients;
 pub mod service;
 mod store;
 
-pub use service::Clients;
+pub use clients::Clients;

@@ -1,10 +1,9 @@
-//! M2M client rules: creation, activation, secret rotation, scopes, and the cached records the
-//! token endpoint reads.
-
-use std::{sync::Arc, time::Duration};
+//! M2M client rules: creation, activation, secret rotation and scopes, each audited in its write
+//! unit. The cached client records are `clients.rs`'s.
 
 use uuid::Uuid;
 
+use super::clients::CLIENT_ID_PREFIX;
 use super::store;
 use crate::access::AdminPrincipal;
 use crate::access::Origin;
@@ -18,84 +17,11 @@ use crate::{
     permissions,
     secrets::{self, hash_secret},
     state::AppState,
-    ttl_cache::TtlCache,
     write,
 };
 
-/// Prefix of client ids.
-pub const CLIENT_ID_PREFIX: &str = "m2m_";
-/// Longest client id looked up: ours are `m2m_` and 24 characters.
-pub const CLIENT_ID_MAX: usize = 64;
-
-/// Whether `raw` could be a client id at all. Anything else is unknown without a database read
-/// or a cache entry (the id arrives from unauthenticated callers, up to the body limit long).
-pub fn is_client_id(raw: &str) -> bool {
-    raw.len() <= CLIENT_ID_MAX
-        && raw.strip_prefix(CLIENT_ID_PREFIX).is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
 /// Prefix of client secrets.
 pub const SECRET_PREFIX: &str = "m2ms_";
-
-/// What the token endpoint needs to know about a client.
-#[derive(Debug)]
-pub struct ClientRecord {
-    pub id: Uuid,
-    pub app_id: Uuid,
-    pub client_id: String,
-    pub secret_hash: String,
-    pub active: bool,
-    pub scopes: Vec<String>,
-}
-
-/// Cache of client records by `client_id`, kept coherent by the change bus.
-pub struct Clients {
-    cache: TtlCache<String, Option<Arc<ClientRecord>>>,
-}
-
-impl Default for Clients {
-    fn default() -> Self {
-        Clients { cache: TtlCache::new(Duration::from_secs(30), 100_000) }
-    }
-}
-
-impl Clients {
-    pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, Error> {
-        if !is_client_id(client_id) {
-            return Ok(None);
-        }
-        if let Some(found) = self.cache.get(client_id) {
-            return Ok(found);
-        }
-        // Boxed: keeps the query's large future out of every `/authorize` future.
-        Box::pin(self.load(state, client_id)).await
-    }
-
-    async fn load(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, Error> {
-        let record = store::find_by_client_id(&state.db, client_id).await?.map(|c| {
-            Arc::new(ClientRecord {
-                id: c.id,
-                app_id: c.app_id,
-                client_id: c.client_id,
-                secret_hash: c.secret_hash,
-                active: c.is_active,
-                scopes: serde_json::from_value(c.scopes).unwrap_or_default(),
-            })
-        });
-        self.cache.insert(client_id.to_owned(), record.clone());
-        Ok(record)
-    }
-
-    pub fn apply(&self, change: &Change) {
-        match change {
-            Change::Client(id) => self.cache.retain(|_, c| c.as_ref().is_none_or(|c| c.id != *id)),
-            Change::All => self.cache.clear(),
-            _ => {}
-        }
-    }
-}
 
 /// Validates scopes and checks the caller holds each one (a key cannot grant more than it has).
 pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<String>, Error> {
@@ -243,17 +169,4 @@ pub async fn delete(
     .await?;
     unit.announce(Change::Client(current.id));
     unit.commit().await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_client_id;
-
-    #[test]
-    fn only_client_id_shapes_are_looked_up() {
-        assert!(is_client_id("m2m_Ab3-_x9QrStUvWxYz0123456"));
-        for bad in ["", "m2m_", "m2x_abc", "m2m_a b", "m2m_ä", &format!("m2m_{}", "a".repeat(61))] {
-            assert!(!is_client_id(bad), "{bad:?}");
-        }
-    }
 }

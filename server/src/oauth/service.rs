@@ -15,7 +15,7 @@ use crate::{
     authz::{self, Principal},
     clock,
     error::{Code, Error},
-    m2m::service::{CLIENT_ID_MAX, ClientRecord},
+    m2m::clients::{CLIENT_ID_MAX, ClientRecord},
     permissions,
     ratelimit::Limit,
     secrets::hash_secret,
@@ -71,7 +71,7 @@ pub async fn authenticate_client(
     let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
     state.limits.check(&throttle, CLIENT_FAILURE_LIMIT).await?;
     state.limits.check(&ip_throttle, IP_FAILURE_LIMIT).await?;
-    let record = state.clients.get(state, &client_id).await?.filter(|c| c.app_id == app.id);
+    let record = state.clients.get(&client_id).await?.filter(|c| c.app_id == app.id);
     let reason = match &record {
         None => Some("unknown_client"),
         Some(c) if verify_slices_are_equal(c.secret_hash.as_bytes(), hash_secret(&secret).as_bytes()).is_err() => {

@@ -292,15 +292,11 @@ pub async fn delete_permission(
     Ok(())
 }
 
-/// The app's role named `name`, read through `db` (a write unit's transaction or the pool).
+/// The app's role named `name`, read inside the caller's write unit.
 // Wrapper added by the platform layering (auth_config): the integrator may merge it with the
 // account group's rbac service functions.
-pub async fn find_by_name(
-    db: &impl sea_orm::ConnectionTrait,
-    app_id: Uuid,
-    name: &str,
-) -> Result<Option<role::Model>, Error> {
-    Ok(store::find_by_name(db, app_id, name).await?)
+pub async fn find_by_name(unit: &crate::write::Unit, app_id: Uuid, name: &str) -> Result<Option<role::Model>, Error> {
+    Ok(store::find_by_name(unit.conn(), app_id, name).await?)
 }
 
 /// Permissions granted by a role (none without a role), through the pool.
