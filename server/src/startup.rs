@@ -63,7 +63,7 @@ impl Application {
             overlap: config.key_overlap,
             pool_target: config.key_pool_size,
         };
-        let keys = Arc::new(KeyRing::new(db.clone(), master, policy, metrics.clone()));
+        let keys = Arc::new(KeyRing::new(db.clone(), master, policy, metrics.clone(), bus.clone()));
         let directory = Arc::new(Directory::default());
         let authz = Arc::new(crate::authz::Authz::new(db.clone()));
         authz.reload_revoked().await?;
@@ -203,7 +203,7 @@ fn spawn_background(state: &Arc<AppState>) {
 /// One pass of background upkeep; failures are logged and retried next tick.
 pub async fn maintain(state: &AppState) {
     // Each rotation announces its app's change itself.
-    match state.keys.maintain(&state.bus).await {
+    match state.keys.maintain().await {
         Ok(_rotated) => {}
         Err(e) => tracing::warn!(error = %e, "key maintenance failed"),
     }

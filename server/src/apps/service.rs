@@ -228,9 +228,8 @@ pub async fn rotate_key(
     let app = visible(state, principal, app_id, crate::permissions::SIGNING_KEY_ROTATE).await?;
     let entry = Entry::new(app_id, &principal.actor(), Action::SigningKeyRotated, ctx);
     // The rotation announces the app's change after its commit.
-    let rotation =
-        state.keys.rotate(app_id, app.keys_rotated_at, immediate, entry, &state.bus).await?.ok_or_else(|| {
-            Error::new(Code::RotationInProgress, "another rotation of this app's key just happened; retry")
-        })?;
+    let rotation = state.keys.rotate(app_id, app.keys_rotated_at, immediate, entry).await?.ok_or_else(|| {
+        Error::new(Code::RotationInProgress, "another rotation of this app's key just happened; retry")
+    })?;
     Ok(rotation.new_key)
 }

@@ -90,6 +90,8 @@ pub struct KeyRing {
     cache: RwLock<HashMap<Uuid, Arc<KeySet>>>,
     refill: Notify,
     metrics: Arc<Metrics>,
+    /// Rotations announce their app's change after their commit.
+    bus: Arc<Bus>,
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
@@ -97,8 +99,8 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 }
 
 impl KeyRing {
-    pub fn new(db: Db, master: MasterKey, policy: KeyPolicy, metrics: Arc<Metrics>) -> Self {
-        KeyRing { db, master, policy, cache: RwLock::default(), refill: Notify::new(), metrics }
+    pub fn new(db: Db, master: MasterKey, policy: KeyPolicy, metrics: Arc<Metrics>, bus: Arc<Bus>) -> Self {
+        KeyRing { db, master, policy, cache: RwLock::default(), refill: Notify::new(), metrics, bus }
     }
 
     pub fn policy(&self) -> KeyPolicy {
@@ -237,12 +239,11 @@ impl KeyRing {
         seen_rotated_at: DateTime<Utc>,
         immediate: bool,
         audit: audit::Entry,
-        bus: &Arc<Bus>,
     ) -> Result<Option<Rotation>, Error> {
         let key = self.claim().await?;
         let now = clock::now();
         let activates_at = if immediate { now } else { now + chrono_duration(self.policy.publish_lead) };
-        let mut unit = write::begin(&self.db, bus).await?;
+        let mut unit = write::begin(&self.db, &self.bus).await?;
         if !store::claim_rotation(unit.conn(), app_id, seen_rotated_at, now).await? {
             unit.commit_unaudited("a concurrent rotation won: nothing was written").await?;
             self.give_back(&key).await;
@@ -298,13 +299,13 @@ impl KeyRing {
 
     /// One maintenance pass: rotates apps whose key is older than the rotation period and
     /// prunes keys that left the JWKS. Returns the apps rotated.
-    pub async fn maintain(&self, bus: &Arc<Bus>) -> Result<Vec<Uuid>, Error> {
+    pub async fn maintain(&self) -> Result<Vec<Uuid>, Error> {
         let now = clock::now();
         let cutoff = now - chrono_duration(self.policy.rotation_period);
         let mut rotated = Vec::new();
         for (app_id, seen) in store::due_for_rotation(&self.db, cutoff, 100).await? {
             let entry = audit::Entry::system(app_id, Action::SigningKeyRotated);
-            if self.rotate(app_id, seen, false, entry, bus).await?.is_some() {
+            if self.rotate(app_id, seen, false, entry).await?.is_some() {
                 rotated.push(app_id);
             }
         }
