@@ -25,8 +25,7 @@ pub const SYSTEM_ROLES: [(&str, &str); 3] = [
     ("member", "Default role for new end-users"),
 ];
 
-/// Status values of an app.
-
+/// What a new app is made of.
 pub struct NewApp {
     pub display_name: String,
     pub slug: String,

@@ -196,6 +196,20 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
     Ok(res.rows_affected)
 }
 
+/// A `server_meta` value (the master-key check lives there).
+pub async fn meta_value(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(server_meta::Entity::find_by_id(name.to_owned()).one(db).await?.map(|row| row.value))
+}
+
+/// Stores a `server_meta` value; `false` when another writer stored `name` first.
+pub async fn insert_meta(db: &impl ConnectionTrait, name: &str, value: String) -> Result<bool, sea_orm::DbErr> {
+    match (server_meta::ActiveModel { name: Set(name.to_owned()), value: Set(value) }).insert(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{DbBackend, QueryTrait};
@@ -208,19 +222,5 @@ mod tests {
         assert!(pg.contains("FOR UPDATE SKIP LOCKED"), "{pg}");
         let sqlite = take_oldest().build(DbBackend::Sqlite).to_string();
         assert!(!sqlite.contains("FOR UPDATE"), "{sqlite}");
-    }
-}
-
-/// A `server_meta` value (the master-key check lives there).
-pub async fn meta_value(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
-    Ok(server_meta::Entity::find_by_id(name.to_owned()).one(db).await?.map(|row| row.value))
-}
-
-/// Stores a `server_meta` value; `false` when another writer stored `name` first.
-pub async fn insert_meta(db: &impl ConnectionTrait, name: &str, value: String) -> Result<bool, sea_orm::DbErr> {
-    match (server_meta::ActiveModel { name: Set(name.to_owned()), value: Set(value) }).insert(db).await {
-        Ok(_) => Ok(true),
-        Err(e) if db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e),
     }
 }
