@@ -203,9 +203,8 @@ fn spawn_background(state: &Arc<AppState>) {
 /// One pass of background upkeep; failures are logged and retried next tick.
 pub async fn maintain(state: &AppState) {
     // Each rotation announces its app's change itself.
-    match state.keys.maintain().await {
-        Ok(_rotated) => {}
-        Err(e) => tracing::warn!(error = %e, "key maintenance failed"),
+    if let Err(e) = state.keys.maintain().await {
+        tracing::warn!(error = %e, "key maintenance failed");
     }
     if let Err(e) = state.usage.flush(&state.db).await {
         tracing::warn!(error = %e, "usage flush failed");
