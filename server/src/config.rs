@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use base64::Engine;
 use clap::{Args, Parser, Subcommand, builder::RangedU64ValueParser, value_parser};
-use poem::http::Uri;
+use http::Uri;
 
 use crate::{http::client_ip::TrustedProxies, secrets::PlatformKey};
 

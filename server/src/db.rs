@@ -138,6 +138,24 @@ pub fn scoped_page<E: EntityTrait>(
     select.filter(from).filter(scope.lte(scope_id)).order_by_asc(scope).order_by_asc(id).limit(limit)
 }
 
+/// [`scoped_page`] newest first (the audit log): ids before `before`, ordered by `(scope, id)`
+/// descending — the same index read backwards, with the scope bounded by a range for the same
+/// reason.
+pub fn scoped_page_newest_first<E: EntityTrait>(
+    select: Select<E>,
+    (scope, scope_id): (E::Column, Uuid),
+    id: E::Column,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Select<E> {
+    let to = match before {
+        Some(before) => Expr::tuple([scope.into_expr(), id.into_expr()])
+            .lt(Expr::tuple([Expr::value(scope_id), Expr::value(before)])),
+        None => scope.lte(scope_id),
+    };
+    select.filter(to).filter(scope.gte(scope_id)).order_by_desc(scope).order_by_desc(id).limit(limit)
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{DbBackend, QueryTrait};
@@ -158,6 +176,23 @@ mod tests {
         for sql in [&first, &deep] {
             assert!(!sql.contains(r#""app_id" = "#), "{sql}");
             assert!(sql.contains(r#"ORDER BY "end_users"."app_id" ASC, "end_users"."id" ASC LIMIT 51"#), "{sql}");
+        }
+    }
+
+    #[test]
+    fn newest_first_pages_bound_the_scope_without_an_equality() {
+        let (app, before) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = scoped_page_newest_first(Entity::find(), (C::AppId, app), C::Id, None, 51)
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(first.contains(r#""app_id" <= '"#) && first.contains(r#""app_id" >= '"#), "{first}");
+        let deep = scoped_page_newest_first(Entity::find(), (C::AppId, app), C::Id, Some(before), 51)
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(deep.contains(r#"("end_users"."app_id", "end_users"."id") < ("#), "{deep}");
+        for sql in [&first, &deep] {
+            assert!(!sql.contains(r#""app_id" = "#), "{sql}");
+            assert!(sql.contains(r#"ORDER BY "end_users"."app_id" DESC, "end_users"."id" DESC LIMIT 51"#), "{sql}");
         }
     }
 }

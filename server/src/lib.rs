@@ -28,6 +28,7 @@ pub mod keys;
 pub mod m2m;
 pub mod mail;
 pub mod me;
+pub mod oauth;
 pub mod passwords;
 pub mod permissions;
 pub mod ratelimit;

@@ -13,22 +13,10 @@ use poem::{
 use poem_openapi::OpenApiService;
 
 use crate::{
-    api_keys::api::ApiKeysApi,
-    apps::api::AppsApi,
-    audit::api::AuditApi,
-    auth_config::api::AuthConfigApi,
-    authz::api::AuthzApi,
-    codes::api::CodesApi,
-    end_users::api::EndUsersApi,
-    http::frontdoor::FrontDoor,
-    invites::api::InvitesApi,
-    keys::api::KeysApi,
-    m2m::{api::CredentialsApi, oauth::OauthApi},
-    me::api::MeApi,
-    rbac::api::RbacApi,
-    sessions::api::SessionsApi,
-    state::AppState,
-    system::SystemApi,
+    api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
+    authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, http::frontdoor::FrontDoor,
+    invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi, oauth::api::OauthApi,
+    rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
 };
 
 /// Every API of the server.

@@ -63,11 +63,11 @@ impl Application {
             overlap: config.key_overlap,
             pool_target: config.key_pool_size,
         };
-        let keys = Arc::new(KeyRing::new(db.clone(), master, policy, metrics.clone()));
+        let keys = Arc::new(KeyRing::new(db.clone(), master, policy, metrics.clone(), bus.clone()));
         let directory = Arc::new(Directory::default());
         let authz = Arc::new(crate::authz::Authz::new(db.clone()));
         authz.reload_revoked().await?;
-        let clients = Arc::new(crate::m2m::Clients::default());
+        let clients = Arc::new(crate::m2m::Clients::new(db.clone()));
         {
             let (authz, clients) = (authz.clone(), clients.clone());
             bus.subscribe(move |change| {
@@ -202,13 +202,9 @@ fn spawn_background(state: &Arc<AppState>) {
 
 /// One pass of background upkeep; failures are logged and retried next tick.
 pub async fn maintain(state: &AppState) {
-    match state.keys.maintain().await {
-        Ok(rotated) => {
-            for app in rotated {
-                state.bus.publish(Change::App(app)).await;
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "key maintenance failed"),
+    // Each rotation announces its app's change itself.
+    if let Err(e) = state.keys.maintain().await {
+        tracing::warn!(error = %e, "key maintenance failed");
     }
     if let Err(e) = state.usage.flush(&state.db).await {
         tracing::warn!(error = %e, "usage flush failed");

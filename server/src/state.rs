@@ -2,18 +2,16 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use crate::{
-    apps::Directory, authz::Authz, coherence::Bus, config::Config, keys::KeyRing, m2m::Clients, mail::Mailer,
-    passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics, usage::Usage,
+    apps::Directory, authz::Authz, coherence::Bus, config::Config, db::Db, keys::KeyRing, m2m::clients::Clients,
+    mail::Mailer, passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics, usage::Usage,
 };
 
 pub struct AppState {
     pub config: Config,
     /// Public origin, no trailing slash; issuers are `<public_url>/<slug>`.
     pub public_url: String,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub keys: Arc<KeyRing>,
     pub directory: Arc<Directory>,
     pub metrics: Arc<Metrics>,

@@ -9,23 +9,20 @@ use poem_openapi::{
     param::{Header, Path, Query},
     payload::Json,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use super::service;
 use crate::access::api::{AdminKey, authenticate};
-use crate::audit::Action;
 use crate::tags::ApiTags;
 use crate::{
-    audit::Entry,
-    clock, created_response, db,
+    created_response,
     entity::app_api_key,
     http::{
-        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Error, Errors},
+        error::{AdminCreateErrors, AdminReadErrors, AdminWriteErrors, Errors},
         pagination::PageRequest,
         responses::NoContent,
     },
-    idempotency, m2m, page_type, permissions,
-    secrets::{self, AppKey},
+    idempotency, page_type, permissions,
     state::AppState,
 };
 
@@ -101,12 +98,7 @@ impl ApiKeysApi {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::API_KEY_READ).await?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        use app_api_key::Column as C;
-        let rows =
-            crate::db::scoped_page(app_api_key::Entity::find(), (C::AppId, app_id.0), C::Id, page.after, page.fetch())
-                .all(&state.db)
-                .await
-                .map_err(Error::from)?;
+        let rows = service::list(&state, app_id.0, page.after, page.fetch()).await?;
         let (rows, pagination) = page.finish(rows, |r| r.id);
         Ok(Json(ApiKeyList { data: rows.into_iter().map(summary).collect(), pagination }))
     }
@@ -139,38 +131,14 @@ impl ApiKeysApi {
         let created: ApiKeyCreated =
             idempotency::run(&state, &principal, idempotency_key.0.as_deref(), &op, &b, || async {
                 crate::access::admin::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
-                let name = Error::check_name("name", &b.name)?;
-                let grants = m2m::service::grantable(&principal, &b.permissions)?;
-                let key = AppKey::generate();
-                let now = clock::now();
-                let tx = db::begin_write(&state.db).await?;
-                let row = app_api_key::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    app_id: Set(app_id.0),
-                    name: Set(name),
-                    key_prefix: Set(secrets::display_prefix(key.expose())),
-                    key_hash: Set(secrets::hash_secret(key.expose())),
-                    permissions: Set(serde_json::json!(grants)),
-                    created_at: Set(now),
-                    last_used_at: Set(None),
-                }
-                .insert(&tx)
-                .await?;
-                Entry::new(app_id.0, &principal.actor(), Action::ApiKeyCreated, &ctx)
-                    .resource("api_key", row.id)
-                    .details(
-                        serde_json::json!({ "name": row.name, "permissions": grants, "key_prefix": row.key_prefix }),
-                    )
-                    .record(&tx)
-                    .await?;
-                tx.commit().await?;
+                let created = service::create(&state, &principal, &ctx, app_id.0, &b.name, &b.permissions).await?;
                 Ok(ApiKeyCreated {
-                    id: row.id,
-                    name: row.name,
-                    key: key.expose().to_owned(),
-                    key_prefix: row.key_prefix,
-                    permissions: grants,
-                    created_at: row.created_at,
+                    id: created.row.id,
+                    name: created.row.name,
+                    key: created.key.expose().to_owned(),
+                    key_prefix: created.row.key_prefix,
+                    permissions: created.permissions,
+                    created_at: created.row.created_at,
                 })
             })
             .await?;
@@ -196,22 +164,7 @@ impl ApiKeysApi {
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::API_KEY_WRITE).await?;
-        let tx = db::begin_write(&state.db).await?;
-        let deleted = app_api_key::Entity::delete_many()
-            .filter(app_api_key::Column::Id.eq(key_id.0))
-            .filter(app_api_key::Column::AppId.eq(app_id.0))
-            .exec(&tx)
-            .await
-            .map_err(Error::from)?;
-        if deleted.rows_affected == 0 {
-            return Err(Error::not_found("API key").into());
-        }
-        Entry::new(app_id.0, &principal.actor(), Action::ApiKeyDeleted, &crate::http::context::origin(req))
-            .resource("api_key", key_id.0)
-            .record(&tx)
-            .await
-            .map_err(Error::from)?;
-        tx.commit().await.map_err(Error::from)?;
+        service::delete(&state, &principal, &crate::http::context::origin(req), app_id.0, key_id.0).await?;
         Ok(NoContent::NoContent)
     }
 }

@@ -2,3 +2,5 @@
 //! list. Shown once, stored as SHA-256, hard-deleted on revoke.
 
 pub mod api;
+pub mod service;
+mod store;

@@ -7,12 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::store;
 use crate::{
     clock,
+    db::Db,
     entity::app::AppStatus,
     error::{Code, Error},
 };
@@ -52,7 +52,7 @@ pub struct Directory {
 
 impl Directory {
     /// Resolves a slug (or a recent former slug); 404 `app_not_found` if neither.
-    pub async fn resolve(&self, db: &DatabaseConnection, slug: &str) -> Result<Arc<AppRef>, Error> {
+    pub async fn resolve(&self, db: &Db, slug: &str) -> Result<Arc<AppRef>, Error> {
         let cached = self.by_slug.read().expect("directory lock").get(slug).cloned();
         let found = match cached {
             Some((at, found)) if at.elapsed() < TTL => found,
@@ -63,7 +63,7 @@ impl Directory {
         found.ok_or_else(|| Error::new(Code::AppNotFound, format!("no app with slug '{slug}'")))
     }
 
-    async fn load(&self, db: &DatabaseConnection, slug: &str) -> Result<Option<Arc<AppRef>>, Error> {
+    async fn load(&self, db: &Db, slug: &str) -> Result<Option<Arc<AppRef>>, Error> {
         let found = store::resolve_slug(db, slug, clock::now()).await?.map(|(app, via_alias)| {
             Arc::new(AppRef {
                 id: app.id,

@@ -2,7 +2,6 @@
 //! status, deletion, and the workspace statistics.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
 use super::{slug::AppSlug, store};
@@ -12,8 +11,8 @@ use crate::audit::Action;
 use crate::entity::app::AppStatus;
 use crate::error::Code;
 use crate::{
-    audit::Entry, auth_config::AuthConfig, clock, coherence::Change, db, entity::app, http::error::Error,
-    state::AppState,
+    audit::Entry, auth_config::AuthConfig, clock, coherence::Change, entity::app, http::error::Error, state::AppState,
+    write,
 };
 
 /// How long a former slug keeps resolving the app's JWKS.
@@ -26,8 +25,7 @@ pub const SYSTEM_ROLES: [(&str, &str); 3] = [
     ("member", "Default role for new end-users"),
 ];
 
-/// Status values of an app.
-
+/// What a new app is made of.
 pub struct NewApp {
     pub display_name: String,
     pub slug: String,
@@ -79,46 +77,44 @@ pub async fn create(
     let key = state.keys.claim().await?;
     let result = async {
         let now = clock::now();
-        let tx = db::begin_write(&state.db).await?;
-        if store::slug_taken(&tx, slug.as_str(), None, now).await? {
+        let mut unit = write::begin(&state.db, &state.bus).await?;
+        if store::slug_taken(unit.conn(), slug.as_str(), None, now).await? {
             return Err(slug_taken(slug.as_str()));
         }
-        let model = app::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(workspace_id),
-            slug: Set(slug.as_str().to_owned()),
-            display_name: Set(display_name),
-            status: Set(AppStatus::Active),
-            metadata: Set(metadata),
-            created_by: Set(principal.actor().id.unwrap_or_default()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            keys_rotated_at: Set(now),
-        }
-        .insert(&tx)
-        .await
-        .map_err(|e| if db::is_unique_violation(&e) { slug_taken(slug.as_str()) } else { e.into() })?;
+        let row = app::Model {
+            id: Uuid::now_v7(),
+            workspace_id,
+            slug: slug.as_str().to_owned(),
+            display_name,
+            status: AppStatus::Active,
+            metadata,
+            created_by: principal.actor().id.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            keys_rotated_at: now,
+        };
+        let model = store::insert(unit.conn(), row).await?.ok_or_else(|| slug_taken(slug.as_str()))?;
         let config = serde_json::to_value(AuthConfig::default()).expect("config serializes");
-        store::insert_auth_config(&tx, model.id, config, now).await?;
+        store::insert_auth_config(unit.conn(), model.id, config, now).await?;
         for (name, description) in SYSTEM_ROLES {
-            store::insert_system_role(&tx, model.id, name, description, now).await?;
+            store::insert_system_role(unit.conn(), model.id, name, description, now).await?;
         }
-        state.keys.provision(&tx, model.id, &key, now).await?;
-        Entry::new(model.id, &principal.actor(), Action::AppCreated, ctx)
-            .resource("app", model.id)
-            .details(serde_json::json!({ "slug": model.slug, "display_name": model.display_name }))
-            .record(&tx)
-            .await?;
-        tx.commit().await?;
+        state.keys.provision(&unit, model.id, &key, now).await?;
+        unit.audit(
+            Entry::new(model.id, &principal.actor(), Action::AppCreated, ctx)
+                .resource("app", model.id)
+                .details(serde_json::json!({ "slug": model.slug, "display_name": model.display_name })),
+        )
+        .await?;
+        unit.announce(Change::App(model.id));
+        unit.commit().await?;
         Ok(model)
     }
     .await;
     if result.is_err() {
         state.keys.give_back(&key).await;
     }
-    let model = result?;
-    state.bus.publish(Change::App(model.id)).await;
-    Ok(model)
+    result
 }
 
 /// Applies profile changes; a slug change leaves the old slug as a JWKS alias for 30 days.
@@ -131,14 +127,14 @@ pub async fn update(
 ) -> Result<app::Model, Error> {
     let current = visible(state, principal, app_id, crate::permissions::APP_UPDATE).await?;
     let now = clock::now();
-    let tx = db::begin_write(&state.db).await?;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
     let mut changed = serde_json::Map::new();
-    let mut model = current.clone().into_active_model();
+    let mut profile = store::Profile::default();
     if let Some(name) = changes.display_name {
         let name = Error::check_name("display_name", &name)?;
         if name != current.display_name {
             changed.insert("display_name".into(), name.clone().into());
-            model.display_name = Set(name);
+            profile.display_name = Some(name);
         }
     }
     if let Some(metadata) = changes.metadata {
@@ -146,35 +142,35 @@ pub async fn update(
             return Err(Error::validation("metadata", "must be a JSON object"));
         }
         changed.insert("metadata".into(), serde_json::Value::Bool(true));
-        model.metadata = Set(metadata);
+        profile.metadata = Some(metadata);
     }
     if let Some(raw) = changes.slug {
         let slug = AppSlug::parse(&raw)?;
         if slug.as_str() != current.slug {
-            if store::slug_taken(&tx, slug.as_str(), Some(app_id), now).await? {
+            if store::slug_taken(unit.conn(), slug.as_str(), Some(app_id), now).await? {
                 return Err(slug_taken(slug.as_str()));
             }
-            store::drop_alias(&tx, slug.as_str()).await?;
-            store::put_alias(&tx, &current.slug, app_id, now + Duration::days(SLUG_ALIAS_DAYS)).await?;
+            store::drop_alias(unit.conn(), slug.as_str()).await?;
+            store::put_alias(unit.conn(), &current.slug, app_id, now + Duration::days(SLUG_ALIAS_DAYS)).await?;
             changed.insert("slug".into(), serde_json::json!({ "from": current.slug, "to": slug.as_str() }));
-            model.slug = Set(slug.into_inner());
+            profile.slug = Some(slug.into_inner());
         }
     }
     if changed.is_empty() {
-        tx.rollback().await?;
+        unit.commit_unaudited("no change: nothing was written").await?;
         return Ok(current);
     }
-    model.updated_at = Set(now);
-    let updated = model.update(&tx).await.map_err(|e| {
-        if db::is_unique_violation(&e) { Error::new(Code::SlugTaken, "the slug is already in use") } else { e.into() }
-    })?;
-    Entry::new(app_id, &principal.actor(), Action::AppUpdated, ctx)
-        .resource("app", app_id)
-        .details(serde_json::Value::Object(changed))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::App(app_id)).await;
+    let updated = store::update_profile(unit.conn(), current, profile, now)
+        .await?
+        .ok_or_else(|| Error::new(Code::SlugTaken, "the slug is already in use"))?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::AppUpdated, ctx)
+            .resource("app", app_id)
+            .details(serde_json::Value::Object(changed)),
+    )
+    .await?;
+    unit.announce(Change::App(app_id));
+    unit.commit().await?;
     Ok(updated)
 }
 
@@ -189,37 +185,35 @@ pub async fn set_status(
     if current.status == status {
         return Ok(current);
     }
-    let tx = db::begin_write(&state.db).await?;
-    let mut model = current.clone().into_active_model();
-    model.status = Set(status);
-    model.updated_at = Set(clock::now());
-    let updated = model.update(&tx).await?;
-    Entry::new(app_id, &principal.actor(), Action::AppStatusChanged, ctx)
-        .resource("app", app_id)
-        .details(serde_json::json!({ "from": current.status.as_str(), "to": status.as_str() }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::App(app_id)).await;
+    let from = current.status;
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let updated = store::set_status(unit.conn(), current, status, clock::now()).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::AppStatusChanged, ctx)
+            .resource("app", app_id)
+            .details(serde_json::json!({ "from": from.as_str(), "to": status.as_str() })),
+    )
+    .await?;
+    unit.announce(Change::App(app_id));
+    unit.commit().await?;
     Ok(updated)
 }
 
 /// Deletes the app and everything in it. The audit log keeps its entries, ending with this one.
 pub async fn delete(state: &AppState, principal: &AdminPrincipal, ctx: &Origin, app_id: Uuid) -> Result<(), Error> {
     let current = visible(state, principal, app_id, crate::permissions::APP_DELETE).await?;
-    let tx = db::begin_write(&state.db).await?;
-    Entry::new(app_id, &principal.actor(), Action::AppDeleted, ctx)
-        .resource("app", app_id)
-        .details(serde_json::json!({ "slug": current.slug }))
-        .record(&tx)
-        .await?;
-    let deleted = app::Entity::delete_by_id(app_id).exec(&tx).await?;
-    if deleted.rows_affected == 0 {
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::AppDeleted, ctx)
+            .resource("app", app_id)
+            .details(serde_json::json!({ "slug": current.slug })),
+    )
+    .await?;
+    if !store::delete(unit.conn(), app_id).await? {
         return Err(Error::not_found("app"));
     }
-    tx.commit().await?;
-    state.bus.publish(Change::App(app_id)).await;
-    Ok(())
+    unit.announce(Change::App(app_id));
+    unit.commit().await
 }
 
 /// Rotates the app's signing key on request.
@@ -232,9 +226,9 @@ pub async fn rotate_key(
 ) -> Result<crate::entity::signing_key::Model, Error> {
     let app = visible(state, principal, app_id, crate::permissions::SIGNING_KEY_ROTATE).await?;
     let entry = Entry::new(app_id, &principal.actor(), Action::SigningKeyRotated, ctx);
+    // The rotation announces the app's change after its commit.
     let rotation = state.keys.rotate(app_id, app.keys_rotated_at, immediate, entry).await?.ok_or_else(|| {
         Error::new(Code::RotationInProgress, "another rotation of this app's key just happened; retry")
     })?;
-    state.bus.publish(Change::App(app_id)).await;
     Ok(rotation.new_key)
 }

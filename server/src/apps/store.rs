@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    QueryTrait, Set, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QuerySelect, QueryTrait, Set, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -135,4 +135,79 @@ pub async fn workspace_counts(db: &impl ConnectionTrait, workspace_id: Uuid) -> 
     let api_keys =
         app_api_key::Entity::find().filter(app_api_key::Column::AppId.in_subquery(in_workspace())).count(db).await?;
     Ok((apps, end_users, api_keys))
+}
+
+/// Inserts a new app; `None` when its slug is taken (unique violation).
+pub async fn insert(db: &impl ConnectionTrait, m: app::Model) -> Result<Option<app::Model>, DbErr> {
+    let inserted = app::ActiveModel {
+        id: Set(m.id),
+        workspace_id: Set(m.workspace_id),
+        slug: Set(m.slug),
+        display_name: Set(m.display_name),
+        status: Set(m.status),
+        metadata: Set(m.metadata),
+        created_by: Set(m.created_by),
+        created_at: Set(m.created_at),
+        updated_at: Set(m.updated_at),
+        keys_rotated_at: Set(m.keys_rotated_at),
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(model) => Ok(Some(model)),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The profile fields an update sets (`None`: left as they are).
+#[derive(Default)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub slug: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Writes the `Some` fields of `profile` over `current`; `None` when the new slug is taken
+/// (unique violation).
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    current: app::Model,
+    profile: Profile,
+    now: DateTime<Utc>,
+) -> Result<Option<app::Model>, DbErr> {
+    let mut model = current.into_active_model();
+    if let Some(name) = profile.display_name {
+        model.display_name = Set(name);
+    }
+    if let Some(metadata) = profile.metadata {
+        model.metadata = Set(metadata);
+    }
+    if let Some(slug) = profile.slug {
+        model.slug = Set(slug);
+    }
+    model.updated_at = Set(now);
+    match model.update(db).await {
+        Ok(model) => Ok(Some(model)),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets the app's status.
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    current: app::Model,
+    status: app::AppStatus,
+    now: DateTime<Utc>,
+) -> Result<app::Model, DbErr> {
+    let mut model = current.into_active_model();
+    model.status = Set(status);
+    model.updated_at = Set(now);
+    model.update(db).await
+}
+
+/// Deletes the app (and, by cascade, everything in it); `false` when there was no such app.
+pub async fn delete(db: &impl ConnectionTrait, app_id: Uuid) -> Result<bool, DbErr> {
+    Ok(app::Entity::delete_by_id(app_id).exec(db).await?.rows_affected > 0)
 }

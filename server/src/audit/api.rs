@@ -11,7 +11,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use super::store::{self, Filter};
+use super::Filter;
 use crate::access::api::{AdminKey, authenticate};
 use crate::tags::ApiTags;
 use crate::{
@@ -124,7 +124,7 @@ pub async fn list_page(
     filter: Filter,
     page: PageRequest,
 ) -> Result<AuditLogList, Error> {
-    let rows = store::list(&state.db, app_id, &filter, page.after, page.fetch()).await?;
+    let rows = super::list(&state.db, app_id, &filter, page.after, page.fetch()).await?;
     let (rows, pagination) = page.finish(rows, |r| r.id);
     Ok(AuditLogList { data: rows.into_iter().map(Into::into).collect(), pagination })
 }

@@ -4,167 +4,23 @@
 //! claims a change that did not happen nor misses one that did. Details never carry secrets.
 
 pub mod api;
+mod entry;
 mod store;
 
-pub use store::Filter;
+pub use entry::{Action, Actor, ActorKind, Entry, Filter};
 pub(crate) use store::insert;
 
 use uuid::Uuid;
 
-use crate::access::Origin;
+use crate::{db::Db, entity::audit_log, error::Error};
 
-/// Declares a closed set of names stored as strings.
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-
-            /// The stored and published name.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $wire,)*
-                }
-            }
-        }
-    };
-}
-
-names! {
-    /// What kind of caller acted.
-    ActorKind {
-        PlatformApiKey = "platform_api_key",
-        AppApiKey = "app_api_key",
-        EndUser = "end_user",
-        M2mClient = "m2m_client",
-        /// Someone who named no account (a failed sign-in with an unknown identifier).
-        Anonymous = "anonymous",
-        /// Heimdall on its own (e.g. scheduled key rotation).
-        System = "system",
-    }
-}
-
-names! {
-    /// What happened: `<resource>.<verb>`, the `action` of an audit entry.
-    Action {
-    ApiKeyCreated = "api_key.created",
-    ApiKeyDeleted = "api_key.deleted",
-    AppCreated = "app.created",
-    AppMemberRemoved = "app.member.removed",
-    AppDeleted = "app.deleted",
-    AppStatusChanged = "app.status_changed",
-    AppUpdated = "app.updated",
-    AuthConfigUpdated = "auth_config.updated",
-    CredentialActivated = "credential.activated",
-    CredentialCreated = "credential.created",
-    CredentialDeactivated = "credential.deactivated",
-    CredentialDeleted = "credential.deleted",
-    CredentialScopesSet = "credential.scopes_set",
-    CredentialSecretRotated = "credential.secret_rotated",
-    CredentialUpdated = "credential.updated",
-    EndUserDeleted = "end_user.deleted",
-    EndUserEmailVerified = "end_user.email_verified",
-    EndUserPasswordReset = "end_user.password_reset",
-    EndUserProfileUpdated = "end_user.profile_updated",
-    EndUserRoleChanged = "end_user.role_changed",
-    EndUserSessionsRevoked = "end_user.sessions_revoked",
-    EndUserSignin = "end_user.signin",
-    EndUserSigninFailed = "end_user.signin_failed",
-    EndUserSignup = "end_user.signup",
-    EndUserStatusChanged = "end_user.status_changed",
-    EndUserUpdated = "end_user.updated",
-    InviteAccepted = "invite.accepted",
-    InviteCreated = "invite.created",
-    InviteRevoked = "invite.revoked",
-    OauthClientAuthFailed = "oauth.client_auth_failed",
-    OauthTokenRevoked = "oauth.token_revoked",
-    PermissionCreated = "permission.created",
-    PermissionDeleted = "permission.deleted",
-    RoleAssigned = "role.assigned",
-    RoleCreated = "role.created",
-    RoleDeleted = "role.deleted",
-    RolePermissionsSet = "role.permissions_set",
-    RoleUpdated = "role.updated",
-    SessionLogout = "session.logout",
-    SessionRefreshReuseDetected = "session.refresh_reuse_detected",
-    SessionRevoked = "session.revoked",
-    SigningKeyRotated = "signing_key.rotated",
-    }
-}
-
-/// Who did something.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub kind: ActorKind,
-    pub id: Option<String>,
-}
-
-impl Actor {
-    pub fn new(kind: ActorKind, id: impl ToString) -> Self {
-        Actor { kind, id: Some(id.to_string()) }
-    }
-
-    /// A caller without an id.
-    pub fn unnamed(kind: ActorKind) -> Self {
-        Actor { kind, id: None }
-    }
-
-    pub fn system() -> Self {
-        Actor::unnamed(ActorKind::System)
-    }
-}
-
-/// One audit entry under construction.
-#[derive(Debug, Clone)]
-pub struct Entry {
+/// One page of the app's log under `filter`: newest first, `limit` entries older than `before`.
+pub async fn list(
+    db: &Db,
     app_id: Uuid,
-    actor: Actor,
-    action: Action,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    details: Option<serde_json::Value>,
-    request_id: Option<String>,
-    ip: Option<String>,
-}
-
-impl Entry {
-    pub fn new(app_id: Uuid, actor: &Actor, action: Action, origin: &Origin) -> Self {
-        Entry {
-            app_id,
-            actor: actor.clone(),
-            action,
-            resource_type: None,
-            resource_id: None,
-            details: None,
-            request_id: origin.request_id.clone(),
-            ip: origin.ip_string(),
-        }
-    }
-
-    /// An entry for something Heimdall did on its own (e.g. scheduled key rotation).
-    pub fn system(app_id: Uuid, action: Action) -> Self {
-        Entry::new(app_id, &Actor::system(), action, &Origin::default())
-    }
-
-    pub fn resource(mut self, kind: &str, id: impl ToString) -> Self {
-        self.resource_type = Some(kind.to_owned());
-        self.resource_id = Some(id.to_string());
-        self
-    }
-
-    pub fn details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
-        self
-    }
-
-    /// Appends the entry using `conn` (the transaction of the change being audited). Prefer
-    /// [`crate::write::Unit::audit`], which also makes the entry impossible to forget.
-    pub async fn record(self, conn: &impl sea_orm::ConnectionTrait) -> Result<(), sea_orm::DbErr> {
-        store::insert(conn, self).await
-    }
+    filter: &Filter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<audit_log::Model>, Error> {
+    Ok(store::list(db, app_id, filter, before, limit).await?)
 }

@@ -1,12 +1,18 @@
 //! Audit-log queries; every read is filtered by app.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::Entry;
+use super::entry::{Entry, Filter};
 use crate::{clock, entity::audit_log};
+
+impl Entry {
+    /// Appends the entry using `conn` (the transaction of the change being audited). Prefer
+    /// [`crate::write::Unit::audit`], which also makes the entry impossible to forget.
+    pub async fn record(self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        insert(conn, self).await
+    }
+}
 
 pub async fn insert(conn: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
     audit_log::ActiveModel {
@@ -27,22 +33,6 @@ pub async fn insert(conn: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> 
     Ok(())
 }
 
-/// Filters of the admin listing.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub action: Option<String>,
-    pub actor_id: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-}
-
-impl Filter {
-    /// Entries by one actor.
-    pub fn by_actor(actor_id: String) -> Self {
-        Filter { actor_id: Some(actor_id), ..Default::default() }
-    }
-}
-
 /// Newest first, `limit` rows strictly older than `before`.
 pub async fn list(
     conn: &impl ConnectionTrait,
@@ -51,7 +41,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, DbErr> {
-    let mut q = audit_log::Entity::find().filter(audit_log::Column::AppId.eq(app_id));
+    let mut q = audit_log::Entity::find();
     if let Some(action) = &filter.action {
         q = q.filter(audit_log::Column::Action.eq(action.as_str()));
     }
@@ -64,8 +54,6 @@ pub async fn list(
     if let Some(id) = &filter.resource_id {
         q = q.filter(audit_log::Column::ResourceId.eq(id.as_str()));
     }
-    if let Some(before) = before {
-        q = q.filter(audit_log::Column::Id.lt(before));
-    }
-    q.order_by_desc(audit_log::Column::Id).limit(limit).all(conn).await
+    use audit_log::Column as C;
+    crate::db::scoped_page_newest_first(q, (C::AppId, app_id), C::Id, before, limit).all(conn).await
 }

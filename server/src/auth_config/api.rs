@@ -6,17 +6,15 @@ use poem::{Request, web::Data};
 use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use super::{AuthConfig, load, save};
+use super::{
+    AuthConfig, load,
+    service::{self, Changes},
+};
 use crate::access::api::{AdminKey, authenticate};
-use crate::audit::Action;
 use crate::tags::ApiTags;
 use crate::{
-    audit::Entry,
-    config::normalize_origin,
-    db,
-    end_users::identity::Email,
-    http::error::{AdminReadErrors, AdminWriteErrors, Error, Errors},
-    permissions, rbac,
+    http::error::{AdminReadErrors, AdminWriteErrors, Errors},
+    permissions,
     state::AppState,
 };
 
@@ -142,14 +140,6 @@ pub struct UpdateAuthConfig {
     pub signup_enabled: Option<bool>,
 }
 
-fn in_range(field: &str, v: u32, min: u32, max: u32) -> Result<u32, Error> {
-    if (min..=max).contains(&v) {
-        Ok(v)
-    } else {
-        Err(Error::validation(field, format!("must be between {min} and {max}")))
-    }
-}
-
 pub struct AuthConfigApi;
 
 #[OpenApi]
@@ -172,7 +162,7 @@ impl AuthConfigApi {
     ) -> Result<Json<AuthConfigResponse>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_READ).await?;
-        Ok(Json(load(&state.db, app_id.0).await.map_err(Error::from)?.into()))
+        Ok(Json(load(&state.db, app_id.0).await?.into()))
     }
 
     /// Update the auth configuration
@@ -196,87 +186,23 @@ impl AuthConfigApi {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_UPDATE).await?;
         let b = body.0;
-        let tx = db::begin_write(&state.db).await?;
-        let before = load(&tx, app_id.0).await.map_err(Error::from)?;
-        let mut c = before.clone();
-        if let Some(origins) = b.allowed_redirect_origins {
-            c.allowed_redirect_origins = origins
-                .iter()
-                .map(|o| match normalize_origin(o) {
-                    // No wildcards: `*` parses as a host character but never names one origin.
-                    Ok(n) if !n.contains('*') && n == o.trim().trim_end_matches('/').to_ascii_lowercase() => Ok(n),
-                    _ => Err(Error::validation(
-                        "allowed_redirect_origins",
-                        format!("'{o}' is not an exact origin like https://app.example.com"),
-                    )),
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(v) = b.enforce_app_permissions {
-            c.enforce_app_permissions = v;
-        }
-        if let Some(v) = b.max_failed_login_attempts {
-            c.max_failed_login_attempts = in_range("max_failed_login_attempts", v, 1, 100)?;
-        }
-        if let Some(v) = b.max_sessions {
-            c.max_sessions = in_range("max_sessions", v, 1, 50)?;
-        }
-        if let Some(v) = b.oauth_link_policy {
-            c.oauth_link_policy = v.as_str().into();
-        }
-        if let Some(v) = b.password_min_length {
-            c.password_min_length = in_range("password_min_length", v, 8, 128)?;
-        }
-        if let Some(v) = b.password_require_number {
-            c.password_require_number = v;
-        }
-        if let Some(v) = b.password_require_symbol {
-            c.password_require_symbol = v;
-        }
-        if let Some(v) = b.password_require_uppercase {
-            c.password_require_uppercase = v;
-        }
-        if let Some(v) = b.session_duration_minutes {
-            c.session_duration_minutes = in_range("session_duration_minutes", v, 1, 43_200)?;
-        }
-        if let Some(v) = b.signin_enabled {
-            c.signin_enabled = v;
-        }
-        if let Some(v) = b.signup_enabled {
-            c.signup_enabled = v;
-        }
-        if let Some(domains) = b.signup_allowed_email_domains {
-            c.signup_allowed_email_domains = domains
-                .iter()
-                .map(|d| {
-                    Email::parse_field("signup_allowed_email_domains", &format!("x@{}", d.trim()))
-                        .map(|e| e.domain().to_owned())
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(role) = b.signup_default_role {
-            let role = role.trim().to_owned();
-            if rbac::store::find_by_name(&tx, app_id.0, &role).await.map_err(Error::from)?.is_none() {
-                return Err(Error::validation("signup_default_role", format!("no role named '{role}'")).into());
-            }
-            c.signup_default_role = role;
-        }
-        if c != before {
-            save(&tx, app_id.0, &c).await.map_err(Error::from)?;
-            let (old, new) =
-                (serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&c).unwrap_or_default());
-            let changed: Vec<&String> = new
-                .as_object()
-                .map(|n| n.iter().filter(|(k, v)| old.get(k.as_str()) != Some(v)).map(|(k, _)| k).collect())
-                .unwrap_or_default();
-            Entry::new(app_id.0, &principal.actor(), Action::AuthConfigUpdated, &crate::http::context::origin(req))
-                .resource("auth_config", app_id.0)
-                .details(serde_json::json!({ "changed": changed }))
-                .record(&tx)
-                .await
-                .map_err(Error::from)?;
-        }
-        tx.commit().await.map_err(Error::from)?;
+        let changes = Changes {
+            allowed_redirect_origins: b.allowed_redirect_origins,
+            enforce_app_permissions: b.enforce_app_permissions,
+            max_failed_login_attempts: b.max_failed_login_attempts,
+            max_sessions: b.max_sessions,
+            oauth_link_policy: b.oauth_link_policy.map(OauthLinkPolicy::as_str),
+            password_min_length: b.password_min_length,
+            password_require_number: b.password_require_number,
+            password_require_symbol: b.password_require_symbol,
+            password_require_uppercase: b.password_require_uppercase,
+            session_duration_minutes: b.session_duration_minutes,
+            signin_enabled: b.signin_enabled,
+            signup_allowed_email_domains: b.signup_allowed_email_domains,
+            signup_default_role: b.signup_default_role,
+            signup_enabled: b.signup_enabled,
+        };
+        let c = service::update(&state, &principal, &crate::http::context::origin(req), app_id.0, changes).await?;
         Ok(Json(c.into()))
     }
 }

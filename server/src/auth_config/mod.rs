@@ -2,9 +2,16 @@
 //! Stored as one JSON document per app; every field always has a value.
 
 pub mod api;
+pub mod service;
+mod store;
 
-use crate::error::Code;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    db::Db,
+    error::{Code, Error},
+};
 
 /// The stored auth configuration of an app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +57,7 @@ impl Default for AuthConfig {
 
 impl AuthConfig {
     /// 400 `weak_password` listing every rule the password breaks.
-    pub fn check_password(&self, password: &str) -> Result<(), crate::error::Error> {
+    pub fn check_password(&self, password: &str) -> Result<(), Error> {
         let mut broken = Vec::new();
         if password.chars().count() < self.password_min_length as usize {
             broken.push(format!("at least {} characters", self.password_min_length));
@@ -70,7 +77,7 @@ impl AuthConfig {
         if broken.is_empty() {
             return Ok(());
         }
-        Err(crate::error::Error::new(Code::WeakPassword, format!("the password needs {}", broken.join(", ")))
+        Err(Error::new(Code::WeakPassword, format!("the password needs {}", broken.join(", ")))
             .with_details(serde_json::json!({ "field": "password", "requirements": broken })))
     }
 
@@ -86,33 +93,6 @@ impl AuthConfig {
 }
 
 /// The app's configuration (defaults if the row is missing).
-pub async fn load(db: &impl sea_orm::ConnectionTrait, app_id: uuid::Uuid) -> Result<AuthConfig, sea_orm::DbErr> {
-    use sea_orm::EntityTrait;
-    Ok(crate::entity::auth_config::Entity::find_by_id(app_id)
-        .one(db)
-        .await?
-        .and_then(|row| serde_json::from_value(row.config).ok())
-        .unwrap_or_default())
-}
-
-/// Stores the app's configuration.
-pub async fn save(
-    db: &impl sea_orm::ConnectionTrait,
-    app_id: uuid::Uuid,
-    config: &AuthConfig,
-) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::{EntityTrait, Set, sea_query::OnConflict};
-    crate::entity::auth_config::Entity::insert(crate::entity::auth_config::ActiveModel {
-        app_id: Set(app_id),
-        config: Set(serde_json::to_value(config).expect("config serializes")),
-        updated_at: Set(crate::clock::now()),
-    })
-    .on_conflict(
-        OnConflict::column(crate::entity::auth_config::Column::AppId)
-            .update_columns([crate::entity::auth_config::Column::Config, crate::entity::auth_config::Column::UpdatedAt])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
+pub async fn load(db: &Db, app_id: Uuid) -> Result<AuthConfig, Error> {
+    Ok(store::load(db, app_id).await?.and_then(|doc| serde_json::from_value(doc).ok()).unwrap_or_default())
 }

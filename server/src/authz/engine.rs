@@ -19,20 +19,21 @@ use std::{
 
 use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use super::store;
 use crate::tokens::TokenType;
 use crate::{
     apps::AppRef,
     clock,
     coherence::Change,
-    entity::revoked_token,
+    db::Db,
     http::error::Error,
     permissions, rbac, sessions,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
     ttl_cache::TtlCache,
+    write,
 };
 
 const TTL: Duration = Duration::from_secs(30);
@@ -106,7 +107,7 @@ impl Principal {
 }
 
 pub struct Authz {
-    db: DatabaseConnection,
+    db: Db,
     verified: TtlCache<[u8; 32], Arc<AccessClaims>>,
     sessions: TtlCache<Uuid, Arc<SessionFacts>>,
     roles: TtlCache<Uuid, (Uuid, Arc<Vec<String>>)>,
@@ -120,7 +121,7 @@ fn token_key(token: &str) -> [u8; 32] {
 }
 
 impl Authz {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Authz {
             db,
             verified: TtlCache::new(Duration::from_secs(300), 200_000),
@@ -157,19 +158,10 @@ impl Authz {
     /// Reloads the revoked token ids that have not expired (start-up and each maintenance tick),
     /// after deleting the expired ones, which no check needs any more. Ids announced while the
     /// query ran are kept: the reload replaces only what it has seen.
-    pub async fn reload_revoked(&self) -> Result<(), sea_orm::DbErr> {
-        revoked_token::Entity::delete_many()
-            .filter(revoked_token::Column::ExpiresAt.lte(clock::now()))
-            .exec(&self.db)
-            .await?;
+    pub async fn reload_revoked(&self) -> Result<(), Error> {
+        store::delete_expired(&self.db, clock::now()).await?;
         let started = Instant::now();
-        let ids: Vec<String> = revoked_token::Entity::find()
-            .select_only()
-            .column(revoked_token::Column::Jti)
-            .filter(revoked_token::Column::ExpiresAt.gt(clock::now()))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+        let ids = store::live_ids(&self.db, clock::now()).await?;
         let mut revoked = self.revoked.write().expect("revoked lock");
         revoked.retain(|_, learned| *learned >= started);
         revoked.extend(ids.into_iter().map(|id| (id, started)));
@@ -215,7 +207,7 @@ impl Authz {
     }
 
     async fn load_session(&self, app_id: Uuid, sid: Uuid) -> Result<Option<Arc<SessionFacts>>, Error> {
-        let Some(s) = sessions::store::facts(&self.db, app_id, sid).await? else {
+        let Some(s) = sessions::service::facts(&self.db, app_id, sid).await? else {
             return Ok(None);
         };
         let facts = Arc::new(SessionFacts {
@@ -236,7 +228,7 @@ impl Authz {
         if let Some((_, p)) = self.roles.get(&role_id).filter(|(a, _)| *a == app_id) {
             return Ok(p);
         }
-        let perms = Box::pin(rbac::store::permissions_of(&self.db, app_id, Some(role_id))).await?;
+        let perms = Box::pin(rbac::service::permissions_of(&self.db, app_id, Some(role_id))).await?;
         let perms = Arc::new(perms);
         self.roles.insert(role_id, (app_id, perms.clone()));
         Ok(perms)
@@ -276,7 +268,7 @@ impl Authz {
                 Ok(Ok(Principal { role: facts.role_name.clone(), permissions, claims }))
             }
             TokenType::M2m => {
-                let client = state.clients.get(state, &claims.sub).await?;
+                let client = state.clients.get(&claims.sub).await?;
                 let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
                     return Ok(Err(Deny::ClientInactive));
                 };
@@ -285,6 +277,20 @@ impl Authz {
             }
         }
     }
+}
+
+/// Records the access token `jti` of `app_id` as revoked until `expires_at`, in `unit` (with
+/// the revocation's audit entry); announces it to every instance after the commit. Revoking a
+/// token twice is not an error.
+pub async fn revoke_token(
+    unit: &mut write::Unit,
+    app_id: Uuid,
+    jti: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), Error> {
+    store::insert_revoked(unit.conn(), app_id, jti, expires_at).await?;
+    unit.announce(Change::TokenRevoked(jti.to_owned()));
+    Ok(())
 }
 
 /// What an M2M token was issued with, as far as the client still holds it now: an issued scope

@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod engine;
+mod store;
 
 pub use engine::{Authz, Deny, Principal};

@@ -159,12 +159,6 @@ impl<S: ErrorSet> From<Error> for Errors<S> {
     }
 }
 
-impl<S: ErrorSet> From<sea_orm::DbErr> for Errors<S> {
-    fn from(err: sea_orm::DbErr) -> Self {
-        Error::from(err).into()
-    }
-}
-
 impl<S: ErrorSet> From<Errors<S>> for poem::Error {
     fn from(err: Errors<S>) -> Self {
         poem::Error::from_response(err.into_response())

@@ -9,13 +9,14 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 use crate::access::AdminPrincipal;
 use crate::error::Code;
-use crate::{clock, db, entity::idempotency_key, http::error::Error, secrets::hash_secret, state::AppState};
+use crate::{clock, http::error::Error, secrets::hash_secret, state::AppState};
+
+mod store;
 
 /// How long a key is remembered.
 pub const RETENTION_HOURS: i64 = 24;
@@ -52,64 +53,38 @@ where
     let fingerprint = hash_secret(&serde_json::to_string(body).expect("request serializes"));
     let now = clock::now();
     let row_id = Uuid::now_v7();
-    let inserted = idempotency_key::ActiveModel {
-        id: Set(row_id),
-        scope: Set(scope.clone()),
-        key: Set(key.to_owned()),
-        fingerprint: Set(fingerprint.clone()),
-        status_code: Set(None),
-        response: Set(None),
-        created_at: Set(now),
-    }
-    .insert(&state.db)
-    .await;
-    match inserted {
-        Ok(_) => {}
-        Err(e) if db::is_unique_violation(&e) => {
-            let existing = idempotency_key::Entity::find()
-                .filter(idempotency_key::Column::Scope.eq(scope.as_str()))
-                .filter(idempotency_key::Column::Key.eq(key))
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| Error::new(Code::IdempotencyRequestInProgress, "retry shortly"))?;
-            // Past retention, or a create that never finished (the instance died mid-request).
-            let abandoned =
-                existing.response.is_none() && existing.created_at < now - Duration::minutes(ABANDON_MINUTES);
-            if existing.created_at < now - Duration::hours(RETENTION_HOURS) || abandoned {
-                idempotency_key::Entity::delete_by_id(existing.id).exec(&state.db).await?;
-                return Box::pin(run(state, principal, Some(key), operation, body, create)).await;
-            }
-            if existing.fingerprint != fingerprint {
-                return Err(Error::new(
-                    Code::IdempotencyKeyReused,
-                    "this Idempotency-Key was used with a different request",
-                ));
-            }
-            return match existing.response {
-                Some(stored) => unseal(state, &aad(&scope, key), &stored),
-                None => Err(Error::new(
-                    Code::IdempotencyRequestInProgress,
-                    "a request with this Idempotency-Key is still being processed",
-                )),
-            };
+    if !store::claim(&state.db, row_id, &scope, key, &fingerprint, now).await? {
+        let existing = store::find(&state.db, &scope, key)
+            .await?
+            .ok_or_else(|| Error::new(Code::IdempotencyRequestInProgress, "retry shortly"))?;
+        // Past retention, or a create that never finished (the instance died mid-request).
+        let abandoned = existing.response.is_none() && existing.created_at < now - Duration::minutes(ABANDON_MINUTES);
+        if existing.created_at < now - Duration::hours(RETENTION_HOURS) || abandoned {
+            store::delete(&state.db, existing.id).await?;
+            return Box::pin(run(state, principal, Some(key), operation, body, create)).await;
         }
-        Err(e) => return Err(e.into()),
+        if existing.fingerprint != fingerprint {
+            return Err(Error::new(
+                Code::IdempotencyKeyReused,
+                "this Idempotency-Key was used with a different request",
+            ));
+        }
+        return match existing.response {
+            Some(stored) => unseal(state, &aad(&scope, key), &stored),
+            None => Err(Error::new(
+                Code::IdempotencyRequestInProgress,
+                "a request with this Idempotency-Key is still being processed",
+            )),
+        };
     }
     match create().await {
         Ok(value) => {
             let stored = seal(state, &aad(&scope, key), &value)?;
-            idempotency_key::ActiveModel {
-                id: Set(row_id),
-                status_code: Set(Some(201)),
-                response: Set(Some(stored)),
-                ..Default::default()
-            }
-            .update(&state.db)
-            .await?;
+            store::complete(&state.db, row_id, 201, stored).await?;
             Ok(value)
         }
         Err(e) => {
-            idempotency_key::Entity::delete_by_id(row_id).exec(&state.db).await?;
+            store::delete(&state.db, row_id).await?;
             Err(e)
         }
     }
@@ -136,11 +111,6 @@ fn unseal<T: DeserializeOwned>(state: &AppState, aad: &str, stored: &serde_json:
 }
 
 /// Forgets keys past their retention.
-pub async fn prune(state: &AppState) -> Result<u64, sea_orm::DbErr> {
-    let cutoff = clock::now() - Duration::hours(RETENTION_HOURS);
-    let res = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
-        .exec(&state.db)
-        .await?;
-    Ok(res.rows_affected)
+pub async fn prune(state: &AppState) -> Result<u64, Error> {
+    Ok(store::delete_created_before(&state.db, clock::now() - Duration::hours(RETENTION_HOURS)).await?)
 }

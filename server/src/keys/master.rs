@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
-use super::crypto::MasterKey;
-use crate::{config::decode_master_key, db, entity::server_meta, secrets::random_bytes};
+use super::{crypto::MasterKey, store};
+use crate::{config::decode_master_key, db::Db, secrets::random_bytes};
 
 const CHECK_NAME: &str = "master_key_check";
 const CHECK_AAD: &str = "heimdall-master-key-check";
@@ -45,10 +44,10 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// Fails if `master` is not the key this database's secrets are sealed with; on a new database,
 /// records a check value sealed with it.
-pub async fn verify(db_conn: &DatabaseConnection, master: &MasterKey) -> anyhow::Result<()> {
-    match server_meta::Entity::find_by_id(CHECK_NAME.to_owned()).one(db_conn).await? {
-        Some(row) => {
-            let sealed = STANDARD.decode(row.value.trim())?;
+pub async fn verify(db_conn: &Db, master: &MasterKey) -> anyhow::Result<()> {
+    match store::meta_value(db_conn, CHECK_NAME).await? {
+        Some(value) => {
+            let sealed = STANDARD.decode(value.trim())?;
             match master.open(CHECK_AAD, &sealed) {
                 Ok(plain) if plain == CHECK_PLAINTEXT => Ok(()),
                 _ => anyhow::bail!(
@@ -58,13 +57,11 @@ pub async fn verify(db_conn: &DatabaseConnection, master: &MasterKey) -> anyhow:
         }
         None => {
             let sealed = STANDARD.encode(master.seal(CHECK_AAD, CHECK_PLAINTEXT));
-            let inserted =
-                server_meta::ActiveModel { name: Set(CHECK_NAME.into()), value: Set(sealed) }.insert(db_conn).await;
-            match inserted {
-                Ok(_) => Ok(()),
+            if store::insert_meta(db_conn, CHECK_NAME, sealed).await? {
+                Ok(())
+            } else {
                 // Another instance initialised it first: check against theirs.
-                Err(e) if db::is_unique_violation(&e) => Box::pin(verify(db_conn, master)).await,
-                Err(e) => Err(e.into()),
+                Box::pin(verify(db_conn, master)).await
             }
         }
     }

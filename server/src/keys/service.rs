@@ -15,16 +15,21 @@ use std::{
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{
-    crypto::{MasterKey, SealedKey, Signer, generate_sealed},
-    store,
-};
+use super::crypto::{MasterKey, SealedKey, Signer, generate_sealed};
+use super::store;
 use crate::audit::Action;
-use crate::{audit, clock, db, entity::signing_key, http::error::Error, telemetry::Metrics};
+use crate::{
+    audit, clock,
+    coherence::{Bus, Change},
+    db::Db,
+    entity::signing_key,
+    http::error::Error,
+    telemetry::Metrics,
+    write,
+};
 
 /// How long a loaded key set is trusted before it is re-read (bounds staleness if a cache
 /// invalidation from another instance is missed).
@@ -79,12 +84,14 @@ pub struct Rotation {
 }
 
 pub struct KeyRing {
-    db: DatabaseConnection,
+    db: Db,
     master: MasterKey,
     policy: KeyPolicy,
     cache: RwLock<HashMap<Uuid, Arc<KeySet>>>,
     refill: Notify,
     metrics: Arc<Metrics>,
+    /// Rotations announce their app's change after their commit.
+    bus: Arc<Bus>,
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
@@ -92,8 +99,8 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 }
 
 impl KeyRing {
-    pub fn new(db: DatabaseConnection, master: MasterKey, policy: KeyPolicy, metrics: Arc<Metrics>) -> Self {
-        KeyRing { db, master, policy, cache: RwLock::default(), refill: Notify::new(), metrics }
+    pub fn new(db: Db, master: MasterKey, policy: KeyPolicy, metrics: Arc<Metrics>, bus: Arc<Bus>) -> Self {
+        KeyRing { db, master, policy, cache: RwLock::default(), refill: Notify::new(), metrics, bus }
     }
 
     pub fn policy(&self) -> KeyPolicy {
@@ -208,21 +215,23 @@ impl KeyRing {
         Ok(key)
     }
 
-    /// Stores the first key of a new app inside the app-creation transaction.
+    /// Stores the first key of a new app inside the app-creation write unit.
     pub async fn provision(
         &self,
-        tx: &DatabaseTransaction,
+        unit: &write::Unit,
         app_id: Uuid,
         key: &SealedKey,
         now: DateTime<Utc>,
-    ) -> Result<(), sea_orm::DbErr> {
-        store::insert(tx, app_id, key, now, now).await.map(|_| ())
+    ) -> Result<(), Error> {
+        store::insert(unit.conn(), app_id, key, now, now).await?;
+        Ok(())
     }
 
     /// Adds a successor key. It is published at once and signs after the publish lead (or at
     /// once when `immediate`, which also withdraws every older key: the emergency path after a
     /// key compromise). Older keys stay published for the overlap after the successor takes
-    /// over. `audit` runs inside the same transaction. Returns `None` when a concurrent rotation
+    /// over. `audit` is written in the same write unit, and the app's change is announced after
+    /// the commit. Returns `None` when a concurrent rotation
     /// of the same app won.
     pub async fn rotate(
         &self,
@@ -234,23 +243,26 @@ impl KeyRing {
         let key = self.claim().await?;
         let now = clock::now();
         let activates_at = if immediate { now } else { now + chrono_duration(self.policy.publish_lead) };
-        let tx = db::begin_write(&self.db).await?;
-        if !store::claim_rotation(&tx, app_id, seen_rotated_at, now).await? {
-            tx.rollback().await?;
+        let mut unit = write::begin(&self.db, &self.bus).await?;
+        if !store::claim_rotation(unit.conn(), app_id, seen_rotated_at, now).await? {
+            unit.commit_unaudited("a concurrent rotation won: nothing was written").await?;
             self.give_back(&key).await;
             return Ok(None);
         }
-        let new_key = store::insert(&tx, app_id, &key, now, activates_at).await?;
-        store::retire_before(&tx, app_id, activates_at, activates_at + chrono_duration(self.policy.overlap)).await?;
-        if immediate {
-            store::revoke_all_but(&tx, app_id, new_key.id, now).await?;
-        }
-        audit
-            .resource("signing_key", &new_key.kid)
-            .details(serde_json::json!({ "activates_at": activates_at, "immediate": immediate }))
-            .record(&tx)
+        let new_key = store::insert(unit.conn(), app_id, &key, now, activates_at).await?;
+        store::retire_before(unit.conn(), app_id, activates_at, activates_at + chrono_duration(self.policy.overlap))
             .await?;
-        tx.commit().await?;
+        if immediate {
+            store::revoke_all_but(unit.conn(), app_id, new_key.id, now).await?;
+        }
+        unit.audit(
+            audit
+                .resource("signing_key", &new_key.kid)
+                .details(serde_json::json!({ "activates_at": activates_at, "immediate": immediate })),
+        )
+        .await?;
+        unit.announce(Change::App(app_id));
+        unit.commit().await?;
         self.invalidate(app_id);
         self.metrics.event("signing_key_rotated");
         Ok(Some(Rotation { new_key }))

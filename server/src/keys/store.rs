@@ -9,7 +9,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::crypto::SealedKey;
-use crate::entity::{app, key_pool, signing_key};
+use crate::{
+    db,
+    entity::{app, key_pool, server_meta, signing_key},
+};
 
 pub async fn pool_size(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
     key_pool::Entity::find().count(db).await
@@ -191,6 +194,20 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// A `server_meta` value (the master-key check lives there).
+pub async fn meta_value(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(server_meta::Entity::find_by_id(name.to_owned()).one(db).await?.map(|row| row.value))
+}
+
+/// Stores a `server_meta` value; `false` when another writer stored `name` first.
+pub async fn insert_meta(db: &impl ConnectionTrait, name: &str, value: String) -> Result<bool, sea_orm::DbErr> {
+    match (server_meta::ActiveModel { name: Set(name.to_owned()), value: Set(value) }).insert(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
-//! Machine-to-machine clients (OAuth 2.0 client credentials): their admin API, the token
-//! endpoint, and RFC 7662 introspection / RFC 7009 revocation.
+//! Machine-to-machine clients (OAuth 2.0 client credentials): their admin API and the cached
+//! client records. The token, introspection and revocation endpoints are `crate::oauth`'s.
 //!
 //! Client secrets are 256-bit random values stored as SHA-256 (DESIGN §5), so checking one costs
 //! nanoseconds and the token endpoint is bounded by RSA signing, not by secret hashing.
 
 pub mod api;
-pub mod oauth;
+pub mod clients;
 pub mod service;
-pub mod store;
+mod store;
 
-pub use service::Clients;
+pub use clients::Clients;

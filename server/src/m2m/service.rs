@@ -1,11 +1,9 @@
-//! M2M client rules: creation, activation, secret rotation, scopes, and the cached records the
-//! token endpoint reads.
+//! M2M client rules: creation, activation, secret rotation and scopes, each audited in its write
+//! unit. The cached client records are `clients.rs`'s.
 
-use std::{sync::Arc, time::Duration};
-
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 
+use super::clients::CLIENT_ID_PREFIX;
 use super::store;
 use crate::access::AdminPrincipal;
 use crate::access::Origin;
@@ -14,89 +12,16 @@ use crate::{
     audit::Entry,
     clock,
     coherence::Change,
-    db,
     entity::m2m_client,
     http::error::Error,
     permissions,
     secrets::{self, hash_secret},
     state::AppState,
-    ttl_cache::TtlCache,
+    write,
 };
-
-/// Prefix of client ids.
-pub const CLIENT_ID_PREFIX: &str = "m2m_";
-/// Longest client id looked up: ours are `m2m_` and 24 characters.
-pub const CLIENT_ID_MAX: usize = 64;
-
-/// Whether `raw` could be a client id at all. Anything else is unknown without a database read
-/// or a cache entry (the id arrives from unauthenticated callers, up to the body limit long).
-pub fn is_client_id(raw: &str) -> bool {
-    raw.len() <= CLIENT_ID_MAX
-        && raw.strip_prefix(CLIENT_ID_PREFIX).is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
 
 /// Prefix of client secrets.
 pub const SECRET_PREFIX: &str = "m2ms_";
-
-/// What the token endpoint needs to know about a client.
-#[derive(Debug)]
-pub struct ClientRecord {
-    pub id: Uuid,
-    pub app_id: Uuid,
-    pub client_id: String,
-    pub secret_hash: String,
-    pub active: bool,
-    pub scopes: Vec<String>,
-}
-
-/// Cache of client records by `client_id`, kept coherent by the change bus.
-pub struct Clients {
-    cache: TtlCache<String, Option<Arc<ClientRecord>>>,
-}
-
-impl Default for Clients {
-    fn default() -> Self {
-        Clients { cache: TtlCache::new(Duration::from_secs(30), 100_000) }
-    }
-}
-
-impl Clients {
-    pub async fn get(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, Error> {
-        if !is_client_id(client_id) {
-            return Ok(None);
-        }
-        if let Some(found) = self.cache.get(client_id) {
-            return Ok(found);
-        }
-        // Boxed: keeps the query's large future out of every `/authorize` future.
-        Box::pin(self.load(state, client_id)).await
-    }
-
-    async fn load(&self, state: &AppState, client_id: &str) -> Result<Option<Arc<ClientRecord>>, Error> {
-        let record = store::find_by_client_id(&state.db, client_id).await?.map(|c| {
-            Arc::new(ClientRecord {
-                id: c.id,
-                app_id: c.app_id,
-                client_id: c.client_id,
-                secret_hash: c.secret_hash,
-                active: c.is_active,
-                scopes: serde_json::from_value(c.scopes).unwrap_or_default(),
-            })
-        });
-        self.cache.insert(client_id.to_owned(), record.clone());
-        Ok(record)
-    }
-
-    pub fn apply(&self, change: &Change) {
-        match change {
-            Change::Client(id) => self.cache.retain(|_, c| c.as_ref().is_none_or(|c| c.id != *id)),
-            Change::All => self.cache.clear(),
-            _ => {}
-        }
-    }
-}
 
 /// Validates scopes and checks the caller holds each one (a key cannot grant more than it has).
 pub fn grantable(principal: &AdminPrincipal, scopes: &[String]) -> Result<Vec<String>, Error> {
@@ -139,27 +64,30 @@ pub async fn create(
     let secret = format!("{SECRET_PREFIX}{}", secrets::random_token());
     let client_id = format!("{CLIENT_ID_PREFIX}{}", &secrets::random_token()[..24]);
     let now = clock::now();
-    let tx = db::begin_write(&state.db).await?;
-    let row = m2m_client::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        app_id: Set(app_id),
-        client_id: Set(client_id),
-        name: Set(name),
-        secret_hash: Set(hash_secret(&secret)),
-        is_active: Set(true),
-        scopes: Set(serde_json::json!(scopes)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_used_at: Set(None),
-    }
-    .insert(&tx)
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::insert(
+        unit.conn(),
+        m2m_client::Model {
+            id: Uuid::now_v7(),
+            app_id,
+            client_id,
+            name,
+            secret_hash: hash_secret(&secret),
+            is_active: true,
+            scopes: serde_json::json!(scopes),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+        },
+    )
     .await?;
-    Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
-        .resource("m2m_client", &row.client_id)
-        .details(serde_json::json!({ "name": row.name, "scopes": scopes }))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
+            .resource("m2m_client", &row.client_id)
+            .details(serde_json::json!({ "name": row.name, "scopes": scopes })),
+    )
+    .await?;
+    unit.commit().await?;
     Ok((row, secret))
 }
 
@@ -183,43 +111,44 @@ pub async fn change(
     changes: ClientChanges,
 ) -> Result<(m2m_client::Model, Option<String>), Error> {
     let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
-    let mut model = current.clone().into_active_model();
+    let mut update = store::Update::default();
     let mut details = serde_json::Map::new();
     let mut action = Action::CredentialUpdated;
     if let Some(active) = changes.is_active.filter(|a| *a != current.is_active) {
-        model.is_active = Set(active);
+        update.is_active = Some(active);
         details.insert("is_active".into(), active.into());
         action = if active { Action::CredentialActivated } else { Action::CredentialDeactivated };
     }
     if let Some(raw) = changes.name {
         let n = Error::check_name("name", &raw)?;
         details.insert("name".into(), n.clone().into());
-        model.name = Set(n);
+        update.name = Some(n);
     }
     if let Some(scopes) = changes.scopes {
         let scopes = grantable(principal, &scopes)?;
         details.insert("scopes".into(), serde_json::json!(scopes));
-        model.scopes = Set(serde_json::json!(scopes));
+        update.scopes = Some(serde_json::json!(scopes));
         action = Action::CredentialScopesSet;
     }
     let secret = changes.rotate_secret.then(|| format!("{SECRET_PREFIX}{}", secrets::random_token()));
     if let Some(s) = &secret {
-        model.secret_hash = Set(hash_secret(s));
+        update.secret_hash = Some(hash_secret(s));
         action = Action::CredentialSecretRotated;
     }
     if details.is_empty() && secret.is_none() {
         return Ok((current, None));
     }
-    model.updated_at = Set(clock::now());
-    let tx = db::begin_write(&state.db).await?;
-    let row = model.update(&tx).await?;
-    Entry::new(app_id, &principal.actor(), action, ctx)
-        .resource("m2m_client", &row.client_id)
-        .details(serde_json::Value::Object(details))
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Client(row.id)).await;
+    let now = clock::now();
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    let row = store::update(unit.conn(), current, update, now).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), action, ctx)
+            .resource("m2m_client", &row.client_id)
+            .details(serde_json::Value::Object(details)),
+    )
+    .await?;
+    unit.announce(Change::Client(row.id));
+    unit.commit().await?;
     Ok((row, secret))
 }
 
@@ -231,28 +160,20 @@ pub async fn delete(
     key: &str,
 ) -> Result<(), Error> {
     let current = visible(state, principal, app_id, key, permissions::CREDENTIAL_WRITE).await?;
-    let tx = db::begin_write(&state.db).await?;
-    m2m_client::Entity::delete_by_id(current.id).exec(&tx).await?;
-    Entry::new(app_id, &principal.actor(), Action::CredentialDeleted, ctx)
-        .resource("m2m_client", &current.client_id)
-        .record(&tx)
-        .await?;
-    tx.commit().await?;
-    state.bus.publish(Change::Client(current.id)).await;
-    Ok(())
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    store::delete(unit.conn(), current.id).await?;
+    unit.audit(
+        Entry::new(app_id, &principal.actor(), Action::CredentialDeleted, ctx)
+            .resource("m2m_client", &current.client_id),
+    )
+    .await?;
+    unit.announce(Change::Client(current.id));
+    unit.commit().await
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{AdminPrincipal, Uuid, grantable, is_client_id};
-
-    #[test]
-    fn only_client_id_shapes_are_looked_up() {
-        assert!(is_client_id("m2m_Ab3-_x9QrStUvWxYz0123456"));
-        for bad in ["", "m2m_", "m2x_abc", "m2m_a b", "m2m_ä", &format!("m2m_{}", "a".repeat(61))] {
-            assert!(!is_client_id(bad), "{bad:?}");
-        }
-    }
+    use super::{AdminPrincipal, Uuid, grantable};
 
     fn key_holding(permissions: &[&str]) -> AdminPrincipal {
         AdminPrincipal::App {

@@ -1,7 +1,8 @@
 //! M2M client queries, always scoped by app (except the lookup by the public `client_id`, which
 //! is globally unique and checked against the app by the caller).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::entity::m2m_client;
@@ -27,4 +28,59 @@ pub async fn list(
 ) -> Result<Vec<m2m_client::Model>, DbErr> {
     use m2m_client::Column as C;
     crate::db::scoped_page(m2m_client::Entity::find(), (C::AppId, app_id), C::Id, after, limit).all(db).await
+}
+
+pub async fn insert(db: &impl ConnectionTrait, c: m2m_client::Model) -> Result<m2m_client::Model, DbErr> {
+    m2m_client::ActiveModel {
+        id: Set(c.id),
+        app_id: Set(c.app_id),
+        client_id: Set(c.client_id),
+        name: Set(c.name),
+        secret_hash: Set(c.secret_hash),
+        is_active: Set(c.is_active),
+        scopes: Set(c.scopes),
+        created_at: Set(c.created_at),
+        updated_at: Set(c.updated_at),
+        last_used_at: Set(c.last_used_at),
+    }
+    .insert(db)
+    .await
+}
+
+/// The fields an update sets (`None`: left as they are).
+#[derive(Default)]
+pub struct Update {
+    pub is_active: Option<bool>,
+    pub name: Option<String>,
+    pub scopes: Option<serde_json::Value>,
+    pub secret_hash: Option<String>,
+}
+
+/// Writes the `Some` fields of `update` over `current`, stamping `updated_at`.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    current: m2m_client::Model,
+    update: Update,
+    now: DateTime<Utc>,
+) -> Result<m2m_client::Model, DbErr> {
+    let mut model = current.into_active_model();
+    if let Some(active) = update.is_active {
+        model.is_active = Set(active);
+    }
+    if let Some(name) = update.name {
+        model.name = Set(name);
+    }
+    if let Some(scopes) = update.scopes {
+        model.scopes = Set(scopes);
+    }
+    if let Some(hash) = update.secret_hash {
+        model.secret_hash = Set(hash);
+    }
+    model.updated_at = Set(now);
+    model.update(db).await
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    m2m_client::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::entity::{end_user, permission, role, role_permission};
 
-pub(crate) async fn find_by_name(
+pub(super) async fn find_by_name(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     name: &str,
@@ -35,7 +35,7 @@ pub(super) async fn names(db: &impl ConnectionTrait, app_id: Uuid) -> Result<Has
 }
 
 /// Permissions granted by a role (none without a role), as carried in new access tokens.
-pub(crate) async fn permissions_of(
+pub(super) async fn permissions_of(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     role_id: Option<Uuid>,

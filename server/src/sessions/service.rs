@@ -278,3 +278,8 @@ async fn end_session(
     }
     Ok(revoked)
 }
+
+// Wrappers added by the platform layering (authz engine, OAuth introspection and revocation; `find` already
+// existed):
+// they delegate to the store so other domains never name it. The integrator may merge them with
+// the account group's sessions service functions.

@@ -30,7 +30,7 @@ pub(super) async fn insert_refresh(
     Ok(())
 }
 
-pub(crate) async fn find_refresh(
+pub(super) async fn find_refresh(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     hash: &str,
@@ -53,7 +53,7 @@ pub(super) async fn mark_used(db: &impl ConnectionTrait, id: Uuid, now: DateTime
     Ok(res.rows_affected == 1)
 }
 
-pub(crate) async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, DbErr> {
+pub(super) async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> Result<Option<session::Model>, DbErr> {
     session::Entity::find_by_id(id).filter(session::Column::AppId.eq(app_id)).one(db).await
 }
 
@@ -140,7 +140,7 @@ pub(crate) struct SessionRow {
     pub role_name: Option<String>,
 }
 
-pub(crate) async fn facts(db: &impl ConnectionTrait, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, DbErr> {
+pub(super) async fn facts(db: &impl ConnectionTrait, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, DbErr> {
     let query = Query::select()
         .column((session::Entity, session::Column::EndUserId))
         .column((session::Entity, session::Column::RevokedAt))

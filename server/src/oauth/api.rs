@@ -4,11 +4,11 @@
 //! Bodies may be JSON (the contract) or `application/x-www-form-urlencoded` (RFC 6749), and the
 //! client may authenticate with HTTP Basic (`client_secret_basic`) or in the body
 //! (`client_secret_post`), so standard OAuth libraries work unmodified. Errors carry RFC 6749
-//! §5.2 `error` / `error_description` next to Heimdall's usual fields.
+//! §5.2 `error` / `error_description` next to Heimdall's usual fields. The rules are in
+//! `service.rs`.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use aws_lc_rs::constant_time::verify_slices_are_equal;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use poem::{Request, web::Data};
 use poem_openapi::{
@@ -16,36 +16,15 @@ use poem_openapi::{
     param::Path,
     payload::{Form, Json},
 };
-use sea_orm::{ActiveModelTrait, Set};
-use uuid::Uuid;
 
-use super::service::{CLIENT_ID_MAX, ClientRecord};
-use crate::access::Origin;
-use crate::audit::Action;
-use crate::audit::ActorKind;
+use super::service::{self, ClientCredentials, Introspected};
 use crate::error::Code;
 use crate::tags::ApiTags;
 use crate::tokens::TokenType;
 use crate::{
-    apps::AppRef,
-    audit::{Actor, Entry},
-    clock,
-    coherence::Change,
-    entity::revoked_token,
     http::error::{Error, ErrorSet, Errors},
-    permissions,
-    ratelimit::Limit,
-    secrets::hash_secret,
-    sessions,
     state::AppState,
-    tokens::{self, AccessClaims},
 };
-
-/// Failed client authentications per client and IP before the endpoint answers 429.
-pub const CLIENT_FAILURE_LIMIT: Limit = Limit { max: 20, window: Duration::from_secs(300) };
-/// Failed client authentications per IP and app, whatever the client id (bounds guessing and
-/// the audit entries failures write).
-pub const IP_FAILURE_LIMIT: Limit = Limit { max: 100, window: Duration::from_secs(300) };
 
 /// Errors of the OAuth endpoints (RFC 6749 §5.2 statuses).
 pub struct OauthErrors;
@@ -152,11 +131,6 @@ pub struct RevocationResponse {
     pub revoked: bool,
 }
 
-fn invalid_client(basic: bool, message: &str) -> Error {
-    let e = Error::new(Code::InvalidClient, message);
-    if basic { e.with_challenge("Basic realm=\"heimdall\"") } else { e }
-}
-
 /// One half of HTTP Basic client credentials, which RFC 6749 §2.3.1 form-urlencodes: `+` is a
 /// space, `%XX` a byte, and the result must be UTF-8. As in form bodies, a `%` not followed by
 /// two hex digits stands for itself.
@@ -166,12 +140,11 @@ fn form_decode(raw: &str) -> Option<String> {
 }
 
 /// Client credentials from HTTP Basic or the body — exactly one method (RFC 6749 §2.3).
-/// Returns `(client_id, secret, used_basic)`.
 fn client_credentials(
     req: &Request,
     body_id: Option<String>,
     body_secret: Option<String>,
-) -> Result<(String, String, bool), Error> {
+) -> Result<ClientCredentials, Error> {
     let basic = req
         .headers()
         .get("authorization")
@@ -185,72 +158,17 @@ fn client_credentials(
                 .as_deref()
                 .and_then(|d| d.split_once(':'))
                 .and_then(|(i, s)| Some((form_decode(i)?, form_decode(s)?)))
-                .ok_or_else(|| invalid_client(true, "malformed Basic credentials"))?;
-            Ok((id, secret, true))
+                .ok_or_else(|| service::invalid_client(true, "malformed Basic credentials"))?;
+            Ok(ClientCredentials { client_id: id, secret, basic: true })
         }
         (None, Some(secret)) => {
-            let id = body_id.filter(|i| !i.is_empty()).ok_or_else(|| invalid_client(false, "client_id is missing"))?;
-            Ok((id, secret, false))
+            let id = body_id
+                .filter(|i| !i.is_empty())
+                .ok_or_else(|| service::invalid_client(false, "client_id is missing"))?;
+            Ok(ClientCredentials { client_id: id, secret, basic: false })
         }
-        (None, None) => Err(invalid_client(false, "client authentication is missing")),
+        (None, None) => Err(service::invalid_client(false, "client authentication is missing")),
     }
-}
-
-/// Authenticates the calling client of `app`, throttling failures per client and IP.
-async fn authenticate_client(
-    state: &AppState,
-    app: &AppRef,
-    ctx: &Origin,
-    (client_id, secret, basic): (String, String, bool),
-) -> Result<Arc<ClientRecord>, Error> {
-    let ip = ctx.ip_string().unwrap_or_default();
-    let throttle = format!("oauth:{}:{}:{ip}", app.id, hash_secret(&client_id));
-    let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
-    state.limits.check(&throttle, CLIENT_FAILURE_LIMIT).await?;
-    state.limits.check(&ip_throttle, IP_FAILURE_LIMIT).await?;
-    let record = state.clients.get(state, &client_id).await?.filter(|c| c.app_id == app.id);
-    let reason = match &record {
-        None => Some("unknown_client"),
-        Some(c) if verify_slices_are_equal(c.secret_hash.as_bytes(), hash_secret(&secret).as_bytes()).is_err() => {
-            Some("bad_secret")
-        }
-        Some(c) if !c.active => Some("inactive_client"),
-        Some(_) => None,
-    };
-    if let Some(reason) = reason {
-        state.limits.hit(&throttle, CLIENT_FAILURE_LIMIT).await?;
-        state.limits.hit(&ip_throttle, IP_FAILURE_LIMIT).await?;
-        // The audit keeps what was claimed, but no more of it than a real id could be.
-        let claimed: String = client_id.chars().take(CLIENT_ID_MAX).collect();
-        Entry::new(app.id, &Actor::new(ActorKind::M2mClient, &claimed), Action::OauthClientAuthFailed, ctx)
-            .resource("m2m_client", &claimed)
-            .details(serde_json::json!({ "reason": reason }))
-            .record(&state.db)
-            .await?;
-        let message =
-            if reason == "inactive_client" { "the client is deactivated" } else { "client authentication failed" };
-        return Err(invalid_client(basic, message));
-    }
-    Ok(record.expect("checked above"))
-}
-
-/// The scopes a token request is granted: all of the client's when `requested` is absent or
-/// blank, else each space-separated scope asked for (once), provided the client holds it. `Err`
-/// is the first scope it does not hold.
-fn granted_scopes<'a>(held: &[String], requested: Option<&'a str>) -> Result<Vec<String>, &'a str> {
-    let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(held.to_vec());
-    };
-    let mut out: Vec<String> = Vec::new();
-    for s in requested.split_whitespace() {
-        if !permissions::grants(held, s) {
-            return Err(s);
-        }
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_owned());
-        }
-    }
-    Ok(out)
 }
 
 fn no_store() -> (String, String) {
@@ -289,48 +207,18 @@ impl OauthApi {
         };
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         app.require_active()?;
-        match b.grant_type.as_deref() {
-            Some("client_credentials") => {}
-            Some(other) => {
-                return Err(Error::new(
-                    Code::UnsupportedGrantType,
-                    format!("grant_type '{other}' is not supported; use client_credentials"),
-                )
-                .into());
-            }
-            None => {
-                return Err(Error::new(Code::InvalidRequest, "grant_type is missing").into());
-            }
-        }
+        service::check_grant_type(b.grant_type.as_deref())?;
         let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
-        let client = authenticate_client(&state, &app, &ctx, creds).await?;
-        let granted = granted_scopes(&client.scopes, b.scope.as_deref())
-            .map_err(|s| Error::new(Code::InvalidScope, format!("scope '{s}' is not granted to this client")))?;
-        let ttl = state.config.access_token_ttl.as_secs();
-        let now = chrono::Utc::now().timestamp();
-        let scope = granted.join(" ");
-        let claims = AccessClaims {
-            iss: state.issuer(&app.slug),
-            aud: app.slug.clone(),
-            sub: client.client_id.clone(),
-            aid: app.id,
-            sid: None,
-            role: None,
-            token_type: TokenType::M2m,
-            amr: None,
-            permissions: granted,
-            scope: Some(scope.clone()),
-            iat: now,
-            exp: now + ttl as i64,
-            nbf: None,
-            jti: Uuid::now_v7().to_string(),
-        };
-        let access_token = tokens::sign(&state, app.id, &claims).await?;
-        state.usage.touch(crate::usage::Credential::Client, client.id);
+        let issued = service::issue_token(&state, &app, &ctx, creds, b.scope.as_deref()).await?;
         let (cache, pragma) = no_store();
         Ok(TokenOk::Ok(
-            Json(OauthTokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, scope }),
+            Json(OauthTokenResponse {
+                access_token: issued.access_token,
+                token_type: "Bearer".into(),
+                expires_in: issued.expires_in,
+                scope: issued.scope,
+            }),
             cache,
             pragma,
         ))
@@ -361,32 +249,20 @@ impl OauthApi {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
-        authenticate_client(&state, &app, &ctx, creds).await?;
-        let token = b.token.trim();
-        if token.starts_with(sessions::service::REFRESH_PREFIX) {
-            let live = match sessions::store::find_refresh(&state.db, app.id, &hash_secret(token)).await? {
-                Some(r) if r.used_at.is_none() => sessions::store::find(&state.db, app.id, r.session_id)
-                    .await?
-                    .filter(|s| s.revoked_at.is_none() && s.expires_at > clock::now())
-                    .map(|s| (s.end_user_id, s.expires_at)),
-                _ => None,
-            };
-            return Ok(Json(match live {
-                Some((user, exp)) => IntrospectionResponse {
-                    active: true,
-                    sub: Some(user.to_string()),
-                    aud: Some(app.slug.clone()),
-                    iss: Some(state.issuer(&app.slug)),
-                    exp: Some(exp.timestamp()),
-                    token_type: Some("refresh_token".into()),
-                    principal_type: Some("end_user".into()),
-                    ..Default::default()
-                },
-                None => IntrospectionResponse::default(),
-            }));
-        }
-        Ok(Json(match state.authz.check(&state, &app, token).await? {
-            Ok(p) => IntrospectionResponse {
+        service::authenticate_client(&state, &app, &ctx, creds).await?;
+        Ok(Json(match service::introspect(&state, &app, b.token.trim()).await? {
+            Introspected::Inactive => IntrospectionResponse::default(),
+            Introspected::Refresh { user, expires_at } => IntrospectionResponse {
+                active: true,
+                sub: Some(user.to_string()),
+                aud: Some(app.slug.clone()),
+                iss: Some(state.issuer(&app.slug)),
+                exp: Some(expires_at.timestamp()),
+                token_type: Some("refresh_token".into()),
+                principal_type: Some("end_user".into()),
+                ..Default::default()
+            },
+            Introspected::Access(p) => IntrospectionResponse {
                 active: true,
                 scope: Some(p.permissions.join(" ")),
                 client_id: (p.claims.token_type == TokenType::M2m).then(|| p.claims.sub.clone()),
@@ -400,7 +276,6 @@ impl OauthApi {
                 principal_type: Some(p.claims.token_type.as_str().to_owned()),
                 role: p.role.clone(),
             },
-            Err(_) => IntrospectionResponse::default(),
         }))
     }
 
@@ -428,57 +303,8 @@ impl OauthApi {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let ctx = crate::http::context::origin(req);
         let creds = client_credentials(req, b.client_id, b.client_secret)?;
-        let caller = authenticate_client(&state, &app, &ctx, creds).await?;
-        let token = b.token.trim();
-        let actor = Actor::new(ActorKind::M2mClient, &caller.client_id);
-        if token.starts_with(sessions::service::REFRESH_PREFIX) {
-            let Some(r) = sessions::store::find_refresh(&state.db, app.id, &hash_secret(token)).await? else {
-                return Ok(Json(RevocationResponse { revoked: false }));
-            };
-            let revoked =
-                sessions::service::revoke_session(&state, app.id, r.session_id, "oauth_revoked", &actor, &ctx).await?;
-            return Ok(Json(RevocationResponse { revoked }));
-        }
-        let claims: AccessClaims = match tokens::verify(&state, &app, token).await? {
-            Ok(c) => c,
-            Err(_) => return Ok(Json(RevocationResponse { revoked: false })),
-        };
-        let revoked = match (claims.token_type, claims.sid) {
-            (TokenType::EndUser, Some(sid)) => {
-                sessions::service::revoke_session(&state, app.id, sid, "oauth_revoked", &actor, &ctx).await?
-            }
-            _ if claims.sub != caller.client_id => {
-                return Err(Error::new(
-                    Code::UnauthorizedClient,
-                    "an M2M token can only be revoked by the client it was issued to",
-                )
-                .into());
-            }
-            _ => {
-                let expires = chrono::DateTime::from_timestamp(claims.exp + tokens::LEEWAY_SECS as i64, 0)
-                    .unwrap_or_else(clock::now);
-                let inserted = revoked_token::ActiveModel {
-                    jti: Set(claims.jti.clone()),
-                    app_id: Set(app.id),
-                    expires_at: Set(expires),
-                }
-                .insert(&state.db)
-                .await;
-                match inserted {
-                    Ok(_) => {}
-                    Err(e) if crate::db::is_unique_violation(&e) => {}
-                    Err(e) => return Err(Error::from(e).into()),
-                }
-                Entry::new(app.id, &actor, Action::OauthTokenRevoked, &ctx)
-                    .resource("token", &claims.jti)
-                    .details(serde_json::json!({ "sub": claims.sub }))
-                    .record(&state.db)
-                    .await
-                    .map_err(Error::from)?;
-                state.bus.publish(Change::TokenRevoked(claims.jti)).await;
-                true
-            }
-        };
+        let caller = service::authenticate_client(&state, &app, &ctx, creds).await?;
+        let revoked = service::revoke(&state, &app, &ctx, &caller, b.token.trim()).await?;
         Ok(Json(RevocationResponse { revoked }))
     }
 }
@@ -487,7 +313,12 @@ impl OauthApi {
 mod tests {
     use poem::IntoResponse;
 
-    use super::*;
+    use super::{service::granted_scopes, *};
+
+    /// The credentials as `(client_id, secret, used Basic)`.
+    fn creds(req: &Request, id: Option<String>, secret: Option<String>) -> Result<(String, String, bool), Error> {
+        client_credentials(req, id, secret).map(|c| (c.client_id, c.secret, c.basic))
+    }
 
     fn basic(decoded: &[u8]) -> Request {
         Request::builder().header("authorization", format!("Basic {}", STANDARD.encode(decoded))).finish()
@@ -498,7 +329,7 @@ mod tests {
     }
 
     fn from_basic_bytes(decoded: &[u8]) -> Option<(String, String)> {
-        client_credentials(&basic(decoded), None, None).ok().map(|(id, secret, used_basic)| {
+        creds(&basic(decoded), None, None).ok().map(|(id, secret, used_basic)| {
             assert!(used_basic);
             (id, secret)
         })
@@ -537,7 +368,7 @@ mod tests {
         let encoded = STANDARD.encode("m2m_abc:secret");
         for header in [format!("basic {encoded}"), format!("  Basic  {encoded}  ")] {
             let req = Request::builder().header("authorization", header.as_str()).finish();
-            let (id, _, used_basic) = client_credentials(&req, None, None).expect(&header);
+            let (id, _, used_basic) = creds(&req, None, None).expect(&header);
             assert_eq!((id.as_str(), used_basic), ("m2m_abc", true));
         }
     }
@@ -553,7 +384,7 @@ mod tests {
             ("escaped bytes that are not UTF-8 in the id", basic(b"m2m_%C3:secret")),
         ];
         for (what, req) in cases {
-            let err = client_credentials(&req, None, None).expect_err(what);
+            let err = creds(&req, None, None).expect_err(what);
             assert_eq!(
                 (crate::http::error::status(err.code).as_u16(), err.code.as_str(), err.message.as_str()),
                 (401, "invalid_client", "malformed Basic credentials"),
@@ -568,28 +399,28 @@ mod tests {
     fn body_credentials_need_a_client_id_and_answer_without_a_challenge() {
         let req = Request::default();
         assert_eq!(
-            client_credentials(&req, Some("m2m_abc".into()), Some("s".into())).unwrap(),
+            creds(&req, Some("m2m_abc".into()), Some("s".into())).unwrap(),
             ("m2m_abc".to_owned(), "s".to_owned(), false)
         );
         for id in [None, Some(String::new())] {
-            let err = client_credentials(&req, id, Some("s".into())).unwrap_err();
+            let err = creds(&req, id, Some("s".into())).unwrap_err();
             assert_eq!(
                 (crate::http::error::status(err.code).as_u16(), err.message.as_str()),
                 (401, "client_id is missing")
             );
             assert!(err.into_response().headers().get("www-authenticate").is_none());
         }
-        let err = client_credentials(&req, Some("m2m_abc".into()), None).unwrap_err();
+        let err = creds(&req, Some("m2m_abc".into()), None).unwrap_err();
         assert_eq!((crate::http::error::status(err.code).as_u16(), err.code.as_str()), (401, "invalid_client"));
         assert_eq!(err.message, "client authentication is missing");
     }
 
     #[test]
     fn basic_and_a_body_secret_together_are_refused() {
-        let err = client_credentials(&basic(b"m2m_abc:s"), None, Some("s".into())).unwrap_err();
+        let err = creds(&basic(b"m2m_abc:s"), None, Some("s".into())).unwrap_err();
         assert_eq!((crate::http::error::status(err.code).as_u16(), err.code.as_str()), (400, "invalid_request"));
         // A body `client_id` beside Basic is not a second method; Basic names the client.
-        let (id, _, used_basic) = client_credentials(&basic(b"m2m_abc:s"), Some("m2m_other".into()), None).unwrap();
+        let (id, _, used_basic) = creds(&basic(b"m2m_abc:s"), Some("m2m_other".into()), None).unwrap();
         assert_eq!((id.as_str(), used_basic), ("m2m_abc", true));
     }
 

@@ -11,9 +11,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, QuerySelect, Set};
 
-use crate::{clock, db, entity::rate_limit, http::error::Error, ttl_cache::TtlCache};
+use crate::{clock, db::Db, error::Error, ttl_cache::TtlCache};
+
+mod store;
 
 /// How long a verdict read from the database is trusted by this instance.
 const VERDICT_TTL: Duration = Duration::from_secs(2);
@@ -31,13 +32,13 @@ fn window_end(start: DateTime<Utc>, limit: Limit) -> DateTime<Utc> {
 
 /// The counters, with this instance's short-lived memory of their verdicts.
 pub struct RateLimiter {
-    db: DatabaseConnection,
+    db: Db,
     /// Key → `Some(end of the blocked window)` or `None` (not blocked).
     verdicts: TtlCache<String, Option<DateTime<Utc>>>,
 }
 
 impl RateLimiter {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         RateLimiter { db, verdicts: TtlCache::new(VERDICT_TTL, 100_000) }
     }
 
@@ -59,17 +60,17 @@ impl RateLimiter {
         }
     }
 
-    async fn read(&self, key: &str, limit: Limit) -> Result<Option<DateTime<Utc>>, DbErr> {
-        let Some(row) = rate_limit::Entity::find_by_id(key.to_owned()).one(&self.db).await? else {
+    async fn read(&self, key: &str, limit: Limit) -> Result<Option<DateTime<Utc>>, Error> {
+        let Some((window_start, count)) = store::find(&self.db, key).await? else {
             return Ok(None);
         };
-        let end = window_end(row.window_start, limit);
-        Ok((end > clock::now() && row.count as u32 >= limit.max).then_some(end))
+        let end = window_end(window_start, limit);
+        Ok((end > clock::now() && count as u32 >= limit.max).then_some(end))
     }
 
     /// Counts one failure for `key`; returns the count in the current window.
-    pub async fn hit(&self, key: &str, limit: Limit) -> Result<u32, DbErr> {
-        let (count, window_start) = hit(&self.db, key, limit).await?;
+    pub async fn hit(&self, key: &str, limit: Limit) -> Result<u32, Error> {
+        let (count, window_start) = store::hit(&self.db, key, limit.window).await?;
         // Only a block is stored: concurrent failures finish in any order, and an earlier one's
         // "not yet" must never replace a later one's block.
         if count >= limit.max {
@@ -79,45 +80,9 @@ impl RateLimiter {
     }
 
     /// Forgets `key` (e.g. after a successful sign-in).
-    pub async fn clear(&self, key: &str) -> Result<(), DbErr> {
+    pub async fn clear(&self, key: &str) -> Result<(), Error> {
         self.verdicts.remove(key);
-        rate_limit::Entity::delete_by_id(key.to_owned()).exec(&self.db).await?;
+        store::delete(&self.db, key).await?;
         Ok(())
     }
-}
-
-/// Counts one event for `key` in the database; returns the count and the start of its window.
-async fn hit(db: &DatabaseConnection, key: &str, limit: Limit) -> Result<(u32, DateTime<Utc>), DbErr> {
-    for _ in 0..3 {
-        let now = clock::now();
-        let tx = db::begin_write(db).await?;
-        let row = rate_limit::Entity::find_by_id(key.to_owned()).lock_exclusive().one(&tx).await?;
-        let result = match row {
-            None => rate_limit::ActiveModel { key: Set(key.to_owned()), window_start: Set(now), count: Set(1) }
-                .insert(&tx)
-                .await
-                .map(|r| (r.count, r.window_start)),
-            Some(row) => {
-                let fresh = window_end(row.window_start, limit) <= now;
-                let mut m = row.clone().into_active_model();
-                if fresh {
-                    m.window_start = Set(now);
-                    m.count = Set(1);
-                } else {
-                    m.count = Set(row.count.saturating_add(1));
-                }
-                m.update(&tx).await.map(|r| (r.count, r.window_start))
-            }
-        };
-        match result {
-            Ok((count, start)) => {
-                tx.commit().await?;
-                return Ok((count.max(0) as u32, start));
-            }
-            // Another instance created the row first: count again on top of it.
-            Err(e) if db::is_unique_violation(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((u32::MAX, clock::now()))
 }

@@ -4,13 +4,11 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use crate::{
-    clock,
-    entity::{app_api_key, m2m_client, platform_api_key},
-};
+use crate::{clock, db::Db, error::Error};
+
+mod store;
 
 /// A credential whose uses are stamped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,37 +19,14 @@ pub enum Credential {
 }
 
 impl Credential {
-    async fn stamp(self, db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), DbErr> {
+    async fn stamp(self, db: &Db, id: Uuid, at: DateTime<Utc>) -> Result<(), Error> {
         match self {
-            Credential::PlatformKey => {
-                stamp::<platform_api_key::Entity>(
-                    db,
-                    platform_api_key::Column::Id,
-                    platform_api_key::Column::LastUsedAt,
-                    id,
-                    at,
-                )
-                .await
-            }
-            Credential::AppKey => {
-                stamp::<app_api_key::Entity>(db, app_api_key::Column::Id, app_api_key::Column::LastUsedAt, id, at).await
-            }
-            Credential::Client => {
-                stamp::<m2m_client::Entity>(db, m2m_client::Column::Id, m2m_client::Column::LastUsedAt, id, at).await
-            }
+            Credential::PlatformKey => store::stamp_platform_key(db, id, at).await?,
+            Credential::AppKey => store::stamp_app_key(db, id, at).await?,
+            Credential::Client => store::stamp_client(db, id, at).await?,
         }
+        Ok(())
     }
-}
-
-async fn stamp<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    id_column: E::Column,
-    last_used: E::Column,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    E::update_many().col_expr(last_used, Expr::value(at)).filter(id_column.eq(id)).exec(db).await?;
-    Ok(())
 }
 
 /// The latest use of each credential since the last flush.
@@ -67,7 +42,7 @@ impl Usage {
 
     /// Writes the collected timestamps. On a failure, what was not written is kept for the next
     /// flush (unless a newer use replaced it meanwhile).
-    pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    pub async fn flush(&self, db: &Db) -> Result<(), Error> {
         let pending = std::mem::take(&mut *self.pending.lock().expect("usage lock"));
         let mut left = pending.into_iter();
         while let Some(((credential, id), at)) = left.next() {
