@@ -11,8 +11,7 @@ use crate::audit::Action;
 use crate::entity::app::AppStatus;
 use crate::error::Code;
 use crate::{
-    audit::Entry, auth_config::AuthConfig, clock, coherence::Change, entity::app, http::error::Error, state::AppState,
-    write,
+    audit::Entry, auth_config::AuthConfig, clock, coherence::Change, entity::app, error::Error, state::AppState, write,
 };
 
 /// How long a former slug keeps resolving the app's JWKS.

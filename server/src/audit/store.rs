@@ -6,14 +6,6 @@ use uuid::Uuid;
 use super::entry::{Entry, Filter};
 use crate::{clock, entity::audit_log};
 
-impl Entry {
-    /// Appends the entry using `conn` (the transaction of the change being audited). Prefer
-    /// [`crate::write::Unit::audit`], which also makes the entry impossible to forget.
-    pub async fn record(self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-        insert(conn, self).await
-    }
-}
-
 pub async fn insert(conn: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -22,13 +22,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::store;
+use crate::entity::end_user::EndUserStatus;
 use crate::tokens::TokenType;
 use crate::{
     apps::AppRef,
     clock,
     coherence::Change,
     db::Db,
-    http::error::Error,
+    error::Error,
     permissions, rbac, sessions,
     state::AppState,
     tokens::{self, AccessClaims, TokenError},
@@ -215,7 +216,7 @@ impl Authz {
             user_id: s.end_user_id,
             revoked: s.revoked_at.is_some(),
             expires_at: s.expires_at,
-            user_active: s.status.as_deref() == Some("active"),
+            user_active: s.status == Some(EndUserStatus::Active),
             role_id: s.role_id,
             role_name: s.role_name,
         });

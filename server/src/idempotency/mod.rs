@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::access::AdminPrincipal;
 use crate::error::Code;
-use crate::{clock, http::error::Error, secrets::hash_secret, state::AppState};
+use crate::{clock, error::Error, secrets::hash_secret, state::AppState};
 
 mod store;
 

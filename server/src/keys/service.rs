@@ -26,7 +26,7 @@ use crate::{
     coherence::{Bus, Change},
     db::Db,
     entity::signing_key,
-    http::error::Error,
+    error::Error,
     telemetry::Metrics,
     write,
 };

@@ -13,7 +13,7 @@ use crate::{
     clock,
     coherence::Change,
     entity::m2m_client,
-    http::error::Error,
+    error::Error,
     permissions,
     secrets::{self, hash_secret},
     state::AppState,

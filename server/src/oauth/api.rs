@@ -22,7 +22,10 @@ use crate::error::Code;
 use crate::tags::ApiTags;
 use crate::tokens::TokenType;
 use crate::{
+    access::Origin,
+    apps::AppRef,
     http::error::{Error, ErrorSet, Errors},
+    m2m::clients::ClientRecord,
     state::AppState,
 };
 
@@ -149,7 +152,9 @@ fn client_credentials(
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().strip_prefix("Basic ").or_else(|| v.trim().strip_prefix("basic ")));
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
+        .and_then(|v| v.trim().split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic")))
+        .map(|(_, credentials)| credentials);
     match (basic, body_secret) {
         (Some(_), Some(_)) => Err(Error::new(Code::InvalidRequest, "use one client authentication method, not two")),
         (Some(b), None) => {
@@ -168,6 +173,34 @@ fn client_credentials(
             Ok(ClientCredentials { client_id: id, secret, basic: false })
         }
         (None, None) => Err(service::invalid_client(false, "client authentication is missing")),
+    }
+}
+
+/// An introspection or revocation request whose client has authenticated.
+struct TokenOperation {
+    app: Arc<AppRef>,
+    origin: Origin,
+    caller: Arc<ClientRecord>,
+    /// The token the operation is about.
+    token: String,
+}
+
+impl TokenOperation {
+    async fn authenticate(
+        state: &AppState,
+        req: &Request,
+        slug: &str,
+        body: TokenOperationBody,
+    ) -> Result<TokenOperation, Error> {
+        let b = match body {
+            TokenOperationBody::Json(j) => j.0,
+            TokenOperationBody::Form(f) => f.0,
+        };
+        let app = crate::access::end_user::consumer_app(state, slug).await?;
+        let origin = crate::http::context::origin(req);
+        let creds = client_credentials(req, b.client_id, b.client_secret)?;
+        let caller = service::authenticate_client(state, &app, &origin, creds).await?;
+        Ok(TokenOperation { app, origin, caller, token: b.token })
     }
 }
 
@@ -242,15 +275,9 @@ impl OauthApi {
         app_slug: Path<String>,
         body: TokenOperationBody,
     ) -> Result<Json<IntrospectionResponse>, Errors<OauthErrors>> {
-        let b = match body {
-            TokenOperationBody::Json(j) => j.0,
-            TokenOperationBody::Form(f) => f.0,
-        };
-        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
-        let ctx = crate::http::context::origin(req);
-        let creds = client_credentials(req, b.client_id, b.client_secret)?;
-        service::authenticate_client(&state, &app, &ctx, creds).await?;
-        Ok(Json(match service::introspect(&state, &app, b.token.trim()).await? {
+        let call = TokenOperation::authenticate(&state, req, &app_slug.0, body).await?;
+        let app = call.app;
+        Ok(Json(match service::introspect(&state, &app, call.token.trim()).await? {
             Introspected::Inactive => IntrospectionResponse::default(),
             Introspected::Refresh { user, expires_at } => IntrospectionResponse {
                 active: true,
@@ -296,15 +323,8 @@ impl OauthApi {
         app_slug: Path<String>,
         body: TokenOperationBody,
     ) -> Result<Json<RevocationResponse>, Errors<OauthErrors>> {
-        let b = match body {
-            TokenOperationBody::Json(j) => j.0,
-            TokenOperationBody::Form(f) => f.0,
-        };
-        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
-        let ctx = crate::http::context::origin(req);
-        let creds = client_credentials(req, b.client_id, b.client_secret)?;
-        let caller = service::authenticate_client(&state, &app, &ctx, creds).await?;
-        let revoked = service::revoke(&state, &app, &ctx, &caller, b.token.trim()).await?;
+        let call = TokenOperation::authenticate(&state, req, &app_slug.0, body).await?;
+        let revoked = service::revoke(&state, &call.app, &call.origin, &call.caller, call.token.trim()).await?;
         Ok(Json(RevocationResponse { revoked }))
     }
 }
@@ -322,6 +342,18 @@ mod tests {
 
     fn basic(decoded: &[u8]) -> Request {
         Request::builder().header("authorization", format!("Basic {}", STANDARD.encode(decoded))).finish()
+    }
+
+    #[test]
+    fn the_basic_scheme_name_is_case_insensitive() {
+        for scheme in ["Basic", "basic", "BASIC", "bAsIc"] {
+            let req = Request::builder()
+                .header("authorization", format!("{scheme} {}", STANDARD.encode("m2m_abc:s")))
+                .finish();
+            assert_eq!(creds(&req, None, None).unwrap(), ("m2m_abc".to_owned(), "s".to_owned(), true), "{scheme}");
+        }
+        let bearer = Request::builder().header("authorization", "Bearer abc").finish();
+        assert!(creds(&bearer, None, None).is_err(), "not Basic: no client authentication");
     }
 
     fn from_basic(decoded: &str) -> Option<(String, String)> {
@@ -451,5 +483,8 @@ mod tests {
         assert_eq!(granted_scopes(&held, Some("docs.*")), Err("docs.*"));
         assert_eq!(granted_scopes(&held, Some("*")), Err("*"));
         assert_eq!(granted_scopes(&[], Some("docs.read")), Err("docs.read"));
+        // Holding `*` grants permissions, not arbitrary strings.
+        assert_eq!(granted_scopes(&scopes(&["*"]), Some("docs.read openid")), Err("openid"));
+        assert_eq!(granted_scopes(&scopes(&["*"]), Some("Docs.Read")), Err("Docs.Read"));
     }
 }

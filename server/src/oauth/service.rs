@@ -110,7 +110,8 @@ pub struct Issued {
 
 /// Authenticates the client and issues an M2M access token with `scope` (space-separated; all
 /// The scopes a token request is granted: all of the client's when `requested` is absent or
-/// blank, else each space-separated scope asked for (once), provided the client holds it. `Err`
+/// blank, else each space-separated scope asked for (once), provided it is a permission the
+/// client holds. `Err`
 /// is the first scope it does not hold.
 pub(super) fn granted_scopes<'a>(held: &[String], requested: Option<&'a str>) -> Result<Vec<String>, &'a str> {
     let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
@@ -118,7 +119,9 @@ pub(super) fn granted_scopes<'a>(held: &[String], requested: Option<&'a str>) ->
     };
     let mut out: Vec<String> = Vec::new();
     for s in requested.split_whitespace() {
-        if !permissions::grants(held, s) {
+        // A scope is a permission (or an explicit wildcard); a client holding `*` still cannot
+        // put arbitrary strings into its token.
+        if permissions::parse_grant(s).is_err() || !permissions::grants(held, s) {
             return Err(s);
         }
         if !out.iter().any(|o| o == s) {

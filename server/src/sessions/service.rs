@@ -71,29 +71,11 @@ pub async fn live(
     Ok(store::live(&state.db, app_id, user_id, clock::now(), after, limit).await?)
 }
 
-/// What an authorization decision needs of a session: the session, its user's status and role,
-/// and the role's name (all of the app; a missing user or role reads as `None`).
-#[derive(Debug, Clone)]
-pub struct SessionRow {
-    pub end_user_id: Uuid,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub expires_at: DateTime<Utc>,
-    /// The user's status.
-    pub status: Option<String>,
-    pub role_id: Option<Uuid>,
-    pub role_name: Option<String>,
-}
+pub use store::SessionRow;
 
 /// The facts of session `sid` of the app, in one query.
 pub async fn facts(db: &Db, app_id: Uuid, sid: Uuid) -> Result<Option<SessionRow>, Error> {
-    Ok(store::facts(db, app_id, sid).await?.map(|r| SessionRow {
-        end_user_id: r.end_user_id,
-        revoked_at: r.revoked_at,
-        expires_at: r.expires_at,
-        status: r.status,
-        role_id: r.role_id,
-        role_name: r.role_name,
-    }))
+    Ok(store::facts(db, app_id, sid).await?)
 }
 
 /// Revokes every live session of a user inside `unit`; returns how many. The caller audits and

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::{end_user, refresh_token, role, session};
+use crate::entity::{end_user, end_user::EndUserStatus, refresh_token, role, session};
 
 pub(super) async fn insert_refresh(
     db: &impl ConnectionTrait,
@@ -129,13 +129,13 @@ pub(super) async fn live(
 
 /// What an authorization decision needs of a session, in one query: the session, its user's
 /// status and role, and the role's name (all of the app; a missing user or role reads as `None`).
-#[derive(Debug, FromQueryResult)]
-pub(crate) struct SessionRow {
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct SessionRow {
     pub end_user_id: Uuid,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
     /// The user's status.
-    pub status: Option<String>,
+    pub status: Option<EndUserStatus>,
     pub role_id: Option<Uuid>,
     pub role_name: Option<String>,
 }
