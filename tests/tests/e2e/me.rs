@@ -3,6 +3,7 @@
 //! bearer lane refusing missing, foreign and forged tokens.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use heimdall_server::tokens;
 use heimdall_tests::{
     TestServer, db_test,
     users::{ConsumerApp, PASSWORD},
@@ -196,5 +197,44 @@ db_test!(
         assert_eq!(entries[0]["actor_id"], user.to_string());
         // The name is free again.
         app.signup_ok("henry", "henry@example.io").await;
+    }
+);
+
+db_test!(
+    async fn me_refusals_carry_a_bearer_challenge_for_the_app(server) {
+        let app = ConsumerApp::create(&server, "challenged").await;
+        let (_, tokens) = app.signup_ok("carol", "carol@example.io").await;
+        let challenge = |r: &heimdall_tests::Reply| r.header("www-authenticate").map(str::to_owned);
+
+        // No token at all: poem-openapi's own refusal, reshaped, with the challenge.
+        for (method, rest) in [(Method::GET, "/me"), (Method::GET, "/me/sessions"), (Method::DELETE, "/me")] {
+            let r = TestServer::send(server.request(method.clone(), &app.path(rest))).await;
+            r.expect_error(401, "unauthorized");
+            assert_eq!(challenge(&r).as_deref(), Some("Bearer realm=\"challenged\""), "{method} {rest} → {r}");
+        }
+        // A token that is not one: invalid_token.
+        let invalid = Some("Bearer realm=\"challenged\", error=\"invalid_token\"".to_owned());
+        for token in ["garbage", server.pak.as_str()] {
+            let r = app.me(token).await;
+            r.expect_error(401, "unauthorized");
+            assert_eq!(challenge(&r), invalid, "{r}");
+        }
+        // An expired one.
+        let mut claims = app.claims(&tokens.access).await;
+        claims.exp = claims.iat - 3600;
+        claims.iat -= 7200;
+        let expired = tokens::sign(server.state(), app.id, &claims).await.expect("sign");
+        let r = app.me(&expired).await;
+        r.expect_error(401, "token_expired");
+        assert_eq!(challenge(&r), invalid, "{r}");
+        // A revoked one (its session ended by logout).
+        app.me(&tokens.access).await.expect(200);
+        app.logout(&tokens.refresh).await;
+        let r = app.me(&tokens.access).await;
+        r.expect_error(401, "session_revoked");
+        assert_eq!(challenge(&r), invalid, "{r}");
+        let r = TestServer::send(server.request_as(&tokens.access, Method::DELETE, &app.path("/me"))).await;
+        r.expect(401);
+        assert_eq!(challenge(&r), invalid, "{r}");
     }
 );
