@@ -5,12 +5,15 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use poem::{
-    EndpointExt, IntoEndpoint, Route,
+    EndpointExt, IntoEndpoint, Request, Response, Route,
     endpoint::{BoxEndpoint, make_sync},
+    http::{Method, StatusCode, header},
     web::Html,
 };
-use poem_openapi::OpenApiService;
+use poem_openapi::{OpenApi, OpenApiService};
 
 use crate::{
     api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
@@ -51,31 +54,29 @@ Heimdall is a multi-tenant authentication and authorization service.
 Every error is JSON `{statusCode, code, message, request_id}` with a stable snake_case `code`. \
 Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.";
 
+fn apis() -> Apis {
+    (
+        AppsApi,
+        KeysApi,
+        AuditApi,
+        AuthConfigApi,
+        EndUsersApi,
+        InvitesApi,
+        RbacApi,
+        ApiKeysApi,
+        CredentialsApi,
+        SessionsApi,
+        CodesApi,
+        MeApi,
+        OauthApi,
+        AuthzApi,
+        SystemApi,
+    )
+}
+
 /// The API service, ready to be mounted or to print its spec.
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            AppsApi,
-            KeysApi,
-            AuditApi,
-            AuthConfigApi,
-            EndUsersApi,
-            InvitesApi,
-            RbacApi,
-            ApiKeysApi,
-            CredentialsApi,
-            SessionsApi,
-            CodesApi,
-            MeApi,
-            OauthApi,
-            AuthzApi,
-            SystemApi,
-        ),
-        "Heimdall",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(DESCRIPTION)
-    .license("Apache-2.0")
+    OpenApiService::new(apis(), "Heimdall", env!("CARGO_PKG_VERSION")).description(DESCRIPTION).license("Apache-2.0")
 }
 
 /// The published spec: poem-openapi's output, with `security: []` made explicit on public
@@ -107,11 +108,13 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
         )
         .nest("/docs", docs)
         .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")));
-    Surfaces { api: api.into_endpoint(), pages: pages.boxed() }.data(state.clone()).with(FrontDoor {
-        max_body_bytes: state.config.max_body_bytes,
-        metrics: state.metrics.clone(),
-        trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
-    })
+    Surfaces { api: api.into_endpoint(), allow: allow_index(), pages: pages.boxed() }.data(state.clone()).with(
+        FrontDoor {
+            max_body_bytes: state.config.max_body_bytes,
+            metrics: state.metrics.clone(),
+            trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
+        },
+    )
 }
 
 /// The API and the few pages beside it (the spec, the docs UI, the root page). API requests go
@@ -119,7 +122,29 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
 /// and rebuild its URI, a measurable share of `/authorize`.
 struct Surfaces {
     api: BoxEndpoint<'static>,
+    /// The API's paths, each answering with the `Allow` header of its methods.
+    allow: Route,
     pages: BoxEndpoint<'static>,
+}
+
+/// For the `Allow` header every 405 must carry (RFC 9110 §15.5.6): poem's router refuses a
+/// method without naming the ones the path has, so a second router over the same paths (the
+/// API's own route table, matched the same way) answers that question. `HEAD` is listed with
+/// `GET`, which poem serves for it.
+fn allow_index() -> Route {
+    const ORDER: [Method; 7] =
+        [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
+    let mut table = HashMap::new();
+    apis().add_routes(&mut table);
+    table.into_iter().fold(Route::new(), |route, (path, methods)| {
+        let mut methods: Vec<Method> = methods.into_keys().collect();
+        if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
+            methods.push(Method::HEAD);
+        }
+        methods.sort_by_key(|m| ORDER.iter().position(|o| o == m).unwrap_or(ORDER.len()));
+        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        route.at(path, make_sync(move |_| Response::builder().header(header::ALLOW, allow.clone()).finish()))
+    })
 }
 
 impl Surfaces {
@@ -132,6 +157,21 @@ impl poem::Endpoint for Surfaces {
     type Output = poem::Response;
 
     async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
-        if Self::is_page(req.uri().path()) { self.pages.call(req).await } else { self.api.call(req).await }
+        if Self::is_page(req.uri().path()) {
+            return self.pages.call(req).await;
+        }
+        let uri = req.uri().clone();
+        match self.api.call(req).await {
+            Err(err) if err.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                let mut resp = err.into_response();
+                if let Ok(found) = self.allow.call(Request::builder().uri(uri).finish()).await
+                    && let Some(allow) = found.headers().get(header::ALLOW)
+                {
+                    resp.headers_mut().insert(header::ALLOW, allow.clone());
+                }
+                Ok(resp)
+            }
+            other => other,
+        }
     }
 }

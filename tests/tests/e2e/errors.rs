@@ -172,3 +172,23 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn every_405_names_the_methods_of_its_path_in_allow(server) {
+        let app = server.create_app("allowing").await;
+        let app_path = format!("/v1/apps/{}", app["id"].as_str().unwrap());
+        for (method, path, allow) in [
+            (Method::DELETE, "/v1/apps", "GET, HEAD, POST"),
+            (Method::PUT, "/v1/apps", "GET, HEAD, POST"),
+            (Method::PUT, "/allowing/v1/auth/signin", "POST"),
+            (Method::GET, "/allowing/v1/auth/signin", "POST"),
+            (Method::POST, app_path.as_str(), "GET, HEAD, PATCH, DELETE"),
+            (Method::POST, "/healthz", "GET, HEAD"),
+            (Method::DELETE, "/allowing/v1/.well-known/jwks.json", "GET, HEAD"),
+        ] {
+            let r = TestServer::send(server.request_as(&server.pak, method.clone(), path)).await;
+            r.expect_error(405, "method_not_allowed");
+            assert_eq!(r.header("allow"), Some(allow), "{method} {path} → {r}");
+        }
+    }
+);
