@@ -155,12 +155,19 @@ fn error_response(err: poem::Error) -> Response {
     let operation = err.data::<OperationId>().copied();
     let message = err.to_string();
     let constraint = declared_constraint_failure(&err);
+    let unreadable = if constraint.is_none() { unreadable_body(&err) } else { None };
     let mut resp = err.into_response();
     if !is_json(&resp) {
         let api = if status.is_server_error() {
             Error::internal(message)
         } else if let Some(field) = constraint {
             Error::new(Code::ValidationFailed, message).with_details(serde_json::json!({ "field": field }))
+        } else if let Some((message, field)) = unreadable {
+            let api = Error::new(code_for_status(status), message);
+            match field {
+                Some(field) => api.with_details(serde_json::json!({ "field": field })),
+                None => api,
+            }
         } else {
             Error::new(code_for_status(status), message)
         };
@@ -197,4 +204,74 @@ fn declared_constraint_failure(err: &poem::Error) -> Option<String> {
     }
     let field = reason.split_once("field `").and_then(|(_, rest)| rest.split_once('`')).map(|(f, _)| f).or(param);
     Some(field.unwrap_or("body").to_owned())
+}
+
+/// A JSON body that could not be read into the operation's type: a message for the client
+/// without the parser's internals (serde's line and column, poem-openapi's type chain), naming
+/// the field when the parser did; the raw reason goes to the debug log only.
+fn unreadable_body(err: &poem::Error) -> Option<(String, Option<String>)> {
+    let reason = &err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>()?.reason;
+    tracing::debug!(%reason, "request body refused");
+    Some(describe_unreadable_body(reason))
+}
+
+fn describe_unreadable_body(reason: &str) -> (String, Option<String>) {
+    let quoted = |marker: &str| {
+        reason.split_once(marker).and_then(|(_, rest)| rest.split_once('`')).map(|(field, _)| field.to_owned())
+    };
+    for (marker, says) in [
+        ("missing field `", "is required"),
+        ("unknown field `", "is not a known field"),
+        ("duplicate field `", "appears more than once"),
+        ("properties `", "is read-only"),
+    ] {
+        if let Some(field) = quoted(marker) {
+            return (format!("malformed JSON body: field `{field}` {says}"), Some(field));
+        }
+    }
+    // poem-openapi: `Expected input type "T", found V.`, followed by one
+    // `(occurred while parsing "Outer")` per enclosing object.
+    if let Some((ty, rest)) = reason.strip_prefix("Expected input type \"").and_then(|r| r.split_once('"')) {
+        let message = if !rest.contains("(occurred while parsing") {
+            "malformed JSON body: expected a JSON object".to_owned()
+        } else if rest.starts_with(", found null") {
+            format!("malformed JSON body: a required field of type `{ty}` is missing or null")
+        } else {
+            format!("malformed JSON body: a field of type `{ty}` has a value of another type")
+        };
+        return (message, None);
+    }
+    ("malformed JSON body".to_owned(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_unreadable_body;
+
+    #[test]
+    fn unreadable_bodies_are_described_without_parser_internals() {
+        for (reason, message, field) in [
+            ("EOF while parsing an object at line 1 column 1", "malformed JSON body", None),
+            ("expected value at line 1 column 2", "malformed JSON body", None),
+            ("missing field `slug` at line 1 column 20", "malformed JSON body: field `slug` is required", Some("slug")),
+            (
+                r#"failed to parse "CreateApp": unknown field `slugg`."#,
+                "malformed JSON body: field `slugg` is not a known field",
+                Some("slugg"),
+            ),
+            (r#"Expected input type "CreateApp", found []."#, "malformed JSON body: expected a JSON object", None),
+            (
+                r#"Expected input type "string", found null. (occurred while parsing "CreateApp")"#,
+                "malformed JSON body: a required field of type `string` is missing or null",
+                None,
+            ),
+            (
+                r#"Expected input type "string", found 5. (occurred while parsing "CreateApp")"#,
+                "malformed JSON body: a field of type `string` has a value of another type",
+                None,
+            ),
+        ] {
+            assert_eq!(describe_unreadable_body(reason), (message.to_owned(), field.map(str::to_owned)), "{reason}");
+        }
+    }
 }

@@ -192,3 +192,39 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    async fn unreadable_json_bodies_are_refused_without_parser_internals(server) {
+        server.create_app("parsing").await;
+        let cases = [
+            ("/v1/apps", "{not json"),
+            ("/v1/apps", "{\"display_name\": \"A\", \"slug\": \"ok-slug\""),
+            ("/v1/apps", "{"),
+            ("/v1/apps", "[]"),
+            ("/v1/apps", "\"string\""),
+            ("/v1/apps", "{\"display_name\": \"A\"}"),
+            ("/parsing/v1/auth/signin", "{\"identifier\": \"alice\""),
+            ("/parsing/v1/auth/signin", "[1, 2]"),
+            ("/parsing/v1/auth/signin", "{\"identifier\": \"alice\"}"),
+        ];
+        for (path, body) in cases {
+            let r = TestServer::send(
+                server
+                    .request_as(&server.pak, Method::POST, path)
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+            assert_eq!(r.status, 400, "{path} {body:?} → {r}");
+            r.assert_error_shape();
+            assert!(matches!(r.body["code"].as_str(), Some("invalid_request" | "validation_failed")), "{r}");
+            let message = r.body["message"].as_str().unwrap();
+            assert!(message.starts_with("malformed JSON body"), "{path} {body:?} → {message}");
+            for internal in ["line", "column", "EOF", "occurred while parsing", "parse request payload"] {
+                assert!(!message.contains(internal), "{path} {body:?} → {message}");
+            }
+        }
+        // Nothing was created along the way.
+        assert_eq!(server.get("/v1/apps").await.expect(200)["data"].as_array().map(Vec::len), Some(1));
+    }
+);
