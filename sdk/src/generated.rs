@@ -311,8 +311,8 @@ must match when given.*/
         pub allowed_redirect_origins: ::std::vec::Vec<::std::string::String>,
         ///While false, permission checks on Heimdall routes marked permission-protected are skipped.
         pub enforce_app_permissions: bool,
-        /**Failed sign-ins for one identifier within 15 minutes before it is locked for the rest
-of the window.*/
+        /**Failed sign-ins for one account (by username or email alike) within 15 minutes before it
+is locked for the rest of the window.*/
         pub max_failed_login_attempts: u32,
         ///Live sessions per user; the oldest is ended when a new one would exceed it.
         pub max_sessions: u32,
@@ -321,6 +321,10 @@ of the window.*/
         pub password_require_number: bool,
         pub password_require_symbol: bool,
         pub password_require_uppercase: bool,
+        /**Seconds after a refresh token was exchanged during which presenting it again is only
+refused (401 `refresh_token_reused`) instead of revoking the whole session. 0 means any
+reuse revokes the session (RFC 9700 §4.14.2).*/
+        pub refresh_reuse_grace_seconds: u32,
         ///Lifetime of a session (and its refresh tokens), in minutes.
         pub session_duration_minutes: u32,
         pub signin_enabled: bool,
@@ -1841,6 +1845,14 @@ configured with it keep working; tokens are issued under the new one at once.*/
         pub password_require_symbol: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_require_uppercase: ::std::option::Option<bool>,
+        /**0–60, default 0. A leeway for clients that may send the same refresh token twice at
+once (several tabs, a retry after a lost response): within this many seconds of a refresh
+token's exchange, presenting it again answers 401 `refresh_token_reused` and the session
+lives on. With 0, and after the leeway, any reuse of a refresh token is taken as theft and
+revokes the whole session, its newest refresh and access tokens included (RFC 9700
+§4.14.2). Raising it weakens that detection for its duration.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_reuse_grace_seconds: ::std::option::Option<u32>,
         ///1–43200 (30 days).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub session_duration_minutes: ::std::option::Option<::std::num::NonZeroU32>,
@@ -3585,6 +3597,10 @@ the caller's own API key).*/
                 bool,
                 ::std::string::String,
             >,
+            refresh_reuse_grace_seconds: ::std::result::Result<
+                u32,
+                ::std::string::String,
+            >,
             session_duration_minutes: ::std::result::Result<u32, ::std::string::String>,
             signin_enabled: ::std::result::Result<bool, ::std::string::String>,
             signup_allowed_email_domains: ::std::result::Result<
@@ -3625,6 +3641,9 @@ the caller's own API key).*/
                     ),
                     password_require_uppercase: Err(
                         "no value supplied for password_require_uppercase".to_string(),
+                    ),
+                    refresh_reuse_grace_seconds: Err(
+                        "no value supplied for refresh_reuse_grace_seconds".to_string(),
                     ),
                     session_duration_minutes: Err(
                         "no value supplied for session_duration_minutes".to_string(),
@@ -3770,6 +3789,20 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn refresh_reuse_grace_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_reuse_grace_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_reuse_grace_seconds: {e}"
+                        )
+                    });
+                self
+            }
             pub fn session_duration_minutes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<u32>,
@@ -3857,6 +3890,7 @@ the caller's own API key).*/
                     password_require_number: value.password_require_number?,
                     password_require_symbol: value.password_require_symbol?,
                     password_require_uppercase: value.password_require_uppercase?,
+                    refresh_reuse_grace_seconds: value.refresh_reuse_grace_seconds?,
                     session_duration_minutes: value.session_duration_minutes?,
                     signin_enabled: value.signin_enabled?,
                     signup_allowed_email_domains: value.signup_allowed_email_domains?,
@@ -3878,6 +3912,7 @@ the caller's own API key).*/
                     password_require_number: Ok(value.password_require_number),
                     password_require_symbol: Ok(value.password_require_symbol),
                     password_require_uppercase: Ok(value.password_require_uppercase),
+                    refresh_reuse_grace_seconds: Ok(value.refresh_reuse_grace_seconds),
                     session_duration_minutes: Ok(value.session_duration_minutes),
                     signin_enabled: Ok(value.signin_enabled),
                     signup_allowed_email_domains: Ok(value.signup_allowed_email_domains),
@@ -9872,6 +9907,10 @@ the caller's own API key).*/
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
+            refresh_reuse_grace_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
             session_duration_minutes: ::std::result::Result<
                 ::std::option::Option<::std::num::NonZeroU32>,
                 ::std::string::String,
@@ -9906,6 +9945,7 @@ the caller's own API key).*/
                     password_require_number: Ok(Default::default()),
                     password_require_symbol: Ok(Default::default()),
                     password_require_uppercase: Ok(Default::default()),
+                    refresh_reuse_grace_seconds: Ok(Default::default()),
                     session_duration_minutes: Ok(Default::default()),
                     signin_enabled: Ok(Default::default()),
                     signup_allowed_email_domains: Ok(Default::default()),
@@ -10048,6 +10088,20 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn refresh_reuse_grace_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_reuse_grace_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_reuse_grace_seconds: {e}"
+                        )
+                    });
+                self
+            }
             pub fn session_duration_minutes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -10139,6 +10193,7 @@ the caller's own API key).*/
                     password_require_number: value.password_require_number?,
                     password_require_symbol: value.password_require_symbol?,
                     password_require_uppercase: value.password_require_uppercase?,
+                    refresh_reuse_grace_seconds: value.refresh_reuse_grace_seconds?,
                     session_duration_minutes: value.session_duration_minutes?,
                     signin_enabled: value.signin_enabled?,
                     signup_allowed_email_domains: value.signup_allowed_email_domains?,
@@ -10160,6 +10215,7 @@ the caller's own API key).*/
                     password_require_number: Ok(value.password_require_number),
                     password_require_symbol: Ok(value.password_require_symbol),
                     password_require_uppercase: Ok(value.password_require_uppercase),
+                    refresh_reuse_grace_seconds: Ok(value.refresh_reuse_grace_seconds),
                     session_duration_minutes: Ok(value.session_duration_minutes),
                     signin_enabled: Ok(value.signin_enabled),
                     signup_allowed_email_domains: Ok(value.signup_allowed_email_domains),
@@ -11280,9 +11336,10 @@ let response = client.auth_send_verification_email()
 
 Checks the password and opens a session. Wrong password, unknown identifier and empty
 password all answer the same 401 `invalid_credentials` in the same time. After the
-app's `max_failed_login_attempts` failures for one identifier within 15 minutes, or 50
-from one IP, attempts get 429 with `Retry-After` until the window ends. Suspended or
-archived apps and disabled sign-in answer 403.
+app's `max_failed_login_attempts` failures for one account within 15 minutes (one
+budget whether its username or its email was given; an identifier naming no account has
+one of its own), or 50 from one IP, attempts get 429 with `Retry-After` until the window
+ends. Suspended or archived apps and disabled sign-in answer 403.
 
 Sends a `POST` request to `/{app_slug}/v1/auth/signin`
 

@@ -130,9 +130,6 @@ pub struct Config {
     pub smtp_from: String,
     pub hash_concurrency: usize,
     pub access_token_ttl: Duration,
-    /// A rotated refresh token presented again within this window is refused without revoking
-    /// the session (the same client racing itself); after it, the session is revoked.
-    pub refresh_reuse_grace: Duration,
     pub trusted_proxies: TrustedProxies,
 }
 
@@ -225,7 +222,6 @@ impl Config {
                 .hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
             access_token_ttl: Duration::from_secs(s.access_token_ttl_seconds),
-            refresh_reuse_grace: Duration::from_secs(2),
             trusted_proxies: TrustedProxies::parse(s.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|m| invalid("HEIMDALL_TRUSTED_PROXIES", m))?,
         })

@@ -1643,9 +1643,10 @@ impl ConsumerAuthScope {
     ///
     /// Checks the password and opens a session. Wrong password, unknown identifier and empty
     /// password all answer the same 401 `invalid_credentials` in the same time. After the
-    /// app's `max_failed_login_attempts` failures for one identifier within 15 minutes, or 50
-    /// from one IP, attempts get 429 with `Retry-After` until the window ends. Suspended or
-    /// archived apps and disabled sign-in answer 403.
+    /// app's `max_failed_login_attempts` failures for one account within 15 minutes (one
+    /// budget whether its username or its email was given; an identifier naming no account has
+    /// one of its own), or 50 from one IP, attempts get 429 with `Retry-After` until the window
+    /// ends. Suspended or archived apps and disabled sign-in answer 403.
     ///
     /// Sends `POST /{app_slug}/v1/auth/signin` (`auth_signin`).
     pub async fn signin_with(

@@ -55,8 +55,8 @@ pub struct AuthConfigResponse {
     pub allowed_redirect_origins: Vec<String>,
     /// While false, permission checks on Heimdall routes marked permission-protected are skipped.
     pub enforce_app_permissions: bool,
-    /// Failed sign-ins for one identifier within 15 minutes before it is locked for the rest
-    /// of the window.
+    /// Failed sign-ins for one account (by username or email alike) within 15 minutes before it
+    /// is locked for the rest of the window.
     pub max_failed_login_attempts: u32,
     /// Live sessions per user; the oldest is ended when a new one would exceed it.
     pub max_sessions: u32,
@@ -65,6 +65,10 @@ pub struct AuthConfigResponse {
     pub password_require_number: bool,
     pub password_require_symbol: bool,
     pub password_require_uppercase: bool,
+    /// Seconds after a refresh token was exchanged during which presenting it again is only
+    /// refused (401 `refresh_token_reused`) instead of revoking the whole session. 0 means any
+    /// reuse revokes the session (RFC 9700 §4.14.2).
+    pub refresh_reuse_grace_seconds: u32,
     /// Lifetime of a session (and its refresh tokens), in minutes.
     pub session_duration_minutes: u32,
     pub signin_enabled: bool,
@@ -87,6 +91,7 @@ impl From<AuthConfig> for AuthConfigResponse {
             password_require_number: c.password_require_number,
             password_require_symbol: c.password_require_symbol,
             password_require_uppercase: c.password_require_uppercase,
+            refresh_reuse_grace_seconds: c.refresh_reuse_grace_seconds,
             session_duration_minutes: c.session_duration_minutes,
             signin_enabled: c.signin_enabled,
             signup_allowed_email_domains: c.signup_allowed_email_domains,
@@ -124,6 +129,15 @@ pub struct UpdateAuthConfig {
     pub password_require_symbol: Option<bool>,
     #[oai(nullable)]
     pub password_require_uppercase: Option<bool>,
+    /// 0–60, default 0. A leeway for clients that may send the same refresh token twice at
+    /// once (several tabs, a retry after a lost response): within this many seconds of a refresh
+    /// token's exchange, presenting it again answers 401 `refresh_token_reused` and the session
+    /// lives on. With 0, and after the leeway, any reuse of a refresh token is taken as theft and
+    /// revokes the whole session, its newest refresh and access tokens included (RFC 9700
+    /// §4.14.2). Raising it weakens that detection for its duration.
+    #[oai(validator(minimum(value = "0"), maximum(value = "60")))]
+    #[oai(nullable)]
+    pub refresh_reuse_grace_seconds: Option<u32>,
     /// 1–43200 (30 days).
     #[oai(validator(minimum(value = "1"), maximum(value = "43200")))]
     #[oai(nullable)]
@@ -196,6 +210,7 @@ impl AuthConfigApi {
             password_require_number: b.password_require_number,
             password_require_symbol: b.password_require_symbol,
             password_require_uppercase: b.password_require_uppercase,
+            refresh_reuse_grace_seconds: b.refresh_reuse_grace_seconds,
             session_duration_minutes: b.session_duration_minutes,
             signin_enabled: b.signin_enabled,
             signup_allowed_email_domains: b.signup_allowed_email_domains,

@@ -26,6 +26,9 @@ pub struct AuthConfig {
     pub password_require_number: bool,
     pub password_require_symbol: bool,
     pub password_require_uppercase: bool,
+    /// Seconds after a refresh token's rotation during which presenting it again is refused
+    /// without revoking the session; 0 (the default) revokes on any reuse.
+    pub refresh_reuse_grace_seconds: u32,
     pub session_duration_minutes: u32,
     pub signin_enabled: bool,
     pub signup_allowed_email_domains: Vec<String>,
@@ -46,6 +49,8 @@ impl Default for AuthConfig {
             password_require_number: false,
             password_require_symbol: false,
             password_require_uppercase: false,
+            // RFC 9700 §4.14.2: a used refresh token presented again revokes the session.
+            refresh_reuse_grace_seconds: 0,
             session_duration_minutes: 10_080,
             signin_enabled: true,
             signup_allowed_email_domains: Vec::new(),
@@ -85,6 +90,11 @@ impl AuthConfig {
     pub fn allows_signup_domain(&self, domain: &str) -> bool {
         self.signup_allowed_email_domains.is_empty()
             || self.signup_allowed_email_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    /// The leeway for a client racing itself with one refresh token (zero: none).
+    pub fn refresh_reuse_grace(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.refresh_reuse_grace_seconds.into())
     }
 
     pub fn session_duration(&self) -> chrono::Duration {

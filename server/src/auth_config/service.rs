@@ -28,6 +28,7 @@ pub struct Changes {
     pub password_require_number: Option<bool>,
     pub password_require_symbol: Option<bool>,
     pub password_require_uppercase: Option<bool>,
+    pub refresh_reuse_grace_seconds: Option<u32>,
     pub session_duration_minutes: Option<u32>,
     pub signin_enabled: Option<bool>,
     pub signup_allowed_email_domains: Option<Vec<String>>,
@@ -82,6 +83,9 @@ fn apply(mut c: AuthConfig, changes: Changes) -> Result<AuthConfig, Error> {
     }
     if let Some(v) = changes.password_require_uppercase {
         c.password_require_uppercase = v;
+    }
+    if let Some(v) = changes.refresh_reuse_grace_seconds {
+        c.refresh_reuse_grace_seconds = in_range("refresh_reuse_grace_seconds", v, 0, 60)?;
     }
     if let Some(v) = changes.session_duration_minutes {
         c.session_duration_minutes = in_range("session_duration_minutes", v, 1, 43_200)?;

@@ -2,9 +2,10 @@
 //!
 //! Sign-in is built so its answers and timing do not reveal which accounts exist: unknown
 //! identifiers are checked against a dummy hash, and wrong password, unknown user and empty
-//! password get the same 401 body. Failed attempts are counted per identifier (the account lock,
-//! which expires with its window) and per IP, in shared counters, and answered with 429 and
-//! `Retry-After` once over the limit — for unknown identifiers too.
+//! password get the same 401 body. Failed attempts are counted per account (the account lock,
+//! which expires with its window — one budget whether the username or the email named it), per
+//! unknown identifier (the same budget and answers, so unknown and known look alike) and per IP,
+//! in shared counters, and answered with 429 and `Retry-After` once over the limit.
 
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ use crate::{
     write,
 };
 
-/// How long an identifier stays locked after too many failures.
+/// How long an account (or an unknown identifier) stays locked after too many failures.
 pub const LOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Failed sign-ins per IP per app in a lock window.
 pub const IP_FAILURE_LIMIT: u32 = 50;
@@ -59,6 +60,10 @@ fn id_key(app: &AppRef, identifier: &str) -> String {
     format!("signin:id:{}:{}", app.id, hash_secret(&identifier_key(identifier)))
 }
 
+fn account_key(app: &AppRef, user_id: Uuid) -> String {
+    format!("signin:account:{}:{user_id}", app.id)
+}
+
 fn ip_key(app: &AppRef, ctx: &Origin) -> String {
     format!("signin:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default())
 }
@@ -74,8 +79,7 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     }
     let lock = Limit { max: config.max_failed_login_attempts, window: LOCK_WINDOW };
     let ip_limit = Limit { max: IP_FAILURE_LIMIT, window: LOCK_WINDOW };
-    let (id_key, ip_key) = (id_key(app, &input.identifier), ip_key(app, ctx));
-    state.limits.check(&id_key, lock).await?;
+    let ip_key = ip_key(app, ctx);
     state.limits.check(&ip_key, ip_limit).await?;
 
     let key = identifier_key(&input.identifier);
@@ -85,12 +89,20 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     } else {
         end_users::service::find_by_username(state, app.id, &key).await?
     };
+    // The lock belongs to the account, whichever identifier names it; an identifier naming none
+    // has a budget of its own, checked and answered the same way.
+    let lock_key = match &user {
+        Some(u) => account_key(app, u.id),
+        None => id_key(app, &input.identifier),
+    };
+    state.limits.check(&lock_key, lock).await?;
+
     let password = if input.password.len() > crate::passwords::MAX_PASSWORD_BYTES { "" } else { &input.password };
     let verified = state.passwords.verify(user.as_ref().and_then(|u| u.password_hash.as_deref()), password).await?;
     let ok = verified.ok && !input.password.is_empty();
 
     let Some(user) = user.clone().filter(|_| ok) else {
-        state.limits.hit(&id_key, lock).await?;
+        state.limits.hit(&lock_key, lock).await?;
         state.limits.hit(&ip_key, ip_limit).await?;
         let (actor, reason) = match &user {
             Some(u) => (user_actor(u.id), "wrong_password"),
@@ -109,7 +121,7 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     if !user.is_active() {
         return Err(Error::new(Code::AccountInactive, format!("the account is {}", user.status.as_str())));
     }
-    state.limits.clear(&id_key).await?;
+    state.limits.clear(&lock_key).await?;
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };
     let mut unit = write::begin(&state.db, &state.bus).await?;
@@ -183,11 +195,7 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) ->
         .ok_or_else(invalid_refresh)?;
     let reused = Error::new(Code::RefreshTokenReused, "this refresh token was already used");
     if let Some(used_at) = token.used_at {
-        // Within the grace the same client is racing itself; after it, someone replays a stolen
-        // token.
-        if (now - used_at).to_std().is_ok_and(|since| since > state.config.refresh_reuse_grace) {
-            service::end_for_reuse(state, app.id, &session, ctx).await?;
-        }
+        end_for_reuse_unless_racing(state, app.id, &session, used_at, now, ctx).await?;
         return Err(reused);
     }
     let user = end_users::service::find(state, app.id, session.end_user_id)
@@ -195,7 +203,29 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) ->
         .filter(|u| u.is_active())
         .ok_or_else(invalid_refresh)?;
     let Some(next) = service::rotate(state, app.id, token.id, session.id, now).await? else {
+        // A concurrent refresh used it a moment ago: a reuse too.
+        end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
         return Err(reused);
     };
     service::tokens_for(state, app, &user, &session, next).await
+}
+
+/// A used refresh token was presented again (RFC 9700 §4.14.2): revokes the whole session, unless
+/// the app grants racing clients a leeway (`refresh_reuse_grace_seconds`, 0 by default) and the
+/// token was used within it — then the reuse is only refused.
+async fn end_for_reuse_unless_racing(
+    state: &AppState,
+    app_id: Uuid,
+    session: &crate::entity::session::Model,
+    used_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    ctx: &Origin,
+) -> Result<(), Error> {
+    let grace = auth_config::load(&state.db, app_id).await?.refresh_reuse_grace();
+    // A clock behind the one that marked the token used counts as within the leeway.
+    let racing = grace > chrono::Duration::zero() && now - used_at <= grace;
+    if !racing {
+        service::end_for_reuse(state, app_id, session, ctx).await?;
+    }
+    Ok(())
 }

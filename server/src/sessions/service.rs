@@ -2,8 +2,9 @@
 //! reuse detection, closing sessions, and minting access tokens.
 //!
 //! Every refresh token is single-use. Presenting one that was already rotated means two parties
-//! hold it: the whole session is revoked — except within a short grace after the rotation, where
-//! the duplicate is most likely the same client racing itself and is only refused.
+//! hold it: the whole session is revoked (RFC 9700 §4.14.2) — unless the app's auth config grants
+//! racing clients a leeway (`refresh_reuse_grace_seconds`, 0 by default) and the token was rotated
+//! within it, where the duplicate is only refused.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -198,7 +199,8 @@ pub async fn rotate(
     Ok(Some(next))
 }
 
-/// Ends the session after its refresh token was replayed past the grace (someone else holds it).
+/// Ends the session after one of its used refresh tokens was presented again (someone else may
+/// hold it).
 pub async fn end_for_reuse(
     state: &AppState,
     app_id: Uuid,

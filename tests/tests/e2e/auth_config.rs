@@ -1,5 +1,5 @@
 //! The per-app auth configuration: every field present with its default, each field changed on
-//! its own and read back, range bounds (400 just outside, accepted at the edge), role, origin
+//! its own and read back (the refresh-token reuse grace included), range bounds (400 just outside, accepted at the edge), role, origin
 //! and domain validation, and audit entries for real changes only.
 
 use heimdall_tests::{db_test, users::ConsumerApp};
@@ -16,6 +16,7 @@ fn defaults() -> Value {
         "password_require_number": false,
         "password_require_symbol": false,
         "password_require_uppercase": false,
+        "refresh_reuse_grace_seconds": 0,
         "session_duration_minutes": 10080,
         "signin_enabled": true,
         "signup_allowed_email_domains": [],
@@ -33,7 +34,7 @@ db_test!(
     async fn auth_config_starts_with_every_field_at_its_default(server) {
         let app = ConsumerApp::create(&server, "fresh").await;
         let config = get_config(&app).await;
-        assert_eq!(config.as_object().unwrap().len(), 14, "{config}");
+        assert_eq!(config.as_object().unwrap().len(), 15, "{config}");
         assert_eq!(config, defaults());
     }
 );
@@ -51,6 +52,7 @@ db_test!(
             ("password_require_number", json!(true)),
             ("password_require_symbol", json!(true)),
             ("password_require_uppercase", json!(true)),
+            ("refresh_reuse_grace_seconds", json!(30)),
             ("session_duration_minutes", json!(60)),
             ("signin_enabled", json!(false)),
             ("signup_allowed_email_domains", json!(["example.com", "corp.io"])),
@@ -66,9 +68,9 @@ db_test!(
         }
         // Every change was audited with the field it touched.
         let entries = app.audit("auth_config.updated").await;
-        assert_eq!(entries.len(), 14);
+        assert_eq!(entries.len(), 15);
         assert_eq!(entries[0]["details"]["changed"], json!(["signup_enabled"]));
-        assert_eq!(entries[13]["details"]["changed"], json!(["allowed_redirect_origins"]));
+        assert_eq!(entries[14]["details"]["changed"], json!(["allowed_redirect_origins"]));
         assert_eq!(entries[0]["resource_type"], "auth_config");
 
         // Sending the current values changes nothing and is not audited.
@@ -76,14 +78,14 @@ db_test!(
         assert_eq!(r.expect(200), &expected);
         let r = server.patch(&app.admin_path("/auth-config"), &json!({})).await;
         assert_eq!(r.expect(200), &expected);
-        assert_eq!(app.audit("auth_config.updated").await.len(), 14);
+        assert_eq!(app.audit("auth_config.updated").await.len(), 15);
 
         // Several fields at once, back to the defaults: one entry naming them all.
         let r = server.patch(&app.admin_path("/auth-config"), &defaults()).await;
         assert_eq!(r.expect(200), &defaults());
         let entries = app.audit("auth_config.updated").await;
-        assert_eq!(entries.len(), 15);
-        assert_eq!(entries[0]["details"]["changed"].as_array().unwrap().len(), 14);
+        assert_eq!(entries.len(), 16);
+        assert_eq!(entries[0]["details"]["changed"].as_array().unwrap().len(), 15);
     }
 );
 
@@ -94,6 +96,7 @@ db_test!(
             ("max_failed_login_attempts", [0, 101], [1, 100]),
             ("max_sessions", [0, 51], [1, 50]),
             ("password_min_length", [7, 129], [8, 128]),
+            ("refresh_reuse_grace_seconds", [-1, 61], [0, 60]),
             ("session_duration_minutes", [0, 43201], [1, 43200]),
         ] {
             for value in bad {
@@ -119,6 +122,7 @@ db_test!(
             json!({ "signup_allowed_email_domains": ["nodot"] }),
             json!({ "oauth_link_policy": "sometimes" }),
             json!({ "max_sessions": -1 }),
+            json!({ "refresh_reuse_grace_seconds": "30" }),
             json!({ "signin_enabled": "yes" }),
             // A bad field spoils the whole request: nothing of it is applied.
             json!({ "max_sessions": 5, "password_min_length": 4 }),
@@ -129,5 +133,28 @@ db_test!(
             r.assert_error_shape();
         }
         assert_eq!(get_config(&app).await, defaults(), "refused changes left the configuration alone");
+    }
+);
+
+db_test!(
+    async fn the_refresh_reuse_grace_is_validated_as_a_field(server) {
+        let app = ConsumerApp::create(&server, "graces").await;
+        // Out of range: a validation failure; not a whole non-negative number: unparseable.
+        for (bad, code) in [
+            (json!(61), "validation_failed"),
+            (json!(3600), "validation_failed"),
+            (json!(-1), "invalid_request"),
+            (json!(1.5), "invalid_request"),
+        ] {
+            let r = server.patch(&app.admin_path("/auth-config"), &json!({ "refresh_reuse_grace_seconds": bad })).await;
+            r.expect_error(400, code);
+        }
+        assert_eq!(get_config(&app).await["refresh_reuse_grace_seconds"], 0);
+        let r = server.patch(&app.admin_path("/auth-config"), &json!({ "refresh_reuse_grace_seconds": 60 })).await;
+        assert_eq!(r.expect(200)["refresh_reuse_grace_seconds"], 60);
+        assert_eq!(get_config(&app).await["refresh_reuse_grace_seconds"], 60);
+        // Null leaves it as it is.
+        let r = server.patch(&app.admin_path("/auth-config"), &json!({ "refresh_reuse_grace_seconds": null })).await;
+        assert_eq!(r.expect(200)["refresh_reuse_grace_seconds"], 60);
     }
 );

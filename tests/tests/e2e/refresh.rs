@@ -1,5 +1,6 @@
-//! Sessions after sign-in: refresh-token rotation, reuse detection (refused within the grace —
-//! 2 s by default, set per test here — the whole session revoked after it), exactly one winner among concurrent refreshes,
+//! Sessions after sign-in: refresh-token rotation, reuse detection (any reuse revokes the whole
+//! session, unless the app's auth config grants a leeway and the reuse falls within it), exactly
+//! one winner among concurrent refreshes,
 //! logout, app scoping of refresh tokens, eviction beyond `max_sessions`, and session expiry.
 
 use std::time::Duration;
@@ -40,32 +41,14 @@ db_test!(
 );
 
 db_test!(
-    async fn a_rotated_refresh_token_presented_again_within_the_grace_is_refused_without_ending_the_session(db: Db) {
-        // A long grace, so a slow machine cannot turn the racing client into a replay.
-        let server = TestServer::spawn_with(db, |config| config.refresh_reuse_grace = Duration::from_secs(600)).await;
-        let app = ConsumerApp::create(&server, "graceful").await;
-        let (_, first) = app.signup_ok("bob", "bob@example.io").await;
-        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
-
-        app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
-        // The session lives on: its newest refresh token and access tokens still work.
-        app.me(&second.access).await.expect(200);
-        let third = Tokens::from_reply(&app.refresh(&second.refresh).await, 200);
-        app.me(&third.access).await.expect(200);
-        assert!(app.audit("session.refresh_reuse_detected").await.is_empty());
-    }
-);
-
-db_test!(
-    async fn a_rotated_refresh_token_presented_after_the_grace_revokes_the_whole_session(db: Db) {
-        let server = TestServer::spawn_with(db, |config| config.refresh_reuse_grace = Duration::from_millis(300)).await;
+    async fn a_used_refresh_token_presented_again_revokes_the_whole_session(server) {
+        // No leeway by default (RFC 9700 §4.14.2): the very next reuse ends the session.
         let app = ConsumerApp::create(&server, "reuse").await;
         let (user, first) = app.signup_ok("carol", "carol@example.io").await;
         let elsewhere = app.signin_ok("carol", PASSWORD).await;
         let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
         app.me(&second.access).await.expect(200);
 
-        tokio::time::sleep(Duration::from_millis(600)).await;
         app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
 
         // Every token of that session is dead now, the newest one included.
@@ -84,24 +67,90 @@ db_test!(
 );
 
 db_test!(
+    async fn one_apps_reuse_grace_is_no_leeway_for_another_app(server) {
+        // Another app's leeway is not this app's.
+        let lenient = ConsumerApp::create(&server, "lenient").await;
+        lenient.configure(json!({ "refresh_reuse_grace_seconds": 60 })).await;
+        let app = ConsumerApp::create(&server, "strict").await;
+        let (_, first) = app.signup_ok("ivan", "ivan@example.io").await;
+        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
+        app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
+        app.me(&second.access).await.expect_error(401, "session_revoked");
+        app.refresh(&second.refresh).await.expect_error(401, "invalid_refresh_token");
+    }
+);
+
+db_test!(
+    async fn within_the_apps_reuse_grace_a_used_refresh_token_is_refused_without_ending_the_session(server) {
+        let app = ConsumerApp::create(&server, "graceful").await;
+        app.configure(json!({ "refresh_reuse_grace_seconds": 30 })).await;
+        let (_, first) = app.signup_ok("bob", "bob@example.io").await;
+        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
+
+        app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
+        // The session lives on: its newest refresh token and access tokens still work.
+        app.me(&second.access).await.expect(200);
+        let third = Tokens::from_reply(&app.refresh(&second.refresh).await, 200);
+        app.me(&third.access).await.expect(200);
+        assert!(app.audit("session.refresh_reuse_detected").await.is_empty());
+    }
+);
+
+db_test!(
+    async fn after_the_apps_reuse_grace_a_used_refresh_token_revokes_the_whole_session(server) {
+        let app = ConsumerApp::create(&server, "lapsed").await;
+        app.configure(json!({ "refresh_reuse_grace_seconds": 1 })).await;
+        let (_, first) = app.signup_ok("jane", "jane@example.io").await;
+        let second = Tokens::from_reply(&app.refresh(&first.refresh).await, 200);
+
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        app.refresh(&first.refresh).await.expect_error(401, "refresh_token_reused");
+        app.refresh(&second.refresh).await.expect_error(401, "invalid_refresh_token");
+        app.me(&second.access).await.expect_error(401, "session_revoked");
+        assert_eq!(app.audit("session.refresh_reuse_detected").await.len(), 1);
+    }
+);
+
+/// Twenty refreshes of one token at once: exactly one wins; the losers are told of the reuse —
+/// or, once a reuse has revoked the session (`revoking`), that the token is no longer valid.
+async fn race_one_refresh_token(server: &TestServer, app: &ConsumerApp<'_>, refresh: &str, revoking: bool) -> Tokens {
+    // Open 20 connections first, so the refreshes leave together instead of one per handshake.
+    let jwks = app.path("/.well-known/jwks.json");
+    for r in join_all((0..20).map(|_| server.get_public(&jwks))).await {
+        r.expect(200);
+    }
+    let replies = join_all((0..20).map(|_| app.refresh(refresh))).await;
+    let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    let mut reused = 0;
+    for loser in replies.iter().filter(|r| r.status != 200) {
+        if revoking && loser.body["code"] == "invalid_refresh_token" {
+            continue;
+        }
+        loser.expect_error(401, "refresh_token_reused");
+        reused += 1;
+    }
+    assert!(reused >= 1, "the first loser is told of the reuse");
+    Tokens::from_reply(winners[0], 200)
+}
+
+db_test!(
     async fn concurrent_refreshes_of_one_token_yield_exactly_one_success(server) {
+        // Without a leeway the losers are reuses like any other: the session ends.
         let app = ConsumerApp::create(&server, "racing").await;
         let (_, tokens) = app.signup_ok("dave", "dave@example.io").await;
-        // Open 20 connections first, so the refreshes leave together instead of one per handshake.
-        let jwks = app.path("/.well-known/jwks.json");
-        for r in join_all((0..20).map(|_| server.get_public(&jwks))).await {
-            r.expect(200);
-        }
-        let replies = join_all((0..20).map(|_| app.refresh(&tokens.refresh))).await;
-        let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
-        assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
-        for loser in replies.iter().filter(|r| r.status != 200) {
-            loser.expect_error(401, "refresh_token_reused");
-        }
-        // The losers were the same client racing itself: the session survives with the winner.
-        let winner = Tokens::from_reply(winners[0], 200);
-        app.me(&winner.access).await.expect(200);
-        Tokens::from_reply(&app.refresh(&winner.refresh).await, 200);
+        let winner = race_one_refresh_token(&server, &app, &tokens.refresh, true).await;
+        app.me(&winner.access).await.expect_error(401, "session_revoked");
+        app.refresh(&winner.refresh).await.expect_error(401, "invalid_refresh_token");
+
+        // With the app's leeway the losers are the same client racing itself: the session
+        // survives with the winner.
+        let lenient = ConsumerApp::create(&server, "racing-lenient").await;
+        lenient.configure(json!({ "refresh_reuse_grace_seconds": 30 })).await;
+        let (_, tokens) = lenient.signup_ok("dave", "dave@example.io").await;
+        let winner = race_one_refresh_token(&server, &lenient, &tokens.refresh, false).await;
+        lenient.me(&winner.access).await.expect(200);
+        Tokens::from_reply(&lenient.refresh(&winner.refresh).await, 200);
     }
 );
 

@@ -1,7 +1,8 @@
 //! Sign-up and sign-in on the consumer surface: token responses and access-token claims
 //! (verified offline against the JWKS), case-insensitive uniqueness, the password policy, the
 //! sign-up switches, identifiers (username or *verified* email), indistinguishable failures,
-//! the per-identifier lock, app status, and public routes ignoring any credential.
+//! the per-account lock (whichever identifier names the account; unknown identifiers locked
+//! alike), app status, and public routes ignoring any credential.
 
 use heimdall_tests::{
     TestServer, db_test,
@@ -224,7 +225,7 @@ db_test!(
             let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("seconds");
             assert!((1..=900).contains(&retry), "{r}");
         }
-        // The lock is per identifier: another account of the same IP still signs in.
+        // The lock is per account: another account of the same IP still signs in.
         app.signin_ok("frank", PASSWORD).await;
 
         // Unknown identifiers lock the same way.
@@ -244,6 +245,60 @@ db_test!(
             app.signin("frank", "Wrong-Password-1").await.expect_error(401, "invalid_credentials");
         }
         app.signin_ok("frank", PASSWORD).await;
+    }
+);
+
+fn expect_locked(r: &heimdall_tests::Reply) {
+    r.expect_error(429, "rate_limited");
+    let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!((1..=900).contains(&retry), "{r}");
+}
+
+db_test!(
+    async fn the_lock_reached_through_the_username_holds_for_the_email_in_any_case(server) {
+        let app = ConsumerApp::create(&server, "locked-by-name").await;
+        app.verified_user("kate", "kate@example.io").await;
+        app.verified_user("liam", "liam@example.io").await;
+        app.configure(json!({ "max_failed_login_attempts": 3 })).await;
+
+        for _ in 0..3 {
+            app.signin("kate", "Wrong-Password-1").await.expect_error(401, "invalid_credentials");
+        }
+        // The account is locked, not the string: its email, in any case, gets the same answer,
+        // the right password included, and wrong guesses are no longer evaluated.
+        for identifier in ["kate", "kate@example.io", "KATE@EXAMPLE.IO", "Kate@Example.io", "KATE"] {
+            for password in [PASSWORD, "Wrong-Password-2"] {
+                expect_locked(&app.signin(identifier, password).await);
+            }
+        }
+        assert_eq!(app.audit("end_user.signin_failed").await.len(), 3, "locked attempts are not evaluated");
+        // Another account is not affected, through either identifier.
+        app.signin_ok("liam", PASSWORD).await;
+        app.signin_ok("LIAM@example.io", PASSWORD).await;
+    }
+);
+
+db_test!(
+    async fn the_lock_reached_through_the_email_holds_for_the_username_and_failures_add_up_across_identifiers(server) {
+        let app = ConsumerApp::create(&server, "locked-by-mail").await;
+        app.verified_user("mona", "mona@example.io").await;
+        app.verified_user("nick", "nick@example.io").await;
+        app.configure(json!({ "max_failed_login_attempts": 3 })).await;
+
+        for identifier in ["mona@example.io", "MONA@EXAMPLE.IO", "Mona@example.io"] {
+            app.signin(identifier, "Wrong-Password-1").await.expect_error(401, "invalid_credentials");
+        }
+        for identifier in ["mona", "MONA", "mona@example.io"] {
+            expect_locked(&app.signin(identifier, PASSWORD).await);
+        }
+
+        // One budget per account: failures through the username and the email add up.
+        for identifier in ["nick", "nick@example.io"] {
+            app.signin(identifier, "Wrong-Password-1").await.expect_error(401, "invalid_credentials");
+        }
+        app.signin("NICK", "Wrong-Password-1").await.expect_error(401, "invalid_credentials");
+        expect_locked(&app.signin("nick@example.io", PASSWORD).await);
+        expect_locked(&app.signin("nick", PASSWORD).await);
     }
 );
 
