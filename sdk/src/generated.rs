@@ -901,10 +901,13 @@ are reserved.*/
         ///Structured detail for some codes, e.g. the field that failed validation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::serde_json::Value>,
-        ///OAuth endpoints only: the RFC 6749 §5.2 error code (`invalid_client`, …).
+        /**OAuth endpoints only: the RFC 6749 error code (`invalid_request`, `invalid_client`,
+`invalid_scope`, `unsupported_grant_type`, `unauthorized_client`, `server_error`,
+`temporarily_unavailable`).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
-        ///OAuth endpoints only: the same text as `message`.
+        /**OAuth endpoints only: a fixed description of `error` (RFC 6749 §5.2 charset, never the
+request's own text); `message` may say more.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error_description: ::std::option::Option<::std::string::String>,
         ///Human-readable explanation; may change between versions.

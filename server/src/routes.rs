@@ -113,6 +113,11 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
             max_body_bytes: state.config.max_body_bytes,
             metrics: state.metrics.clone(),
             trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
+            oauth: crate::http::frontdoor::OauthSurface {
+                operations: &crate::oauth::api::OPERATION_IDS,
+                path: crate::oauth::api::is_oauth_path,
+                parameters: &crate::oauth::api::PARAMETERS,
+            },
         },
     )
 }

@@ -17,7 +17,7 @@ use crate::{
 pub async fn consumer_app(state: &AppState, slug: &str) -> Result<Arc<AppRef>, Error> {
     let app = state.directory.resolve(&state.db, slug).await?;
     if app.via_alias {
-        return Err(Error::new(Code::AppNotFound, format!("no app with slug '{slug}'")));
+        return Err(crate::apps::directory::no_such_app(slug));
     }
     Ok(app)
 }

@@ -50,6 +50,15 @@ pub struct Directory {
     by_slug: RwLock<HashMap<String, Resolution>>,
 }
 
+/// 404 `app_not_found` for `slug`, named only when it is a well-formed slug: the message never
+/// repeats arbitrary text from the URL.
+pub fn no_such_app(slug: &str) -> Error {
+    match super::slug::AppSlug::parse(slug) {
+        Ok(slug) => Error::new(Code::AppNotFound, format!("no app with slug '{}'", slug.as_str())),
+        Err(_) => Error::new(Code::AppNotFound, "no app with this slug"),
+    }
+}
+
 impl Directory {
     /// Resolves a slug (or a recent former slug); 404 `app_not_found` if neither.
     pub async fn resolve(&self, db: &Db, slug: &str) -> Result<Arc<AppRef>, Error> {
@@ -60,7 +69,7 @@ impl Directory {
             // otherwise carry (and copy) it.
             _ => Box::pin(self.load(db, slug)).await?,
         };
-        found.ok_or_else(|| Error::new(Code::AppNotFound, format!("no app with slug '{slug}'")))
+        found.ok_or_else(|| no_such_app(slug))
     }
 
     async fn load(&self, db: &Db, slug: &str) -> Result<Option<Arc<AppRef>>, Error> {
@@ -92,5 +101,18 @@ impl Directory {
 
     pub fn clear(&self) {
         self.by_slug.write().expect("directory lock").clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_such_app;
+
+    #[test]
+    fn a_missing_app_is_named_only_by_a_well_formed_slug() {
+        assert_eq!(no_such_app("acme").message, "no app with slug 'acme'");
+        for raw in ["\"\\<script>é", "ACME", "a b", "oauth"] {
+            assert_eq!(no_such_app(raw).message, "no app with this slug", "{raw}");
+        }
     }
 }

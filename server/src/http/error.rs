@@ -38,11 +38,14 @@ pub struct ErrorBody {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
-    /// OAuth endpoints only: the RFC 6749 §5.2 error code (`invalid_client`, …).
+    /// OAuth endpoints only: the RFC 6749 error code (`invalid_request`, `invalid_client`,
+    /// `invalid_scope`, `unsupported_grant_type`, `unauthorized_client`, `server_error`,
+    /// `temporarily_unavailable`).
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// OAuth endpoints only: the same text as `message`.
+    /// OAuth endpoints only: a fixed description of `error` (RFC 6749 §5.2 charset, never the
+    /// request's own text); `message` may say more.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
@@ -111,9 +114,54 @@ pub fn body(err: &Error, oauth: bool) -> ErrorBody {
         message: err.message.clone(),
         request_id: current_request_id(),
         details: err.details().cloned(),
-        error: oauth.then(|| err.code.as_str().to_owned()),
-        error_description: oauth.then(|| err.message.clone()),
+        error: oauth.then(|| oauth_error(err.code).to_owned()),
+        error_description: oauth.then(|| oauth_description(err.code).to_owned()),
     }
+}
+
+/// The RFC 6749 `error` answered for `code` on the OAuth endpoints: the §5.2 codes, plus
+/// `server_error` and `temporarily_unavailable` (§4.1.2.1) for the server's own failures and
+/// throttling. Codes with no OAuth counterpart (an unknown app, a malformed body, …) are
+/// `invalid_request`.
+pub fn oauth_error(code: Code) -> &'static str {
+    use Code::*;
+    match code {
+        InvalidClient => "invalid_client",
+        UnsupportedGrantType => "unsupported_grant_type",
+        InvalidScope => "invalid_scope",
+        UnauthorizedClient | AppInactive => "unauthorized_client",
+        RateLimited | Unavailable | Overloaded => "temporarily_unavailable",
+        _ if status(code).is_server_error() => "server_error",
+        _ => "invalid_request",
+    }
+}
+
+/// The RFC 6749 `error_description` for `code`: a fixed text in the charset §5.2 allows
+/// (%x20-21 / %x23-5B / %x5D-7E), so it never carries anything the caller sent.
+pub fn oauth_description(code: Code) -> &'static str {
+    use Code::*;
+    match code {
+        InvalidClient => "Client authentication failed.",
+        UnsupportedGrantType => "The grant type is not supported; use client_credentials.",
+        InvalidScope => "A requested scope is invalid or not granted to this client.",
+        UnauthorizedClient => "The client is not authorized for this operation.",
+        AppInactive => "The app is deactivated.",
+        AppNotFound => "The app does not exist.",
+        NotFound => "No such route.",
+        MethodNotAllowed => "Method not allowed; use POST.",
+        PayloadTooLarge => "The request body is too large.",
+        UnsupportedMediaType => "The body must be application/json or application/x-www-form-urlencoded.",
+        RateLimited => "Too many failed attempts; retry after the Retry-After delay.",
+        Unavailable | Overloaded => "The server is temporarily unavailable; retry later.",
+        _ if status(code).is_server_error() => "The server encountered an unexpected condition.",
+        _ => "The request is malformed, lacks a required parameter or repeats one.",
+    }
+}
+
+/// Whether `text` keeps to the characters RFC 6749 §5.2 allows in `error` and
+/// `error_description`: %x20-21 / %x23-5B / %x5D-7E (printable ASCII without `"` and `\`).
+pub fn is_oauth_text(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 /// The response for `err`: status, JSON body, `Retry-After` and `WWW-Authenticate` headers.
@@ -286,6 +334,49 @@ pub fn code_for_status(status: StatusCode) -> Code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_has_an_rfc_6749_error_and_a_fixed_description_in_its_charset() {
+        const RFC: [&str; 7] = [
+            "invalid_request",
+            "invalid_client",
+            "unauthorized_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+            "server_error",
+            "temporarily_unavailable",
+        ];
+        for code in Code::ALL {
+            assert!(RFC.contains(&oauth_error(*code)), "{code}");
+            let description = oauth_description(*code);
+            assert!(!description.is_empty() && is_oauth_text(description), "{code}: {description}");
+            let body = body(&Error::new(*code, "grant_type '\"<script>é' is odd"), true);
+            assert_eq!(body.error.as_deref(), Some(oauth_error(*code)));
+            assert_eq!(body.error_description.as_deref(), Some(description), "never the message");
+        }
+        // The codes OAuth defines are answered as themselves, with their statuses.
+        for (code, error, status_code) in [
+            (Code::InvalidRequest, "invalid_request", 400),
+            (Code::InvalidScope, "invalid_scope", 400),
+            (Code::UnsupportedGrantType, "unsupported_grant_type", 400),
+            (Code::InvalidClient, "invalid_client", 401),
+            (Code::UnauthorizedClient, "unauthorized_client", 403),
+            (Code::AppNotFound, "invalid_request", 404),
+            (Code::RateLimited, "temporarily_unavailable", 429),
+            (Code::InternalError, "server_error", 500),
+        ] {
+            assert_eq!((oauth_error(code), status(code).as_u16()), (error, status_code), "{code}");
+        }
+        assert!(body(&Error::new(Code::InvalidScope, "x"), false).error.is_none(), "only OAuth endpoints");
+    }
+
+    #[test]
+    fn the_oauth_charset_excludes_quotes_backslashes_controls_and_non_ascii() {
+        assert!(is_oauth_text("Client authentication failed; use `Basic` (or the body) [x] {y} ~!#"));
+        for bad in ["\"", "\\", "é", "\n", "\t", "\u{7f}"] {
+            assert!(!is_oauth_text(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn every_code_of_a_status_maps_back_to_that_status() {

@@ -1,6 +1,8 @@
 //! The outermost middleware: request ids, the client address (`client_ip`), the body size limit,
 //! JSON errors for everything (including poem's own 404/405/413 and parse errors), and request
-//! metrics.
+//! metrics. The endpoints the composition root names as OAuth ones (by operation id, or by path
+//! for failures before routing) answer every error with RFC 6749 `error` / `error_description`,
+//! and with messages that never repeat what the caller sent.
 
 use std::{sync::Arc, time::Instant};
 
@@ -13,7 +15,7 @@ use poem_openapi::OperationId;
 use super::{
     client_ip::TrustedProxies,
     context::{sanitize_request_id, with_request_id},
-    error::{Error, code_for_status},
+    error::{Error, code_for_status, respond},
 };
 use crate::access::Origin;
 use crate::error::Code;
@@ -24,6 +26,24 @@ pub struct FrontDoor {
     pub max_body_bytes: usize,
     pub metrics: Arc<Metrics>,
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// The endpoints whose errors follow RFC 6749 §5.2.
+    pub oauth: OauthSurface,
+}
+
+/// Which requests are OAuth ones: their operation ids, and a test of the path for requests
+/// refused before an operation was matched (body limit, method).
+#[derive(Clone, Copy)]
+pub struct OauthSurface {
+    pub operations: &'static [&'static str],
+    pub path: fn(&str) -> bool,
+    /// The parameters of their bodies: the only field names a message may name.
+    pub parameters: &'static [&'static str],
+}
+
+impl OauthSurface {
+    fn covers(&self, operation: Option<OperationId>, path: bool) -> bool {
+        path || operation.is_some_and(|op| self.operations.contains(&op.0))
+    }
 }
 
 impl<E: Endpoint> Middleware<E> for FrontDoor {
@@ -35,6 +55,7 @@ impl<E: Endpoint> Middleware<E> for FrontDoor {
             max_body_bytes: self.max_body_bytes,
             metrics: self.metrics.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
+            oauth: self.oauth,
         }
     }
 }
@@ -44,6 +65,7 @@ pub struct FrontDoorEndpoint<E> {
     max_body_bytes: usize,
     metrics: Arc<Metrics>,
     trusted_proxies: Arc<TrustedProxies>,
+    oauth: OauthSurface,
 }
 
 impl<E: Endpoint> FrontDoorEndpoint<E> {
@@ -97,31 +119,37 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
                 .map(|s| s.chars().take(256).collect()),
         };
         req.extensions_mut().insert(ctx);
+        let oauth_path = (self.oauth.path)(req.uri().path());
 
         let mut resp = with_request_id(request_id.clone(), async {
             if let Err(e) = self.limit_body(&mut req).await {
-                return e.into_response();
+                return respond(&e, oauth_path);
             }
             match self.inner.call(req).await {
                 Ok(out) => out.into_response(),
-                Err(err) => error_response(err),
+                Err(err) => {
+                    let oauth = self.oauth.covers(err.data::<OperationId>().copied(), oauth_path);
+                    error_response(err, oauth.then_some(self.oauth.parameters))
+                }
             }
         })
         .await;
 
         if resp.status().as_u16() >= 400 && !is_json(&resp) {
             let status = resp.status();
+            let keep_op = resp.data::<OperationId>().copied();
+            let oauth = self.oauth.covers(keep_op, oauth_path);
+            let code = code_for_status(status);
             let message = match status.as_u16() {
                 404 => "no such route".to_owned(),
                 405 => "method not allowed on this route".to_owned(),
                 s if s >= 500 => "internal error".to_owned(),
+                // Whatever produced it may have quoted the request.
+                _ if oauth => super::error::oauth_description(code).to_owned(),
                 _ => resp.take_body().into_string().await.unwrap_or_default(),
             };
-            let keep_op = resp.data::<OperationId>().copied();
-            let mut json = with_request_id(request_id.clone(), async {
-                Error::new(code_for_status(status), message).into_response()
-            })
-            .await;
+            let mut json =
+                with_request_id(request_id.clone(), async { respond(&Error::new(code, message), oauth) }).await;
             if let Some(op) = keep_op {
                 json.set_data(op);
             }
@@ -149,8 +177,10 @@ fn is_json(resp: &Response) -> bool {
 }
 
 /// Turns any poem error into a response; errors that are already Heimdall JSON pass through,
-/// the rest get a message from the error itself (4xx) or a generic one (5xx, logged).
-fn error_response(err: poem::Error) -> Response {
+/// the rest get a message from the error itself (4xx) or a generic one (5xx, logged). `oauth`
+/// (the OAuth body parameters) adds the RFC 6749 fields and keeps the caller's text out of the
+/// message.
+fn error_response(err: poem::Error, oauth: Option<&[&str]>) -> Response {
     let status = err.status();
     let operation = err.data::<OperationId>().copied();
     let message = err.to_string();
@@ -160,6 +190,8 @@ fn error_response(err: poem::Error) -> Response {
     if !is_json(&resp) {
         let api = if status.is_server_error() {
             Error::internal(message)
+        } else if let Some(parameters) = oauth {
+            oauth_parse_failure(status, unreadable, parameters)
         } else if let Some(field) = constraint {
             Error::new(Code::ValidationFailed, message).with_details(serde_json::json!({ "field": field }))
         } else if let Some((message, field)) = unreadable {
@@ -175,7 +207,7 @@ fn error_response(err: poem::Error) -> Response {
             .into_iter()
             .filter_map(|h| resp.headers().get(&h).cloned().map(|v| (h, v)))
             .collect();
-        resp = api.into_response();
+        resp = respond(&api, oauth.is_some());
         for (h, v) in extra {
             resp.headers_mut().insert(h, v);
         }
@@ -184,6 +216,26 @@ fn error_response(err: poem::Error) -> Response {
         resp.set_data(op);
     }
     resp
+}
+
+/// A poem-level refusal of an OAuth request (unreadable JSON or form, a repeated parameter, a
+/// content type other than JSON or form): the catalogue code of its status and a message that
+/// names at most one of the endpoints' own parameters, never the caller's text.
+fn oauth_parse_failure(
+    status: poem::http::StatusCode,
+    unreadable: Option<(String, Option<String>)>,
+    parameters: &[&str],
+) -> Error {
+    let code = code_for_status(status);
+    match unreadable {
+        None => Error::new(code, super::error::oauth_description(code)),
+        Some((message, None)) => Error::new(code, message.replacen("malformed JSON body", "malformed request body", 1)),
+        Some((message, Some(field))) if parameters.contains(&field.as_str()) => {
+            Error::new(code, message.replacen("malformed JSON body", "malformed request body", 1))
+                .with_details(serde_json::json!({ "field": field }))
+        }
+        Some(_) => Error::new(code, "malformed request body"),
+    }
 }
 
 /// A body or parameter that parsed but broke a constraint declared in the spec (`minLength`,
@@ -246,7 +298,32 @@ fn describe_unreadable_body(reason: &str) -> (String, Option<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::describe_unreadable_body;
+    use poem::http::StatusCode;
+
+    use super::{describe_unreadable_body, oauth_parse_failure};
+
+    #[test]
+    fn oauth_parse_failures_name_only_the_endpoints_own_parameters() {
+        let params = ["grant_type", "token"];
+        let described = |reason: &str| Some(describe_unreadable_body(reason));
+        let e = oauth_parse_failure(StatusCode::BAD_REQUEST, described("duplicate field `grant_type`"), &params);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("invalid_request", "malformed request body: field `grant_type` appears more than once")
+        );
+        assert_eq!(e.details().unwrap()["field"], "grant_type");
+        let e = oauth_parse_failure(StatusCode::BAD_REQUEST, described("unknown field `\"<script>`"), &params);
+        assert_eq!((e.message.as_str(), e.details()), ("malformed request body", None));
+        let e = oauth_parse_failure(
+            StatusCode::BAD_REQUEST,
+            described("EOF while parsing a string at line 1 column 9"),
+            &params,
+        );
+        assert_eq!(e.message, "malformed request body");
+        let e = oauth_parse_failure(StatusCode::UNSUPPORTED_MEDIA_TYPE, None, &params);
+        assert_eq!(e.code.as_str(), "unsupported_media_type");
+        assert!(crate::http::error::is_oauth_text(&e.message), "{}", e.message);
+    }
 
     #[test]
     fn unreadable_bodies_are_described_without_parser_internals() {

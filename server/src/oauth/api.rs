@@ -29,6 +29,25 @@ use crate::{
     state::AppState,
 };
 
+/// The operation ids of this API: the front door answers their errors, poem's own included
+/// (unreadable bodies, content types), with the RFC 6749 fields.
+pub const OPERATION_IDS: [&str; 3] = ["oauth_token_issue", "oauth_introspect", "oauth_revoke"];
+
+/// The parameters of this API's bodies: the only field names its parse failures may name.
+pub const PARAMETERS: [&str; 6] = ["grant_type", "client_id", "client_secret", "scope", "token", "token_type_hint"];
+
+/// Whether `path` is one of this API's (`/{app_slug}/v1/oauth/{token,introspect,revoke}`), for
+/// refusals before an operation is matched (body limit, method).
+pub fn is_oauth_path(path: &str) -> bool {
+    let mut segments = path.strip_prefix('/').unwrap_or(path).split('/');
+    let (Some(slug), Some("v1"), Some("oauth"), Some(endpoint), None) =
+        (segments.next(), segments.next(), segments.next(), segments.next(), segments.next())
+    else {
+        return false;
+    };
+    !slug.is_empty() && matches!(endpoint, "token" | "introspect" | "revoke")
+}
+
 /// Errors of the OAuth endpoints (RFC 6749 §5.2 statuses).
 pub struct OauthErrors;
 impl ErrorSet for OauthErrors {
@@ -342,6 +361,32 @@ mod tests {
 
     fn basic(decoded: &[u8]) -> Request {
         Request::builder().header("authorization", format!("Basic {}", STANDARD.encode(decoded))).finish()
+    }
+
+    #[test]
+    fn the_front_door_knows_every_oauth_operation_and_path() {
+        let mut ids: Vec<&str> = OauthApi::meta()
+            .iter()
+            .flat_map(|api| api.paths.iter())
+            .flat_map(|path| path.operations.iter())
+            .filter_map(|op| op.operation_id)
+            .collect();
+        ids.sort_unstable();
+        let mut expected = OPERATION_IDS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(ids, expected);
+        for path in ["/acme/v1/oauth/token", "/acme/v1/oauth/introspect", "/a/v1/oauth/revoke"] {
+            assert!(is_oauth_path(path), "{path}");
+        }
+        for path in [
+            "/acme/v1/oauth/authorize",
+            "//v1/oauth/token",
+            "/acme/v1/oauth/token/x",
+            "/v1/oauth/token",
+            "/acme/v1/auth/token",
+        ] {
+            assert!(!is_oauth_path(path), "{path}");
+        }
     }
 
     #[test]

@@ -49,10 +49,10 @@ pub fn invalid_client(basic: bool, message: &str) -> Error {
 pub fn check_grant_type(grant_type: Option<&str>) -> Result<(), Error> {
     match grant_type {
         Some("client_credentials") => Ok(()),
-        Some(other) => Err(Error::new(
-            Code::UnsupportedGrantType,
-            format!("grant_type '{other}' is not supported; use client_credentials"),
-        )),
+        // The refusal never repeats the caller's value.
+        Some(_) => {
+            Err(Error::new(Code::UnsupportedGrantType, "this grant_type is not supported; use client_credentials"))
+        }
         None => Err(Error::new(Code::InvalidRequest, "grant_type is missing")),
     }
 }
@@ -141,7 +141,8 @@ pub async fn issue_token(
 ) -> Result<Issued, Error> {
     let client = authenticate_client(state, app, ctx, creds).await?;
     let granted = granted_scopes(&client.scopes, scope)
-        .map_err(|s| Error::new(Code::InvalidScope, format!("scope '{s}' is not granted to this client")))?;
+        // The refusal never repeats the caller's value.
+        .map_err(|_| Error::new(Code::InvalidScope, "a requested scope is not a permission granted to this client"))?;
     let ttl = state.config.access_token_ttl.as_secs();
     let now = chrono::Utc::now().timestamp();
     let scope = granted.join(" ");

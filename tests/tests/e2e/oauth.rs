@@ -49,11 +49,43 @@ async fn form_post(
     TestServer::send(request).await
 }
 
+/// The `error` values of RFC 6749 (§5.2, and §4.1.2.1's `server_error` and
+/// `temporarily_unavailable`).
+const RFC_6749_ERRORS: [&str; 7] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "temporarily_unavailable",
+];
+
+/// What the caller sends in the adversarial cases: a quote, a backslash, markup, non-ASCII.
+const HOSTILE: &str = "\"\\<script>é";
+
+/// RFC 6749 §5.2: `error_description` is %x20-21 / %x23-5B / %x5D-7E.
+fn in_rfc_6749_charset(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
+
+/// An OAuth refusal with Heimdall `code` and RFC 6749 `error` (the same when OAuth defines the
+/// code), whose texts never repeat what the caller sent.
+#[track_caller]
+fn expect_rfc_6749_error(reply: &heimdall_tests::Reply, status: u16, code: &str, error: &str) {
+    reply.expect_error(status, code);
+    assert!(RFC_6749_ERRORS.contains(&error), "test bug: {error}");
+    assert_eq!(reply["error"], error, "RFC 6749 error field: {reply}");
+    let description = reply["error_description"].as_str().unwrap_or_else(|| panic!("error_description: {reply}"));
+    assert!(!description.is_empty() && in_rfc_6749_charset(description), "RFC 6749 charset: {reply}");
+    for hostile in [HOSTILE, "<script>", "\\", "é"] {
+        assert!(!reply.text.contains(hostile), "the answer repeats the caller's {hostile:?}: {reply}");
+    }
+}
+
 #[track_caller]
 fn expect_oauth_error(reply: &heimdall_tests::Reply, status: u16, error: &str) {
-    reply.expect_error(status, error);
-    assert_eq!(reply["error"], error, "RFC 6749 error field: {reply}");
-    assert!(reply["error_description"].is_string(), "{reply}");
+    expect_rfc_6749_error(reply, status, error, error);
 }
 
 /// oauth2's async HTTP client trait, backed by the test's reqwest client.
@@ -243,10 +275,103 @@ db_test!(
 
         // An unknown app.
         let r = TestServer::send(server.request(Method::POST, "/no-such-app/v1/oauth/token").json(&creds(json!({ "grant_type": "client_credentials" })))).await;
-        expect_oauth_error(&r, 404, "app_not_found");
+        expect_rfc_6749_error(&r, 404, "app_not_found", "invalid_request");
 
         // The client still works: none of this locked it.
         app.client_token(&client, None).await.expect(200);
+    }
+);
+
+/// A POST of raw `body` with `content_type` to `/{slug}/v1/oauth/{endpoint}`.
+async fn raw_post(app: &ConsumerApp<'_>, endpoint: &str, content_type: &str, body: &str) -> heimdall_tests::Reply {
+    let request = app
+        .server
+        .request(Method::POST, &app.path(&format!("/oauth/{endpoint}")))
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    TestServer::send(request).await
+}
+
+db_test!(
+    async fn every_refusal_of_the_oauth_endpoints_is_an_rfc_6749_error_that_never_repeats_the_request(server) {
+        let app = ConsumerApp::create(&server, "oauth-unreadable").await;
+        let client = app.create_client("svc", &["docs.read"]).await;
+        let form = "application/x-www-form-urlencoded";
+        let hostile_form = HOSTILE.replace('"', "%22").replace('\\', "%5C").replace('<', "%3C").replace('>', "%3E").replace('é', "%C3%A9");
+
+        for endpoint in ["token", "introspect", "revoke"] {
+            let what = |case: &str| format!("{endpoint}: {case}");
+            // Malformed JSON, including the caller's text.
+            for body in ["{\"grant_type\": ", "[]", "{\"token\": {}, \"grant_type\": []}", format!("{{\"grant_type\": \"{HOSTILE}").as_str()] {
+                let r = raw_post(&app, endpoint, "application/json", body).await;
+                expect_rfc_6749_error(&r, 400, "invalid_request", "invalid_request");
+                assert!(!r["message"].as_str().unwrap().contains("line"), "{}: {r}", what("no parser internals"));
+            }
+            // A malformed form: a parameter repeated (RFC 6749 §3.2), or a required one missing.
+            let repeated = if endpoint == "token" { "grant_type" } else { "token" };
+            let body = format!("{repeated}=client_credentials&token=t&grant_type=client_credentials&{repeated}=x");
+            let r = raw_post(&app, endpoint, form, &body).await;
+            expect_rfc_6749_error(&r, 400, "invalid_request", "invalid_request");
+            assert_eq!(r["details"]["field"], repeated, "{}: {r}", what("the repeated parameter is named"));
+            if endpoint != "token" {
+                let r = raw_post(&app, endpoint, form, &format!("client_id={hostile_form}")).await;
+                expect_rfc_6749_error(&r, 400, "invalid_request", "invalid_request");
+            }
+            // A content type that is neither JSON nor a form, or none, including the caller's text.
+            for content_type in ["text/plain", format!("text/{}", HOSTILE.replace('é', "e")).as_str()] {
+                let r = raw_post(&app, endpoint, content_type, "grant_type=client_credentials").await;
+                expect_rfc_6749_error(&r, 415, "unsupported_media_type", "invalid_request");
+            }
+            let r = TestServer::send(server.request(Method::POST, &app.path(&format!("/oauth/{endpoint}"))).body("x")).await;
+            expect_rfc_6749_error(&r, 415, "unsupported_media_type", "invalid_request");
+            // Not a POST.
+            let r = TestServer::send(server.request(Method::GET, &app.path(&format!("/oauth/{endpoint}")))).await;
+            expect_rfc_6749_error(&r, 405, "method_not_allowed", "invalid_request");
+            // An unknown app, named with the caller's text.
+            let r = TestServer::send(
+                server.request(Method::POST, &format!("/{hostile_form}/v1/oauth/{endpoint}")).form(&[("token", "t")]),
+            )
+            .await;
+            expect_rfc_6749_error(&r, 404, "app_not_found", "invalid_request");
+            // No client authentication.
+            let r = raw_post(&app, endpoint, form, "grant_type=client_credentials&token=t").await;
+            expect_rfc_6749_error(&r, 401, "invalid_client", "invalid_client");
+        }
+
+        // A hostile grant type or scope, as JSON and as a form.
+        let creds = [("client_id", client.client_id.as_str()), ("client_secret", client.secret.as_str())];
+        let r = form_post(&app, "token", &client, &[("grant_type", HOSTILE)]).await;
+        expect_oauth_error(&r, 400, "unsupported_grant_type");
+        let r = app.post("/oauth/token", &json!({ "grant_type": HOSTILE, "client_id": client.client_id, "client_secret": client.secret })).await;
+        expect_oauth_error(&r, 400, "unsupported_grant_type");
+        let r = form_post(&app, "token", &client, &[("grant_type", "client_credentials"), ("scope", HOSTILE)]).await;
+        expect_oauth_error(&r, 400, "invalid_scope");
+        let r = app.client_token(&client, Some(&format!("docs.read {HOSTILE}"))).await;
+        expect_oauth_error(&r, 400, "invalid_scope");
+        let r = TestServer::send(server.request(Method::POST, &app.path("/oauth/token")).form(&[
+            ("grant_type", "client_credentials"),
+            creds[0],
+            creds[1],
+            ("scope", "docs.read"),
+            ("scope", "docs.read"),
+        ]))
+        .await;
+        expect_oauth_error(&r, 400, "invalid_request");
+
+        // None of it locked the client.
+        app.client_token(&client, None).await.expect(200);
+    }
+);
+
+db_test!(
+    async fn oversized_oauth_bodies_are_rfc_6749_errors(db: Db) {
+        let server = TestServer::spawn_with(db, |config| config.max_body_bytes = 4096).await;
+        let app = ConsumerApp::create(&server, "oauth-oversized").await;
+        let big = format!("grant_type=client_credentials&token={}", "x".repeat(10 * 1024));
+        for endpoint in ["token", "introspect", "revoke"] {
+            let r = raw_post(&app, endpoint, "application/x-www-form-urlencoded", &big).await;
+            expect_rfc_6749_error(&r, 413, "payload_too_large", "invalid_request");
+        }
     }
 );
 
@@ -287,7 +412,7 @@ db_test!(
         let r = app.client_token(&client, None).await;
         assert_eq!(r.status, 403, "{r}");
         assert!(r["error"].is_string(), "{r}");
-        expect_oauth_error(&r, 403, "app_inactive");
+        expect_rfc_6749_error(&r, 403, "app_inactive", "unauthorized_client");
     }
 );
 
@@ -308,7 +433,7 @@ db_test!(
             assert_eq!(r.status, 429, "{r}");
             let retry: u64 = r.header("retry-after").expect("Retry-After").parse().expect("seconds");
             assert!(retry > 0 && retry <= 300, "{r:?}");
-            r.assert_error_shape();
+            expect_rfc_6749_error(&r, 429, "rate_limited", "temporarily_unavailable");
         }
         let r = form_basic(&app, "token", &client, &[("grant_type", "client_credentials")]).await;
         assert_eq!(r.status, 429, "Basic counts against the same client: {r}");
