@@ -18,7 +18,8 @@ pub mod types {
 must match when given.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
-        ///Checked against the app's password policy.
+        /**Checked against the app's password policy, the common-password list included (400
+`weak_password`).*/
         pub password: ::std::string::String,
         ///Default: derived from the email's local part.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -309,6 +310,9 @@ must match when given.*/
     pub struct AuthConfigResponse {
         ///Exact origins allowed as `return_to` of the web OAuth flow.
         pub allowed_redirect_origins: ::std::vec::Vec<::std::string::String>,
+        /**Whether new passwords (sign-up, password reset, invite acceptance) on the built-in list
+of commonly used passwords are refused with 400 `weak_password`. On by default.*/
+        pub block_common_passwords: bool,
         ///While false, permission checks on Heimdall routes marked permission-protected are skipped.
         pub enforce_app_permissions: bool,
         /**Failed sign-ins for one account (by username or email alike) within 15 minutes before it
@@ -1363,7 +1367,8 @@ tokens may still be live.*/
     pub struct ResetPasswordRequest {
         ///The six-digit code.
         pub code: ::std::string::String,
-        ///Checked against the app's password policy before the code is used.
+        /**Checked against the app's password policy, the common-password list included (400
+`weak_password`), before the code is used.*/
         pub new_password: ::std::string::String,
     }
 
@@ -1829,6 +1834,13 @@ configured with it keep working; tokens are issued under the new one at once.*/
         pub allowed_redirect_origins: ::std::option::Option<
             ::std::vec::Vec<::std::string::String>,
         >,
+        /**Refuse new passwords that are on the built-in list of about 11,600 commonly used
+passwords (the most frequent in leaked password sets, NIST SP 800-63B §3.1.1.2), compared
+case-insensitively: sign-up, password reset and invite acceptance answer 400
+`weak_password` saying it is a commonly used password. Default true. Existing passwords
+keep working; only a new password is checked.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub block_common_passwords: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enforce_app_permissions: ::std::option::Option<bool>,
         ///1–100.
@@ -3586,6 +3598,7 @@ the caller's own API key).*/
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            block_common_passwords: ::std::result::Result<bool, ::std::string::String>,
             enforce_app_permissions: ::std::result::Result<bool, ::std::string::String>,
             max_failed_login_attempts: ::std::result::Result<u32, ::std::string::String>,
             max_sessions: ::std::result::Result<u32, ::std::string::String>,
@@ -3622,6 +3635,9 @@ the caller's own API key).*/
                 Self {
                     allowed_redirect_origins: Err(
                         "no value supplied for allowed_redirect_origins".to_string(),
+                    ),
+                    block_common_passwords: Err(
+                        "no value supplied for block_common_passwords".to_string(),
                     ),
                     enforce_app_permissions: Err(
                         "no value supplied for enforce_app_permissions".to_string(),
@@ -3678,6 +3694,20 @@ the caller's own API key).*/
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for allowed_redirect_origins: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn block_common_passwords<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.block_common_passwords = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for block_common_passwords: {e}"
                         )
                     });
                 self
@@ -3885,6 +3915,7 @@ the caller's own API key).*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     allowed_redirect_origins: value.allowed_redirect_origins?,
+                    block_common_passwords: value.block_common_passwords?,
                     enforce_app_permissions: value.enforce_app_permissions?,
                     max_failed_login_attempts: value.max_failed_login_attempts?,
                     max_sessions: value.max_sessions?,
@@ -3907,6 +3938,7 @@ the caller's own API key).*/
             fn from(value: super::AuthConfigResponse) -> Self {
                 Self {
                     allowed_redirect_origins: Ok(value.allowed_redirect_origins),
+                    block_common_passwords: Ok(value.block_common_passwords),
                     enforce_app_permissions: Ok(value.enforce_app_permissions),
                     max_failed_login_attempts: Ok(value.max_failed_login_attempts),
                     max_sessions: Ok(value.max_sessions),
@@ -9878,6 +9910,10 @@ the caller's own API key).*/
                 ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
+            block_common_passwords: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             enforce_app_permissions: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -9940,6 +9976,7 @@ the caller's own API key).*/
             fn default() -> Self {
                 Self {
                     allowed_redirect_origins: Ok(Default::default()),
+                    block_common_passwords: Ok(Default::default()),
                     enforce_app_permissions: Ok(Default::default()),
                     max_failed_login_attempts: Ok(Default::default()),
                     max_sessions: Ok(Default::default()),
@@ -9971,6 +10008,20 @@ the caller's own API key).*/
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for allowed_redirect_origins: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn block_common_passwords<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.block_common_passwords = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for block_common_passwords: {e}"
                         )
                     });
                 self
@@ -10188,6 +10239,7 @@ the caller's own API key).*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     allowed_redirect_origins: value.allowed_redirect_origins?,
+                    block_common_passwords: value.block_common_passwords?,
                     enforce_app_permissions: value.enforce_app_permissions?,
                     max_failed_login_attempts: value.max_failed_login_attempts?,
                     max_sessions: value.max_sessions?,
@@ -10210,6 +10262,7 @@ the caller's own API key).*/
             fn from(value: super::UpdateAuthConfig) -> Self {
                 Self {
                     allowed_redirect_origins: Ok(value.allowed_redirect_origins),
+                    block_common_passwords: Ok(value.block_common_passwords),
                     enforce_app_permissions: Ok(value.enforce_app_permissions),
                     max_failed_login_attempts: Ok(value.max_failed_login_attempts),
                     max_sessions: Ok(value.max_sessions),
@@ -11362,7 +11415,8 @@ let response = client.auth_signin()
 Creates an account with the app's `signup_default_role` and signs it in. Refused with
 403 when sign-up is disabled or the email's domain is not in
 `signup_allowed_email_domains`; 409 `username_taken` / `email_taken`; 400
-`weak_password` listing the unmet password rules.
+`weak_password` listing the unmet password rules, or saying the password is a commonly
+used one (`block_common_passwords`).
 
 Sends a `POST` request to `/{app_slug}/v1/auth/signup`
 

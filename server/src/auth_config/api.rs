@@ -53,6 +53,9 @@ impl OauthLinkPolicy {
 pub struct AuthConfigResponse {
     /// Exact origins allowed as `return_to` of the web OAuth flow.
     pub allowed_redirect_origins: Vec<String>,
+    /// Whether new passwords (sign-up, password reset, invite acceptance) on the built-in list
+    /// of commonly used passwords are refused with 400 `weak_password`. On by default.
+    pub block_common_passwords: bool,
     /// While false, permission checks on Heimdall routes marked permission-protected are skipped.
     pub enforce_app_permissions: bool,
     /// Failed sign-ins for one account (by username or email alike) within 15 minutes before it
@@ -83,6 +86,7 @@ impl From<AuthConfig> for AuthConfigResponse {
     fn from(c: AuthConfig) -> Self {
         AuthConfigResponse {
             allowed_redirect_origins: c.allowed_redirect_origins,
+            block_common_passwords: c.block_common_passwords,
             enforce_app_permissions: c.enforce_app_permissions,
             max_failed_login_attempts: c.max_failed_login_attempts,
             max_sessions: c.max_sessions,
@@ -107,6 +111,13 @@ pub struct UpdateAuthConfig {
     /// Exact origins (scheme, host, port); no paths, no wildcards.
     #[oai(nullable)]
     pub allowed_redirect_origins: Option<Vec<String>>,
+    /// Refuse new passwords that are on the built-in list of about 11,600 commonly used
+    /// passwords (the most frequent in leaked password sets, NIST SP 800-63B §3.1.1.2), compared
+    /// case-insensitively: sign-up, password reset and invite acceptance answer 400
+    /// `weak_password` saying it is a commonly used password. Default true. Existing passwords
+    /// keep working; only a new password is checked.
+    #[oai(nullable)]
+    pub block_common_passwords: Option<bool>,
     #[oai(nullable)]
     pub enforce_app_permissions: Option<bool>,
     /// 1–100.
@@ -202,6 +213,7 @@ impl AuthConfigApi {
         let b = body.0;
         let changes = Changes {
             allowed_redirect_origins: b.allowed_redirect_origins,
+            block_common_passwords: b.block_common_passwords,
             enforce_app_permissions: b.enforce_app_permissions,
             max_failed_login_attempts: b.max_failed_login_attempts,
             max_sessions: b.max_sessions,

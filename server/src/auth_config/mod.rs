@@ -2,6 +2,7 @@
 //! Stored as one JSON document per app; every field always has a value.
 
 pub mod api;
+mod common_passwords;
 pub mod service;
 mod store;
 
@@ -18,6 +19,9 @@ use crate::{
 #[serde(default)]
 pub struct AuthConfig {
     pub allowed_redirect_origins: Vec<String>,
+    /// Refuse passwords on the shipped list of commonly used passwords (on by default; a
+    /// document stored before the setting existed reads as on).
+    pub block_common_passwords: bool,
     pub enforce_app_permissions: bool,
     pub max_failed_login_attempts: u32,
     pub max_sessions: u32,
@@ -40,6 +44,8 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             allowed_redirect_origins: Vec::new(),
+            // NIST SP 800-63B §3.1.1.2: check new passwords against commonly used ones.
+            block_common_passwords: true,
             enforce_app_permissions: false,
             max_failed_login_attempts: 10,
             max_sessions: 10,
@@ -60,8 +66,12 @@ impl Default for AuthConfig {
     }
 }
 
+/// Why a password on the common-password list is refused (the password itself is never echoed).
+const COMMON_PASSWORD: &str = "it is a commonly used password, easy to guess: choose another";
+
 impl AuthConfig {
-    /// 400 `weak_password` listing every rule the password breaks.
+    /// 400 `weak_password` listing every rule the password breaks, and saying so when it is a
+    /// commonly used password (`block_common_passwords`).
     pub fn check_password(&self, password: &str) -> Result<(), Error> {
         let mut broken = Vec::new();
         if password.chars().count() < self.password_min_length as usize {
@@ -79,11 +89,15 @@ impl AuthConfig {
         if self.password_require_symbol && !password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
             broken.push("a symbol".into());
         }
-        if broken.is_empty() {
-            return Ok(());
-        }
-        Err(Error::new(Code::WeakPassword, format!("the password needs {}", broken.join(", ")))
-            .with_details(serde_json::json!({ "field": "password", "requirements": broken })))
+        let common = self.block_common_passwords && common_passwords::is_common(password);
+        let message = match (broken.is_empty(), common) {
+            (true, false) => return Ok(()),
+            (true, true) => COMMON_PASSWORD.to_owned(),
+            (false, false) => format!("the password needs {}", broken.join(", ")),
+            (false, true) => format!("the password needs {}, and {COMMON_PASSWORD}", broken.join(", ")),
+        };
+        Err(Error::new(Code::WeakPassword, message)
+            .with_details(serde_json::json!({ "field": "password", "requirements": broken, "common": common })))
     }
 
     /// Whether sign-up accepts an address in `domain`.

@@ -19,6 +19,7 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct Changes {
     pub allowed_redirect_origins: Option<Vec<String>>,
+    pub block_common_passwords: Option<bool>,
     pub enforce_app_permissions: Option<bool>,
     pub max_failed_login_attempts: Option<u32>,
     pub max_sessions: Option<u32>,
@@ -59,6 +60,9 @@ fn apply(mut c: AuthConfig, changes: Changes) -> Result<AuthConfig, Error> {
                 )),
             })
             .collect::<Result<_, _>>()?;
+    }
+    if let Some(v) = changes.block_common_passwords {
+        c.block_common_passwords = v;
     }
     if let Some(v) = changes.enforce_app_permissions {
         c.enforce_app_permissions = v;

@@ -72,7 +72,8 @@ pub struct EmailRequest {
 pub struct ResetPasswordRequest {
     /// The six-digit code.
     pub code: String,
-    /// Checked against the app's password policy before the code is used.
+    /// Checked against the app's password policy, the common-password list included (400
+    /// `weak_password`), before the code is used.
     pub new_password: String,
 }
 

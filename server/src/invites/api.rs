@@ -94,7 +94,8 @@ pub struct CreateInvite {
 pub struct AcceptInvite {
     /// The `inv_…` code.
     pub code: String,
-    /// Checked against the app's password policy.
+    /// Checked against the app's password policy, the common-password list included (400
+    /// `weak_password`).
     pub password: String,
     /// Default: derived from the email's local part.
     #[oai(nullable)]

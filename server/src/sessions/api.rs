@@ -156,7 +156,8 @@ impl SessionsApi {
     /// Creates an account with the app's `signup_default_role` and signs it in. Refused with
     /// 403 when sign-up is disabled or the email's domain is not in
     /// `signup_allowed_email_domains`; 409 `username_taken` / `email_taken`; 400
-    /// `weak_password` listing the unmet password rules.
+    /// `weak_password` listing the unmet password rules, or saying the password is a commonly
+    /// used one (`block_common_passwords`).
     #[oai(path = "/:app_slug/v1/auth/signup", method = "post", operation_id = "auth_signup", tag = "ApiTags::Auth")]
     async fn signup(
         &self,

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 fn defaults() -> Value {
     json!({
         "allowed_redirect_origins": [],
+        "block_common_passwords": true,
         "enforce_app_permissions": false,
         "max_failed_login_attempts": 10,
         "max_sessions": 10,
@@ -34,7 +35,7 @@ db_test!(
     async fn auth_config_starts_with_every_field_at_its_default(server) {
         let app = ConsumerApp::create(&server, "fresh").await;
         let config = get_config(&app).await;
-        assert_eq!(config.as_object().unwrap().len(), 15, "{config}");
+        assert_eq!(config.as_object().unwrap().len(), 16, "{config}");
         assert_eq!(config, defaults());
     }
 );
@@ -44,6 +45,7 @@ db_test!(
         let app = ConsumerApp::create(&server, "tunable").await;
         let changes = [
             ("allowed_redirect_origins", json!(["https://app.example.com", "http://localhost:3000"])),
+            ("block_common_passwords", json!(false)),
             ("enforce_app_permissions", json!(true)),
             ("max_failed_login_attempts", json!(5)),
             ("max_sessions", json!(3)),
@@ -68,9 +70,11 @@ db_test!(
         }
         // Every change was audited with the field it touched.
         let entries = app.audit("auth_config.updated").await;
-        assert_eq!(entries.len(), 15);
+        assert_eq!(entries.len(), 16);
         assert_eq!(entries[0]["details"]["changed"], json!(["signup_enabled"]));
-        assert_eq!(entries[14]["details"]["changed"], json!(["allowed_redirect_origins"]));
+        assert_eq!(entries[1]["details"]["changed"], json!(["signup_default_role"]));
+        assert_eq!(entries[14]["details"]["changed"], json!(["block_common_passwords"]));
+        assert_eq!(entries[15]["details"]["changed"], json!(["allowed_redirect_origins"]));
         assert_eq!(entries[0]["resource_type"], "auth_config");
 
         // Sending the current values changes nothing and is not audited.
@@ -78,14 +82,14 @@ db_test!(
         assert_eq!(r.expect(200), &expected);
         let r = server.patch(&app.admin_path("/auth-config"), &json!({})).await;
         assert_eq!(r.expect(200), &expected);
-        assert_eq!(app.audit("auth_config.updated").await.len(), 15);
+        assert_eq!(app.audit("auth_config.updated").await.len(), 16);
 
         // Several fields at once, back to the defaults: one entry naming them all.
         let r = server.patch(&app.admin_path("/auth-config"), &defaults()).await;
         assert_eq!(r.expect(200), &defaults());
         let entries = app.audit("auth_config.updated").await;
-        assert_eq!(entries.len(), 16);
-        assert_eq!(entries[0]["details"]["changed"].as_array().unwrap().len(), 15);
+        assert_eq!(entries.len(), 17);
+        assert_eq!(entries[0]["details"]["changed"].as_array().unwrap().len(), 16);
     }
 );
 

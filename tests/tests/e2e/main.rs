@@ -10,6 +10,7 @@ mod auth_lanes;
 mod authorize;
 mod codes;
 mod coherence;
+mod common_passwords;
 mod config;
 mod credentials;
 mod end_users;
