@@ -22,8 +22,19 @@ use crate::{
     rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
 };
 
-/// Every API of the server.
-pub type Apis = (
+/// Declares the tuple of every API once, as the type the spec is built from and its value.
+macro_rules! apis {
+    ($($api:ident),* $(,)?) => {
+        /// Every API of the server.
+        pub type Apis = ($($api,)*);
+
+        fn apis() -> Apis {
+            ($($api,)*)
+        }
+    };
+}
+
+apis!(
     AppsApi,
     KeysApi,
     AuditApi,
@@ -53,26 +64,6 @@ Heimdall is a multi-tenant authentication and authorization service.
 
 Every error is JSON `{statusCode, code, message, request_id}` with a stable snake_case `code`. \
 Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.";
-
-fn apis() -> Apis {
-    (
-        AppsApi,
-        KeysApi,
-        AuditApi,
-        AuthConfigApi,
-        EndUsersApi,
-        InvitesApi,
-        RbacApi,
-        ApiKeysApi,
-        CredentialsApi,
-        SessionsApi,
-        CodesApi,
-        MeApi,
-        OauthApi,
-        AuthzApi,
-        SystemApi,
-    )
-}
 
 /// The API service, ready to be mounted or to print its spec.
 pub fn openapi() -> OpenApiService<Apis, ()> {
