@@ -61,7 +61,7 @@ impl Unit {
     /// Commits a unit whose writes are bookkeeping, not changes anyone audits (`why` says
     /// which, for the reader), then announces.
     pub async fn commit_unaudited(self, why: &'static str) -> Result<(), Error> {
-        let _ = why;
+        tracing::trace!(why, "write unit committed without an audit entry");
         self.finish().await
     }
 

@@ -75,14 +75,4 @@ mod tests {
         assert!(LIST.iter().all(|p| p.chars().count() >= 8 && p.to_lowercase() == p.as_ref() && p.len() <= 64));
         assert!(COMPRESSED.len() < 100 * 1024);
     }
-
-    #[test]
-    fn the_list_loads_quickly() {
-        let started = std::time::Instant::now();
-        let n = len();
-        let took = started.elapsed();
-        eprintln!("common-password list: {n} entries loaded in {took:?}");
-        // Generous: a debug build under a loaded test run; release takes about a millisecond.
-        assert!(took < std::time::Duration::from_millis(500), "took {took:?}");
-    }
 }
