@@ -11,6 +11,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::service;
 use crate::access::api::{AdminKey, authenticate};
 use crate::tags::ApiTags;
@@ -122,7 +123,7 @@ impl ApiKeysApi {
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreateApiKey>,
+        body: StrictJson<CreateApiKey>,
     ) -> Result<ApiKeyCreatedResponse, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);

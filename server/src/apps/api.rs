@@ -11,6 +11,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::service::{self, AppChanges, NewApp};
 use crate::access::api::{AdminKey, authenticate};
 use crate::tags::ApiTags;
@@ -216,7 +217,7 @@ impl AppsApi {
         /// with the same key is refused with 422. Remembered for 24 hours.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreateApp>,
+        body: StrictJson<CreateApp>,
     ) -> Result<AppCreated, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
@@ -262,7 +263,7 @@ impl AppsApi {
         auth: AdminKey,
         req: &Request,
         app_id: Path<Uuid>,
-        body: Json<UpdateApp>,
+        body: StrictJson<UpdateApp>,
     ) -> Result<Json<App>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let changes = AppChanges {
@@ -290,7 +291,7 @@ impl AppsApi {
         auth: AdminKey,
         req: &Request,
         app_id: Path<Uuid>,
-        body: Json<UpdateAppStatus>,
+        body: StrictJson<UpdateAppStatus>,
     ) -> Result<Json<App>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let app =

@@ -6,6 +6,7 @@ use poem::{Request, web::Data};
 use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::{
     AuthConfig, load,
     service::{self, Changes},
@@ -206,7 +207,7 @@ impl AuthConfigApi {
         auth: AdminKey,
         req: &Request,
         app_id: Path<Uuid>,
-        body: Json<UpdateAuthConfig>,
+        body: StrictJson<UpdateAuthConfig>,
     ) -> Result<Json<AuthConfigResponse>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         crate::access::admin::visible(&state, &principal, app_id.0, permissions::AUTH_CONFIG_UPDATE).await?;

@@ -15,6 +15,7 @@ use poem_openapi::{
     payload::Json,
 };
 
+use crate::http::strict_json::StrictJson;
 use super::Deny;
 use crate::error::Code;
 use crate::tags::ApiTags;
@@ -352,7 +353,7 @@ impl AuthzApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<AuthorizeBatchRequest>,
+        body: StrictJson<AuthorizeBatchRequest>,
     ) -> Result<Json<AuthorizeBatchResponse>, Errors<DecisionErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;

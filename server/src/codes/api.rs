@@ -7,6 +7,7 @@ use poem::{Request, web::Data};
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::service::{self, Purpose};
 use crate::access::api::AdminKey;
 use crate::tags::ApiTags;
@@ -152,7 +153,7 @@ impl CodesApi {
         auth: AdminKey,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<ContactRequest>,
+        body: StrictJson<ContactRequest>,
     ) -> Result<Json<CodeIssued>, Errors<MintErrors>> {
         let issued =
             Self::mint(&state, &auth, &app_slug.0, Purpose::PasswordReset, permissions::PASSWORD_RESET_CREATE, body.0)
@@ -177,7 +178,7 @@ impl CodesApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<ResetPasswordRequest>,
+        body: StrictJson<ResetPasswordRequest>,
     ) -> Result<NoContent, Errors<ConsumeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let ctx = crate::http::context::origin(req);
@@ -202,7 +203,7 @@ impl CodesApi {
         auth: AdminKey,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<ContactRequest>,
+        body: StrictJson<ContactRequest>,
     ) -> Result<Json<CodeIssued>, Errors<MintErrors>> {
         let issued =
             Self::mint(&state, &auth, &app_slug.0, Purpose::EmailVerification, permissions::VERIFY_CREATE, body.0)
@@ -228,7 +229,7 @@ impl CodesApi {
         auth: AdminKey,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<EmailRequest>,
+        body: StrictJson<EmailRequest>,
     ) -> Result<Json<CodeDispatched>, Errors<MintErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         crate::access::api::admin_for_app(&state, &auth, &app, permissions::VERIFY_SEND_EMAIL).await?;
@@ -264,7 +265,7 @@ impl CodesApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<VerifyCodeRequest>,
+        body: StrictJson<VerifyCodeRequest>,
     ) -> Result<Json<ContactVerified>, Errors<ConsumeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let ctx = crate::http::context::origin(req);

@@ -13,6 +13,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::{
     dto::{self, AppMemberList, EndUserList, EndUserStatus, EndUserSummary},
     service,
@@ -135,7 +136,7 @@ impl EndUsersApi {
         req: &Request,
         app_id: Path<Uuid>,
         user_id: Path<Uuid>,
-        body: Json<UpdateEndUser>,
+        body: StrictJson<UpdateEndUser>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
@@ -184,7 +185,7 @@ impl EndUsersApi {
         req: &Request,
         app_id: Path<Uuid>,
         user_id: Path<Uuid>,
-        body: Json<UpdateEndUserRole>,
+        body: StrictJson<UpdateEndUserRole>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
@@ -219,7 +220,7 @@ impl EndUsersApi {
         req: &Request,
         app_id: Path<Uuid>,
         user_id: Path<Uuid>,
-        body: Json<UpdateEndUserStatus>,
+        body: StrictJson<UpdateEndUserStatus>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);

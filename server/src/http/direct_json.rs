@@ -5,42 +5,38 @@
 //! poem-openapi's `Json<T>` parses every body into a `serde_json::Value` tree and then into `T`,
 //! and renders every answer as a `Value` tree before writing it: a dozen allocations and copies
 //! of the ~900-byte token per call, a measurable share of `/authorize`. Here a body goes straight
-//! into `T`; when serde refuses it, the body takes poem-openapi's own path, so a refused body
-//! gets exactly the error (or the lenient reading) it always got. Only types whose `Object`
-//! derive has no validators may implement [`Direct`]: serde would not run them.
+//! into `T`; when serde refuses it, the body takes the strict path of every other body
+//! (`strict_json`), so a refused body gets exactly the error it gets everywhere. Only types
+//! whose `Object` derive has no validators may implement [`Direct`]: serde would not run them.
 
 use bytes::Bytes;
 use poem::{FromRequest, IntoResponse, Request, RequestBody, Response};
 use poem_openapi::{
     ApiResponse,
-    error::ParseRequestPayloadError,
     payload::{Json, ParsePayload, Payload},
     registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
     types::{ParseFromJSON, ToJSON, Type},
 };
 use serde::{Serialize, de::DeserializeOwned};
 
+use super::strict_json;
+
 /// A type whose serde (de)serialization is field for field its poem-openapi `Object` one
 /// (same names, `null`/absent as `None`, absent optionals skipped) and that has no validators.
 /// The unit tests of each implementor compare the two.
 /// Requests need `Deserialize`, responses `Serialize`.
-pub trait Direct: Type + ParseFromJSON + ToJSON {}
+pub trait Direct: Type + ParseFromJSON + ToJSON + 'static {}
 
 /// See the module docs.
 pub struct DirectJson<T>(pub T);
 
 impl<T: Direct + DeserializeOwned> DirectJson<T> {
-    /// `T` from a request body, as `Json<T>` would read it.
-    pub fn parse(body: &[u8]) -> Result<T, ParseRequestPayloadError> {
-        if let Some(value) = Self::direct(body) {
-            return Ok(value);
+    /// `T` from a request body, as `StrictJson<T>` would read it.
+    pub fn parse(body: &[u8]) -> poem::Result<T> {
+        match Self::direct(body) {
+            Some(value) => Ok(value),
+            None => strict_json::read(body),
         }
-        let value = if body.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(body).map_err(|err| ParseRequestPayloadError { reason: err.to_string() })?
-        };
-        T::parse_from_json(Some(value)).map_err(|err| ParseRequestPayloadError { reason: err.into_message() })
     }
 
     /// serde's reading, of objects only: serde would also read a struct from an array, which

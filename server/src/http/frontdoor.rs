@@ -16,6 +16,7 @@ use super::{
     client_ip::TrustedProxies,
     context::{sanitize_request_id, with_request_id},
     error::{Error, code_for_status, respond},
+    strict_json::WrongShape,
 };
 use crate::access::Origin;
 use crate::error::Code;
@@ -260,8 +261,12 @@ fn declared_constraint_failure(err: &poem::Error) -> Option<String> {
 
 /// A JSON body that could not be read into the operation's type: a message for the client
 /// without the parser's internals (serde's line and column, poem-openapi's type chain), naming
-/// the field when the parser did; the raw reason goes to the debug log only.
+/// the field when the strict reading (`strict_json`) or the parser did; the raw reason goes to
+/// the debug log only.
 fn unreadable_body(err: &poem::Error) -> Option<(String, Option<String>)> {
+    if let Some(wrong) = err.downcast_ref::<WrongShape>() {
+        return Some((wrong.to_string(), (!wrong.field.is_empty()).then(|| wrong.field.clone())));
+    }
     let reason = &err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>()?.reason;
     tracing::debug!(%reason, "request body refused");
     Some(describe_unreadable_body(reason))

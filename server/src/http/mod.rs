@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every domain's `api.rs`: the error body and status mapping, the
-//! front-door middleware, request context, client address, pagination and response helpers.
+//! front-door middleware, request context, client address, pagination, response helpers and the
+//! strict reading of request bodies.
 //! It names no domain: the API assembly lives in `routes`, credentials in `access`.
 
 pub mod client_ip;
@@ -9,3 +10,4 @@ pub mod error;
 pub mod frontdoor;
 pub mod pagination;
 pub mod responses;
+pub mod strict_json;

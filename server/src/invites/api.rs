@@ -11,6 +11,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::service::{self, Acceptance, NewInvite};
 use crate::access::api::{AdminKey, authenticate};
 use crate::tags::ApiTags;
@@ -171,7 +172,7 @@ impl InvitesApi {
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreateInvite>,
+        body: StrictJson<CreateInvite>,
     ) -> Result<InviteCreated, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
@@ -232,7 +233,7 @@ impl InvitesApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<AcceptInvite>,
+        body: StrictJson<AcceptInvite>,
     ) -> Result<TokenCreated, Errors<SignupErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;

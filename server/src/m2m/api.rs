@@ -12,6 +12,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::{
     service::{self, ClientChanges},
     store,
@@ -203,7 +204,7 @@ impl CredentialsApi {
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        body: Json<CreateM2mClient>,
+        body: StrictJson<CreateM2mClient>,
     ) -> Result<M2mClientCreatedResponse, Errors<AdminCreateErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
@@ -274,7 +275,7 @@ impl CredentialsApi {
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
-        body: Json<UpdateM2mClient>,
+        body: StrictJson<UpdateM2mClient>,
     ) -> Result<Json<M2mClientDetail>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { is_active: body.0.is_active, name: body.0.name, ..Default::default() };
@@ -354,7 +355,7 @@ impl CredentialsApi {
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
-        body: Json<SetScopes>,
+        body: StrictJson<SetScopes>,
     ) -> Result<Json<M2mClientDetail>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let changes = ClientChanges { scopes: Some(body.0.permissions), ..Default::default() };

@@ -11,6 +11,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::service;
 use crate::access::api::EndUserToken;
 use crate::tags::ApiTags;
@@ -92,7 +93,7 @@ impl MeApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<UpdateMe>,
+        body: StrictJson<UpdateMe>,
     ) -> Result<Json<EndUserSummary>, Errors<MeErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let me = crate::access::api::signed_in(&state, &app, &auth).await?;

@@ -17,6 +17,7 @@ use poem_openapi::{
     payload::{Form, Json},
 };
 
+use crate::http::strict_json::StrictJson;
 use super::service::{self, ClientCredentials, Introspected};
 use crate::error::Code;
 use crate::tags::ApiTags;
@@ -75,7 +76,7 @@ pub struct TokenRequest {
 /// JSON (as the contract) or form-encoded (as RFC 6749).
 #[derive(ApiRequest)]
 pub enum TokenBody {
-    Json(Json<TokenRequest>),
+    Json(StrictJson<TokenRequest>),
     Form(Form<TokenRequest>),
 }
 
@@ -114,7 +115,7 @@ pub struct TokenOperationRequest {
 
 #[derive(ApiRequest)]
 pub enum TokenOperationBody {
-    Json(Json<TokenOperationRequest>),
+    Json(StrictJson<TokenOperationRequest>),
     Form(Form<TokenOperationRequest>),
 }
 

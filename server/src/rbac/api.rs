@@ -13,6 +13,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::service;
 use crate::access::api::{AdminKey, authenticate};
 use crate::audit::Action;
@@ -276,7 +277,7 @@ impl RbacApi {
         auth: AdminKey,
         req: &Request,
         app_id: Path<Uuid>,
-        body: Json<CreateRole>,
+        body: StrictJson<CreateRole>,
     ) -> Result<RoleCreated, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let row = service::create_role(
@@ -307,7 +308,7 @@ impl RbacApi {
         auth: AdminKey,
         req: &Request,
         app_id: Path<Uuid>,
-        body: Json<AssignRole>,
+        body: StrictJson<AssignRole>,
     ) -> Result<Json<AppMembership>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let ctx = crate::http::context::origin(req);
@@ -370,7 +371,7 @@ impl RbacApi {
         req: &Request,
         app_id: Path<Uuid>,
         role_name: Path<String>,
-        body: Json<UpdateRole>,
+        body: StrictJson<UpdateRole>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let role = service::update_role(
@@ -426,7 +427,7 @@ impl RbacApi {
         req: &Request,
         app_id: Path<Uuid>,
         role_name: Path<String>,
-        body: Json<SetPermissions>,
+        body: StrictJson<SetPermissions>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let (role, grants) = service::set_permissions(
@@ -489,7 +490,7 @@ impl RbacApi {
         auth: AdminKey,
         req: &Request,
         app_id: Path<Uuid>,
-        body: Json<CreatePermission>,
+        body: StrictJson<CreatePermission>,
     ) -> Result<PermissionCreated, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
         let b = body.0;

@@ -7,6 +7,7 @@ use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
+use crate::http::strict_json::StrictJson;
 use super::{
     flows::{self, Signin, Signup},
     service::{self, Tokens},
@@ -143,7 +144,7 @@ impl SessionsApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<SigninRequest>,
+        body: StrictJson<SigninRequest>,
     ) -> Result<TokenOk, Errors<SigninErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
@@ -165,7 +166,7 @@ impl SessionsApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<SignupRequest>,
+        body: StrictJson<SignupRequest>,
     ) -> Result<TokenCreated, Errors<SignupErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let b = body.0;
@@ -186,7 +187,7 @@ impl SessionsApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<RefreshRequest>,
+        body: StrictJson<RefreshRequest>,
     ) -> Result<TokenOk, Errors<RefreshErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         Ok(TokenOk::new(flows::refresh(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?))
@@ -203,7 +204,7 @@ impl SessionsApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        body: Json<RefreshRequest>,
+        body: StrictJson<RefreshRequest>,
     ) -> Result<NoContent, Errors<RefreshErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         service::logout(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?;
