@@ -9,6 +9,8 @@
 //! - a domain's store is private to it: no other module names `<domain>::store`;
 //! - no import cycle between modules (files) of the crate;
 //! - every module opens with a `//!` doc comment;
+//! - every JSON request body is read strictly (`StrictJson`, or `DirectJson` on the hot paths),
+//!   never by poem-openapi's `Json<T>`, which reads numbers and booleans into string fields;
 //! - every error code the end-to-end tests expect is in the catalogue (`error::Code`).
 
 use std::{
@@ -292,6 +294,38 @@ fn every_module_opens_with_a_doc_comment() {
     assert!(missing.is_empty(), "modules without `//!`: {missing:?}");
 }
 
+/// Lines of `code` that take a JSON request body through poem-openapi's own `Json<T>`: an
+/// operation parameter (`body: Json<T>`) or a variant of an `ApiRequest` enum.
+fn lenient_bodies(code: &str) -> Vec<usize> {
+    let mut in_request_enum = false;
+    let mut found = Vec::new();
+    for (i, line) in code.lines().enumerate() {
+        if line.contains("derive(ApiRequest") {
+            in_request_enum = true;
+        } else if in_request_enum && line.starts_with('}') {
+            in_request_enum = false;
+        }
+        if line.contains(": Json<") || in_request_enum && line.contains("(Json<") {
+            found.push(i + 1);
+        }
+    }
+    found
+}
+
+#[test]
+fn request_bodies_are_read_strictly() {
+    let mut offenders = Vec::new();
+    for (file, text) in sources() {
+        for line in lenient_bodies(&code_of(&text)) {
+            offenders.push(format!("{file}:{line}"));
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "request bodies read by poem-openapi's lenient Json<T>, use StrictJson<T>: {offenders:#?}"
+    );
+}
+
 /// Codes answered by the SDK's `Authenticator` middleware in the customer's backend, not by
 /// Heimdall (sdk/src/authenticator.rs).
 const SDK_MIDDLEWARE_CODES: &[&str] =
@@ -338,5 +372,10 @@ fn the_rules_catch_what_they_describe() {
     let found = imports("b.rs", "use crate::{a::{service::f, X}, c};", &files);
     assert_eq!(found, ["a/mod.rs", "a/service.rs"].into_iter().map(String::from).collect());
     assert!(!may_use_poem("rbac/service.rs") && may_use_poem("rbac/api.rs"));
+    let api = "async fn f(\n    body: Json<SignupRequest>,\n) -> Result<Json<Out>, E> {}\n\
+               #[derive(ApiRequest)]\nenum B {\n    Json(Json<TokenRequest>),\n}\n\
+               #[derive(ApiResponse)]\nenum R {\n    Ok(Json<Out>),\n}\n\
+               async fn g(body: StrictJson<X>, other: DirectJson<Y>) {}";
+    assert_eq!(lenient_bodies(api), vec![2, 6]);
     assert!(!may_use_sea_orm("rbac/service.rs") && may_use_sea_orm("rbac/store.rs"));
 }

@@ -6,12 +6,12 @@ use poem::{Request, web::Data};
 use poem_openapi::{Enum, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::{
     AuthConfig, load,
     service::{self, Changes},
 };
 use crate::access::api::{AdminKey, authenticate};
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     http::error::{AdminReadErrors, AdminWriteErrors, Errors},

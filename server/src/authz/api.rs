@@ -3,7 +3,8 @@
 //! for gateways (Traefik `forwardAuth`, nginx `auth_request`, Envoy `ext_authz`).
 //!
 //! A bad token is not an HTTP error here: the answer is 200 with `valid: false` /
-//! `authorized: false` and an `error` code, so callers branch on one field.
+//! `authorized: false` and an `error` code, so callers branch on one field — until a client
+//! address has sent more invalid tokens than `invalid_tokens` allows, which is a 429.
 
 use std::sync::Arc;
 
@@ -15,13 +16,14 @@ use poem_openapi::{
     payload::Json,
 };
 
-use crate::http::strict_json::StrictJson;
-use super::Deny;
+use super::{Deny, Principal};
 use crate::error::Code;
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     apps::AppRef,
     http::{
+        context::client_ip,
         direct_json::{Direct, DirectJson},
         error::{Error, ErrorSet, Errors},
     },
@@ -29,16 +31,18 @@ use crate::{
     state::AppState,
 };
 
-/// Errors of verify/authorize: only malformed requests and unknown apps are HTTP errors.
+/// Errors of verify/authorize: only malformed requests, unknown apps and too many invalid
+/// tokens are HTTP errors.
 pub struct DecisionErrors;
 impl ErrorSet for DecisionErrors {
-    const STATUSES: &'static [u16] = &[400, 404, 500];
+    const STATUSES: &'static [u16] = &[400, 404, 429, 500];
 }
 
-/// Errors of forward-auth: 401 without a valid token, 403 without the permission.
+/// Errors of forward-auth: 401 without a valid token, 403 without the permission, 429 past too
+/// many invalid tokens.
 pub struct ForwardAuthErrors;
 impl ErrorSet for ForwardAuthErrors {
-    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
 }
 
 /// A token to check. Without `token`, the `Authorization: Bearer` header is used.
@@ -222,13 +226,25 @@ fn token_of(body_token: Option<String>, req: &Request) -> Result<String, Error> 
         .ok_or_else(|| Error::new(Code::TokenRequired, "send the token in the body or as Authorization: Bearer"))
 }
 
+/// `Authz::check` of a token any caller may send: an invalid one counts against the caller's
+/// address, and past the limit is a 429 (`invalid_tokens`). A valid token never reaches the
+/// counter.
+async fn decide(state: &AppState, app: &AppRef, token: &str, req: &Request) -> Result<Result<Principal, Deny>, Error> {
+    let decision = state.authz.check(state, app, token).await?;
+    if decision.as_ref().err() == Some(&Deny::Invalid) {
+        state.authz.invalid_tokens.count(client_ip(req))?;
+    }
+    Ok(decision)
+}
+
 async fn authorize_with(
     state: &AppState,
     app: &AppRef,
     token: &str,
+    req: &Request,
     wanted: Vec<String>,
 ) -> Result<AuthorizeResponse, Error> {
-    Ok(match state.authz.check(state, app, token).await? {
+    Ok(match decide(state, app, token, req).await? {
         Ok(p) => {
             let missing = p.missing(&wanted);
             let authorized = missing.is_empty();
@@ -279,6 +295,10 @@ impl AuthzApi {
     /// Checks an access token of this app: signature, issuer, audience, expiry, and that its
     /// session (end-users) or client (M2M) is still live. No caller credential is needed besides
     /// the token. An invalid token is a 200 with `valid: false` and an `error` code.
+    ///
+    /// Past 60 invalid tokens (`TOKEN_INVALID`) from one client address in a minute, each
+    /// further invalid token is answered 429 with `Retry-After` (the seconds left of that
+    /// minute); valid tokens are always answered, and expired or revoked ones are not counted.
     #[oai(
         path = "/:app_slug/v1/verify",
         method = "post",
@@ -295,7 +315,7 @@ impl AuthzApi {
     ) -> Result<DirectJson<VerifyResponse>, Errors<DecisionErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         let token = token_of(body.0.token, req)?;
-        Ok(DirectJson(match state.authz.check(&state, &app, &token).await? {
+        Ok(DirectJson(match decide(&state, &app, &token, req).await? {
             Ok(p) => VerifyResponse {
                 valid: true,
                 error: None,
@@ -316,7 +336,7 @@ impl AuthzApi {
     /// Whether the token's principal holds the permission(s) *now*: the end-user's current role
     /// permissions or the M2M client's current scopes, so role and scope changes apply to tokens
     /// already issued. Answers `{authorized, allowed, role}` plus `missing_permissions` and
-    /// `error` when refused.
+    /// `error` when refused. Invalid tokens are throttled as in `token_verify`.
     #[oai(
         path = "/:app_slug/v1/authorize",
         method = "post",
@@ -335,12 +355,13 @@ impl AuthzApi {
         let b = body.0;
         let token = token_of(b.token, req)?;
         let wanted = wanted(b.permission, b.permissions)?;
-        Ok(DirectJson(authorize_with(&state, &app, &token, wanted).await?))
+        Ok(DirectJson(authorize_with(&state, &app, &token, req, wanted).await?))
     }
 
     /// Authorize several checks
     ///
-    /// Up to 100 checks against one token in one call; each `id` is echoed back.
+    /// Up to 100 checks against one token in one call; each `id` is echoed back. Invalid tokens
+    /// are throttled as in `token_verify`.
     #[oai(
         path = "/:app_slug/v1/authorize/batch",
         method = "post",
@@ -363,7 +384,7 @@ impl AuthzApi {
             .into_iter()
             .map(|c| Ok((c.id, wanted(c.permission, c.permissions)?)))
             .collect::<Result<Vec<_>, Error>>()?;
-        let decision = state.authz.check(&state, &app, &token).await?;
+        let decision = decide(&state, &app, &token, req).await?;
         let (error, role) = match &decision {
             Ok(p) => (None, p.role.clone()),
             Err(deny) => (Some(deny.code().to_owned()), None),
@@ -389,7 +410,8 @@ impl AuthzApi {
     /// Authorize a token of any app
     ///
     /// Like `token_authorize`, with the app taken from the token's `aud`. A token naming no
-    /// known app answers `authorized: false` with `TOKEN_INVALID`.
+    /// known app answers `authorized: false` with `TOKEN_INVALID`. Invalid tokens are throttled
+    /// as in `token_verify`.
     #[oai(
         path = "/v1/authorize",
         method = "post",
@@ -406,14 +428,17 @@ impl AuthzApi {
         let token = token_of(b.token, req)?;
         let wanted = wanted(b.permission, b.permissions)?;
         match app_from_token(&state, &token).await? {
-            Some(app) => Ok(DirectJson(authorize_with(&state, &app, &token, wanted).await?)),
-            None => Ok(DirectJson(AuthorizeResponse {
-                authorized: false,
-                allowed: false,
-                role: None,
-                error: Some(Deny::Invalid.code().into()),
-                missing_permissions: Some(wanted),
-            })),
+            Some(app) => Ok(DirectJson(authorize_with(&state, &app, &token, req, wanted).await?)),
+            None => {
+                state.authz.invalid_tokens.count(client_ip(req))?;
+                Ok(DirectJson(AuthorizeResponse {
+                    authorized: false,
+                    allowed: false,
+                    role: None,
+                    error: Some(Deny::Invalid.code().into()),
+                    missing_permissions: Some(wanted),
+                }))
+            }
         }
     }
 
@@ -423,7 +448,8 @@ impl AuthzApi {
     /// `Authorization: Bearer` header of the forwarded request. 200 with `X-Heimdall-Subject`,
     /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
     /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
-    /// 403 without the permission.
+    /// 403 without the permission. Invalid tokens are throttled as in `token_verify` (429
+    /// instead of 401).
     #[oai(
         path = "/:app_slug/v1/forward-auth",
         method = "get",
@@ -446,7 +472,7 @@ impl AuthzApi {
                 .with_challenge(format!("Bearer realm=\"{}\"", app.slug))
         };
         let token = token_of(None, req).map_err(|_| unauthorized("TOKEN_REQUIRED"))?;
-        let p = match state.authz.check(&state, &app, &token).await? {
+        let p = match decide(&state, &app, &token, req).await? {
             Ok(p) => p,
             Err(deny) => return Err(unauthorized(deny.code()).into()),
         };
@@ -478,7 +504,7 @@ mod tests {
         r#"{"permissions":[]}"#,
         r#"  {"token":"a\"b\u0041"}  "#,
         r#"{}"#,
-        // Refused by serde, so read by poem-openapi alone (it turns numbers into strings).
+        // Refused by serde (and by the strict reading).
         r#"{"token":5,"permission":"posts.read"}"#,
         r#"{"token":"a","token":"b"}"#,
         r#"["a.b.c","posts.read",null]"#,
@@ -491,8 +517,17 @@ mod tests {
         // An array is never read as a struct (serde would read it positionally).
         assert!(DirectJson::<AuthorizeRequest>::parse(br#"["a.b.c","posts.read",null]"#).is_err());
         assert!(DirectJson::<AuthorizeRequest>::parse(b"").is_err());
-        let lenient = DirectJson::<AuthorizeRequest>::parse(br#"{"token":5}"#).expect("poem-openapi's reading");
-        assert_eq!(lenient.token.as_deref(), Some("5"));
+        // What serde refuses takes the strict path: a number is no token.
+        let err = DirectJson::<AuthorizeRequest>::parse(br#"{"token":5}"#).expect_err("strict reading");
+        assert_eq!(err.to_string(), "malformed JSON body: field `token` must be a string");
+    }
+
+    #[test]
+    fn the_documented_throttle_is_the_one_applied() {
+        use super::super::invalid_tokens::{LIMIT, WINDOW};
+        let spec = crate::routes::spec_json();
+        assert!(spec.contains(&format!("Past {LIMIT} invalid tokens")), "the descriptions name the limit");
+        assert_eq!(WINDOW.as_secs(), 60, "the descriptions say a minute");
     }
 
     #[test]

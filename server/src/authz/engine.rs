@@ -21,6 +21,7 @@ use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::invalid_tokens::InvalidTokens;
 use super::store;
 use crate::entity::end_user::EndUserStatus;
 use crate::tokens::TokenType;
@@ -114,6 +115,8 @@ pub struct Authz {
     roles: TtlCache<Uuid, (Uuid, Arc<Vec<String>>)>,
     /// Revoked token ids, with when this instance learned of each (see `reload_revoked`).
     revoked: RwLock<HashMap<String, Instant>>,
+    /// Invalid tokens per client address, for the endpoints any caller may send tokens to.
+    pub invalid_tokens: InvalidTokens,
 }
 
 fn token_key(token: &str) -> [u8; 32] {
@@ -129,6 +132,7 @@ impl Authz {
             sessions: TtlCache::new(TTL, 200_000),
             roles: TtlCache::new(TTL, 100_000),
             revoked: RwLock::default(),
+            invalid_tokens: InvalidTokens::default(),
         }
     }
 

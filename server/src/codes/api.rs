@@ -7,9 +7,9 @@ use poem::{Request, web::Data};
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::service::{self, Purpose};
 use crate::access::api::AdminKey;
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     end_users::identity::Email,

@@ -13,13 +13,13 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::{
     dto::{self, AppMemberList, EndUserList, EndUserStatus, EndUserSummary},
     service,
 };
 use crate::access::api::{AdminKey, authenticate};
 use crate::audit::Action;
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     http::{

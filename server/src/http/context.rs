@@ -14,6 +14,11 @@ pub fn origin(req: &Request) -> Origin {
     req.extensions().get::<Origin>().cloned().unwrap_or_default()
 }
 
+/// The client's address alone, without copying the rest of the origin.
+pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions().get::<Origin>().and_then(|o| o.ip)
+}
+
 /// Runs `fut` with `id` as the current request id.
 pub async fn with_request_id<F: Future>(id: String, fut: F) -> F::Output {
     REQUEST_ID.scope(id, fut).await

@@ -11,9 +11,9 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::service::{self, Acceptance, NewInvite};
 use crate::access::api::{AdminKey, authenticate};
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     created_response,

@@ -11,9 +11,9 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::service;
 use crate::access::api::EndUserToken;
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     audit::{self, api::AuditLogList},

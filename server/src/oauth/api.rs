@@ -17,9 +17,9 @@ use poem_openapi::{
     payload::{Form, Json},
 };
 
-use crate::http::strict_json::StrictJson;
 use super::service::{self, ClientCredentials, Introspected};
 use crate::error::Code;
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::tokens::TokenType;
 use crate::{

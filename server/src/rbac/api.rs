@@ -13,10 +13,10 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::service;
 use crate::access::api::{AdminKey, authenticate};
 use crate::audit::Action;
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     created_response,

@@ -7,11 +7,11 @@ use poem::{Request, web::Data};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use uuid::Uuid;
 
-use crate::http::strict_json::StrictJson;
 use super::{
     flows::{self, Signin, Signup},
     service::{self, Tokens},
 };
+use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::{
     http::{
