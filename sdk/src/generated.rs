@@ -11542,7 +11542,8 @@ pub trait ClientAuthorizationExt {
     /**Authorize a token of any app
 
 Like `token_authorize`, with the app taken from the token's `aud`. A token naming no
-known app answers `authorized: false` with `TOKEN_INVALID`.
+known app answers `authorized: false` with `TOKEN_INVALID`. Invalid tokens are throttled
+as in `token_verify`.
 
 Sends a `POST` request to `/v1/authorize`
 
@@ -11558,7 +11559,7 @@ let response = client.token_authorize_any_app()
 Whether the token's principal holds the permission(s) *now*: the end-user's current role
 permissions or the M2M client's current scopes, so role and scope changes apply to tokens
 already issued. Answers `{authorized, allowed, role}` plus `missing_permissions` and
-`error` when refused.
+`error` when refused. Invalid tokens are throttled as in `token_verify`.
 
 Sends a `POST` request to `/{app_slug}/v1/authorize`
 
@@ -11575,7 +11576,8 @@ let response = client.token_authorize()
     fn token_authorize(&self) -> builder::TokenAuthorize<'_>;
     /**Authorize several checks
 
-Up to 100 checks against one token in one call; each `id` is echoed back.
+Up to 100 checks against one token in one call; each `id` is echoed back. Invalid tokens
+are throttled as in `token_verify`.
 
 Sends a `POST` request to `/{app_slug}/v1/authorize/batch`
 
@@ -11596,7 +11598,8 @@ For Traefik `forwardAuth`, nginx `auth_request` and Envoy `ext_authz`: reads the
 `Authorization: Bearer` header of the forwarded request. 200 with `X-Heimdall-Subject`,
 `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
 `permission` asked for (repeat the parameter for several); 401 without a valid token;
-403 without the permission.
+403 without the permission. Invalid tokens are throttled as in `token_verify` (429
+instead of 401).
 
 Sends a `GET` request to `/{app_slug}/v1/forward-auth`
 
@@ -11616,6 +11619,10 @@ let response = client.forward_auth_check()
 Checks an access token of this app: signature, issuer, audience, expiry, and that its
 session (end-users) or client (M2M) is still live. No caller credential is needed besides
 the token. An invalid token is a 200 with `valid: false` and an `error` code.
+
+Past 60 invalid tokens (`TOKEN_INVALID`) from one client address in a minute, each
+further invalid token is answered 429 with `Retry-After` (the seconds left of that
+minute); valid tokens are always answered, and expired or revoked ones are not counted.
 
 Sends a `POST` request to `/{app_slug}/v1/verify`
 
@@ -19197,6 +19204,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -21229,6 +21243,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -21361,6 +21382,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -21479,6 +21507,13 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -22794,6 +22829,13 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -2013,7 +2013,8 @@ impl super::ConsumerScope {
 impl AuthzScope {
     /// Authorize several checks.
     ///
-    /// Up to 100 checks against one token in one call; each `id` is echoed back.
+    /// Up to 100 checks against one token in one call; each `id` is echoed back. Invalid tokens
+    /// are throttled as in `token_verify`.
     ///
     /// Sends `POST /{app_slug}/v1/authorize/batch` (`token_authorize_batch`).
     pub async fn authorize_batch(
@@ -2039,7 +2040,8 @@ impl AuthzScope {
     /// `Authorization: Bearer` header of the forwarded request. 200 with `X-Heimdall-Subject`,
     /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
     /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
-    /// 403 without the permission.
+    /// 403 without the permission. Invalid tokens are throttled as in `token_verify` (429
+    /// instead of 401).
     ///
     /// Sends `GET /{app_slug}/v1/forward-auth` (`forward_auth_check`).
     pub async fn forward_auth<P: Into<String>>(
