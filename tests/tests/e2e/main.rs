@@ -35,4 +35,6 @@ mod sdk_jwks_cache;
 mod sdk_support;
 mod sdk_verify;
 mod signup_signin;
+mod strict_bodies;
 mod system;
+mod token_guessing;
