@@ -1,5 +1,5 @@
 //! A TCP proxy between a server and its database that a test can break: [`TcpProxy::cut`] is a
-//! database that stopped (every connection closed, new ones dropped at once),
+//! database that stopped (every connection closed, new ones refused),
 //! [`TcpProxy::freeze`] a network that went silent (connections stay open and nothing is
 //! forwarded: the half-open connection of a failover), [`TcpProxy::freeze_upstream_port`] one
 //! silent connection, and [`TcpProxy::restore`] the way back. The machine's PostgreSQL, which
@@ -24,8 +24,6 @@ use tokio::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Forward,
-    /// New connections are closed at once.
-    Cut,
     /// New connections are accepted and left unanswered.
     Frozen,
 }
@@ -55,7 +53,8 @@ struct Shared {
 pub struct TcpProxy {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    accept: JoinHandle<()>,
+    /// Accepts connections; `None` while cut (the port refuses connections).
+    accept: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TcpProxy {
@@ -64,7 +63,7 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let shared = Arc::new(Shared { upstream, mode: Mutex::new(Mode::Forward), links: Mutex::default() });
-        let accept = tokio::spawn(accept(listener, shared.clone()));
+        let accept = Mutex::new(Some(tokio::spawn(accept(listener, shared.clone()))));
         TcpProxy { addr, shared, accept }
     }
 
@@ -87,9 +86,12 @@ impl TcpProxy {
         self.addr
     }
 
-    /// The database stops: every connection is closed and new ones are closed on arrival.
+    /// The database stops: every connection is closed and new ones are refused, as by a host
+    /// where nothing listens on the port.
     pub fn cut(&self) {
-        *self.shared.mode.lock().expect("proxy mode") = Mode::Cut;
+        if let Some(accept) = self.accept.lock().expect("proxy accept").take() {
+            accept.abort();
+        }
         let mut links = self.shared.links.lock().expect("proxy links");
         for (_, link) in links.forwarded.drain() {
             link.pumps.iter().for_each(JoinHandle::abort);
@@ -114,9 +116,14 @@ impl TcpProxy {
         link.frozen.send_replace(true);
     }
 
-    /// Forwarding resumes: new connections go through, frozen ones deliver what they held (as a
-    /// healed network would), and connections accepted while frozen are closed.
-    pub fn restore(&self) {
+    /// Forwarding resumes: new connections go through (on the same port after a cut), frozen
+    /// ones deliver what they held (as a healed network would), and connections accepted while
+    /// frozen are closed.
+    pub async fn restore(&self) {
+        if self.accept.lock().expect("proxy accept").is_none() {
+            let listener = TcpListener::bind(self.addr).await.expect("bind the proxy's port again");
+            *self.accept.lock().expect("proxy accept") = Some(tokio::spawn(accept(listener, self.shared.clone())));
+        }
         *self.shared.mode.lock().expect("proxy mode") = Mode::Forward;
         let mut links = self.shared.links.lock().expect("proxy links");
         for link in links.forwarded.values() {
@@ -128,7 +135,6 @@ impl TcpProxy {
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
-        self.accept.abort();
         self.cut();
     }
 }
@@ -144,7 +150,6 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     while let Ok((client, _)) = listener.accept().await {
         let mode = *shared.mode.lock().expect("proxy mode");
         match mode {
-            Mode::Cut => drop(client),
             Mode::Frozen => shared.links.lock().expect("proxy links").held.push(client),
             Mode::Forward => {
                 let Ok(upstream) = TcpStream::connect(shared.upstream).await else { continue };

@@ -73,7 +73,7 @@ db_test!(
         assert_eq!(ready.status, 503, "{ready}");
         assert!(start.elapsed() < Duration::from_secs(3), "/readyz answered after {:?}", start.elapsed());
 
-        proxy.restore();
+        proxy.restore().await;
         let recovered = until_status(&server, "/readyz", 200, Duration::from_secs(10)).await;
         server.get("/v1/apps").await.expect(200);
         server.create_app("after-outage").await;
@@ -94,7 +94,7 @@ db_test!(
         assert_eq!(ready.status, 503, "{ready}");
         assert!(start.elapsed() < Duration::from_secs(3), "/readyz answered after {:?}", start.elapsed());
 
-        proxy.restore();
+        proxy.restore().await;
         until_status(&server, "/readyz", 200, Duration::from_secs(10)).await;
         server.get("/v1/apps").await.expect(200);
     }
