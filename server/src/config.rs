@@ -391,7 +391,10 @@ mod tests {
         assert_eq!(c.key_rotation_period, Duration::from_secs(3650 * 86_400));
         assert_eq!((c.key_publish_lead, c.access_token_ttl), (Duration::ZERO, Duration::from_secs(60)));
         assert_eq!((c.database.max_connections, c.database.statement_timeout), (Some(1), None));
-        assert_eq!((c.database.acquire_timeout, c.database.lock_timeout), (Duration::from_millis(100), Duration::from_millis(10)));
+        assert_eq!(
+            (c.database.acquire_timeout, c.database.lock_timeout),
+            (Duration::from_millis(100), Duration::from_millis(10))
+        );
         assert_eq!(c.shutdown_grace, Duration::ZERO);
         let s = settings(&[
             "--max-body-bytes=67108864",

@@ -41,7 +41,9 @@ impl From<DbErr> for Error {
 fn is_unavailable(err: &DbErr) -> bool {
     let sqlx = match err {
         DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
         DbErr::Conn(_) => return true,
         _ => return false,
     };
@@ -63,7 +65,10 @@ fn is_unavailable(err: &DbErr) -> bool {
 /// within `lock_timeout` (55P03); SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED` with their extended
 /// codes (the low byte is the primary code).
 fn is_unavailable_code(code: &str) -> bool {
-    if code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03" | "57014" | "55P03") {
+    if code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "57014" | "55P03")
+    {
         return true;
     }
     code.parse::<i32>().is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))

@@ -17,7 +17,10 @@ use serde_json::json;
 const FAST: Duration = Duration::from_secs(5);
 
 /// A server on PostgreSQL (`db`) whose database connections all pass through a proxy.
-async fn behind_a_proxy(db: Db, configure: impl FnOnce(&mut heimdall_server::config::Config)) -> (TestServer, TcpProxy) {
+async fn behind_a_proxy(
+    db: Db,
+    configure: impl FnOnce(&mut heimdall_server::config::Config),
+) -> (TestServer, TcpProxy) {
     assert_eq!(db, Db::Postgres, "the proxy stands in front of PostgreSQL");
     let proxy = TcpProxy::in_front_of(&heimdall_tests::postgres_admin_url()).await;
     let server = TestServer::spawn_with(db, |config| {
