@@ -272,6 +272,19 @@ mod tests {
     }
 
     #[test]
+    fn codes_that_mean_not_now_are_unavailable_and_the_rest_are_not() {
+        // Connection lost, too many connections, shutting down, statement and lock timeouts;
+        // SQLite busy and locked with extended codes (BUSY_SNAPSHOT, LOCKED_SHAREDCACHE).
+        for code in ["08006", "08001", "53300", "57P01", "57P03", "57014", "55P03", "5", "517", "6", "262"] {
+            assert!(is_unavailable_code(code), "{code}");
+        }
+        // Unique and foreign-key violations, serialization failure, syntax; SQLite constraints.
+        for code in ["23505", "23503", "40001", "42601", "19", "2067", "787", "1"] {
+            assert!(!is_unavailable_code(code), "{code}");
+        }
+    }
+
+    #[test]
     fn newest_first_pages_bound_the_scope_without_an_equality() {
         let (app, before) = (Uuid::now_v7(), Uuid::now_v7());
         let first = scoped_page_newest_first(Entity::find(), (C::AppId, app), C::Id, None, 51)
