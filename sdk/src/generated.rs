@@ -12716,9 +12716,10 @@ let response = client.metrics_get()
     fn metrics_get(&self) -> builder::MetricsGet<'_>;
     /**Readiness
 
-200 when the database answers and, on PostgreSQL, the instance is subscribed to the other
-instances' cache changes (so a revocation made elsewhere applies here at once); 503
-`unavailable` otherwise, so a load balancer stops routing to this instance.
+200 when the database answers within a second and, on PostgreSQL, the instance is
+subscribed to the other instances' cache changes (so a revocation made elsewhere applies
+here at once); 503 `unavailable` otherwise, and from the moment the instance is asked to
+stop, so a load balancer stops routing to this instance.
 
 Sends a `GET` request to `/readyz`
 

@@ -7,7 +7,7 @@ use base64::Engine;
 use clap::{Args, Parser, Subcommand, builder::RangedU64ValueParser, value_parser};
 use http::Uri;
 
-use crate::{http::client_ip::TrustedProxies, secrets::PlatformKey};
+use crate::{db::PoolSettings, http::client_ip::TrustedProxies, secrets::PlatformKey};
 
 /// Command line of the `heimdall` binary.
 #[derive(Debug, Parser)]
@@ -96,6 +96,31 @@ pub struct Settings {
     #[arg(long, env = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", value_name = "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS",
         default_value = "3600", value_parser = value_parser!(u64).range(60..=86_400), global = true)]
     pub access_token_ttl_seconds: u64,
+    /// Database connections at most. Default: 32 on PostgreSQL, 8 on SQLite.
+    #[arg(long, env = "HEIMDALL_DATABASE_MAX_CONNECTIONS", value_name = "HEIMDALL_DATABASE_MAX_CONNECTIONS",
+        value_parser = value_parser!(u32).range(1..=1000), global = true)]
+    pub database_max_connections: Option<u32>,
+    /// Milliseconds a request waits for a database connection (opening one included) before it
+    /// answers 503 `unavailable` with `Retry-After`: how fast an unreachable database is reported.
+    #[arg(long, env = "HEIMDALL_DATABASE_ACQUIRE_TIMEOUT_MS", value_name = "HEIMDALL_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value = "2000", value_parser = value_parser!(u64).range(100..=60_000), global = true)]
+    pub database_acquire_timeout_ms: u64,
+    /// Milliseconds a statement waits for a lock (SQLite's busy timeout, PostgreSQL's
+    /// `lock_timeout`) before the request answers 503 `unavailable` with `Retry-After`.
+    #[arg(long, env = "HEIMDALL_DATABASE_LOCK_TIMEOUT_MS", value_name = "HEIMDALL_DATABASE_LOCK_TIMEOUT_MS",
+        default_value = "5000", value_parser = value_parser!(u64).range(10..=60_000), global = true)]
+    pub database_lock_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` in seconds: a statement running longer is cancelled and its
+    /// request answers 503. 0 leaves the server's setting.
+    #[arg(long, env = "HEIMDALL_DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        value_name = "HEIMDALL_DATABASE_STATEMENT_TIMEOUT_SECONDS", default_value = "30",
+        value_parser = value_parser!(u64).range(0..=3600), global = true)]
+    pub database_statement_timeout_seconds: u64,
+    /// Seconds between SIGTERM and closing the listener, during which `/readyz` answers 503 and
+    /// everything else is still served, so a load balancer stops sending requests first.
+    #[arg(long, env = "HEIMDALL_SHUTDOWN_GRACE_SECONDS", value_name = "HEIMDALL_SHUTDOWN_GRACE_SECONDS",
+        default_value = "5", value_parser = value_parser!(u64).range(0..=300), global = true)]
+    pub shutdown_grace_seconds: u64,
     /// Load balancers and reverse proxies in front of Heimdall, as comma-separated addresses or
     /// CIDR networks (`10.0.0.0/8,127.0.0.1`). Connections from them may name the client in
     /// `X-Forwarded-For`, which per-IP throttling, sessions and audit entries then record. Unset:
@@ -131,6 +156,9 @@ pub struct Config {
     pub hash_concurrency: usize,
     pub access_token_ttl: Duration,
     pub trusted_proxies: TrustedProxies,
+    pub database: PoolSettings,
+    /// Between the stop signal and closing the listener: `/readyz` answers 503 meanwhile.
+    pub shutdown_grace: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -224,6 +252,14 @@ impl Config {
             access_token_ttl: Duration::from_secs(s.access_token_ttl_seconds),
             trusted_proxies: TrustedProxies::parse(s.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|m| invalid("HEIMDALL_TRUSTED_PROXIES", m))?,
+            database: PoolSettings {
+                max_connections: s.database_max_connections,
+                acquire_timeout: Duration::from_millis(s.database_acquire_timeout_ms),
+                lock_timeout: Duration::from_millis(s.database_lock_timeout_ms),
+                statement_timeout: (s.database_statement_timeout_seconds > 0)
+                    .then(|| Duration::from_secs(s.database_statement_timeout_seconds)),
+            },
+            shutdown_grace: Duration::from_secs(s.shutdown_grace_seconds),
         })
     }
 
@@ -261,6 +297,11 @@ impl Settings {
             hash_concurrency: None,
             access_token_ttl_seconds: 3600,
             trusted_proxies: None,
+            database_max_connections: None,
+            database_acquire_timeout_ms: 2000,
+            database_lock_timeout_ms: 5000,
+            database_statement_timeout_seconds: 30,
+            shutdown_grace_seconds: 5,
         }
     }
 }
@@ -338,12 +379,23 @@ mod tests {
             "--key-pool-size=1000",
             "--hash-concurrency=256",
             "--access-token-ttl-seconds=60",
+            "--database-max-connections=1",
+            "--database-acquire-timeout-ms=100",
+            "--database-lock-timeout-ms=10",
+            "--database-statement-timeout-seconds=0",
+            "--shutdown-grace-seconds=0",
         ])
         .unwrap();
         let c = Config::from_settings(&s).unwrap();
         assert_eq!((c.max_body_bytes, c.key_pool_size, c.hash_concurrency), (1024, 1000, 256));
         assert_eq!(c.key_rotation_period, Duration::from_secs(3650 * 86_400));
         assert_eq!((c.key_publish_lead, c.access_token_ttl), (Duration::ZERO, Duration::from_secs(60)));
+        assert_eq!((c.database.max_connections, c.database.statement_timeout), (Some(1), None));
+        assert_eq!(
+            (c.database.acquire_timeout, c.database.lock_timeout),
+            (Duration::from_millis(100), Duration::from_millis(10))
+        );
+        assert_eq!(c.shutdown_grace, Duration::ZERO);
         let s = settings(&[
             "--max-body-bytes=67108864",
             "--key-rotation-days=1",
@@ -351,6 +403,11 @@ mod tests {
             "--key-pool-size=0",
             "--hash-concurrency=1",
             "--access-token-ttl-seconds=86400",
+            "--database-max-connections=1000",
+            "--database-acquire-timeout-ms=60000",
+            "--database-lock-timeout-ms=60000",
+            "--database-statement-timeout-seconds=3600",
+            "--shutdown-grace-seconds=300",
         ])
         .unwrap();
         let c = Config::from_settings(&s).unwrap();
@@ -366,6 +423,17 @@ mod tests {
             ("--key-pool-size", "HEIMDALL_KEY_POOL_SIZE", "0..=1000", "", "1001"),
             ("--hash-concurrency", "HEIMDALL_HASH_CONCURRENCY", "1..=256", "0", "257"),
             ("--access-token-ttl-seconds", "HEIMDALL_ACCESS_TOKEN_TTL_SECONDS", "60..=86400", "59", "86401"),
+            ("--database-max-connections", "HEIMDALL_DATABASE_MAX_CONNECTIONS", "1..=1000", "0", "1001"),
+            ("--database-acquire-timeout-ms", "HEIMDALL_DATABASE_ACQUIRE_TIMEOUT_MS", "100..=60000", "99", "60001"),
+            ("--database-lock-timeout-ms", "HEIMDALL_DATABASE_LOCK_TIMEOUT_MS", "10..=60000", "9", "60001"),
+            (
+                "--database-statement-timeout-seconds",
+                "HEIMDALL_DATABASE_STATEMENT_TIMEOUT_SECONDS",
+                "0..=3600",
+                "",
+                "3601",
+            ),
+            ("--shutdown-grace-seconds", "HEIMDALL_SHUTDOWN_GRACE_SECONDS", "0..=300", "", "301"),
         ] {
             let named = format!("'{flag} <{variable}>'");
             for bad in [below, above].into_iter().filter(|v| !v.is_empty()) {
@@ -391,5 +459,13 @@ mod tests {
             (ours.hash_concurrency, ours.access_token_ttl_seconds)
         );
         assert_eq!((clap.data_dir, clap.log, clap.smtp_from), (ours.data_dir, ours.log, ours.smtp_from));
+        assert_eq!(
+            (clap.database_max_connections, clap.database_acquire_timeout_ms, clap.database_lock_timeout_ms),
+            (ours.database_max_connections, ours.database_acquire_timeout_ms, ours.database_lock_timeout_ms)
+        );
+        assert_eq!(
+            (clap.database_statement_timeout_seconds, clap.shutdown_grace_seconds),
+            (ours.database_statement_timeout_seconds, ours.shutdown_grace_seconds)
+        );
     }
 }

@@ -6,11 +6,15 @@
 use std::{str::FromStr, time::Duration};
 
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr, SqliteTransactionMode, SqlxSqliteConnector,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, RuntimeErr, Select, SqlErr, SqliteTransactionMode, SqlxPostgresConnector,
+    SqlxSqliteConnector, TransactionOptions, TransactionTrait,
     sea_query::{Expr, ExprTrait},
-    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    sqlx::{
+        Error as SqlxError,
+        postgres::{PgConnectOptions, PgPoolOptions},
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    },
 };
 
 use heimdall_migrations::{Migrator, MigratorTrait};
@@ -21,9 +25,9 @@ use uuid::Uuid;
 /// The connection pool every store reads through.
 pub type Db = DatabaseConnection;
 
-/// A database failure as the domain sees it: a database out of reach (connection refused, pool
-/// exhausted, SQLite lock held past the busy timeout) is `unavailable` and worth a retry;
-/// anything else is an `internal_error`.
+/// A database failure as the domain sees it: a database out of reach (connection refused or
+/// lost, pool exhausted, a lock or statement timeout, the server shutting down or out of
+/// connections) is `unavailable` and worth a retry; anything else is an `internal_error`.
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         if is_unavailable(&err) {
@@ -35,38 +39,123 @@ impl From<DbErr> for Error {
 }
 
 fn is_unavailable(err: &DbErr) -> bool {
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        other => {
-            let text = other.to_string();
-            text.contains("database is locked") || text.contains("PoolTimedOut") || text.contains("Connection refused")
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match &**sqlx {
+        SqlxError::Io(_)
+        | SqlxError::Tls(_)
+        | SqlxError::Protocol(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed => true,
+        SqlxError::Database(e) => e.code().is_some_and(|code| is_unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// Database error codes that say "not now" rather than "never": PostgreSQL's SQLSTATE classes 08
+/// (connection exception) and 53 (insufficient resources), a server shutting down or starting
+/// (57P01–57P03), a statement cancelled by `statement_timeout` (57014) or a lock not granted
+/// within `lock_timeout` (55P03); SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED` with their extended
+/// codes (the low byte is the primary code).
+fn is_unavailable_code(code: &str) -> bool {
+    if code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "57014" | "55P03")
+    {
+        return true;
+    }
+    code.parse::<i32>().is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
+}
+
+/// How the pool treats the database: every wait on it is bounded, so an unreachable or stuck
+/// database answers 503 in seconds instead of holding requests.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Connections at most; `None`: 32 on PostgreSQL, 8 on SQLite (one writer at a time anyway).
+    pub max_connections: Option<u32>,
+    /// How long a query waits for a connection, including opening one: past it the request is a
+    /// 503. Also bounds the liveness check a pooled connection passes before each use, which is
+    /// what notices a connection that died silently.
+    pub acquire_timeout: Duration,
+    /// How long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's `lock_timeout`).
+    pub lock_timeout: Duration,
+    /// PostgreSQL `statement_timeout`; `None` leaves the server's.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl PoolSettings {
+    /// For one-off commands (`migrate`, `bootstrap`, tools): waits as long as an operator would,
+    /// and no statement timeout.
+    pub fn for_tools() -> Self {
+        PoolSettings {
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(10),
+            statement_timeout: None,
         }
     }
 }
 
-/// Opens the database named by `url`, creating a SQLite file (and its directory) if needed.
+/// PostgreSQL server settings every connection starts with. The server drops a connection whose
+/// client vanished (TCP keepalive probes after 30 s idle, 3 × 10 s apart) and a transaction left
+/// open for a minute, releasing its locks. sqlx offers no client-side keepalive; on this side the
+/// acquire timeout and the listener's supervision (see `coherence`) bound every wait instead.
+fn postgres_session_settings(settings: &PoolSettings) -> Vec<(&'static str, String)> {
+    let ms = |d: Duration| d.as_millis().to_string();
+    let mut options = vec![
+        ("tcp_keepalives_idle", "30".to_owned()),
+        ("tcp_keepalives_interval", "10".to_owned()),
+        ("tcp_keepalives_count", "3".to_owned()),
+        ("idle_in_transaction_session_timeout", "60000".to_owned()),
+        ("lock_timeout", ms(settings.lock_timeout)),
+    ];
+    if let Some(timeout) = settings.statement_timeout {
+        options.push(("statement_timeout", ms(timeout)));
+    }
+    options
+}
+
+/// Opens the database named by `url` for a one-off command ([`PoolSettings::for_tools`]).
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, &PoolSettings::for_tools()).await
+}
+
+/// Opens the database named by `url`, creating a SQLite file (and its directory) if needed.
+pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<DatabaseConnection> {
     if url.starts_with("sqlite:") {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(settings.lock_timeout)
             .foreign_keys(true);
         if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
-        let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections.unwrap_or(8))
+            .min_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
         Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
     } else {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(32)
-            .min_connections(2)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
-        Ok(Database::connect(options).await?)
+        let options = PgConnectOptions::from_str(url)?.options(postgres_session_settings(settings));
+        let max = settings.max_connections.unwrap_or(32);
+        let pool = PgPoolOptions::new()
+            .max_connections(max)
+            .min_connections(Ord::min(2, max))
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
     }
 }
 
@@ -80,6 +169,9 @@ const MIGRATION_LOCK: i64 = 0x6865_696d_6461_6c6c;
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     let tx = begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
+        // DDL on a large table and waiting for another instance's run may take longer than
+        // a request is allowed to.
+        tx.execute_unprepared("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0").await?;
         tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await?;
     }
     Migrator::up(&tx, None).await?;
@@ -176,6 +268,19 @@ mod tests {
         for sql in [&first, &deep] {
             assert!(!sql.contains(r#""app_id" = "#), "{sql}");
             assert!(sql.contains(r#"ORDER BY "end_users"."app_id" ASC, "end_users"."id" ASC LIMIT 51"#), "{sql}");
+        }
+    }
+
+    #[test]
+    fn codes_that_mean_not_now_are_unavailable_and_the_rest_are_not() {
+        // Connection lost, too many connections, shutting down, statement and lock timeouts;
+        // SQLite busy and locked with extended codes (BUSY_SNAPSHOT, LOCKED_SHAREDCACHE).
+        for code in ["08006", "08001", "53300", "57P01", "57P03", "57014", "55P03", "5", "517", "6", "262"] {
+            assert!(is_unavailable_code(code), "{code}");
+        }
+        // Unique and foreign-key violations, serialization failure, syntax; SQLite constraints.
+        for code in ["23505", "23503", "40001", "42601", "19", "2067", "787", "1"] {
+            assert!(!is_unavailable_code(code), "{code}");
         }
     }
 

@@ -1,6 +1,12 @@
 //! Building and running the server. `main` and the tests start exactly the same thing.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use poem::{
     Server,
@@ -34,7 +40,7 @@ impl Application {
     /// Connects and migrates the database, checks the master key, binds the listener, performs
     /// first-start bootstrap, and starts background maintenance.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let db = db::connect(&config.database_url).await?;
+        let db = db::connect_with(&config.database_url, &config.database).await?;
         db::migrate(&db).await?;
         let master = master::resolve(config.master_key, &config.data_dir)?;
         master::verify(&db, &master).await?;
@@ -125,6 +131,7 @@ impl Application {
             mailer,
             authz,
             clients,
+            draining: AtomicBool::new(false),
         });
         spawn_background(&state);
         Ok(Application { acceptor, port: local.port(), state, stop: Arc::new(Notify::new()), first_key })
@@ -148,14 +155,19 @@ impl Application {
         self.stop.clone()
     }
 
-    /// Serves until SIGTERM, Ctrl-C or the stop handle, then drains in-flight requests (up to
-    /// 30 s) and flushes bookkeeping.
+    /// Serves until SIGTERM, Ctrl-C or the stop handle; then drains: `/readyz` answers 503 for
+    /// the shutdown grace while every request is still served (a second signal cuts the grace
+    /// short), the listener closes, in-flight requests finish (up to 30 s) and bookkeeping is
+    /// flushed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
-        let stop = self.stop.clone();
         let server = Server::new_with_acceptor(self.acceptor);
         let result = server
-            .run_with_graceful_shutdown(routes(state.clone()), shutdown_signal(stop), Some(Duration::from_secs(30)))
+            .run_with_graceful_shutdown(
+                routes(state.clone()),
+                drain(state.clone(), self.stop.clone()),
+                Some(Duration::from_secs(30)),
+            )
             .await;
         if let Err(e) = state.usage.flush(&state.db).await {
             tracing::warn!(error = %e, "could not flush usage on shutdown");
@@ -164,7 +176,21 @@ impl Application {
     }
 }
 
-async fn shutdown_signal(stop: Arc<Notify>) {
+/// Resolves when the listener should close: the shutdown grace after the first stop signal, or
+/// at a second one.
+async fn drain(state: Arc<AppState>, stop: Arc<Notify>) {
+    stop_signal(&stop).await;
+    state.draining.store(true, Ordering::Release);
+    let grace = state.config.shutdown_grace;
+    tracing::info!(?grace, "stopping: /readyz answers 503 until the listener closes");
+    tokio::select! {
+        () = tokio::time::sleep(grace) => {}
+        () = stop_signal(&stop) => tracing::info!("second stop signal: closing the listener now"),
+    }
+    tracing::info!("closing the listener; finishing in-flight requests");
+}
+
+async fn stop_signal(stop: &Notify) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
@@ -182,7 +208,6 @@ async fn shutdown_signal(stop: Arc<Notify>) {
         _ = term => {}
         _ = stop.notified() => {}
     }
-    tracing::info!("shutting down");
 }
 
 fn spawn_background(state: &Arc<AppState>) {

@@ -1,6 +1,6 @@
 //! Shared state handed to every handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicBool};
 
 use crate::{
     apps::Directory, authz::Authz, coherence::Bus, config::Config, db::Db, keys::KeyRing, m2m::clients::Clients,
@@ -23,6 +23,9 @@ pub struct AppState {
     pub clients: Arc<Clients>,
     /// Failure counters (sign-in, codes, client secrets).
     pub limits: RateLimiter,
+    /// Set when a stop signal arrived: `/readyz` answers 503 through the shutdown grace, so a
+    /// load balancer stops sending requests before the listener closes.
+    pub draining: AtomicBool,
 }
 
 impl AppState {

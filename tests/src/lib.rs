@@ -200,6 +200,16 @@ impl TestServer {
         self.database.clone()
     }
 
+    /// Asks the server to stop as SIGTERM does; it drains for its shutdown grace, then closes.
+    pub fn signal_stop(&self) {
+        self.stop.notify_one();
+    }
+
+    /// Whether the server has stopped serving (its listener closed and in-flight requests done).
+    pub fn has_stopped(&self) -> bool {
+        self.task.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Which database this server runs on.
     pub fn db(&self) -> Db {
         self.database.kind
@@ -368,6 +378,7 @@ fn test_config(database: &TestDatabase, data_dir: &TempDir, master_key: [u8; 32]
 
 pub mod authz;
 pub mod smtp;
+pub mod tcp_proxy;
 pub mod users;
 
 /// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the server), for

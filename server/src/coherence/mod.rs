@@ -12,6 +12,11 @@
 //! expire on their own (seconds to a minute), which bounds staleness if all else fails (an
 //! instance that dies between its commit and its announcement). SQLite is single-instance:
 //! changes are only applied locally.
+//!
+//! The listener holds a connection of its own, outside the shared pool: replacing a listener
+//! whose connection went silent cannot block on it (sqlx sends `UNLISTEN *` on the way out,
+//! which on a dead connection waits until TCP gives up) nor hold one of the pool's connections
+//! meanwhile, and every step of subscribing is bounded by the pool's acquire timeout.
 
 use std::{
     sync::{
@@ -21,7 +26,10 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::sqlx::{PgPool, postgres::PgListener};
+use sea_orm::sqlx::{
+    PgPool,
+    postgres::{PgListener, PgPoolOptions},
+};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -137,19 +145,14 @@ impl Bus {
     pub async fn run_listener(self: Arc<Self>) {
         let Some(pg) = self.pg.clone() else { return };
         loop {
-            let mut listener = match PgListener::connect_with(&pg).await {
+            let mut listener = match subscribe(&pg).await {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "change listener cannot connect; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tracing::warn!(error = %e, "change listener cannot subscribe; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
-            if let Err(e) = listener.listen(CHANNEL).await {
-                tracing::warn!(error = %e, "LISTEN failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
-            }
             // Anything may have changed while we were not listening.
             self.resync(&pg).await;
             self.listening.store(true, Ordering::Release);
@@ -233,6 +236,27 @@ impl Bus {
             self.reconnect.notify_one();
         }
     }
+}
+
+/// A listener subscribed to the change channel, on a connection of its own: a one-connection pool
+/// made for it alone with the shared pool's connect options and acquire timeout, so a listener
+/// dropped on a dead connection holds nothing the requests need. Subscribing is bounded by the
+/// same timeout.
+async fn subscribe(shared: &PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let timeout = shared.options().get_acquire_timeout();
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(timeout)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with(shared.connect_options().as_ref().clone());
+    let subscribing = async {
+        let mut listener = PgListener::connect_with(&own).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(listener)
+    };
+    tokio::time::timeout(timeout, subscribing).await.unwrap_or(Err(sea_orm::sqlx::Error::PoolTimedOut))
 }
 
 /// The last change number issued by any instance (0 before the first).

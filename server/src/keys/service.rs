@@ -3,7 +3,9 @@
 //! Which key signs is decided from the cached key set at signing time: the newest key whose
 //! `activates_at` has passed. A rotated-in key is therefore published in the JWKS for the
 //! publish lead before any instance signs with it, and every instance agrees on the signer
-//! without coordination. Rotations themselves are serialised by a compare-and-set on
+//! without coordination. An instance whose clock lags the one that created the app's only key
+//! sees no key active yet: it signs with the first to activate (published all the same) rather
+//! than refuse to sign. Rotations themselves are serialised by a compare-and-set on
 //! `apps.keys_rotated_at`, so concurrent instances cannot create two successors.
 
 use std::{
@@ -59,14 +61,23 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// The key that signs at `now`: the newest one already active.
+    /// The key that signs at `now`: the newest one already active or, when `now` lies before
+    /// every key's activation (a clock behind the instance that made them), the first to activate.
+    /// `None` only for an empty set.
     pub fn current(&self, now: DateTime<Utc>) -> Option<&LiveKey> {
-        self.keys.iter().filter(|k| k.activates_at <= now).max_by_key(|k| k.activates_at)
+        signing_key_at(self.keys.iter().map(|k| k.activates_at), now).map(|i| &self.keys[i])
     }
 
     pub fn find(&self, kid: &str) -> Option<&LiveKey> {
         self.keys.iter().find(|k| k.kid == kid)
     }
+}
+
+/// Index of the key that signs at `now` among keys activating at `activations` (see
+/// [`KeySet::current`]).
+fn signing_key_at(activations: impl Iterator<Item = DateTime<Utc>> + Clone, now: DateTime<Utc>) -> Option<usize> {
+    let newest_active = activations.clone().enumerate().filter(|(_, at)| *at <= now).max_by_key(|(_, at)| *at);
+    newest_active.or_else(|| activations.enumerate().min_by_key(|(_, at)| *at)).map(|(i, _)| i)
 }
 
 /// Timings of the key lifecycle.
@@ -179,7 +190,7 @@ impl KeyRing {
         let set = self.key_set(app_id).await?;
         set.current(Utc::now())
             .map(|k| k.signer.clone())
-            .ok_or_else(|| Error::internal(format_args!("app {app_id} has no active signing key")))
+            .ok_or_else(|| Error::internal(format_args!("app {app_id} has no signing key")))
     }
 
     pub fn invalidate(&self, app_id: Uuid) {
@@ -320,5 +331,28 @@ impl KeyRing {
 impl From<super::crypto::DecryptError> for Error {
     fn from(e: super::crypto::DecryptError) -> Self {
         Error::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_active_key_signs_and_a_successor_waits_for_its_activation() {
+        let now = Utc::now();
+        let (old, current, successor) = (now - KEY_SET_TTL * 10, now - KEY_SET_TTL, now + KEY_SET_TTL);
+        assert_eq!(signing_key_at([old, current, successor].into_iter(), now), Some(1));
+        assert_eq!(signing_key_at([successor, old].into_iter(), now), Some(1));
+        assert_eq!(signing_key_at([old, current, successor].into_iter(), successor), Some(2));
+    }
+
+    #[test]
+    fn a_clock_behind_every_activation_signs_with_the_first_key_to_activate() {
+        // The app was created a few seconds ago by an instance whose clock runs ahead of this one.
+        let now = Utc::now();
+        let (first, later) = (now + chrono::Duration::seconds(5), now + chrono::Duration::hours(1));
+        assert_eq!(signing_key_at([later, first].into_iter(), now), Some(1));
+        assert_eq!(signing_key_at(std::iter::empty(), now), None);
     }
 }

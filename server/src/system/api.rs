@@ -1,6 +1,9 @@
 //! Operator endpoints: liveness, readiness and metrics.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
 
 use poem::web::Data;
 use poem_openapi::{
@@ -14,6 +17,10 @@ use crate::{
     http::error::{Error, Errors, SystemErrors},
     state::AppState,
 };
+
+/// A load balancer's health check has a timeout of its own, often 2 s: readiness answers within
+/// it, whatever the database does.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Health answer.
 #[derive(Debug, Clone, Object)]
@@ -43,16 +50,27 @@ impl SystemApi {
 
     /// Readiness
     ///
-    /// 200 when the database answers and, on PostgreSQL, the instance is subscribed to the other
-    /// instances' cache changes (so a revocation made elsewhere applies here at once); 503
-    /// `unavailable` otherwise, so a load balancer stops routing to this instance.
+    /// 200 when the database answers within a second and, on PostgreSQL, the instance is
+    /// subscribed to the other instances' cache changes (so a revocation made elsewhere applies
+    /// here at once); 503 `unavailable` otherwise, and from the moment the instance is asked to
+    /// stop, so a load balancer stops routing to this instance.
     #[oai(path = "/readyz", method = "get", operation_id = "readiness_check", tag = "ApiTags::System")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> Result<Json<Health>, Errors<SystemErrors>> {
-        let unavailable = |why| Error::new(Code::Unavailable, why);
-        crate::db::ping(&state.db).await.map_err(|e| {
-            tracing::warn!(error = %e, "readiness check failed");
-            unavailable("database unreachable")
-        })?;
+        let unavailable = |why| Error::new(Code::Unavailable, why).with_retry_after(1);
+        if state.draining.load(Ordering::Acquire) {
+            return Err(unavailable("shutting down").into());
+        }
+        match tokio::time::timeout(READINESS_TIMEOUT, crate::db::ping(&state.db)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness check failed");
+                return Err(unavailable("database unreachable").into());
+            }
+            Err(_) => {
+                tracing::warn!("readiness check: the database did not answer within {READINESS_TIMEOUT:?}");
+                return Err(unavailable("database unreachable").into());
+            }
+        }
         if !state.bus.is_listening() {
             return Err(unavailable("not yet subscribed to other instances' cache changes").into());
         }

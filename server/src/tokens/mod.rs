@@ -1,8 +1,9 @@
 //! Access tokens: RS256 JWTs signed with the app's current key, verified strictly.
 //!
 //! Signing uses the key ring's pre-parsed key (no per-token key parsing). Verification pins the
-//! algorithm to RS256, requires a `kid` that belongs to the app, and checks `iss`, `aud`, `exp`
-//! and `nbf` with 60 s of leeway. Header members such as `jku`, `jwk` and `x5u` are never used:
+//! algorithm to RS256, requires a `kid` that belongs to the app, and checks `iss`, `aud`, `exp`,
+//! `nbf` and `iat` with 60 s of leeway (a token issued in the future, by an instance whose clock
+//! runs ahead, would otherwise outlive its lifetime). Header members such as `jku`, `jwk` and `x5u` are never used:
 //! keys come only from the app's own key set.
 
 use aws_lc_rs::signature::ParsedPublicKey;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{apps::AppRef, error::Error, state::AppState};
 
-/// Leeway for `exp` and `nbf`.
+/// Leeway for `exp`, `nbf` and `iat`: the clock skew tolerated between instances.
 pub const LEEWAY_SECS: u64 = 60;
 
 /// The claims of an access token (DESIGN §6).
@@ -193,7 +194,8 @@ impl<'a> Unverified<'a> {
         if expired(&claims, now) {
             return Err(TokenError::Expired);
         }
-        if claims.nbf.is_some_and(|nbf| nbf.saturating_sub(LEEWAY_SECS as i64) > now) {
+        let not_before = claims.nbf.map_or(claims.iat, |nbf| nbf.max(claims.iat));
+        if not_before.saturating_sub(LEEWAY_SECS as i64) > now {
             return Err(TokenError::NotYetValid);
         }
         if !is_issuer(&claims.iss) {
@@ -467,6 +469,18 @@ mod tests {
         assert_eq!(at(json!(NOW + LEEWAY_SECS as i64 + 1)).unwrap_err(), TokenError::NotYetValid);
         assert_eq!(at(json!(i64::MAX)).unwrap_err(), TokenError::NotYetValid);
         assert!(at(json!(i64::MIN)).is_ok(), "the leeway saturates instead of overflowing");
+    }
+
+    #[test]
+    fn an_issued_at_in_the_future_is_refused_beyond_the_leeway() {
+        // An instance whose clock runs an hour ahead would issue a token living two hours here.
+        let at = |iat: i64| verify_at(&token(&header(), &with(claims(), "iat", json!(iat)), app_key()), NOW);
+        assert!(at(NOW - 3600).is_ok());
+        assert!(at(NOW + LEEWAY_SECS as i64).is_ok());
+        assert_eq!(at(NOW + LEEWAY_SECS as i64 + 1).unwrap_err(), TokenError::NotYetValid);
+        assert_eq!(at(NOW + 3600).unwrap_err(), TokenError::NotYetValid);
+        assert_eq!(at(i64::MAX).unwrap_err(), TokenError::NotYetValid);
+        assert!(at(i64::MIN).is_ok(), "the leeway saturates instead of overflowing");
     }
 
     #[test]

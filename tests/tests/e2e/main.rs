@@ -15,6 +15,7 @@ mod config;
 mod credentials;
 mod end_users;
 mod errors;
+mod faults;
 mod forward_auth;
 mod idempotency;
 mod instances;
