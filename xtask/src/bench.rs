@@ -23,6 +23,7 @@ mod report;
 mod scale;
 mod scenarios;
 mod server;
+mod soak;
 mod trivial;
 // The SDK's verification micro-benchmark lives with its example, outside the SDK's API; both the
 // example and the `sdk_verify` row time that one file. Its `run` and `main` are the example's.
@@ -41,6 +42,7 @@ use serde_json::{Value, json};
 
 pub use limits::run as run_limits;
 use server::DbKind;
+pub use soak::run as run_soak;
 pub use trivial::serve as run_trivial;
 
 /// Set in the environment of the re-executed, pinned release xtask.
@@ -194,15 +196,15 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     }
     let opts = Options::parse(args)?;
     if std::env::var_os(CHILD_ENV).is_none() {
-        return build_and_reexec(args);
+        return build_and_reexec("bench", args);
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, bench(opts))
 }
 
-/// Builds the release binaries and runs the release xtask pinned to core 1.
-fn build_and_reexec(args: &[String]) -> Result<ExitCode> {
+/// Builds the release binaries and runs the release xtask's `command` pinned to core 1.
+fn build_and_reexec(command: &str, args: &[String]) -> Result<ExitCode> {
     require_tools()?;
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -218,7 +220,7 @@ fn build_and_reexec(args: &[String]) -> Result<ExitCode> {
     let status = Command::new("taskset")
         .args(["-c", "1"])
         .arg(&xtask)
-        .arg("bench")
+        .arg(command)
         .args(args)
         .env(CHILD_ENV, "1")
         .status()
