@@ -132,7 +132,8 @@ fn matches(stored: &PasswordHash, password: &[u8], scratch: &mut Scratch) -> boo
     let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params.clone());
     let mut buffer = [0u8; Output::MAX_LENGTH];
     let Some(out) = buffer.get_mut(..expected.len()) else { return false };
-    let hashed = scratch.with_blocks(&params, |blocks| argon2.hash_password_into_with_memory(password, salt, out, blocks));
+    let hashed =
+        scratch.with_blocks(&params, |blocks| argon2.hash_password_into_with_memory(password, salt, out, blocks));
     // `Output` compares in constant time.
     hashed.is_ok() && Output::new(out).is_ok_and(|computed| computed == *expected)
 }
@@ -168,10 +169,7 @@ impl Passwords {
         Passwords { waiting: Arc::new(Semaphore::new(concurrency.max(1) + queue.max(1))), jobs, dummy: dummy.into() }
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Scratch) -> T + Send + 'static,
-    ) -> Result<T, Error> {
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Scratch) -> T + Send + 'static) -> Result<T, Error> {
         // The permit travels with the job, so a job whose caller went away still counts until it
         // has left the queue: the queue stays bounded whatever clients do.
         let permit = self.waiting.clone().try_acquire_owned().map_err(|_| {

@@ -94,7 +94,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             return;
         }
         for _ in 0..SWEEP {
-            if !inner.order.front().is_some_and(|(at, _)| !live(at)) {
+            if inner.order.front().is_none_or(|(at, _)| live(at)) {
                 break;
             }
             inner.pop_oldest();

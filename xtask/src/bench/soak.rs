@@ -151,10 +151,8 @@ async fn soak(opts: Options) -> Result<ExitCode> {
 
 async fn soak_on(db: &Database, opts: &Options, bin: &Path) -> Result<Report> {
     fill_key_pool(db, 4).await?;
-    let env = [
-        ("HEIMDALL_KEY_POOL_SIZE", "4".to_owned()),
-        ("HEIMDALL_HASH_CONCURRENCY", opts.hash_concurrency.to_string()),
-    ];
+    let env =
+        [("HEIMDALL_KEY_POOL_SIZE", "4".to_owned()), ("HEIMDALL_HASH_CONCURRENCY", opts.hash_concurrency.to_string())];
     let server = Server::start(bin, db, &env).await?;
     eprintln!("[{}] {} ready on {} (pid {})", opts.db.name(), bin.display(), server.addr, server.pid());
     let result = drive(db, opts, &server).await;
@@ -221,7 +219,10 @@ impl Report {
             self.rounds.iter().map(|(t, b)| format!("{:.0}s {:.0}", t.as_secs_f64(), *b as f64 / 1e6)).collect();
         out.push_str(&rounds.join(", "));
         out.push_str(" (MB)\n\n");
-        out.push_str(&format!("{:<12} {:>8} {:>8} {:>9} {:>9} {:>9}\n", "operation", "2xx", "other", "p50", "p99", "max"));
+        out.push_str(&format!(
+            "{:<12} {:>8} {:>8} {:>9} {:>9} {:>9}\n",
+            "operation", "2xx", "other", "p50", "p99", "max"
+        ));
         for (name, o) in &self.operations {
             out.push_str(&format!(
                 "{:<12} {:>8} {:>8} {:>9} {:>9} {:>9}\n",
@@ -276,7 +277,13 @@ struct Soak<'a> {
 
 impl Soak<'_> {
     fn post(&self, path: &str, body: serde_json::Value) -> Vec<u8> {
-        load::request(&self.addr, "POST", &format!("/{}/v1/{path}", self.fx.slug), &[], Some(body.to_string().as_bytes()))
+        load::request(
+            &self.addr,
+            "POST",
+            &format!("/{}/v1/{path}", self.fx.slug),
+            &[],
+            Some(body.to_string().as_bytes()),
+        )
     }
 
     fn signups(&mut self, count: usize) -> Vec<Vec<u8>> {
@@ -286,7 +293,10 @@ impl Soak<'_> {
             .map(|i| {
                 let username = format!("soak-user-{i}");
                 let email = format!("{username}@example.com");
-                self.post("auth/signup", json!({ "username": username, "email": email, "password": provision::PASSWORD }))
+                self.post(
+                    "auth/signup",
+                    json!({ "username": username, "email": email, "password": provision::PASSWORD }),
+                )
             })
             .collect()
     }
