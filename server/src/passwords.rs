@@ -158,15 +158,13 @@ fn verify_now(stored: &str, password: &[u8], scratch: &mut Scratch) -> Verified 
 impl Passwords {
     /// `concurrency` hashes at a time, up to `queue` more waiting.
     pub fn new(concurrency: usize, queue: usize) -> Self {
-        let jobs = spawn_hashers(concurrency.max(1));
-        // The dummy is hashed by a hashing thread too, in the memory it keeps anyway.
-        let (tx, rx) = mpsc::channel();
-        jobs.send(Box::new(move |scratch: &mut Scratch| {
-            let _ = tx.send(hash_now(b"heimdall-dummy-password-for-unknown-accounts", scratch));
-        }))
-        .expect("the hashing threads run");
-        let dummy = rx.recv().expect("the hashing threads run").expect("argon2 works");
-        Passwords { waiting: Arc::new(Semaphore::new(concurrency.max(1) + queue.max(1))), jobs, dummy: dummy.into() }
+        // Hashed once in memory of its own, freed at once: an idle server holds no working memory.
+        let dummy = hash_now(b"heimdall-dummy-password-for-unknown-accounts", &mut Scratch::default());
+        Passwords {
+            waiting: Arc::new(Semaphore::new(concurrency.max(1) + queue.max(1))),
+            jobs: spawn_hashers(concurrency.max(1)),
+            dummy: dummy.expect("argon2 works").into(),
+        }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut Scratch) -> T + Send + 'static) -> Result<T, Error> {
