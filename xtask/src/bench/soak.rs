@@ -62,6 +62,9 @@ const SIGNIN_RATE: f64 = 8.0;
 /// round's tokens.
 const REFRESH_RATE: f64 = 10.0;
 const VERIFY_RATE: f64 = 10.0;
+/// Connections of the sign-ups before the soak: as many as hashing threads, so every thread
+/// hashes.
+const SIGNUP_CONNECTIONS: usize = 2;
 /// How often the sampler reads VmRSS.
 const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
@@ -378,15 +381,16 @@ async fn drive(db: &Database, opts: &Options, server: &Server) -> Result<Report>
     let started = Instant::now();
     let first = Tokens::default();
     let signups = soak.signups(opts.signups);
-    let load = first.keep_user_tokens(Load::new(8, Requests::pool(signups)));
+    let load = first.keep_user_tokens(Load::new(SIGNUP_CONNECTIONS, Requests::pool(signups)));
     let o = load::run(addr, vec![load], Duration::ZERO, Duration::from_secs(3600)).await?;
     // Answers completing after the pool ran out are not counted in the outcome; their tokens are.
     let signed_up = first.user_access.borrow().len();
     anyhow::ensure!(
         signed_up == opts.signups,
-        "only {signed_up} of {} sign-ups succeeded ({:?})",
+        "only {signed_up} of {} sign-ups succeeded ({:?}, {} I/O errors)",
         opts.signups,
-        o[0].statuses
+        o[0].statuses,
+        o[0].io_errors
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     report.after_signups = rss(server)?;
