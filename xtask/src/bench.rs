@@ -175,6 +175,12 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
+/// The machine's cores (/proc/cpuinfo), whatever this process is pinned to.
+fn cores() -> usize {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    cpuinfo.lines().filter(|l| l.starts_with("processor")).count()
+}
+
 fn require_tools() -> Result<()> {
     let ok = Command::new("taskset")
         .arg("-V")
@@ -183,7 +189,7 @@ fn require_tools() -> Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     anyhow::ensure!(ok, "`taskset` (util-linux) is required to pin the server and the load generator");
-    let cores = std::fs::read_to_string("/proc/cpuinfo")?.lines().filter(|l| l.starts_with("processor")).count();
+    let cores = cores();
     anyhow::ensure!(cores >= 2, "the bench needs two cores (server on 0, load on 1); this machine has {cores}");
     Ok(())
 }
@@ -262,7 +268,7 @@ fn machine() -> Value {
         .lines()
         .find_map(|l| l.strip_prefix("model name"))
         .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned());
-    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
+    let cores = cores();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     json!({

@@ -84,7 +84,8 @@ impl Options {
             duration: Duration::from_secs(180),
             signups: 100,
             token_rate: 200.0,
-            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            // The machine's, not this process's: the soak runs pinned to one core.
+            hash_concurrency: super::cores().max(1),
             server: None,
         };
         let mut it = args.iter();
