@@ -11,8 +11,8 @@
 //! Each hashing thread keeps one argon2 working memory and reuses it for every hash, so hashing
 //! holds at most `concurrency` × 19 MiB, allocated once. Letting argon2 allocate 19 MiB per hash
 //! left the allocator holding a growing share of them (its threshold for returning large blocks
-//! adapts upwards): resident memory went from 26 MB idle to ~390 MB after 20 sign-ups. With
-//! the reused memory it measures ~60 MB after 100 sign-ups (`cargo xtask soak`, README).
+//! adapts upwards): `cargo xtask soak` measured 146 MB after 100 sign-ups before, 67 MB with
+//! the reused memory (debug server build, one hashing thread; README, Memory).
 
 use std::sync::{Arc, Mutex, mpsc};
 
