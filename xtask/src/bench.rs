@@ -23,6 +23,7 @@ mod report;
 mod scale;
 mod scenarios;
 mod server;
+mod soak;
 mod trivial;
 // The SDK's verification micro-benchmark lives with its example, outside the SDK's API; both the
 // example and the `sdk_verify` row time that one file. Its `run` and `main` are the example's.
@@ -41,6 +42,7 @@ use serde_json::{Value, json};
 
 pub use limits::run as run_limits;
 use server::DbKind;
+pub use soak::run as run_soak;
 pub use trivial::serve as run_trivial;
 
 /// Set in the environment of the re-executed, pinned release xtask.
@@ -173,6 +175,12 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
+/// The machine's cores (/proc/cpuinfo), whatever this process is pinned to.
+fn cores() -> usize {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    cpuinfo.lines().filter(|l| l.starts_with("processor")).count()
+}
+
 fn require_tools() -> Result<()> {
     let ok = Command::new("taskset")
         .arg("-V")
@@ -181,7 +189,7 @@ fn require_tools() -> Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     anyhow::ensure!(ok, "`taskset` (util-linux) is required to pin the server and the load generator");
-    let cores = std::fs::read_to_string("/proc/cpuinfo")?.lines().filter(|l| l.starts_with("processor")).count();
+    let cores = cores();
     anyhow::ensure!(cores >= 2, "the bench needs two cores (server on 0, load on 1); this machine has {cores}");
     Ok(())
 }
@@ -194,15 +202,15 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     }
     let opts = Options::parse(args)?;
     if std::env::var_os(CHILD_ENV).is_none() {
-        return build_and_reexec(args);
+        return build_and_reexec("bench", args);
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, bench(opts))
 }
 
-/// Builds the release binaries and runs the release xtask pinned to core 1.
-fn build_and_reexec(args: &[String]) -> Result<ExitCode> {
+/// Builds the release binaries and runs the release xtask's `command` pinned to core 1.
+fn build_and_reexec(command: &str, args: &[String]) -> Result<ExitCode> {
     require_tools()?;
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -218,7 +226,7 @@ fn build_and_reexec(args: &[String]) -> Result<ExitCode> {
     let status = Command::new("taskset")
         .args(["-c", "1"])
         .arg(&xtask)
-        .arg("bench")
+        .arg(command)
         .args(args)
         .env(CHILD_ENV, "1")
         .status()
@@ -260,7 +268,7 @@ fn machine() -> Value {
         .lines()
         .find_map(|l| l.strip_prefix("model name"))
         .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned());
-    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
+    let cores = cores();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     json!({

@@ -33,6 +33,11 @@ const COMMANDS: &[Command] = &[
         run: bench::run,
     },
     Command {
+        name: "soak",
+        help: "resident memory of a release server idle, after sign-ups and through a mixed soak (--help)",
+        run: bench::run_soak,
+    },
+    Command {
         name: "bench-limits",
         help: "(used by bench) print the raw RS256/argon2id rates of this core as JSON",
         run: bench::run_limits,

@@ -153,13 +153,22 @@ pub struct Load {
     pub pace: Option<f64>,
     /// Keeps `access_token` values of 2xx JSON answers (used to collect minted tokens).
     pub capture: Option<Rc<RefCell<Vec<String>>>>,
+    /// Keeps `refresh_token` values of 2xx JSON answers (the soak refreshes them).
+    pub capture_refresh: Option<Rc<RefCell<Vec<String>>>>,
     /// Stop once this many 2xx answers were seen (minting), whatever the window.
     pub stop_after_ok: Option<u64>,
 }
 
 impl Load {
     pub fn new(connections: usize, requests: Requests) -> Self {
-        Load { connections, requests: Rc::new(requests), pace: None, capture: None, stop_after_ok: None }
+        Load {
+            connections,
+            requests: Rc::new(requests),
+            pace: None,
+            capture: None,
+            capture_refresh: None,
+            stop_after_ok: None,
+        }
     }
 }
 
@@ -205,6 +214,24 @@ struct Window {
     ok: Cell<u64>,
 }
 
+/// Where a connection keeps the tokens it sees.
+struct Capture {
+    access: Option<Rc<RefCell<Vec<String>>>>,
+    refresh: Option<Rc<RefCell<Vec<String>>>>,
+}
+
+impl Capture {
+    fn keep(&self, body: &[u8]) {
+        for (into, key) in [(&self.access, "access_token"), (&self.refresh, "refresh_token")] {
+            if let Some(into) = into
+                && let Some(token) = string_field(body, key)
+            {
+                into.borrow_mut().push(token);
+            }
+        }
+    }
+}
+
 struct Conn {
     outcome: Outcome,
     exhausted: bool,
@@ -224,10 +251,11 @@ pub async fn run(addr: SocketAddr, loads: Vec<Load>, warmup: Duration, duration:
         for i in 0..load.connections {
             let offset = load.pace.map(|rate| Duration::from_secs_f64(i as f64 / rate));
             let interval = load.pace.map(|rate| Duration::from_secs_f64(load.connections as f64 / rate));
-            let (requests, capture, window) = (load.requests.clone(), load.capture.clone(), window.clone());
+            let (requests, window) = (load.requests.clone(), window.clone());
+            let capture = Capture { access: load.capture.clone(), refresh: load.capture_refresh.clone() };
             let stop_after = load.stop_after_ok;
             handles.push(tokio::task::spawn_local(async move {
-                connection(addr, &requests, capture.as_deref(), &window, stop_after, start, offset.zip(interval)).await
+                connection(addr, &requests, &capture, &window, stop_after, start, offset.zip(interval)).await
             }));
         }
         all.push(handles);
@@ -262,7 +290,7 @@ async fn connect(addr: SocketAddr) -> Result<TcpStream> {
 async fn connection(
     addr: SocketAddr,
     requests: &Requests,
-    capture: Option<&RefCell<Vec<String>>>,
+    capture: &Capture,
     window: &Window,
     stop_after_ok: Option<u64>,
     start: Instant,
@@ -299,11 +327,7 @@ async fn connection(
             Ok(resp) => {
                 let ok = (200..300).contains(&resp.status);
                 if ok {
-                    if let Some(capture) = capture
-                        && let Some(token) = access_token(&buf[resp.body.clone()])
-                    {
-                        capture.borrow_mut().push(token);
-                    }
+                    capture.keep(&buf[resp.body.clone()]);
                     window.ok.set(window.ok.get() + 1);
                     if stop_after_ok.is_some_and(|n| window.ok.get() >= n) && window.stop.get() > done {
                         window.stop.set(done.max(window.measure_from));
@@ -433,10 +457,10 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The `access_token` string of a JSON body, without a full parse.
-fn access_token(body: &[u8]) -> Option<String> {
-    let key = b"\"access_token\":\"";
-    let start = find(body, key)? + key.len();
+/// The string `key` of a JSON body, without a full parse.
+fn string_field(body: &[u8], key: &str) -> Option<String> {
+    let key = format!("\"{key}\":\"");
+    let start = find(body, key.as_bytes())? + key.len();
     let len = body[start..].iter().position(|&b| b == b'"')?;
     String::from_utf8(body[start..start + len].to_vec()).ok()
 }
@@ -472,7 +496,8 @@ mod tests {
     #[test]
     fn access_tokens_are_found_without_parsing() {
         let body = br#"{"access_token":"abc.def.ghi","token_type":"Bearer"}"#;
-        assert_eq!(access_token(body).as_deref(), Some("abc.def.ghi"));
-        assert_eq!(access_token(b"{}"), None);
+        assert_eq!(string_field(body, "access_token").as_deref(), Some("abc.def.ghi"));
+        assert_eq!(string_field(body, "refresh_token"), None);
+        assert_eq!(string_field(b"{}", "access_token"), None);
     }
 }
