@@ -55,8 +55,8 @@ async fn parallel_tokens(apps: &[&ConsumerApp<'_>], client: &M2mClient, count: u
     futures::future::join_all((0..count).map(|i| apps[i % apps.len()].client_token(client, None))).await
 }
 
-/// The budgets of `apps` (one app, seen through one or more instances) hold against bursts.
-async fn bursts_get_at_most_the_budget_evaluated(apps: &[&ConsumerApp<'_>]) {
+/// The sign-in lock of `apps` (one app, seen through one or more instances) holds against bursts.
+async fn password_bursts_get_at_most_the_lock_evaluated(apps: &[&ConsumerApp<'_>]) {
     let app = apps[0];
     app.signup_ok("erin", "erin@example.io").await;
     app.configure(json!({ "max_failed_login_attempts": 3 })).await;
@@ -71,8 +71,12 @@ async fn bursts_get_at_most_the_budget_evaluated(apps: &[&ConsumerApp<'_>]) {
     }
     // Unknown identifiers are budgeted alike.
     assert_eq!(tally(&parallel_signins(apps, 20, "ghost", "Wrong-Password-1").await, 401), (3, 17));
+}
 
-    // Codes: 20 wrong at once from one address against its budget of 5.
+/// The per-address code budget of `apps` holds against bursts.
+async fn code_bursts_get_at_most_the_address_budget_evaluated(apps: &[&ConsumerApp<'_>]) {
+    let app = apps[0];
+    // 20 wrong at once from one address against its budget of 5.
     app.signup_ok("fred", "fred@example.io").await;
     let code = app.code_for("request-verification", "fred@example.io").await;
     let guesser = client_from("127.0.0.9");
@@ -81,8 +85,12 @@ async fn bursts_get_at_most_the_budget_evaluated(apps: &[&ConsumerApp<'_>]) {
     parallel_verifies(apps, &guesser, 1, &code).await[0].expect_error(429, "rate_limited");
     // The code itself is unharmed: its owner, elsewhere, still uses it.
     parallel_verifies(&apps[apps.len() - 1..], &client_from("127.0.0.10"), 1, &code).await[0].expect(200);
+}
 
-    // Client secrets: 40 wrong at once against a budget of 20 — at most 20 answered 401.
+/// The client-secret budget of `apps` holds against bursts.
+async fn secret_bursts_get_at_most_the_budget_of_401s(apps: &[&ConsumerApp<'_>]) {
+    let app = apps[0];
+    // 40 wrong at once against a budget of 20 — at most 20 answered 401.
     let client = app.create_client("svc", &["docs.read"]).await;
     let wrong = M2mClient { secret: "m2ms_wrong-secret-guess".into(), ..client.clone() };
     let replies = parallel_tokens(apps, &wrong, 40).await;
@@ -103,9 +111,20 @@ async fn bursts_get_at_most_the_budget_evaluated(apps: &[&ConsumerApp<'_>]) {
 }
 
 db_test!(
-    async fn parallel_wrong_attempts_get_at_most_the_budget_evaluated(server) {
-        let app = ConsumerApp::create(&server, "bursts").await;
-        bursts_get_at_most_the_budget_evaluated(&[&app]).await;
+    async fn parallel_wrong_passwords_get_at_most_the_lock_evaluated(server) {
+        password_bursts_get_at_most_the_lock_evaluated(&[&ConsumerApp::create(&server, "bursts").await]).await;
+    }
+);
+
+db_test!(
+    async fn parallel_wrong_codes_get_at_most_the_address_budget_evaluated(server) {
+        code_bursts_get_at_most_the_address_budget_evaluated(&[&ConsumerApp::create(&server, "bursts").await]).await;
+    }
+);
+
+db_test!(
+    async fn parallel_wrong_client_secrets_get_at_most_the_budget_of_401s(server) {
+        secret_bursts_get_at_most_the_budget_of_401s(&[&ConsumerApp::create(&server, "bursts").await]).await;
     }
 );
 
@@ -115,7 +134,9 @@ db_test!(
         let b = TestServer::spawn_on_same_db(&a).await;
         let on_a = ConsumerApp::create(&a, "bursts-shared").await;
         let on_b = on_a.via(&b);
-        bursts_get_at_most_the_budget_evaluated(&[&on_a, &on_b]).await;
+        password_bursts_get_at_most_the_lock_evaluated(&[&on_a, &on_b]).await;
+        code_bursts_get_at_most_the_address_budget_evaluated(&[&on_a, &on_b]).await;
+        secret_bursts_get_at_most_the_budget_of_401s(&[&on_a, &on_b]).await;
     }
 );
 
