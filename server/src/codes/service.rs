@@ -185,8 +185,11 @@ async fn consume(
     };
     match found {
         Some(row) if claimed => {
-            // Only wrong attempts use up a code's exposure or an address's budget.
-            store::return_attempt(&state.db, app.id, purpose.as_str()).await?;
+            // Only wrong attempts use up a code's exposure or an address's budget. Best effort:
+            // the code is claimed already, and a number not given back only errs on the safe side.
+            if let Err(e) = store::return_attempt(&state.db, app.id, purpose.as_str()).await {
+                tracing::warn!(error = %e, "could not give back a code attempt");
+            }
             attempt.give_back(state).await;
             Ok(row)
         }
