@@ -11,6 +11,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_end_user_auth;
 mod m20261123_000003_authorization;
 mod m20261123_000004_change_sequence;
+mod m20261207_000005_code_exposure;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_end_user_auth::Migration),
             Box::new(m20261123_000003_authorization::Migration),
             Box::new(m20261123_000004_change_sequence::Migration),
+            Box::new(m20261207_000005_code_exposure::Migration),
         ]
     }
 }

@@ -13,7 +13,7 @@ use crate::{
     auth_config, clock, db,
     end_users::{self, identity::Email},
     entity::{end_user, one_time_code},
-    ratelimit::Limit,
+    ratelimit::{self, Limit, Reservation},
     secrets::{hash_secret, random_bytes},
     state::AppState,
     write,
@@ -21,10 +21,12 @@ use crate::{
 
 /// How long a code lives.
 pub const LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
-/// Wrong codes per app and purpose per window.
-pub const APP_FAILURE_LIMIT: Limit = Limit { max: 10, window: Duration::from_secs(600) };
-/// Wrong codes per IP per app per window.
-pub const IP_FAILURE_LIMIT: Limit = Limit { max: 5, window: Duration::from_secs(600) };
+/// Code attempts per client address (an IPv4 address or an IPv6 /64) per app per window,
+/// counted before they are evaluated; a successful one is given back.
+pub const ADDRESS_LIMIT: Limit = Limit { max: 5, window: Duration::from_secs(600) };
+/// How many of the app's code attempts for its purpose, from any address, a code answers after
+/// its mint: once that many have been evaluated, it is dead (410 like any invalid code).
+pub const EXPOSURE: i64 = 100;
 
 /// What a code is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,7 @@ pub async fn mint(
         let now = clock::now();
         let code = new_code();
         let unit = write::begin(&state.db, &state.bus).await?;
+        let attempts_at_mint = store::attempts(unit.conn(), app.id, purpose.as_str()).await?;
         store::delete_for(unit.conn(), app.id, user.map(|u| u.id).unwrap_or(Uuid::nil()), purpose.as_str()).await?;
         let new = NewCode {
             app_id: app.id,
@@ -97,6 +100,7 @@ pub async fn mint(
             now,
             expires_at: now + LIFETIME,
             used_at: if user.is_some() { None } else { Some(now) },
+            attempts_at_mint,
         };
         match store::insert(unit.conn(), new).await {
             Ok(row) => {
@@ -138,35 +142,58 @@ pub fn parse_code(raw: &str) -> Result<String, Error> {
     Ok(code.to_owned())
 }
 
-/// Consumes a code: 429 while the failure budgets are spent, 410 for a wrong, expired or used
-/// code (which spends budget).
-pub async fn consume(
+/// A code attempt admitted by the caller's address budget, not yet evaluated.
+#[must_use = "an attempt is either consumed or given back"]
+struct Attempt(Reservation);
+
+/// Admits one code attempt from the caller's address: 429 with `Retry-After` once the address
+/// has had `ADDRESS_LIMIT` attempts evaluated in the window. Counted before the attempt is
+/// evaluated, so concurrent attempts get no more than the budget between them.
+async fn admit(state: &AppState, app: &AppRef, ctx: &Origin) -> Result<Attempt, Error> {
+    let key = format!("codes:ip:{}:{}", app.id, ratelimit::client_address(ctx.ip));
+    Ok(Attempt(state.limits.reserve(&key, ADDRESS_LIMIT).await?))
+}
+
+impl Attempt {
+    /// Returns the attempt unevaluated (the request failed for another reason).
+    async fn give_back(self, state: &AppState) {
+        state.limits.release(self.0).await;
+    }
+}
+
+/// Consumes a code with an admitted attempt: 410 for a wrong, expired or used code, and for a
+/// right one that more than `EXPOSURE` of the app's attempts were weighed against since its mint.
+/// A wrong code keeps its attempt counted; a consumed one gives it back.
+async fn consume(
     state: &AppState,
     app: &AppRef,
     purpose: Purpose,
     code: &str,
-    ctx: &Origin,
+    attempt: Attempt,
 ) -> Result<one_time_code::Model, Error> {
-    let app_key = format!("codes:app:{}:{}", app.id, purpose.as_str());
-    let ip_key = format!("codes:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default());
-    state.limits.check(&app_key, APP_FAILURE_LIMIT).await?;
-    state.limits.check(&ip_key, IP_FAILURE_LIMIT).await?;
+    // The number is drawn before the lookup, so no burst of attempts, however spread over
+    // addresses and instances, is weighed against a code without being counted first.
+    let drawn = store::draw_attempt(&state.db, app.id, purpose.as_str()).await?;
     let now = clock::now();
     let found = store::find(&state.db, app.id, &code_hash(app.id, code), purpose.as_str())
         .await?
-        .filter(|c| c.used_at.is_none() && c.expires_at > now);
+        .filter(|c| c.used_at.is_none() && c.expires_at > now && drawn - c.attempts_at_mint <= EXPOSURE);
     let claimed = match &found {
         // A single conditional update: exactly one concurrent consumer wins.
         Some(row) => store::claim(&state.db, row.id, now).await?,
         None => false,
     };
     match found {
-        Some(row) if claimed => Ok(row),
-        _ => {
-            state.limits.hit(&app_key, APP_FAILURE_LIMIT).await?;
-            state.limits.hit(&ip_key, IP_FAILURE_LIMIT).await?;
-            Err(gone())
+        Some(row) if claimed => {
+            // Only wrong attempts use up a code's exposure or an address's budget. Best effort:
+            // the code is claimed already, and a number not given back only errs on the safe side.
+            if let Err(e) = store::return_attempt(&state.db, app.id, purpose.as_str()).await {
+                tracing::warn!(error = %e, "could not give back a code attempt");
+            }
+            attempt.give_back(state).await;
+            Ok(row)
         }
+        _ => Err(gone()),
     }
 }
 
@@ -177,8 +204,8 @@ pub async fn prune(state: &AppState) -> Result<u64, Error> {
 }
 
 /// Resets a password with a reset code: the new password is checked and hashed first (a busy
-/// hashing queue, 503, does not burn the code), then the code is consumed, the password set and
-/// every session of the account ended.
+/// hashing queue, 503, burns neither the code nor the attempt), then the code is consumed, the
+/// password set and every session of the account ended.
 pub async fn reset_password(
     state: &AppState,
     app: &AppRef,
@@ -189,8 +216,16 @@ pub async fn reset_password(
     let code = parse_code(raw_code)?;
     let config = auth_config::load(&state.db, app.id).await?;
     config.check_password(new_password)?;
-    let hash = state.passwords.hash(new_password).await?;
-    let row = consume(state, app, Purpose::PasswordReset, &code, ctx).await?;
+    // Admitted before hashing, so a client over its budget costs no argon2 work either.
+    let attempt = admit(state, app, ctx).await?;
+    let hash = match state.passwords.hash(new_password).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            attempt.give_back(state).await;
+            return Err(e);
+        }
+    };
+    let row = consume(state, app, Purpose::PasswordReset, &code, attempt).await?;
     let user = account_for(state, app, &row).await?;
     end_users::service::reset_password(state, ctx, app.id, user, hash).await
 }
@@ -203,7 +238,8 @@ pub async fn verify_contact(
     raw_code: &str,
 ) -> Result<end_user::Model, Error> {
     let code = parse_code(raw_code)?;
-    let row = consume(state, app, Purpose::EmailVerification, &code, ctx).await?;
+    let attempt = admit(state, app, ctx).await?;
+    let row = consume(state, app, Purpose::EmailVerification, &code, attempt).await?;
     let user = account_for(state, app, &row).await?;
     end_users::service::verify_email(state, ctx, app.id, user).await
 }

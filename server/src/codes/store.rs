@@ -1,10 +1,13 @@
 //! One-time code queries, always scoped by app.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, QueryFilter, Set,
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
+};
 use uuid::Uuid;
 
-use crate::entity::one_time_code;
+use crate::entity::{code_attempt_counter, one_time_code};
 
 /// Deletes the codes of `end_user_id` (the nil id for decoys) for `purpose`.
 pub(super) async fn delete_for(
@@ -32,6 +35,7 @@ pub(super) struct NewCode {
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    pub attempts_at_mint: i64,
 }
 
 pub(super) async fn insert(db: &impl ConnectionTrait, new: NewCode) -> Result<one_time_code::Model, DbErr> {
@@ -45,6 +49,7 @@ pub(super) async fn insert(db: &impl ConnectionTrait, new: NewCode) -> Result<on
         created_at: Set(new.now),
         expires_at: Set(new.expires_at),
         used_at: Set(new.used_at),
+        attempts_at_mint: Set(new.attempts_at_mint),
     }
     .insert(db)
     .await
@@ -83,4 +88,40 @@ pub(super) async fn prune(db: &impl ConnectionTrait, cutoff: DateTime<Utc>) -> R
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// The app's code-attempt counter for `purpose` (0 before its first attempt).
+pub(super) async fn attempts(db: &impl ConnectionTrait, app_id: Uuid, purpose: &str) -> Result<i64, DbErr> {
+    let row = code_attempt_counter::Entity::find_by_id((app_id, purpose.to_owned())).one(db).await?;
+    Ok(row.map_or(0, |r| r.attempts))
+}
+
+/// Draws the next number of the app's code-attempt counter for `purpose`, in one statement:
+/// concurrent attempts, on any instance, each get a different number.
+pub(super) async fn draw_attempt(db: &impl ConnectionTrait, app_id: Uuid, purpose: &str) -> Result<i64, DbErr> {
+    use code_attempt_counter::Column::{AppId, Attempts, Purpose};
+    let insert = Query::insert()
+        .into_table(code_attempt_counter::Entity)
+        .columns([AppId, Purpose, Attempts])
+        .values_panic([app_id.into(), purpose.into(), 1i64.into()])
+        .on_conflict(
+            OnConflict::columns([AppId, Purpose])
+                .value(Attempts, Expr::col((code_attempt_counter::Entity, Attempts)).add(1i64))
+                .to_owned(),
+        )
+        .returning(Query::returning().column(Attempts))
+        .to_owned();
+    let row = db.query_one(&insert).await?.ok_or_else(|| DbErr::RecordNotFound("code attempt counter".into()))?;
+    row.try_get("", Attempts.as_str())
+}
+
+/// Gives back a number drawn by an attempt that succeeded.
+pub(super) async fn return_attempt(db: &impl ConnectionTrait, app_id: Uuid, purpose: &str) -> Result<(), DbErr> {
+    code_attempt_counter::Entity::update_many()
+        .col_expr(code_attempt_counter::Column::Attempts, Expr::col(code_attempt_counter::Column::Attempts).sub(1i64))
+        .filter(code_attempt_counter::Column::AppId.eq(app_id))
+        .filter(code_attempt_counter::Column::Purpose.eq(purpose))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod app_api_key;
 pub mod app_slug_alias;
 pub mod audit_log;
 pub mod auth_config;
+pub mod code_attempt_counter;
 pub mod end_user;
 pub mod idempotency_key;
 pub mod invite;

@@ -15,6 +15,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
+    /// The app's code-attempt counter for this purpose when the code was minted.
+    pub attempts_at_mint: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

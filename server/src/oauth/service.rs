@@ -17,7 +17,7 @@ use crate::{
     error::{Code, Error},
     m2m::clients::{CLIENT_ID_MAX, ClientRecord},
     permissions,
-    ratelimit::Limit,
+    ratelimit::{self, Limit},
     secrets::hash_secret,
     sessions,
     state::AppState,
@@ -57,8 +57,13 @@ pub fn check_grant_type(grant_type: Option<&str>) -> Result<(), Error> {
     }
 }
 
-/// Authenticates the calling client of `app`, throttling failures per client and IP. Each
-/// failure is counted and audited.
+/// Authenticates the calling client of `app`, throttling failures per client and address.
+///
+/// The secret compare is a cheap hash, and a correct secret must not cost a database write (the
+/// token endpoint is a hot path), so the order is: a blocked key is refused (a cached read) →
+/// compare → only a failure is counted, and the count it draws decides its answer: within both
+/// budgets 401 (audited), beyond either 429 with `Retry-After` — so N concurrent wrong secrets
+/// get at most the budget's worth of 401s, and while a key is blocked even a correct secret is 429.
 pub async fn authenticate_client(
     state: &AppState,
     app: &AppRef,
@@ -66,7 +71,7 @@ pub async fn authenticate_client(
     creds: ClientCredentials,
 ) -> Result<Arc<ClientRecord>, Error> {
     let ClientCredentials { client_id, secret, basic } = creds;
-    let ip = ctx.ip_string().unwrap_or_default();
+    let ip = ratelimit::client_address(ctx.ip);
     let throttle = format!("oauth:{}:{}:{ip}", app.id, hash_secret(&client_id));
     let ip_throttle = format!("oauth:{}:ip:{ip}", app.id);
     state.limits.check(&throttle, CLIENT_FAILURE_LIMIT).await?;
@@ -81,6 +86,7 @@ pub async fn authenticate_client(
         Some(_) => None,
     };
     if let Some(reason) = reason {
+        // Beyond a budget the failure is answered 429 here, and not audited.
         state.limits.hit(&throttle, CLIENT_FAILURE_LIMIT).await?;
         state.limits.hit(&ip_throttle, IP_FAILURE_LIMIT).await?;
         // The audit keeps what was claimed, but no more of it than a real id could be.

@@ -1,14 +1,20 @@
-//! Fixed-window failure counters stored in the database, so every instance sees the same counts.
-//! They are written only on failure paths (failed sign-ins, wrong codes, bad client secrets).
+//! Fixed-window attempt counters stored in the database, so every instance sees the same counts.
+//! They are written only where an attempt can fail (sign-ins, codes, client secrets), never on a
+//! success that needed no budget (a correct client secret).
 //!
-//! A key checked again within a couple of seconds costs no database read: each instance
-//! remembers what it last learned about a key (clean, or blocked until a time) for
-//! `VERDICT_TTL` — so a client authenticating over and over (the token endpoint) reads the
-//! database once per key and interval, while a first sign-in of an identifier still reads it.
-//! Failures always go to the database and return the shared count, so a key blocked elsewhere is
-//! known here after at most one more failure or `VERDICT_TTL`, whichever comes first.
+//! An attempt is counted *before* the work it guards (`reserve`): one statement increments the
+//! shared count and returns it, so of N concurrent attempts — on any number of instances — exactly
+//! those that drew a count within the budget go on; the rest get 429 without being evaluated.
+//! An attempt that succeeds gives its count back (`release`). Where the check itself is cheap and
+//! a success must not write (the token endpoint), the caller evaluates first and counts only a
+//! failure (`hit`), whose drawn count decides between the failure's own answer and 429.
+//!
+//! A key already blocked costs no database write: each instance remembers a block it learned
+//! (from its own count or a `check`) until the window ends, for at most `VERDICT_TTL`, and
+//! `check` remembers a clean read as long — so a client authenticating over and over (the token
+//! endpoint) reads the database once per key and interval.
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use chrono::{DateTime, Utc};
 
@@ -55,7 +61,7 @@ impl RateLimiter {
         };
         let now = clock::now();
         match blocked_until {
-            Some(end) if end > now => Err(Error::too_many_requests((end - now).num_seconds().max(1) as u64)),
+            Some(end) if end > now => Err(retry_at(end, now)),
             _ => Ok(()),
         }
     }
@@ -68,15 +74,44 @@ impl RateLimiter {
         Ok((end > clock::now() && count as u32 >= limit.max).then_some(end))
     }
 
-    /// Counts one failure for `key`; returns the count in the current window.
-    pub async fn hit(&self, key: &str, limit: Limit) -> Result<u32, Error> {
-        let (count, window_start) = store::hit(&self.db, key, limit.window).await?;
-        // Only a block is stored: concurrent failures finish in any order, and an earlier one's
-        // "not yet" must never replace a later one's block.
-        if count >= limit.max {
-            self.verdicts.insert(key.to_owned(), Some(window_end(window_start, limit)));
+    /// Counts one attempt for `key` before it is evaluated: 429 with `Retry-After` (and nothing
+    /// to evaluate) when the count it drew is beyond `limit`. Give the reservation back with
+    /// `release` if the attempt succeeds.
+    pub async fn reserve(&self, key: &str, limit: Limit) -> Result<Reservation, Error> {
+        // Known blocked: refused without a write.
+        if let Some(Some(end)) = self.verdicts.get(key) {
+            let now = clock::now();
+            if end > now {
+                return Err(retry_at(end, now));
+            }
         }
-        Ok(count)
+        let (count, window_start) = store::hit(&self.db, key, limit.window).await?;
+        let end = window_end(window_start, limit);
+        if count >= limit.max {
+            // Only a block is stored: concurrent attempts finish in any order, and an earlier
+            // one's "not yet" must never replace a later one's block.
+            self.verdicts.insert(key.to_owned(), Some(end));
+        }
+        if count > limit.max {
+            return Err(retry_at(end, clock::now()));
+        }
+        Ok(Reservation { key: key.to_owned(), window_start })
+    }
+
+    /// Counts one failure that was already evaluated: 429 with `Retry-After` when it was beyond
+    /// `limit` (the caller answers it instead of the failure).
+    pub async fn hit(&self, key: &str, limit: Limit) -> Result<(), Error> {
+        self.reserve(key, limit).await.map(|_counted| ())
+    }
+
+    /// Gives back a reserved attempt that succeeded. Best effort: if the database fails, the
+    /// attempt stays counted, which errs on the safe side.
+    pub async fn release(&self, reservation: Reservation) {
+        // The block this attempt may have completed is no longer certain: ask the database next.
+        self.verdicts.remove(&reservation.key);
+        if let Err(e) = store::release(&self.db, &reservation.key, reservation.window_start).await {
+            tracing::warn!(error = %e, "could not release a rate-limit reservation");
+        }
     }
 
     /// Forgets `key` (e.g. after a successful sign-in).
@@ -84,5 +119,47 @@ impl RateLimiter {
         self.verdicts.remove(key);
         store::delete(&self.db, key).await?;
         Ok(())
+    }
+}
+
+/// An attempt counted under a budget before it was evaluated.
+#[derive(Debug)]
+#[must_use = "a reservation is either kept (the attempt failed) or released"]
+pub struct Reservation {
+    key: String,
+    window_start: DateTime<Utc>,
+}
+
+fn retry_at(end: DateTime<Utc>, now: DateTime<Utc>) -> Error {
+    Error::too_many_requests((end - now).num_seconds().max(1) as u64)
+}
+
+/// The address a per-client budget is kept for: an IPv4 address, or the /64 network of an IPv6
+/// one — a single host is routinely given a whole /64, so counting its addresses one by one would
+/// let it rotate through 2⁶⁴ budgets.
+pub fn client_address(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        None => String::new(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_share_a_budget_per_64_and_mapped_ipv4_is_ipv4() {
+        let addr = |s: &str| client_address(Some(s.parse().unwrap()));
+        assert_eq!(addr("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(addr("2001:db8:1:2:ffff:ffff:ffff:ffff"), addr("2001:db8:1:2::"));
+        assert_ne!(addr("2001:db8:1:3::1"), addr("2001:db8:1:2::1"));
+        assert_eq!(addr("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(addr("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_address(None), "");
     }
 }

@@ -2,10 +2,13 @@
 //!
 //! Sign-in is built so its answers and timing do not reveal which accounts exist: unknown
 //! identifiers are checked against a dummy hash, and wrong password, unknown user and empty
-//! password get the same 401 body. Failed attempts are counted per account (the account lock,
-//! which expires with its window — one budget whether the username or the email named it), per
-//! unknown identifier (the same budget and answers, so unknown and known look alike) and per IP,
-//! in shared counters, and answered with 429 and `Retry-After` once over the limit.
+//! password get the same 401 body. Attempts are budgeted per account (the account lock, which
+//! expires with its window — one budget whether the username or the email named it), per unknown
+//! identifier (the same budget and answers, so unknown and known look alike) and per client
+//! address, in shared counters. Each attempt is counted before its password is hashed and given
+//! back if it succeeds, so however many arrive at once — on however many instances — at most
+//! the budget is evaluated and the rest are answered 429 with `Retry-After`: the lock bounds
+//! both the guesses and the CPU an attacker can spend.
 
 use std::time::Duration;
 
@@ -24,7 +27,7 @@ use crate::{
         self,
         identity::{Email, Username, identifier_key},
     },
-    ratelimit::Limit,
+    ratelimit::{self, Limit, Reservation},
     rbac,
     secrets::hash_secret,
     state::AppState,
@@ -65,7 +68,16 @@ fn account_key(app: &AppRef, user_id: Uuid) -> String {
 }
 
 fn ip_key(app: &AppRef, ctx: &Origin) -> String {
-    format!("signin:ip:{}:{}", app.id, ctx.ip_string().unwrap_or_default())
+    format!("signin:ip:{}:{}", app.id, ratelimit::client_address(ctx.ip))
+}
+
+/// Gives back the attempts reserved for a sign-in that ended without being a failed guess, and
+/// passes `error` on.
+async fn give_back(state: &AppState, slots: [Option<Reservation>; 2], error: Error) -> Error {
+    for slot in slots.into_iter().flatten() {
+        state.limits.release(slot).await;
+    }
+    error
 }
 
 pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin) -> Result<Tokens, Error> {
@@ -79,31 +91,46 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     }
     let lock = Limit { max: config.max_failed_login_attempts, window: LOCK_WINDOW };
     let ip_limit = Limit { max: IP_FAILURE_LIMIT, window: LOCK_WINDOW };
-    let ip_key = ip_key(app, ctx);
-    state.limits.check(&ip_key, ip_limit).await?;
+    // Each budget is drawn on before the hash is checked, so N concurrent attempts get at most
+    // the budget's worth of argon2 verifications; the rest are 429 unevaluated.
+    let ip_slot = state.limits.reserve(&ip_key(app, ctx), ip_limit).await?;
 
     let key = identifier_key(&input.identifier);
-    let user = if key.contains('@') {
+    let found = if key.contains('@') {
         // Only a verified primary email signs in.
-        end_users::service::find_by_email(state, app.id, &key).await?.filter(|u| u.email_verified_at.is_some())
+        end_users::service::find_by_email(state, app.id, &key)
+            .await
+            .map(|u| u.filter(|u| u.email_verified_at.is_some()))
     } else {
-        end_users::service::find_by_username(state, app.id, &key).await?
+        end_users::service::find_by_username(state, app.id, &key).await
+    };
+    let user = match found {
+        Ok(user) => user,
+        Err(e) => return Err(give_back(state, [Some(ip_slot), None], e).await),
     };
     // The lock belongs to the account, whichever identifier names it; an identifier naming none
-    // has a budget of its own, checked and answered the same way.
+    // has a budget of its own, drawn on and answered the same way.
     let lock_key = match &user {
         Some(u) => account_key(app, u.id),
         None => id_key(app, &input.identifier),
     };
-    state.limits.check(&lock_key, lock).await?;
+    let lock_slot = match state.limits.reserve(&lock_key, lock).await {
+        Ok(slot) => slot,
+        // A locked account costs the address nothing: its budget counts evaluated failures.
+        Err(e) => return Err(give_back(state, [Some(ip_slot), None], e).await),
+    };
 
     let password = if input.password.len() > crate::passwords::MAX_PASSWORD_BYTES { "" } else { &input.password };
-    let verified = state.passwords.verify(user.as_ref().and_then(|u| u.password_hash.as_deref()), password).await?;
+    let verified = match state.passwords.verify(user.as_ref().and_then(|u| u.password_hash.as_deref()), password).await
+    {
+        Ok(verified) => verified,
+        // A busy hashing queue (503) is not the caller's failure.
+        Err(e) => return Err(give_back(state, [Some(ip_slot), Some(lock_slot)], e).await),
+    };
     let ok = verified.ok && !input.password.is_empty();
 
     let Some(user) = user.clone().filter(|_| ok) else {
-        state.limits.hit(&lock_key, lock).await?;
-        state.limits.hit(&ip_key, ip_limit).await?;
+        // The failure keeps both reservations: it is what they counted.
         let (actor, reason) = match &user {
             Some(u) => (user_actor(u.id), "wrong_password"),
             None => (Actor::unnamed(ActorKind::Anonymous), "unknown_identifier"),
@@ -119,8 +146,12 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
         return Err(invalid_credentials());
     };
     if !user.is_active() {
-        return Err(Error::new(Code::AccountInactive, format!("the account is {}", user.status.as_str())));
+        let inactive = Error::new(Code::AccountInactive, format!("the account is {}", user.status.as_str()));
+        return Err(give_back(state, [Some(ip_slot), Some(lock_slot)], inactive).await);
     }
+    state.limits.release(ip_slot).await;
+    // A success forgets the account's earlier failures, not only this attempt.
+    drop(lock_slot);
     state.limits.clear(&lock_key).await?;
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };

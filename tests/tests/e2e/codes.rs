@@ -1,7 +1,8 @@
 //! One-time codes: minting needs an API key with the named permission and answers the same
 //! shape whether or not an account matched; password reset (policy checked before the code is
 //! spent, every session revoked); contact verification; newer codes superseding older ones;
-//! the per-IP and per-app budgets for wrong codes; and codes never crossing apps.
+//! the per-address budget for code attempts, which one client cannot spend for others, and the
+//! per-code exposure that bounds guessing from many addresses; and codes never crossing apps.
 
 use chrono::{DateTime, Utc};
 use heimdall_server::entity::one_time_code;
@@ -240,14 +241,14 @@ db_test!(
 );
 
 db_test!(
-    async fn wrong_codes_are_limited_per_ip_and_per_app(server) {
+    async fn wrong_codes_are_limited_per_address_and_one_client_cannot_block_everyone(server) {
         let app = ConsumerApp::create(&server, "guessing").await;
         app.signup_ok("henry", "henry@example.io").await;
         let code = app.code_for("request-verification", "henry@example.io").await;
         let wrong = wrong_code(&code);
-        let (first, second, third) = (client_from("127.0.0.2"), client_from("127.0.0.3"), client_from("127.0.0.4"));
+        let first = client_from("127.0.0.2");
 
-        // Five wrong codes from one IP, then that IP is refused — even with the right code.
+        // Five wrong codes from one address, then that address is refused — even with the right code.
         for _ in 0..5 {
             verify_from(&first, &app, &wrong).await.expect_error(410, "code_invalid");
         }
@@ -257,19 +258,105 @@ db_test!(
             let retry: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
             assert!((1..=600).contains(&retry), "{r}");
         }
-        // Another IP has its own budget, but the app's is 10 in all.
-        for _ in 0..5 {
-            verify_from(&second, &app, &wrong).await.expect_error(410, "code_invalid");
+        // More clients spend their budgets too — twice the old app-wide budget in all — and each
+        // blocks only itself.
+        for ip in ["127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+            let client = client_from(ip);
+            for _ in 0..5 {
+                verify_from(&client, &app, &wrong).await.expect_error(410, "code_invalid");
+            }
+            verify_from(&client, &app, &wrong).await.expect_error(429, "rate_limited");
         }
-        verify_from(&third, &app, &wrong).await.expect_error(429, "rate_limited");
-        verify_from(&third, &app, &code).await.expect_error(429, "rate_limited");
+        // The genuine code, sent from another address, works.
+        let r = verify_from(&client_from("127.0.0.6"), &app, &code).await;
+        assert!(r.expect(200)["account_id"].is_string(), "{r}");
 
-        // Another app is not affected, from any of these IPs.
+        // Another app is not affected, from any of these addresses.
         let calm = ConsumerApp::create(&server, "calm").await;
         let (user, _) = calm.signup_ok("henry", "henry@example.io").await;
         let calm_code = calm.code_for("request-verification", "henry@example.io").await;
         let r = verify_from(&first, &calm, &calm_code).await;
         assert_eq!(r.expect(200)["account_id"], user.to_string());
+    }
+);
+
+/// 127.0.0.2 plays a trusted load balancer, so tests can speak for many client addresses.
+const PROXY: &str = "127.0.0.2";
+
+async fn behind_proxy(db: heimdall_tests::Db) -> TestServer {
+    TestServer::spawn_with(db, |config| {
+        config.trusted_proxies = heimdall_server::http::client_ip::TrustedProxies::parse(PROXY).unwrap();
+    })
+    .await
+}
+
+async fn verify_as(proxy: &reqwest::Client, app: &ConsumerApp<'_>, address: &str, code: &str) -> Reply {
+    let request = proxy
+        .post(app.server.url(&app.path("/auth/verify")))
+        .header("x-forwarded-for", address)
+        .json(&json!({ "code": code }));
+    TestServer::send(request).await
+}
+
+db_test!(
+    async fn a_code_answers_at_most_its_exposure_of_attempts_from_any_number_of_addresses(db: Db) {
+        let server = behind_proxy(db).await;
+        let app = ConsumerApp::create(&server, "exposed").await;
+        let proxy = client_from(PROXY);
+        let (user, _) = app.signup_ok("iris", "iris@example.io").await;
+        let code = app.code_for("request-verification", "iris@example.io").await;
+        let wrong = wrong_code(&code);
+
+        // 100 wrong codes from 20 addresses, each within its own budget: none is refused.
+        for i in 0..100 {
+            let address = format!("198.51.100.{}", i / 5 + 1);
+            verify_as(&proxy, &app, &address, &wrong).await.expect_error(410, "code_invalid");
+        }
+        // The code has now been exposed to as many guesses as it ever answers: even its right
+        // value, from a fresh address, is refused like any invalid code.
+        verify_as(&proxy, &app, "203.0.113.50", &code).await.expect_error(410, "code_invalid");
+        assert_eq!(app.end_user(user).await["email_verified_at"], serde_json::Value::Null);
+        // A code minted afterwards has an exposure of its own.
+        let fresh = app.code_for("request-verification", "iris@example.io").await;
+        let r = verify_as(&proxy, &app, "203.0.113.51", &fresh).await;
+        assert_eq!(r.expect(200)["account_id"], user.to_string());
+    }
+);
+
+db_test!(
+    async fn successful_codes_do_not_use_up_the_exposure_of_others(db: Db) {
+        let server = behind_proxy(db).await;
+        let app = ConsumerApp::create(&server, "busy").await;
+        let proxy = client_from(PROXY);
+        app.signup_ok("jack", "jack@example.io").await;
+        let waiting = app.code_for("request-verification", "jack@example.io").await;
+        // 120 accounts verify their addresses meanwhile — more attempts than a code's exposure.
+        for i in 0..120 {
+            let email = format!("user{i}@example.io");
+            app.signup_ok(&format!("user{i}"), &email).await;
+            let code = app.code_for("request-verification", &email).await;
+            verify_as(&proxy, &app, &format!("198.51.100.{}", i + 1), &code).await.expect(200);
+        }
+        verify_as(&proxy, &app, "203.0.113.9", &waiting).await.expect(200);
+    }
+);
+
+db_test!(
+    async fn the_addresses_of_one_ipv6_64_share_one_budget(db: Db) {
+        let server = behind_proxy(db).await;
+        let app = ConsumerApp::create(&server, "rotating").await;
+        let proxy = client_from(PROXY);
+        app.signup_ok("kate", "kate@example.io").await;
+        let code = app.code_for("request-verification", "kate@example.io").await;
+        let wrong = wrong_code(&code);
+        // One host rotating through its /64 has one budget.
+        for i in 1..=5 {
+            verify_as(&proxy, &app, &format!("2001:db8:7:7::{i:x}"), &wrong).await.expect_error(410, "code_invalid");
+        }
+        let r = verify_as(&proxy, &app, "2001:db8:7:7:ffff:ffff:ffff:ffff", &code).await;
+        r.expect_error(429, "rate_limited");
+        // The next /64 is another client.
+        verify_as(&proxy, &app, "2001:db8:7:8::1", &code).await.expect(200);
     }
 );
 

@@ -8,6 +8,7 @@ mod audit;
 mod auth_config;
 mod auth_lanes;
 mod authorize;
+mod budgets;
 mod codes;
 mod coherence;
 mod common_passwords;
