@@ -89,13 +89,17 @@ mod tests {
 /// Checks a permission that is being *granted* (to a role, key or client): `resource.action`
 /// with dot-separated lowercase segments of `[a-z0-9_-]`, or an explicit wildcard `resource.*`
 /// or `*`. Returns it unchanged.
+///
+/// The resource of a wildcard is one segment, as [`grants`] matches it: `auth.user.*` would be
+/// stored and then cover nothing but itself.
 pub fn parse_grant(raw: &str) -> Result<String, crate::error::Error> {
     if raw == "*" {
         return Ok(raw.to_owned());
     }
-    let body = raw.strip_suffix(".*").unwrap_or(raw);
-    let wildcard = body.len() != raw.len();
-    let ok = (body.split('.').count() >= 2 || wildcard) && body.split('.').all(is_word);
+    let ok = match raw.strip_suffix(".*") {
+        Some(resource) => is_word(resource),
+        None => raw.split('.').count() >= 2 && raw.split('.').all(is_word),
+    };
     if !ok {
         return Err(crate::error::Error::validation(
             "permissions",
@@ -257,6 +261,20 @@ mod grant_tests {
         assert!(err.message.starts_with("permissions: 'docs'"), "{}", err.message);
         for bad in [".*", "Docs.*", "docs.*.*", "*.*", "**", "docs.*x"] {
             assert!(parse_grant(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_grant_names_one_resource_and_covers_its_actions() {
+        // Found by the `permission` fuzz target: `auth.user.*` was accepted, yet `grants`
+        // matches a wildcard against the first segment only, so it covered nothing.
+        for bad in ["auth.user.*", "a.b.*", "auth.user.verify.*"] {
+            assert!(parse_grant(bad).is_err(), "{bad}");
+        }
+        for ok in ["auth.*", "docs.*", "a_b-c.*"] {
+            assert!(parse_grant(ok).is_ok(), "{ok}");
+            let action = ok.replace('*', "read");
+            assert!(grants(&held(&[ok]), &action), "{ok} covers {action}");
         }
     }
 

@@ -39,6 +39,8 @@ use std::{
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
+use crate::workspace_root;
+
 pub use limits::run as run_limits;
 use server::DbKind;
 pub use trivial::serve as run_trivial;
@@ -167,10 +169,6 @@ fn usage() -> String {
         out.push_str(&format!("  {name:<20} {help}\n"));
     }
     out
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
 fn require_tools() -> Result<()> {

@@ -477,7 +477,8 @@ mod tests {
         r#"{"permissions":[]}"#,
         r#"  {"token":"a\"b\u0041"}  "#,
         r#"{}"#,
-        // Refused by serde, so read by poem-openapi alone (it turns numbers into strings).
+        // Refused by serde, so read by poem-openapi alone (it turns numbers into strings), or
+        // refused outright (a member sent twice).
         r#"{"token":5,"permission":"posts.read"}"#,
         r#"{"token":"a","token":"b"}"#,
         r#"["a.b.c","posts.read",null]"#,
@@ -492,6 +493,19 @@ mod tests {
         assert!(DirectJson::<AuthorizeRequest>::parse(b"").is_err());
         let lenient = DirectJson::<AuthorizeRequest>::parse(br#"{"token":5}"#).expect("poem-openapi's reading");
         assert_eq!(lenient.token.as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn a_member_sent_twice_is_refused_not_read_as_its_last_value() {
+        // Found by the `decision_body` fuzz target.
+        for body in [&br#"{"token":"a","token":"b"}"#[..], br#"{"permission":"docs.read","token":"t","permission":"x.y"}"#] {
+            assert!(DirectJson::<AuthorizeRequest>::parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        let err = DirectJson::<VerifyRequest>::parse(br#"{"token":"a", "token":null}"#).unwrap_err();
+        assert_eq!(err.reason, "duplicate field `token`");
+        // Unknown members are not read, once or twice.
+        let read = DirectJson::<VerifyRequest>::parse(br#"{"token":"a","x":1,"x":2}"#).unwrap();
+        assert_eq!(read.token.as_deref(), Some("a"));
     }
 
     #[test]

@@ -46,8 +46,10 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return Some(client);
         }
-        // Right to left: the last header line first, each line's entries from its end.
-        let lines = headers.get_all("x-forwarded-for").iter().rev().filter_map(|v| v.to_str().ok());
+        // Right to left: the last header line first, each line's entries from its end. A line
+        // that is not visible ASCII was written by no proxy: as one malformed entry, it stops the
+        // walk (skipping it would let the entries left of it through).
+        let lines = headers.get_all("x-forwarded-for").iter().rev().map(|v| v.to_str().unwrap_or(""));
         for entry in lines.flat_map(|v| v.rsplit(',')).map(str::trim) {
             match parse_hop(entry) {
                 Some(ip) => {
@@ -200,6 +202,24 @@ mod tests {
             assert_eq!(lb.client_ip(peer, &headers(&[xff])), Some(ip("10.0.0.9")), "{xff}");
         }
         assert_eq!(lb.client_ip(peer, &headers(&["1.1.1.1", "fe80::1%eth0", "10.0.0.9"])), Some(ip("10.0.0.9")));
+    }
+
+    #[test]
+    fn a_line_that_is_not_text_stops_the_walk_like_any_malformed_entry() {
+        // Found by the `forwarded_for` fuzz target: such a line used to be skipped, and the
+        // client-written address left of it was taken as the client.
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        let mut h = HeaderMap::new();
+        for line in [&b"1.1.1.1"[..], b"\xff203.0.113.7", b"10.0.0.9"] {
+            h.append("x-forwarded-for", HeaderValue::from_bytes(line).unwrap());
+        }
+        assert_eq!(lb.client_ip(peer, &h), Some(ip("10.0.0.9")));
+        let mut h = HeaderMap::new();
+        for line in [&b"1.1.1.1"[..], b"caf\xc3\xa9"] {
+            h.append("x-forwarded-for", HeaderValue::from_bytes(line).unwrap());
+        }
+        assert_eq!(lb.client_ip(peer, &h), Some(ip("10.0.0.5")));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! and renders every answer as a `Value` tree before writing it: a dozen allocations and copies
 //! of the ~900-byte token per call, a measurable share of `/authorize`. Here a body goes straight
 //! into `T`; when serde refuses it, the body takes poem-openapi's own path, so a refused body
-//! gets exactly the error (or the lenient reading) it always got. Only types whose `Object`
+//! gets exactly the error (or the lenient reading) it always got, except a body that repeats a
+//! member: refused, where poem-openapi would keep the last value. Only types whose `Object`
 //! derive has no validators may implement [`Direct`]: serde would not run them.
 
 use bytes::Bytes;
@@ -18,7 +19,12 @@ use poem_openapi::{
     registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
     types::{ParseFromJSON, ToJSON, Type},
 };
-use serde::{Serialize, de::DeserializeOwned};
+use std::collections::HashSet;
+
+use serde::{
+    Deserializer, Serialize,
+    de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor},
+};
 
 /// A type whose serde (de)serialization is field for field its poem-openapi `Object` one
 /// (same names, `null`/absent as `None`, absent optionals skipped) and that has no validators.
@@ -35,6 +41,11 @@ impl<T: Direct + DeserializeOwned> DirectJson<T> {
         if let Some(value) = Self::direct(body) {
             return Ok(value);
         }
+        // serde refuses a field sent twice; poem-openapi's `Value` tree would keep its last value,
+        // and a proxy in front may have read the first. Refused, in serde's words.
+        if let Some(name) = repeated_member(body) {
+            return Err(ParseRequestPayloadError { reason: format!("duplicate field `{name}`") });
+        }
         let value = if body.is_empty() {
             serde_json::Value::Null
         } else {
@@ -49,6 +60,31 @@ impl<T: Direct + DeserializeOwned> DirectJson<T> {
         let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if object { serde_json::from_slice(body).ok() } else { None }
     }
+}
+
+/// The first member name repeated at the top of a JSON object body (escapes decoded).
+fn repeated_member(body: &[u8]) -> Option<String> {
+    struct Names;
+    impl<'de> Visitor<'de> for Names {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let (mut seen, mut repeated) = (HashSet::new(), None);
+            // Read to the end: the deserializer refuses an object left unfinished.
+            while let Some(name) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                if !seen.insert(name.clone()) && repeated.is_none() {
+                    repeated = Some(name);
+                }
+            }
+            Ok(repeated)
+        }
+    }
+    serde_json::Deserializer::from_slice(body).deserialize_map(Names).ok().flatten()
 }
 
 impl<T: Direct> Payload for DirectJson<T> {

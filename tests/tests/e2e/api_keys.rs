@@ -66,6 +66,8 @@ db_test!(
             json!({ "name": "ok", "permissions": ["Docs.Read"] }),
             json!({ "name": "ok", "permissions": ["docs"] }),
             json!({ "name": "ok", "permissions": ["*.read"] }),
+            // A wildcard names one resource: this one would cover no permission.
+            json!({ "name": "ok", "permissions": ["auth.user.*"] }),
         ] {
             let r = server.post(&path, &body).await;
             r.expect_error(400, "validation_failed");

@@ -163,9 +163,10 @@ db_test!(
         assert_eq!(app.grant("editor", &["*"]).await["permissions"], json!(["*"]));
         assert_eq!(app.grant("editor", &[]).await["permissions"], json!([]));
 
-        // Unknown or malformed entries are refused and change nothing.
+        // Unknown or malformed entries are refused and change nothing; a wildcard names one
+        // resource (`docs.read.*` would cover nothing but itself).
         app.grant("editor", &["docs.read"]).await;
-        for bad in [vec!["nope.read"], vec!["docs.read", "docs.delete"], vec!["Docs.Read"], vec!["docs"], vec![" docs.read"], vec!["*.read"]] {
+        for bad in [vec!["nope.read"], vec!["docs.read", "docs.delete"], vec!["Docs.Read"], vec!["docs"], vec![" docs.read"], vec!["*.read"], vec!["docs.read.*"]] {
             let r = app.set_role_permissions_as(&server.pak, "editor", &bad).await;
             r.expect_error(400, "validation_failed");
         }
