@@ -11,15 +11,16 @@
 use std::net::IpAddr;
 
 use heimdall_server::http::client_ip::TrustedProxies;
-use libfuzzer_sys::fuzz_target;
 use ipnet::IpNet;
+use libfuzzer_sys::fuzz_target;
 use poem::http::{HeaderMap, HeaderValue};
 
 const TRUSTED: &str = "10.0.0.0/8, 2001:db8:100::/48, 127.0.0.1, ::ffff:192.168.1.1";
 const PEERS: [&str; 6] = ["10.0.0.5", "::ffff:10.0.0.5", "127.0.0.1", "203.0.113.7", "2001:db8:100::1", "192.168.1.1"];
 
 fn trusted(ip: IpAddr) -> bool {
-    let nets: [IpNet; 4] = ["10.0.0.0/8", "2001:db8:100::/48", "127.0.0.1/32", "192.168.1.1/32"].map(|n| n.parse().unwrap());
+    let nets: [IpNet; 4] =
+        ["10.0.0.0/8", "2001:db8:100::/48", "127.0.0.1/32", "192.168.1.1/32"].map(|n| n.parse().unwrap());
     nets.iter().any(|n| n.contains(&ip.to_canonical()))
 }
 

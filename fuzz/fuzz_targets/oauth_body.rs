@@ -20,8 +20,14 @@ const PARAMETERS: [&str; 4] = ["grant_type", "client_id", "client_secret", "scop
 /// The body as the token endpoint reads it.
 fn read(content_type: &str, body: &[u8]) -> Option<TokenRequest> {
     let (req, mut body) = poem::Request::builder().content_type(content_type).body(body.to_vec()).split();
-    let options =
-        ExtractParamOptions { name: "body", ignore_case: false, default_value: None, example_value: None, explode: true, style: None };
+    let options = ExtractParamOptions {
+        name: "body",
+        ignore_case: false,
+        default_value: None,
+        example_value: None,
+        explode: true,
+        style: None,
+    };
     let read = futures::executor::block_on(TokenBody::from_request(&req, &mut body, options)).ok()?;
     Some(match read {
         TokenBody::Json(j) => j.0,

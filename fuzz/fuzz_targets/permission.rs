@@ -48,9 +48,8 @@ fuzz_target!(|data: &[u8]| {
     alone(grant);
     alone(wanted);
     if parse_grant(grant).is_ok() && parse_permission(wanted).is_ok() && grants(&held(&[grant]), wanted) {
-        let covered = grant == "*"
-            || grant == wanted
-            || grant.strip_suffix('*').is_some_and(|prefix| wanted.starts_with(prefix));
+        let covered =
+            grant == "*" || grant == wanted || grant.strip_suffix('*').is_some_and(|prefix| wanted.starts_with(prefix));
         assert!(covered, "{grant:?} covers {wanted:?}");
         // More grants never take a permission away.
         assert!(grants(&held(&["zzz.other", grant]), wanted));

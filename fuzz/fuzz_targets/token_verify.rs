@@ -64,7 +64,10 @@ fn strict_header(header: &[u8]) -> bool {
 
 /// Whether claims pass the checks that follow the signature.
 fn claims_hold(c: &AccessClaims) -> bool {
-    !expired(c, NOW) && c.nbf.is_none_or(|nbf| nbf.saturating_sub(LEEWAY_SECS as i64) <= NOW) && c.iss == ISSUER && c.aud == AUDIENCE
+    !expired(c, NOW)
+        && c.nbf.is_none_or(|nbf| nbf.saturating_sub(LEEWAY_SECS as i64) <= NOW)
+        && c.iss == ISSUER
+        && c.aud == AUDIENCE
 }
 
 /// Accepted claims are exactly the signed payload's, and they survive a round trip.

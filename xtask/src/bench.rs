@@ -31,7 +31,7 @@ mod trivial;
 mod verify_bench;
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, ExitCode, Stdio},
     time::Duration,
 };

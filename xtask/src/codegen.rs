@@ -13,7 +13,7 @@
 use std::{
     fs, io,
     panic::{self, AssertUnwindSafe},
-    path::{Path, PathBuf},
+    path::Path,
     process::ExitCode,
     sync::Mutex,
 };

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail, ensure};
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// libFuzzer needs the nightly toolchain (`-Zsanitizer`, coverage instrumentation).
-const TOOLCHAIN: &str = "+nightly";
+const TOOLCHAIN: &str = "nightly";
 
 const USAGE: &str = "usage: cargo xtask fuzz [options]
 
@@ -66,11 +66,16 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     ensure_cargo_fuzz()?;
+    let nightly = Command::new("rustup").args(["run", TOOLCHAIN, "rustc", "--version"]).output();
+    ensure!(
+        nightly.is_ok_and(|o| o.status.success()),
+        "cargo fuzz needs the nightly toolchain: rustup toolchain install {TOOLCHAIN}"
+    );
     let chosen = if options.targets.is_empty() { all } else { options.targets.clone() };
 
     eprintln!("building {} fuzz target(s) (nightly, sanitizer {})", chosen.len(), options.sanitizer);
     let status = cargo_fuzz(&fuzz_dir)
-        .args(["build", "--debug-assertions", "--sanitizer", &options.sanitizer])
+        .args(["build", "--sanitizer", &options.sanitizer])
         .status()
         .context("running cargo fuzz build")?;
     ensure!(status.success(), "cargo fuzz build failed");
@@ -138,9 +143,13 @@ fn ensure_cargo_fuzz() -> Result<()> {
     Ok(())
 }
 
+/// `cargo fuzz` on the nightly toolchain, through rustup: under `cargo xtask` the `cargo` on the
+/// path may be the stable toolchain's own, which knows no `+nightly`.
 fn cargo_fuzz(fuzz_dir: &Path) -> Command {
-    let mut command = Command::new("cargo");
-    command.arg(TOOLCHAIN).arg("fuzz").current_dir(fuzz_dir.parent().expect("fuzz/ is in the workspace"));
+    let mut command = Command::new("rustup");
+    command
+        .args(["run", TOOLCHAIN, "cargo", "fuzz"])
+        .current_dir(fuzz_dir.parent().expect("fuzz/ is in the workspace"));
     // The workspace's own cargo and rustc settings (a stable toolchain among them) stay out.
     for var in ["RUSTUP_TOOLCHAIN", "CARGO", "RUSTC", "RUSTFLAGS", "CARGO_TARGET_DIR"] {
         command.env_remove(var);
@@ -159,7 +168,7 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, options: &Options) -> Result<Outcome>
 
     let started = Instant::now();
     let mut child = cargo_fuzz(fuzz_dir)
-        .args(["run", "--debug-assertions", "--sanitizer", &options.sanitizer, target])
+        .args(["run", "--sanitizer", &options.sanitizer, target])
         .arg(&generated)
         .arg(&seeds)
         .arg("--")
@@ -214,4 +223,3 @@ fn print_summary(outcomes: &[Outcome]) {
         println!("{:<16} {:>8.0} {:>12} {:>10} {:>9}  {result}", o.target, o.seconds, runs, rate, o.corpus);
     }
 }
-

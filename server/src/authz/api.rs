@@ -498,7 +498,9 @@ mod tests {
     #[test]
     fn a_member_sent_twice_is_refused_not_read_as_its_last_value() {
         // Found by the `decision_body` fuzz target.
-        for body in [&br#"{"token":"a","token":"b"}"#[..], br#"{"permission":"docs.read","token":"t","permission":"x.y"}"#] {
+        for body in
+            [&br#"{"token":"a","token":"b"}"#[..], br#"{"permission":"docs.read","token":"t","permission":"x.y"}"#]
+        {
             assert!(DirectJson::<AuthorizeRequest>::parse(body).is_err(), "{}", String::from_utf8_lossy(body));
         }
         let err = DirectJson::<VerifyRequest>::parse(br#"{"token":"a", "token":null}"#).unwrap_err();

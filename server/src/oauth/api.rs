@@ -409,8 +409,9 @@ mod tests {
         assert_reads_alike::<TokenRequest>(&bodies);
         assert_reads_alike::<TokenOperationRequest>(&bodies);
         // Found by the `oauth_body` fuzz target: the last value used to win silently.
-        let err = DirectJson::<TokenRequest>::parse(br#"{"client_id":"m2m_a","client_secret":"s","client_id":"m2m_b"}"#)
-            .unwrap_err();
+        let err =
+            DirectJson::<TokenRequest>::parse(br#"{"client_id":"m2m_a","client_secret":"s","client_id":"m2m_b"}"#)
+                .unwrap_err();
         assert_eq!(err.reason, "duplicate field `client_id`");
         let err = DirectJson::<TokenOperationRequest>::parse(br#"{"token":"a","tok\u0065n":"b"}"#).unwrap_err();
         assert_eq!(err.reason, "duplicate field `token`");
