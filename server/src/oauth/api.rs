@@ -75,8 +75,9 @@ pub struct TokenRequest {
     pub scope: Option<String>,
 }
 
-/// JSON (as the contract) or form-encoded (as RFC 6749). Read by serde in both: a parameter
-/// sent twice is refused (RFC 6749 §3.2), never read as one of its values.
+/// JSON (as the contract) or form-encoded (as RFC 6749).
+// Both read by serde: a parameter sent twice is refused (RFC 6749 §3.2), never read as one of
+// its values. (Doc comments here are the spec's request description.)
 #[derive(ApiRequest)]
 pub enum TokenBody {
     Json(DirectJson<TokenRequest>),
@@ -116,7 +117,7 @@ pub struct TokenOperationRequest {
     pub client_secret: Option<String>,
 }
 
-/// As [`TokenBody`].
+// As `TokenBody`.
 #[derive(ApiRequest)]
 pub enum TokenOperationBody {
     Json(DirectJson<TokenOperationRequest>),
