@@ -505,6 +505,8 @@ mod tests {
         }
         let err = DirectJson::<VerifyRequest>::parse(br#"{"token":"a", "token":null}"#).unwrap_err();
         assert_eq!(err.reason, "duplicate field `token`");
+        // Found by it too: bytes that are not UTF-8 in a member serde ignores.
+        assert!(DirectJson::<VerifyRequest>::parse(b"{\"x\":\"\xa9\",\"token\":\"a\"}").is_err());
         // Unknown members are not read, once or twice.
         let read = DirectJson::<VerifyRequest>::parse(br#"{"token":"a","x":1,"x":2}"#).unwrap();
         assert_eq!(read.token.as_deref(), Some("a"));

@@ -46,12 +46,13 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return Some(client);
         }
-        // Right to left: the last header line first, each line's entries from its end. A line
-        // that is not visible ASCII was written by no proxy: as one malformed entry, it stops the
-        // walk (skipping it would let the entries left of it through).
-        let lines = headers.get_all("x-forwarded-for").iter().rev().map(|v| v.to_str().unwrap_or(""));
-        for entry in lines.flat_map(|v| v.rsplit(',')).map(str::trim) {
-            match parse_hop(entry) {
+        // Right to left: the last header line first, each line's entries from its end. Split as
+        // bytes: a line with bytes no proxy writes (client-written, left of what the proxies
+        // appended) is malformed only where those bytes are, so the walk still reads the
+        // entries the trusted hops appended, and stops at the garbage instead of skipping it.
+        let lines = headers.get_all("x-forwarded-for").iter().rev();
+        for entry in lines.flat_map(|v| v.as_bytes().rsplit(|&b| b == b',')) {
+            match std::str::from_utf8(entry).ok().and_then(|e| parse_hop(e.trim())) {
                 Some(ip) => {
                     client = ip;
                     if !self.trusts(ip) {
@@ -220,6 +221,12 @@ mod tests {
             h.append("x-forwarded-for", HeaderValue::from_bytes(line).unwrap());
         }
         assert_eq!(lb.client_ip(peer, &h), Some(ip("10.0.0.5")));
+        // Also found by it: garbage written by the client in front of the entry its proxy
+        // appended, on the same line, must not hide the client behind the proxy.
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_bytes(b"\xca\xd1, 203.0.113.7").unwrap());
+        h.append("x-forwarded-for", HeaderValue::from_static("10.0.0.9"));
+        assert_eq!(lb.client_ip(peer, &h), Some(ip("203.0.113.7")));
     }
 
     #[test]
