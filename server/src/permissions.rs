@@ -65,10 +65,15 @@ pub const SYSTEM: &[(&str, &str)] = &[
     (CREDENTIAL_WRITE, "Create, change, rotate and delete M2M credentials and set their scopes"),
 ];
 
-/// Whether a set of granted permissions covers `wanted`.
+/// Whether a set of granted permissions covers `wanted`: `*` covers everything, `p.*` everything
+/// under `p.` at any depth (`auth.*` covers `auth.user.password-reset.create`, `auth.user.*`
+/// covers `auth.user.create`), any other grant only itself. The SDK's verifier keeps a copy.
 pub fn grants(granted: &[String], wanted: &str) -> bool {
-    let resource = wanted.split_once('.').map(|(r, _)| r);
-    granted.iter().any(|g| g == "*" || g == wanted || resource.is_some_and(|r| g.strip_suffix(".*") == Some(r)))
+    granted.iter().any(|g| {
+        g == "*"
+            || g == wanted
+            || g.strip_suffix('*').is_some_and(|under| under.ends_with('.') && wanted.starts_with(under))
+    })
 }
 
 #[cfg(test)]
@@ -93,9 +98,10 @@ pub fn parse_grant(raw: &str) -> Result<String, crate::error::Error> {
     if raw == "*" {
         return Ok(raw.to_owned());
     }
-    let body = raw.strip_suffix(".*").unwrap_or(raw);
-    let wildcard = body.len() != raw.len();
-    let ok = (body.split('.').count() >= 2 || wildcard) && body.split('.').all(is_word);
+    let ok = match raw.strip_suffix(".*") {
+        Some(resource) => resource.split('.').all(is_word),
+        None => raw.split('.').count() >= 2 && raw.split('.').all(is_word),
+    };
     if !ok {
         return Err(crate::error::Error::validation(
             "permissions",
@@ -256,6 +262,33 @@ mod grant_tests {
         assert_eq!((crate::http::error::status(err.code).as_u16(), err.code.as_str()), (400, "validation_failed"));
         assert!(err.message.starts_with("permissions: 'docs'"), "{}", err.message);
         for bad in [".*", "Docs.*", "docs.*.*", "*.*", "**", "docs.*x"] {
+            assert!(parse_grant(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_grant_covers_everything_under_its_prefix() {
+        // Found by the `permission` fuzz target: `auth.user.*` was accepted, yet matched against
+        // the first segment only, so it covered nothing but itself.
+        for (grant, wanted) in [
+            ("auth.user.*", "auth.user.create"),
+            ("auth.user.*", "auth.user.password-reset.create"),
+            ("auth.*", "auth.user.password-reset.create"),
+            ("docs.*", "docs.read"),
+            ("auth.*", "auth.user.*"),
+        ] {
+            assert!(parse_grant(grant).is_ok(), "{grant}");
+            assert!(grants(&held(&[grant]), wanted), "{grant} covers {wanted}");
+        }
+        for (grant, wanted) in [
+            ("auth.user.*", "auth.users.create"),
+            ("auth.user.*", "auth.read"),
+            ("auth.user.*", "auth.*"),
+            ("doc.*", "docs.read"),
+        ] {
+            assert!(!grants(&held(&[grant]), wanted), "{grant} must not cover {wanted}");
+        }
+        for bad in ["auth..*", ".*", "auth.*.*", "Auth.*"] {
             assert!(parse_grant(bad).is_err(), "{bad}");
         }
     }

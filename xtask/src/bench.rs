@@ -32,13 +32,15 @@ mod trivial;
 mod verify_bench;
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, ExitCode, Stdio},
     time::Duration,
 };
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+
+use crate::workspace_root;
 
 pub use limits::run as run_limits;
 use server::DbKind;
@@ -169,10 +171,6 @@ fn usage() -> String {
         out.push_str(&format!("  {name:<20} {help}\n"));
     }
     out
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }
 
 /// The machine's cores (/proc/cpuinfo), whatever this process is pinned to.

@@ -13,7 +13,7 @@
 use std::{
     fs, io,
     panic::{self, AssertUnwindSafe},
-    path::{Path, PathBuf},
+    path::Path,
     process::ExitCode,
     sync::Mutex,
 };
@@ -23,7 +23,7 @@ use progenitor_impl::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::no_arguments;
+use crate::{no_arguments, workspace_root};
 
 mod scopes;
 
@@ -243,11 +243,6 @@ fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     outcome.map_err(|_| {
         LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_else(|| "progenitor panicked".to_owned())
     })
-}
-
-/// The workspace root: xtask lives one level below it.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
 }
 
 /// A file's contents, or `None` if it does not exist yet.

@@ -4,10 +4,14 @@
 //! Each command lives in its own module; this file only dispatches, so adding one (say `bench`)
 //! is a new module plus one row in [`COMMANDS`].
 
-use std::process::ExitCode;
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 mod bench;
 mod codegen;
+mod fuzz;
 
 /// A command: its name, a one-line help text, and what it runs with the remaining arguments.
 struct Command {
@@ -36,6 +40,11 @@ const COMMANDS: &[Command] = &[
         name: "soak",
         help: "resident memory of a release server idle, after sign-ups and through a mixed soak (--help)",
         run: bench::run_soak,
+    },
+    Command {
+        name: "fuzz",
+        help: "run the fuzz targets in fuzz/ for a bounded time each (nightly, cargo-fuzz; --help)",
+        run: fuzz::run,
     },
     Command {
         name: "bench-limits",
@@ -86,4 +95,9 @@ fn no_arguments(command: &str, args: &[String]) -> anyhow::Result<()> {
         None => Ok(()),
         Some(arg) => anyhow::bail!("`cargo xtask {command}` takes no arguments, got `{arg}`"),
     }
+}
+
+/// The workspace root: the xtask crate sits in it.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
 }

@@ -93,10 +93,14 @@ impl Claims {
     }
 }
 
-/// Whether `granted` covers `wanted`, as Heimdall's server decides it.
+/// Whether `granted` covers `wanted`, as Heimdall's server decides it: `*` covers everything,
+/// `p.*` everything under `p.`, any other grant only itself.
 fn grants(granted: &[String], wanted: &str) -> bool {
-    let resource = wanted.split_once('.').map(|(r, _)| r);
-    granted.iter().any(|g| g == "*" || g == wanted || resource.is_some_and(|r| g.strip_suffix(".*") == Some(r)))
+    granted.iter().any(|g| {
+        g == "*"
+            || g == wanted
+            || g.strip_suffix('*').is_some_and(|under| under.ends_with('.') && wanted.starts_with(under))
+    })
 }
 
 /// The `type` claim.

@@ -531,6 +531,23 @@ mod tests {
     }
 
     #[test]
+    fn a_member_sent_twice_is_refused_not_read_as_its_last_value() {
+        // Found by the `decision_body` fuzz target.
+        for body in
+            [&br#"{"token":"a","token":"b"}"#[..], br#"{"permission":"docs.read","token":"t","permission":"x.y"}"#]
+        {
+            assert!(DirectJson::<AuthorizeRequest>::parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        let err = DirectJson::<VerifyRequest>::parse(br#"{"token":"a", "token":null}"#).unwrap_err();
+        assert_eq!(err.to_string(), "malformed JSON body: field `token` is sent more than once");
+        // Found by it too: bytes that are not UTF-8 in a member serde ignores.
+        assert!(DirectJson::<VerifyRequest>::parse(b"{\"x\":\"\xa9\",\"token\":\"a\"}").is_err());
+        // Unknown members are not read, once or twice.
+        let read = DirectJson::<VerifyRequest>::parse(br#"{"token":"a","x":1,"x":2}"#).unwrap();
+        assert_eq!(read.token.as_deref(), Some("a"));
+    }
+
+    #[test]
     fn responses_write_as_poem_openapi_writes_them() {
         let refused = AuthorizeResponse {
             authorized: false,

@@ -46,10 +46,13 @@ impl TrustedProxies {
         if !self.trusts(client) {
             return Some(client);
         }
-        // Right to left: the last header line first, each line's entries from its end.
-        let lines = headers.get_all("x-forwarded-for").iter().rev().filter_map(|v| v.to_str().ok());
-        for entry in lines.flat_map(|v| v.rsplit(',')).map(str::trim) {
-            match parse_hop(entry) {
+        // Right to left: the last header line first, each line's entries from its end. Split as
+        // bytes: a line with bytes no proxy writes (client-written, left of what the proxies
+        // appended) is malformed only where those bytes are, so the walk still reads the
+        // entries the trusted hops appended, and stops at the garbage instead of skipping it.
+        let lines = headers.get_all("x-forwarded-for").iter().rev();
+        for entry in lines.flat_map(|v| v.as_bytes().rsplit(|&b| b == b',')) {
+            match std::str::from_utf8(entry).ok().and_then(|e| parse_hop(e.trim())) {
                 Some(ip) => {
                     client = ip;
                     if !self.trusts(ip) {
@@ -200,6 +203,30 @@ mod tests {
             assert_eq!(lb.client_ip(peer, &headers(&[xff])), Some(ip("10.0.0.9")), "{xff}");
         }
         assert_eq!(lb.client_ip(peer, &headers(&["1.1.1.1", "fe80::1%eth0", "10.0.0.9"])), Some(ip("10.0.0.9")));
+    }
+
+    #[test]
+    fn a_line_that_is_not_text_stops_the_walk_like_any_malformed_entry() {
+        // Found by the `forwarded_for` fuzz target: such a line used to be skipped, and the
+        // client-written address left of it was taken as the client.
+        let lb = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.5"));
+        let mut h = HeaderMap::new();
+        for line in [&b"1.1.1.1"[..], b"\xff203.0.113.7", b"10.0.0.9"] {
+            h.append("x-forwarded-for", HeaderValue::from_bytes(line).unwrap());
+        }
+        assert_eq!(lb.client_ip(peer, &h), Some(ip("10.0.0.9")));
+        let mut h = HeaderMap::new();
+        for line in [&b"1.1.1.1"[..], b"caf\xc3\xa9"] {
+            h.append("x-forwarded-for", HeaderValue::from_bytes(line).unwrap());
+        }
+        assert_eq!(lb.client_ip(peer, &h), Some(ip("10.0.0.5")));
+        // Also found by it: garbage written by the client in front of the entry its proxy
+        // appended, on the same line, must not hide the client behind the proxy.
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_bytes(b"\xca\xd1, 203.0.113.7").unwrap());
+        h.append("x-forwarded-for", HeaderValue::from_static("10.0.0.9"));
+        assert_eq!(lb.client_ip(peer, &h), Some(ip("203.0.113.7")));
     }
 
     #[test]

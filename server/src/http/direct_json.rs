@@ -1,12 +1,13 @@
 //! `DirectJson<T>`: a JSON payload documented exactly like `poem_openapi::payload::Json<T>`
 //! but read and written with serde directly, for the per-request hot paths (`/verify`,
-//! `/authorize`).
+//! `/authorize`, the token endpoint).
 //!
 //! poem-openapi's `Json<T>` parses every body into a `serde_json::Value` tree and then into `T`,
 //! and renders every answer as a `Value` tree before writing it: a dozen allocations and copies
 //! of the ~900-byte token per call, a measurable share of `/authorize`. Here a body goes straight
 //! into `T`; when serde refuses it, the body takes the strict path of every other body
-//! (`strict_json`), so a refused body gets exactly the error it gets everywhere. Only types
+//! (`strict_json`), so a refused body gets exactly the error it gets everywhere (a member sent twice
+//! included: serde refuses a repeated field, and the strict path names it). Only types
 //! whose `Object` derive has no validators may implement [`Direct`]: serde would not run them.
 
 use bytes::Bytes;
@@ -40,10 +41,11 @@ impl<T: Direct + DeserializeOwned> DirectJson<T> {
     }
 
     /// serde's reading, of objects only: serde would also read a struct from an array, which
-    /// poem-openapi refuses.
+    /// poem-openapi refuses. Of UTF-8 only: serde skips the members it ignores without checking
+    /// them, and poem-openapi refuses a body that is not JSON anywhere (found by fuzzing).
     fn direct(body: &[u8]) -> Option<T> {
         let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        if object { serde_json::from_slice(body).ok() } else { None }
+        if object { serde_json::from_str(std::str::from_utf8(body).ok()?).ok() } else { None }
     }
 }
 

@@ -13,7 +13,7 @@
 
 use std::{
     any::TypeId,
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, LazyLock, RwLock},
 };
 
@@ -23,6 +23,10 @@ use poem_openapi::{
     payload::{Json, ParsePayload, Payload},
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseFromJSON, Type},
+};
+use serde::{
+    Deserializer,
+    de::{IgnoredAny, MapAccess, Visitor},
 };
 use serde_json::Value;
 
@@ -63,8 +67,38 @@ pub fn read<T: Type + ParseFromJSON + 'static>(body: &[u8]) -> poem::Result<T> {
     } else {
         serde_json::from_slice(body).map_err(|err| ParseRequestPayloadError { reason: err.to_string() })?
     };
+    if let Some(name) = repeated_member(body) {
+        // poem-openapi's `Value` tree would keep the last value, and a proxy in front may have
+        // read the first.
+        return Err(WrongShape { field: name, problem: "is sent more than once".into() }.into());
+    }
     shape_of::<T>().check(&value)?;
     Ok(T::parse_from_json(Some(value)).map_err(|err| ParseRequestPayloadError { reason: err.into_message() })?)
+}
+
+/// The first member name repeated at the top of a JSON object body (escapes decoded).
+fn repeated_member(body: &[u8]) -> Option<String> {
+    struct Names;
+    impl<'de> Visitor<'de> for Names {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let (mut seen, mut repeated) = (HashSet::new(), None);
+            // Read to the end: the deserializer refuses an object left unfinished.
+            while let Some(name) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                if !seen.insert(name.clone()) && repeated.is_none() {
+                    repeated = Some(name);
+                }
+            }
+            Ok(repeated)
+        }
+    }
+    serde_json::Deserializer::from_slice(body).deserialize_map(Names).ok().flatten()
 }
 
 /// A value whose JSON type is not the one its field declares, or a required field left out.

@@ -19,13 +19,15 @@ use poem_openapi::{
 
 use super::service::{self, ClientCredentials, Introspected};
 use crate::error::Code;
-use crate::http::strict_json::StrictJson;
 use crate::tags::ApiTags;
 use crate::tokens::TokenType;
 use crate::{
     access::Origin,
     apps::AppRef,
-    http::error::{Error, ErrorSet, Errors},
+    http::{
+        direct_json::{Direct, DirectJson},
+        error::{Error, ErrorSet, Errors},
+    },
     m2m::clients::ClientRecord,
     state::AppState,
 };
@@ -74,9 +76,11 @@ pub struct TokenRequest {
 }
 
 /// JSON (as the contract) or form-encoded (as RFC 6749).
+// Both read by serde: a parameter sent twice is refused (RFC 6749 §3.2), never read as one of
+// its values. (Doc comments here are the spec's request description.)
 #[derive(ApiRequest)]
 pub enum TokenBody {
-    Json(StrictJson<TokenRequest>),
+    Json(DirectJson<TokenRequest>),
     Form(Form<TokenRequest>),
 }
 
@@ -113,11 +117,15 @@ pub struct TokenOperationRequest {
     pub client_secret: Option<String>,
 }
 
+// As `TokenBody`.
 #[derive(ApiRequest)]
 pub enum TokenOperationBody {
-    Json(StrictJson<TokenOperationRequest>),
+    Json(DirectJson<TokenOperationRequest>),
     Form(Form<TokenOperationRequest>),
 }
+
+impl Direct for TokenRequest {}
+impl Direct for TokenOperationRequest {}
 
 /// RFC 7662 introspection answer; only `active` when the token is not active.
 #[derive(Debug, Clone, Object, Default)]
@@ -388,6 +396,26 @@ mod tests {
         ] {
             assert!(!is_oauth_path(path), "{path}");
         }
+    }
+
+    #[test]
+    fn json_bodies_read_as_poem_openapi_reads_them_but_refuse_a_repeated_parameter() {
+        use crate::http::direct_json::testing::assert_reads_alike;
+        let bodies = [
+            r#"{"grant_type":"client_credentials","client_id":"m2m_a","client_secret":"s","scope":"docs.read"}"#,
+            r#"{"token":"a.b.c","token_type_hint":null,"client_id":"m2m_a","unknown":{}}"#,
+            r#"{"grant_type":5,"token":"t"}"#,
+            r#"{}"#,
+        ];
+        assert_reads_alike::<TokenRequest>(&bodies);
+        assert_reads_alike::<TokenOperationRequest>(&bodies);
+        // Found by the `oauth_body` fuzz target: the last value used to win silently.
+        let err =
+            DirectJson::<TokenRequest>::parse(br#"{"client_id":"m2m_a","client_secret":"s","client_id":"m2m_b"}"#)
+                .unwrap_err();
+        assert_eq!(err.to_string(), "malformed JSON body: field `client_id` is sent more than once");
+        let err = DirectJson::<TokenOperationRequest>::parse(br#"{"token":"a","tok\u0065n":"b"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "malformed JSON body: field `token` is sent more than once");
     }
 
     #[test]

@@ -150,8 +150,9 @@ pub async fn verify(state: &AppState, app: &AppRef, token: &str) -> Result<Resul
 }
 
 /// A token split into its parts with its header accepted, before any key is looked up: the
-/// pure halves of [`verify`], apart from the (cached, possibly reloaded) key set.
-struct Unverified<'a> {
+/// pure halves of [`verify`], apart from the (cached, possibly reloaded) key set. Public so the
+/// fuzz targets (`fuzz/`) can drive the verifier without a database.
+pub struct Unverified<'a> {
     kid: String,
     /// `header.payload`, the signed input.
     signed: &'a str,
@@ -160,7 +161,8 @@ struct Unverified<'a> {
 }
 
 impl<'a> Unverified<'a> {
-    fn split(token: &'a str) -> Result<Self, TokenError> {
+    /// Splits `token` and accepts its header: RS256, a `kid`, no `crit`.
+    pub fn split(token: &'a str) -> Result<Self, TokenError> {
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
         let header_json = b64(header)?;
@@ -181,8 +183,13 @@ impl<'a> Unverified<'a> {
         Ok(Unverified { kid, signed, payload, signature })
     }
 
+    /// The key id the header names; the caller looks it up in the app's key set.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
     /// The signature under `key`, then the claims at `now` (Unix seconds).
-    fn check(
+    pub fn check(
         self,
         key: &ParsedPublicKey,
         is_issuer: impl FnOnce(&str) -> bool,

@@ -66,6 +66,7 @@ db_test!(
             json!({ "name": "ok", "permissions": ["Docs.Read"] }),
             json!({ "name": "ok", "permissions": ["docs"] }),
             json!({ "name": "ok", "permissions": ["*.read"] }),
+            json!({ "name": "ok", "permissions": ["auth..*"] }),
         ] {
             let r = server.post(&path, &body).await;
             r.expect_error(400, "validation_failed");

@@ -87,6 +87,25 @@ db_test!(
 );
 
 db_test!(
+    async fn a_body_that_repeats_a_member_is_refused_instead_of_read_as_its_last_value(server) {
+        let app = ConsumerApp::create(&server, "authz-twice").await;
+        let (_, tokens) = app.signup_ok("dave", "dave@example.com").await;
+        let send = |rest: &str, body: String| {
+            let request = server.request(Method::POST, &app.path(rest)).header("content-type", "application/json");
+            TestServer::send(request.body(body))
+        };
+        let twice = format!(r#"{{"token":"garbage","token":"{}"}}"#, tokens.access);
+        for rest in ["/verify", "/authorize"] {
+            let r = send(rest, twice.replace("}", r#","permission":"docs.read"}"#)).await;
+            assert_eq!(r.status, 400, "{rest}: {r}");
+            assert!(r["message"].as_str().unwrap().contains("`token` appears more than once"), "{rest}: {r}");
+        }
+        let r = send("/verify", format!(r#"{{"token":"{}"}}"#, tokens.access)).await;
+        assert_eq!(r.expect(200)["valid"], true, "said once: {r}");
+    }
+);
+
+db_test!(
     async fn end_user_tokens_are_judged_by_their_roles_current_permissions(server) {
         let app = ConsumerApp::create(&server, "authz-roles").await;
         app.create_permissions(&["docs.read", "docs.write", "billing.read"]).await;

@@ -364,6 +364,29 @@ db_test!(
 );
 
 db_test!(
+    async fn a_parameter_repeated_in_a_json_body_is_refused_as_in_a_form(server) {
+        // JSON once kept the last value of a repeated member, so a body a proxy read one way
+        // was read another here; now it is refused as RFC 6749 §3.2 refuses a form's.
+        let app = ConsumerApp::create(&server, "oauth-json-twice").await;
+        let client = app.create_client("svc", &["docs.read"]).await;
+        let (id, secret) = (client.client_id.as_str(), client.secret.as_str());
+        let bodies = [
+            ("token", "client_id", format!(r#"{{"grant_type":"client_credentials","client_id":"m2m_decoy","client_secret":"{secret}","client_id":"{id}"}}"#)),
+            ("introspect", "token", format!(r#"{{"token":"decoy","client_id":"{id}","client_secret":"{secret}","token":"t"}}"#)),
+            ("revoke", "token", format!(r#"{{"token":"decoy","client_id":"{id}","client_secret":"{secret}","token":"t"}}"#)),
+        ];
+        for (endpoint, repeated, body) in bodies {
+            let r = raw_post(&app, endpoint, "application/json", &body).await;
+            expect_rfc_6749_error(&r, 400, "invalid_request", "invalid_request");
+            assert_eq!(r["details"]["field"], repeated, "{endpoint}: {r}");
+        }
+        // Said once, the same parameters work.
+        let once = format!(r#"{{"grant_type":"client_credentials","client_id":"{id}","client_secret":"{secret}"}}"#);
+        raw_post(&app, "token", "application/json", &once).await.expect(200);
+    }
+);
+
+db_test!(
     async fn oversized_oauth_bodies_are_rfc_6749_errors(db: Db) {
         let server = TestServer::spawn_with(db, |config| config.max_body_bytes = 4096).await;
         let app = ConsumerApp::create(&server, "oauth-oversized").await;

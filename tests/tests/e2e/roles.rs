@@ -165,7 +165,7 @@ db_test!(
 
         // Unknown or malformed entries are refused and change nothing.
         app.grant("editor", &["docs.read"]).await;
-        for bad in [vec!["nope.read"], vec!["docs.read", "docs.delete"], vec!["Docs.Read"], vec!["docs"], vec![" docs.read"], vec!["*.read"]] {
+        for bad in [vec!["nope.read"], vec!["docs.read", "docs.delete"], vec!["Docs.Read"], vec!["docs"], vec![" docs.read"], vec!["*.read"], vec!["docs..*"]] {
             let r = app.set_role_permissions_as(&server.pak, "editor", &bad).await;
             r.expect_error(400, "validation_failed");
         }

@@ -993,7 +993,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::codegen::{BANNER, operations, spec_for_progenitor, workspace_root};
+    use crate::{
+        codegen::{BANNER, operations, spec_for_progenitor},
+        workspace_root,
+    };
 
     /// The server's spec as the generator is given it.
     fn server_spec() -> Value {
