@@ -539,7 +539,7 @@ mod tests {
             assert!(DirectJson::<AuthorizeRequest>::parse(body).is_err(), "{}", String::from_utf8_lossy(body));
         }
         let err = DirectJson::<VerifyRequest>::parse(br#"{"token":"a", "token":null}"#).unwrap_err();
-        assert_eq!(err.to_string(), "malformed JSON body: field `token` is sent more than once");
+        assert_eq!(err.to_string(), "malformed JSON body: field `token` appears more than once");
         // Found by it too: bytes that are not UTF-8 in a member serde ignores.
         assert!(DirectJson::<VerifyRequest>::parse(b"{\"x\":\"\xa9\",\"token\":\"a\"}").is_err());
         // Unknown members are not read, once or twice.

@@ -70,7 +70,7 @@ pub fn read<T: Type + ParseFromJSON + 'static>(body: &[u8]) -> poem::Result<T> {
     if let Some(name) = repeated_member(body) {
         // poem-openapi's `Value` tree would keep the last value, and a proxy in front may have
         // read the first.
-        return Err(WrongShape { field: name, problem: "is sent more than once".into() }.into());
+        return Err(WrongShape { field: name, problem: "appears more than once".into() }.into());
     }
     shape_of::<T>().check(&value)?;
     Ok(T::parse_from_json(Some(value)).map_err(|err| ParseRequestPayloadError { reason: err.into_message() })?)

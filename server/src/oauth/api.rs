@@ -413,9 +413,9 @@ mod tests {
         let err =
             DirectJson::<TokenRequest>::parse(br#"{"client_id":"m2m_a","client_secret":"s","client_id":"m2m_b"}"#)
                 .unwrap_err();
-        assert_eq!(err.to_string(), "malformed JSON body: field `client_id` is sent more than once");
+        assert_eq!(err.to_string(), "malformed JSON body: field `client_id` appears more than once");
         let err = DirectJson::<TokenOperationRequest>::parse(br#"{"token":"a","tok\u0065n":"b"}"#).unwrap_err();
-        assert_eq!(err.to_string(), "malformed JSON body: field `token` is sent more than once");
+        assert_eq!(err.to_string(), "malformed JSON body: field `token` appears more than once");
     }
 
     #[test]
