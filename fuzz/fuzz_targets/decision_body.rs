@@ -27,6 +27,12 @@ fn check<T: Direct + DeserializeOwned + Debug + 'static>(body: &[u8], members: &
     match (&direct, &reference) {
         (Ok(d), Ok(r)) => assert_eq!(format!("{d:?}"), format!("{r:?}")),
         (Err(_), Err(_)) => {}
+        // The direct reader skips unknown members (once or twice); the strict reading refuses
+        // any member sent twice. Either way the fields read are the same.
+        (Ok(_), Err(_)) if names.iter().any(|(n, &c)| c > 1 && !members.contains(&n.as_str())) => {}
+        // serde skips an unknown member's value (even a number beyond f64) where the strict
+        // reading's `Value` tree refuses it.
+        (Ok(_), Err(_)) if serde_json::from_slice::<serde_json::Value>(body).is_err() => {}
         _ => panic!("direct {direct:?} vs poem-openapi {reference:?}"),
     }
     if direct.is_ok() {

@@ -48,8 +48,11 @@ fuzz_target!(|data: &[u8]| {
             for p in PARAMETERS {
                 assert!(names.get(p).copied().unwrap_or(0) <= 1, "`{p}` sent twice was read as one value");
             }
-            let reference = poem_reading::<TokenRequest>(body).expect("poem-openapi reads it too");
-            assert_eq!(fields(&read), fields(&reference));
+            // serde skips an unknown member's value (even a number beyond f64) where a `Value`
+            // tree refuses it: then there is nothing to compare.
+            if let Some(reference) = poem_reading::<TokenRequest>(body) {
+                assert_eq!(fields(&read), fields(&reference));
+            }
         }
         b'F' => {
             let mut sent: HashMap<String, Vec<String>> = HashMap::new();

@@ -66,6 +66,8 @@ fn strict_header(header: &[u8]) -> bool {
 fn claims_hold(c: &AccessClaims) -> bool {
     !expired(c, NOW)
         && c.nbf.is_none_or(|nbf| nbf.saturating_sub(LEEWAY_SECS as i64) <= NOW)
+        // Issued in the future (a clock running ahead) beyond the leeway: refused.
+        && c.iat.saturating_sub(LEEWAY_SECS as i64) <= NOW
         && c.iss == ISSUER
         && c.aud == AUDIENCE
 }
