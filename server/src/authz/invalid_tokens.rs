@@ -48,19 +48,11 @@ impl Default for InvalidTokens {
     }
 }
 
-/// The counter's key for a client address: one per IPv4 address, one per IPv6 /64.
-fn key(ip: Option<IpAddr>) -> Option<IpAddr> {
-    ip.map(|ip| match ip.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & (u128::MAX << 64)).into()),
-        v4 => v4,
-    })
-}
-
 impl InvalidTokens {
     /// Counts an invalid token from `ip`: `rate_limited` with the seconds left in the window
     /// once the address has sent more than [`LIMIT`] in it.
     pub fn count(&self, ip: Option<IpAddr>) -> Result<(), Error> {
-        let key = key(ip);
+        let key = crate::ratelimit::client_network(ip);
         let window = self.windows.get(&key).unwrap_or_else(|| {
             self.windows.insert_if_absent(key, Arc::new(Window { opened: Instant::now(), count: AtomicU32::new(0) }));
             // Another request may have opened it first; the map may also have just been emptied.
@@ -110,6 +102,9 @@ mod tests {
         }
         assert!(throttle.count(Some("2001:db8:1:2:ffff::1".parse().unwrap())).is_err(), "same /64");
         throttle.count(Some("2001:db8:1:3::1".parse().unwrap())).expect("another /64");
-        assert_eq!(key(Some("::ffff:192.0.2.7".parse().unwrap())), Some("192.0.2.7".parse().unwrap()));
+        assert_eq!(
+            crate::ratelimit::client_network(Some("::ffff:192.0.2.7".parse().unwrap())),
+            Some("192.0.2.7".parse().unwrap())
+        );
     }
 }

@@ -134,17 +134,22 @@ fn retry_at(end: DateTime<Utc>, now: DateTime<Utc>) -> Error {
     Error::too_many_requests((end - now).num_seconds().max(1) as u64)
 }
 
-/// The address a per-client budget is kept for: an IPv4 address, or the /64 network of an IPv6
+/// The network a per-client budget is kept for: an IPv4 address, or the /64 network of an IPv6
 /// one — a single host is routinely given a whole /64, so counting its addresses one by one would
-/// let it rotate through 2⁶⁴ budgets.
+/// let it rotate through 2⁶⁴ budgets. IPv4-mapped addresses count as IPv4.
+pub fn client_network(ip: Option<IpAddr>) -> Option<IpAddr> {
+    ip.map(|ip| match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & (u128::MAX << 64)).into()),
+        v4 => v4,
+    })
+}
+
+/// [`client_network`] as a budget key (`2001:db8::/64`; empty for an unknown address).
 pub fn client_address(ip: Option<IpAddr>) -> String {
-    match ip.map(|ip| ip.to_canonical()) {
+    match client_network(ip) {
         None => String::new(),
         Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("{}/64", std::net::Ipv6Addr::from(network))
-        }
+        Some(IpAddr::V6(v6)) => format!("{v6}/64"),
     }
 }
 
