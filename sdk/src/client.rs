@@ -24,7 +24,7 @@ use crate::{
     error::{Error, Result},
     jwks::{JwksVerifier, VerifierOptions, origin},
     prelude::*,
-    scoped::{AppScope, AppsScope, ConsumerScope},
+    scoped::{AppScope, AppsScope, ConsumerScope, PlatformKeysScope, WorkspacesScope},
     types,
 };
 
@@ -246,6 +246,16 @@ impl Heimdall {
     /// Workspace-level app administration: list and create apps.
     pub fn apps(&self) -> AppsScope {
         AppsScope::new(self.clone())
+    }
+
+    /// The caller's workspace and its own audit log (platform API key).
+    pub fn workspaces(&self) -> WorkspacesScope {
+        WorkspacesScope::new(self.clone())
+    }
+
+    /// Platform API keys of the caller's workspace: create, list, revoke (platform API key).
+    pub fn platform_keys(&self) -> PlatformKeysScope {
+        PlatformKeysScope::new(self.clone())
     }
 
     /// Administration of one app, by its id (`App::id`).

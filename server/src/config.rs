@@ -26,11 +26,15 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Create a workspace and a platform API key, print the key once and exit.
+    /// Issue a platform API key (every permission) and print it once: for the existing
+    /// workspace when the database has one, else for a new workspace.
     Bootstrap {
-        /// Name of the new workspace.
+        /// Name of the workspace, when a new one is created.
         #[arg(long, default_value = "default")]
         workspace_name: String,
+        /// Create a new workspace even when the database has one.
+        #[arg(long)]
+        new_workspace: bool,
     },
     /// Print the OpenAPI document and exit.
     Openapi,

@@ -4,7 +4,6 @@ use clap::Parser;
 use heimdall_server::{
     config::{Cli, Command, Config},
     db,
-    secrets::PlatformKey,
     startup::Application,
     telemetry, workspaces,
 };
@@ -49,13 +48,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             println!("migrations applied");
         }
-        Command::Bootstrap { workspace_name } => {
+        Command::Bootstrap { workspace_name, new_workspace } => {
             let db = db::connect(&config.database_url).await?;
             db::migrate(&db).await?;
-            let key = PlatformKey::generate();
-            let workspace_id = workspaces::create_with_key(&db, &workspace_name, &key).await?;
-            println!("workspace {workspace_id} ({workspace_name}) created");
-            print_key_once(key.expose(), "bootstrap");
+            let issued = workspaces::bootstrap_key(&db, &workspace_name, new_workspace).await?;
+            let verb = if issued.created { "created" } else { "exists; new key issued for it" };
+            println!("workspace {} ({}) {verb}", issued.workspace_id, issued.workspace_name);
+            print_key_once(issued.key.expose(), "bootstrap");
         }
         Command::Openapi => unreachable!("handled before the runtime starts"),
     }

@@ -34,6 +34,10 @@ pub const API_KEY_READ: &str = "api_key.read";
 pub const API_KEY_WRITE: &str = "api_key.write";
 pub const CREDENTIAL_READ: &str = "credential.read";
 pub const CREDENTIAL_WRITE: &str = "credential.write";
+/// Workspace-level: list platform API keys and the workspace's audit log.
+pub const PLATFORM_KEY_READ: &str = "platform_key.read";
+/// Workspace-level: create and revoke platform API keys.
+pub const PLATFORM_KEY_WRITE: &str = "platform_key.write";
 
 /// Every system permission with what it allows.
 pub const SYSTEM: &[(&str, &str)] = &[

@@ -20,6 +20,7 @@ use crate::{
     authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, http::frontdoor::FrontDoor,
     invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi, oauth::api::OauthApi,
     rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
+    workspaces::api::WorkspacesApi,
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
@@ -36,6 +37,7 @@ macro_rules! apis {
 
 apis!(
     AppsApi,
+    WorkspacesApi,
     KeysApi,
     AuditApi,
     AuthConfigApi,
@@ -95,11 +97,21 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
     let pages = Route::new()
         .at(
             "/openapi.json",
+            make_sync({
+                let spec = spec.clone();
+                move |_| poem::Response::builder().content_type("application/json").body(spec.clone())
+            }),
+        )
+        // Where the product's SDK looks for the spec.
+        .at(
+            "/docs-json",
             make_sync(move |_| poem::Response::builder().content_type("application/json").body(spec.clone())),
         )
         .nest("/docs", docs)
         .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")));
-    Surfaces { api: api.into_endpoint(), allow: allow_index(), pages: pages.boxed() }.data(state.clone()).with(
+    Surfaces { api: api.into_endpoint(), allow: allow_index(), pages: pages.boxed(), state: state.clone() }
+        .data(state.clone())
+        .with(
         FrontDoor {
             max_body_bytes: state.config.max_body_bytes,
             metrics: state.metrics.clone(),
@@ -121,6 +133,8 @@ struct Surfaces {
     /// The API's paths, each answering with the `Allow` header of its methods.
     allow: Route,
     pages: BoxEndpoint<'static>,
+    /// For the app slugs admin paths may name instead of ids.
+    state: Arc<AppState>,
 }
 
 /// For the `Allow` header every 405 must carry (RFC 9110 §15.5.6): poem's router refuses a
@@ -145,17 +159,48 @@ fn allow_index() -> Route {
 
 impl Surfaces {
     fn is_page(path: &str) -> bool {
-        matches!(path, "/" | "/openapi.json" | "/docs") || path.starts_with("/docs/")
+        matches!(path, "/" | "/openapi.json" | "/docs-json" | "/docs") || path.starts_with("/docs/")
+    }
+
+    /// `/v1/apps/<slug>/…` as `/v1/apps/<id>/…`: admin paths accept the app's slug (or a
+    /// recent former slug) where they take its id. An unknown slug becomes the nil id, which
+    /// every admin operation answers with its usual 404; a failed lookup leaves the path alone.
+    async fn slug_to_id(&self, req: &mut poem::Request) {
+        let Some(rest) = req.uri().path().strip_prefix("/v1/apps/") else { return };
+        let (segment, tail) = rest.split_once('/').map_or((rest, ""), |(s, t)| (s, t));
+        if segment.is_empty() || uuid::Uuid::parse_str(segment).is_ok() {
+            return;
+        }
+        let id = match self.state.directory.resolve(&self.state.db, segment).await {
+            Ok(app) => app.id,
+            Err(e) if e.code == crate::error::Code::AppNotFound => uuid::Uuid::nil(),
+            Err(_) => return,
+        };
+        let mut path = format!("/v1/apps/{id}");
+        if !tail.is_empty() || rest.ends_with('/') {
+            path.push('/');
+            path.push_str(tail);
+        }
+        if let Some(query) = req.uri().query() {
+            path.push('?');
+            path.push_str(query);
+        }
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query = path.parse().ok();
+        if let Ok(uri) = poem::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
     }
 }
 
 impl poem::Endpoint for Surfaces {
     type Output = poem::Response;
 
-    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+    async fn call(&self, mut req: poem::Request) -> poem::Result<poem::Response> {
         if Self::is_page(req.uri().path()) {
             return self.pages.call(req).await;
         }
+        self.slug_to_id(&mut req).await;
         let uri = req.uri().clone();
         match self.api.call(req).await {
             Err(err) if err.status() == StatusCode::METHOD_NOT_ALLOWED => {

@@ -10,6 +10,10 @@ pub enum ApiTags {
     Apps,
     /// Workspace statistics. Admin API, platform API key.
     Stats,
+    /// The caller's workspace and its own audit log. Admin API, platform API key.
+    Workspaces,
+    /// Platform API keys (`pcft_live_…`): create, list, revoke. Admin API, platform API key.
+    PlatformKeys,
     /// Per-app RSA signing keys and their rotation. Admin API.
     SigningKeys,
     /// The append-only audit log of an app. Admin API.

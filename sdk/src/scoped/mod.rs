@@ -118,6 +118,30 @@ impl AppsScope {
     }
 }
 
+/// The caller's workspace and its own audit log, from [`Heimdall::workspaces`].
+#[derive(Debug, Clone)]
+pub struct WorkspacesScope {
+    heimdall: Heimdall,
+}
+
+impl WorkspacesScope {
+    pub(crate) fn new(heimdall: Heimdall) -> Self {
+        WorkspacesScope { heimdall }
+    }
+}
+
+/// Platform API keys (`pcft_live_…`) of the caller's workspace, from [`Heimdall::platform_keys`].
+#[derive(Debug, Clone)]
+pub struct PlatformKeysScope {
+    heimdall: Heimdall,
+}
+
+impl PlatformKeysScope {
+    pub(crate) fn new(heimdall: Heimdall) -> Self {
+        PlatformKeysScope { heimdall }
+    }
+}
+
 /// Administration of one app, from [`Heimdall::app`]. Sub-scopes group the operations by
 /// resource, each with the app id filled in.
 #[derive(Debug, Clone)]

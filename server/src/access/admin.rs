@@ -32,6 +32,13 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<AdminPrincipal,
         let row = store::platform_key(&state.db, &secrets::hash_secret(key.expose()))
             .await?
             .ok_or_else(|| refused("unknown platform key"))?;
+        // Read from the database on every request, so a revocation holds on every instance at once.
+        if row.revoked_at.is_some() {
+            return Err(refused("revoked platform key"));
+        }
+        if row.expires_at.is_some_and(|at| at <= crate::clock::now()) {
+            return Err(refused("expired platform key"));
+        }
         state.usage.touch(Credential::PlatformKey, row.id);
         return Ok(AdminPrincipal::Platform {
             key_id: row.id,

@@ -86,6 +86,8 @@ names! {
     SessionRefreshReuseDetected = "session.refresh_reuse_detected",
     SessionRevoked = "session.revoked",
     SigningKeyRotated = "signing_key.rotated",
+    PlatformKeyCreated = "platform_key.created",
+    PlatformKeyRevoked = "platform_key.revoked",
     }
 }
 
@@ -111,10 +113,19 @@ impl Actor {
     }
 }
 
+/// Whose log an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// An app's log (`audit_logs`), what almost every change writes to.
+    App(Uuid),
+    /// The workspace's own log (`workspace_audit_logs`): changes no app owns (platform keys).
+    Workspace(Uuid),
+}
+
 /// One audit entry under construction.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub(super) app_id: Uuid,
+    pub(super) scope: Scope,
     pub(super) actor: Actor,
     pub(super) action: Action,
     pub(super) resource_type: Option<String>,
@@ -126,8 +137,17 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(app_id: Uuid, actor: &Actor, action: Action, origin: &Origin) -> Self {
+        Entry::scoped(Scope::App(app_id), actor, action, origin)
+    }
+
+    /// An entry of the workspace's own log, for changes no app owns.
+    pub fn workspace(workspace_id: Uuid, actor: &Actor, action: Action, origin: &Origin) -> Self {
+        Entry::scoped(Scope::Workspace(workspace_id), actor, action, origin)
+    }
+
+    fn scoped(scope: Scope, actor: &Actor, action: Action, origin: &Origin) -> Self {
         Entry {
-            app_id,
+            scope,
             actor: actor.clone(),
             action,
             resource_type: None,

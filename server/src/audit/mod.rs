@@ -12,7 +12,11 @@ pub(crate) use store::insert;
 
 use uuid::Uuid;
 
-use crate::{db::Db, entity::audit_log, error::Error};
+use crate::{
+    db::Db,
+    entity::{audit_log, workspace_audit_log},
+    error::Error,
+};
 
 /// One page of the app's log under `filter`: newest first, `limit` entries older than `before`.
 pub async fn list(
@@ -23,4 +27,14 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<audit_log::Model>, Error> {
     Ok(store::list(db, app_id, filter, before, limit).await?)
+}
+
+/// One page of the workspace's own log (platform key changes): newest first.
+pub async fn list_workspace(
+    db: &Db,
+    workspace_id: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<workspace_audit_log::Model>, Error> {
+    Ok(store::list_workspace(db, workspace_id, before, limit).await?)
 }

@@ -23,3 +23,4 @@ pub mod server_meta;
 pub mod session;
 pub mod signing_key;
 pub mod workspace;
+pub mod workspace_audit_log;

@@ -15,6 +15,10 @@ pub struct Model {
     pub permissions: Json,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
+    /// Refused from this instant on; `None` never expires.
+    pub expires_at: Option<DateTimeUtc>,
+    /// Set when revoked; the row stays so listings and the audit log can name it.
+    pub revoked_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod api_keys;
+mod app_slugs;
 mod apps;
 mod audit;
 mod auth_config;
@@ -26,6 +27,7 @@ mod keys;
 mod mail;
 mod me;
 mod oauth;
+mod platform_keys;
 mod proxies;
 mod rate_limits;
 mod refresh;

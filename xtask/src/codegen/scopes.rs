@@ -65,6 +65,14 @@ struct Scope {
 const SCOPES: &[Scope] = &[
     Scope { name: "AppsScope", binding: Binding::Workspace, tag: "Apps", noun: "app_", sub: None },
     Scope { name: "AppScope", binding: Binding::AppId, tag: "Apps", noun: "app_", sub: None },
+    Scope { name: "WorkspacesScope", binding: Binding::Workspace, tag: "Workspaces", noun: "workspace_", sub: None },
+    Scope {
+        name: "PlatformKeysScope",
+        binding: Binding::Workspace,
+        tag: "PlatformKeys",
+        noun: "platform_key_",
+        sub: None,
+    },
     Scope {
         name: "AuthConfigScope",
         binding: Binding::AppId,
