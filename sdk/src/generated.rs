@@ -753,6 +753,25 @@ are reserved.*/
         }
     }
 
+    ///A new platform API key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreatePlatformKey {
+        ///When the key stops working (RFC 3339, in the future); omitted: never.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///What the key is for, 1–120 characters.
+        pub name: ::std::string::String,
+        /**What the key may do on the admin API (`*`, `resource.*`, `resource.action`); required,
+may be empty. The calling key must hold each.*/
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl CreatePlatformKey {
+        pub fn builder() -> builder::CreatePlatformKey {
+            Default::default()
+        }
+    }
+
     ///A new role.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateRole {
@@ -1331,6 +1350,78 @@ tokens may still be live.*/
 
     impl PermissionCatalogEntry {
         pub fn builder() -> builder::PermissionCatalogEntry {
+            Default::default()
+        }
+    }
+
+    ///A new platform key: the only time `key` is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlatformKeyCreated {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Refused from this instant on; `null` when it never expires.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The key's id (used to revoke it).
+        pub id: ::uuid::Uuid,
+        ///`pcft_live_…`; store it now, it cannot be shown again.
+        pub key: ::std::string::String,
+        ///The key's first 16 characters, as listings show it.
+        pub key_prefix: ::std::string::String,
+        ///What the key is for.
+        pub name: ::std::string::String,
+        ///What the key may do.
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl PlatformKeyCreated {
+        pub fn builder() -> builder::PlatformKeyCreated {
+            Default::default()
+        }
+    }
+
+    ///A page of platform API keys, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlatformKeyList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<PlatformKeySummary>,
+        pub pagination: Pagination,
+    }
+
+    impl PlatformKeyList {
+        pub fn builder() -> builder::PlatformKeyList {
+            Default::default()
+        }
+    }
+
+    ///A platform API key, without the key itself.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlatformKeySummary {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Refused from this instant on; `null` when it never expires.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The key's id (used to revoke it).
+        pub id: ::uuid::Uuid,
+        ///The key's first 16 characters (`pcft_live_…`), to tell keys apart.
+        pub key_prefix: ::std::string::String,
+        ///Last use (updated in batches, up to 30 s late); `null` when never used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///What the key is for, as given at creation.
+        pub name: ::std::string::String,
+        ///What the key may do (`*`, `resource.*`, `resource.action`).
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+        ///When it was revoked; `null` while it is not. A revoked key is refused.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    }
+
+    impl PlatformKeySummary {
+        pub fn builder() -> builder::PlatformKeySummary {
             Default::default()
         }
     }
@@ -2162,6 +2253,89 @@ the caller's own API key).*/
 
     impl VerifyResponse {
         pub fn builder() -> builder::VerifyResponse {
+            Default::default()
+        }
+    }
+
+    ///A workspace: owns apps and platform API keys.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Workspace {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The workspace's id, as in `AppResponseDto.workspace_id`.
+        pub id: ::uuid::Uuid,
+        ///Its name (`default` for the one the first start creates).
+        pub name: ::std::string::String,
+    }
+
+    impl Workspace {
+        pub fn builder() -> builder::Workspace {
+            Default::default()
+        }
+    }
+
+    ///One entry of the workspace's own audit log.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceAuditLogEntry {
+        ///What happened: `platform_key.created` or `platform_key.revoked`.
+        pub action: ::std::string::String,
+        ///Id of the key that acted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub actor_id: ::std::option::Option<::std::string::String>,
+        ///Kind of caller that acted (`platform_api_key`).
+        pub actor_type: ::std::string::String,
+        ///When it happened.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Action-specific facts (name, prefix, permissions); never secrets.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::serde_json::Value>,
+        ///The entry's id.
+        pub id: ::uuid::Uuid,
+        ///Caller's IP address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip: ::std::option::Option<::std::string::String>,
+        ///Request that caused it, as in the `x-request-id` header.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_id: ::std::option::Option<::std::string::String>,
+        ///Id of the resource it is about.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_id: ::std::option::Option<::std::string::String>,
+        ///Kind of resource it is about (`platform_key`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_type: ::std::option::Option<::std::string::String>,
+        ///The workspace it belongs to.
+        pub workspace_id: ::uuid::Uuid,
+    }
+
+    impl WorkspaceAuditLogEntry {
+        pub fn builder() -> builder::WorkspaceAuditLogEntry {
+            Default::default()
+        }
+    }
+
+    ///A page of workspace audit entries, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceAuditLogList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<WorkspaceAuditLogEntry>,
+        pub pagination: Pagination,
+    }
+
+    impl WorkspaceAuditLogList {
+        pub fn builder() -> builder::WorkspaceAuditLogList {
+            Default::default()
+        }
+    }
+
+    ///The workspaces the caller can see.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceList {
+        ///A platform API key sees exactly its own workspace.
+        pub data: ::std::vec::Vec<Workspace>,
+    }
+
+    impl WorkspaceList {
+        pub fn builder() -> builder::WorkspaceList {
             Default::default()
         }
     }
@@ -5286,6 +5460,93 @@ the caller's own API key).*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct CreatePlatformKey {
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CreatePlatformKey {
+            fn default() -> Self {
+                Self {
+                    expires_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl CreatePlatformKey {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreatePlatformKey> for super::CreatePlatformKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreatePlatformKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_at: value.expires_at?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreatePlatformKey> for CreatePlatformKey {
+            fn from(value: super::CreatePlatformKey) -> Self {
+                Self {
+                    expires_at: Ok(value.expires_at),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct CreateRole {
             description: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -8023,6 +8284,408 @@ the caller's own API key).*/
                     id: Ok(value.id),
                     is_system: Ok(value.is_system),
                     resource: Ok(value.resource),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PlatformKeyCreated {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            key_prefix: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for PlatformKeyCreated {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    key: Err("no value supplied for key".to_string()),
+                    key_prefix: Err("no value supplied for key_prefix".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl PlatformKeyCreated {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn key_prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_prefix: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PlatformKeyCreated> for super::PlatformKeyCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlatformKeyCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key: value.key?,
+                    key_prefix: value.key_prefix?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PlatformKeyCreated> for PlatformKeyCreated {
+            fn from(value: super::PlatformKeyCreated) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    key_prefix: Ok(value.key_prefix),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PlatformKeyList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::PlatformKeySummary>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for PlatformKeyList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl PlatformKeyList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlatformKeySummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PlatformKeyList> for super::PlatformKeyList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlatformKeyList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PlatformKeyList> for PlatformKeyList {
+            fn from(value: super::PlatformKeyList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PlatformKeySummary {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key_prefix: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            revoked_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for PlatformKeySummary {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    key_prefix: Err("no value supplied for key_prefix".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                    revoked_at: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl PlatformKeySummary {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key_prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_prefix: {e}")
+                    });
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn revoked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PlatformKeySummary> for super::PlatformKeySummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlatformKeySummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key_prefix: value.key_prefix?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                    revoked_at: value.revoked_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PlatformKeySummary> for PlatformKeySummary {
+            fn from(value: super::PlatformKeySummary) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key_prefix: Ok(value.key_prefix),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                    revoked_at: Ok(value.revoked_at),
                 }
             }
         }
@@ -10909,6 +11572,431 @@ the caller's own API key).*/
                 }
             }
         }
+
+        #[derive(Clone, Debug)]
+        pub struct Workspace {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for Workspace {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+
+        impl Workspace {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Workspace> for super::Workspace {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Workspace,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    name: value.name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Workspace> for Workspace {
+            fn from(value: super::Workspace) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceAuditLogEntry {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            actor_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            actor_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resource_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resource_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workspace_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WorkspaceAuditLogEntry {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    actor_id: Ok(Default::default()),
+                    actor_type: Err("no value supplied for actor_type".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    details: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    ip: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                    resource_id: Ok(Default::default()),
+                    resource_type: Ok(Default::default()),
+                    workspace_id: Err("no value supplied for workspace_id".to_string()),
+                }
+            }
+        }
+
+        impl WorkspaceAuditLogEntry {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn actor_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actor_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for actor_id: {e}")
+                    });
+                self
+            }
+            pub fn actor_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actor_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for actor_type: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+            pub fn resource_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_id: {e}")
+                    });
+                self
+            }
+            pub fn resource_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_type: {e}")
+                    });
+                self
+            }
+            pub fn workspace_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workspace_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WorkspaceAuditLogEntry>
+        for super::WorkspaceAuditLogEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceAuditLogEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    actor_id: value.actor_id?,
+                    actor_type: value.actor_type?,
+                    created_at: value.created_at?,
+                    details: value.details?,
+                    id: value.id?,
+                    ip: value.ip?,
+                    request_id: value.request_id?,
+                    resource_id: value.resource_id?,
+                    resource_type: value.resource_type?,
+                    workspace_id: value.workspace_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WorkspaceAuditLogEntry>
+        for WorkspaceAuditLogEntry {
+            fn from(value: super::WorkspaceAuditLogEntry) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    actor_id: Ok(value.actor_id),
+                    actor_type: Ok(value.actor_type),
+                    created_at: Ok(value.created_at),
+                    details: Ok(value.details),
+                    id: Ok(value.id),
+                    ip: Ok(value.ip),
+                    request_id: Ok(value.request_id),
+                    resource_id: Ok(value.resource_id),
+                    resource_type: Ok(value.resource_type),
+                    workspace_id: Ok(value.workspace_id),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceAuditLogList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::WorkspaceAuditLogEntry>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WorkspaceAuditLogList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl WorkspaceAuditLogList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::WorkspaceAuditLogEntry>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WorkspaceAuditLogList>
+        for super::WorkspaceAuditLogList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceAuditLogList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WorkspaceAuditLogList>
+        for WorkspaceAuditLogList {
+            fn from(value: super::WorkspaceAuditLogList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Workspace>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for WorkspaceList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+
+        impl WorkspaceList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Workspace>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WorkspaceList> for super::WorkspaceList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+
+        impl ::std::convert::From<super::WorkspaceList> for WorkspaceList {
+            fn from(value: super::WorkspaceList) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
     }
 
     /// Error types.
@@ -11371,8 +12459,8 @@ let response = client.auth_reset_password()
     /**Send a verification email
 
 Mints a verification code and emails it (the code is not returned). Needs an API key
-holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
-SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
+holding `auth.user.verify.send-email`. 412 `ENVOI_NOT_ENABLED` when the server has no
+SMTP settings; 503 `ENVOI_DISPATCH_FAILED` when the mail server refuses. Answers
 `{expires_at}`, or `{}` when the contact is unknown or already verified.
 
 Sends a `POST` request to `/{app_slug}/v1/auth/send-verification-email`
@@ -12452,6 +13540,79 @@ impl ClientPermissionsExt for Client {
     }
 }
 
+///Platform API keys (`pcft_live_…`): create, list, revoke. Admin API, platform API key.
+pub trait ClientPlatformKeysExt {
+    /**List platform API keys
+
+The platform API keys of the caller's workspace, oldest first, by cursor, revoked ones
+included. A key itself is shown only when it is created; `key_prefix` tells keys apart.
+Needs a platform API key holding `platform_key.read`.
+
+Sends a `GET` request to `/v1/platform-keys`
+
+Arguments:
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.platform_key_list()
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn platform_key_list(&self) -> builder::PlatformKeyList<'_>;
+    /**Create a platform API key
+
+A `pcft_live_…` key of the caller's workspace holding the given permissions (each held
+by the caller), optionally expiring. The key is in this response only. Needs a platform
+API key holding `platform_key.write`. Send an `Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/platform-keys`
+
+Arguments:
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.platform_key_create()
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn platform_key_create(&self) -> builder::PlatformKeyCreate<'_>;
+    /**Revoke a platform API key
+
+The key is refused from the next request on, on every instance; it stays listed with its
+`revoked_at`. Revoking a revoked key changes nothing. Needs a platform API key holding
+`platform_key.write`.
+
+Sends a `DELETE` request to `/v1/platform-keys/{key_id}`
+
+Arguments:
+- `key_id`: The key's `id`.
+```ignore
+let response = client.platform_key_revoke()
+    .key_id(key_id)
+    .send()
+    .await;
+```*/
+    fn platform_key_revoke(&self) -> builder::PlatformKeyRevoke<'_>;
+}
+
+impl ClientPlatformKeysExt for Client {
+    fn platform_key_list(&self) -> builder::PlatformKeyList<'_> {
+        builder::PlatformKeyList::new(self)
+    }
+
+    fn platform_key_create(&self) -> builder::PlatformKeyCreate<'_> {
+        builder::PlatformKeyCreate::new(self)
+    }
+
+    fn platform_key_revoke(&self) -> builder::PlatformKeyRevoke<'_> {
+        builder::PlatformKeyRevoke::new(self)
+    }
+}
+
 ///Roles of an app and their permissions. Admin API.
 pub trait ClientRolesExt {
     /**List roles
@@ -12742,6 +13903,50 @@ impl ClientSystemExt for Client {
 
     fn readiness_check(&self) -> builder::ReadinessCheck<'_> {
         builder::ReadinessCheck::new(self)
+    }
+}
+
+///The caller's workspace and its own audit log. Admin API, platform API key.
+pub trait ClientWorkspacesExt {
+    /**List workspace audit log entries
+
+The caller's workspace log (platform key creations and revocations), newest first, by
+cursor. Needs a platform API key holding `platform_key.read`.
+
+Sends a `GET` request to `/v1/workspace-audit-logs`
+
+Arguments:
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.workspace_audit_log_list()
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn workspace_audit_log_list(&self) -> builder::WorkspaceAuditLogList<'_>;
+    /**List workspaces
+
+The workspaces the calling platform API key can see: its own. Needs a platform API key.
+
+Sends a `GET` request to `/v1/workspaces`
+
+```ignore
+let response = client.workspace_list()
+    .send()
+    .await;
+```*/
+    fn workspace_list(&self) -> builder::WorkspaceList<'_>;
+}
+
+impl ClientWorkspacesExt for Client {
+    fn workspace_audit_log_list(&self) -> builder::WorkspaceAuditLogList<'_> {
+        builder::WorkspaceAuditLogList::new(self)
+    }
+
+    fn workspace_list(&self) -> builder::WorkspaceList<'_> {
+        builder::WorkspaceList::new(self)
     }
 }
 
@@ -19224,6 +20429,394 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientPlatformKeysExt::platform_key_list`]
+
+[`ClientPlatformKeysExt::platform_key_list`]: super::ClientPlatformKeysExt::platform_key_list*/
+    #[derive(Debug, Clone)]
+    pub struct PlatformKeyList<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> PlatformKeyList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/platform-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PlatformKeyList>, Error<types::ErrorBody>> {
+            let Self { client, cursor, limit } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/platform-keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "platform_key_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPlatformKeysExt::platform_key_create`]
+
+[`ClientPlatformKeysExt::platform_key_create`]: super::ClientPlatformKeysExt::platform_key_create*/
+    #[derive(Debug, Clone)]
+    pub struct PlatformKeyCreate<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreatePlatformKey, String>,
+    }
+
+    impl<'a> PlatformKeyCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreatePlatformKey>,
+            <V as std::convert::TryInto<
+                types::CreatePlatformKey,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreatePlatformKey` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreatePlatformKey,
+            ) -> types::builder::CreatePlatformKey,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/platform-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PlatformKeyCreated>, Error<types::ErrorBody>> {
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreatePlatformKey::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/platform-keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "platform_key_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPlatformKeysExt::platform_key_revoke`]
+
+[`ClientPlatformKeysExt::platform_key_revoke`]: super::ClientPlatformKeysExt::platform_key_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct PlatformKeyRevoke<'a> {
+        client: &'a super::Client,
+        key_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> PlatformKeyRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                key_id: Err("key_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for key_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/platform-keys/{key_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, key_id } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/platform-keys/{}", client.baseurl, encode_path(& key_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "platform_key_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientStatsExt::stats_get`]
 
 [`ClientStatsExt::stats_get`]: super::ClientStatsExt::stats_get*/
@@ -19284,6 +20877,216 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "stats_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWorkspacesExt::workspace_audit_log_list`]
+
+[`ClientWorkspacesExt::workspace_audit_log_list`]: super::ClientWorkspacesExt::workspace_audit_log_list*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceAuditLogList<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> WorkspaceAuditLogList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/workspace-audit-logs`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WorkspaceAuditLogList>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, cursor, limit } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/workspace-audit-logs", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "workspace_audit_log_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWorkspacesExt::workspace_list`]
+
+[`ClientWorkspacesExt::workspace_list`]: super::ClientWorkspacesExt::workspace_list*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceList<'a> {
+        client: &'a super::Client,
+    }
+
+    impl<'a> WorkspaceList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+
+        ///Sends a `GET` request to `/v1/workspaces`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WorkspaceList>, Error<types::ErrorBody>> {
+            let Self { client } = self;
+            let url = format!("{}/v1/workspaces", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "workspace_list",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -22875,8 +24678,10 @@ pub mod prelude {
     pub use super::ClientMembersExt;
     pub use super::ClientOAuthExt;
     pub use super::ClientPermissionsExt;
+    pub use super::ClientPlatformKeysExt;
     pub use super::ClientRolesExt;
     pub use super::ClientSigningKeysExt;
     pub use super::ClientStatsExt;
     pub use super::ClientSystemExt;
+    pub use super::ClientWorkspacesExt;
 }

@@ -129,8 +129,9 @@ catalogue! {
     InviteUnusable = "invite_unusable",
     /// The request needs a `Content-Length`.
     LengthRequired = "length_required",
-    /// Mail delivery is not configured on this server.
-    MailNotConfigured = "mail_not_configured",
+    /// Mail delivery is not configured on this server (no `HEIMDALL_SMTP_URL`). Upper case: the
+    /// contract fixes this value.
+    MailNotConfigured = "ENVOI_NOT_ENABLED",
     /// The request body is larger than the server accepts.
     PayloadTooLarge = "payload_too_large",
     /// The body's content type is not one the operation accepts.
@@ -147,8 +148,9 @@ catalogue! {
     Unavailable = "unavailable",
     /// The server is saturated (e.g. the password-hashing queue is full); retry later.
     Overloaded = "overloaded",
-    /// The mail server refused or could not be reached; retry later.
-    MailDispatchFailed = "mail_dispatch_failed",
+    /// The mail server refused or could not be reached; retry later. Upper case: the contract
+    /// fixes this value.
+    MailDispatchFailed = "ENVOI_DISPATCH_FAILED",
 }
 
 impl fmt::Display for Code {
@@ -289,7 +291,9 @@ mod tests {
         for code in Code::ALL {
             let s = code.as_str();
             assert!(seen.insert(s), "{s} twice");
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            // The mail codes keep the values the contract fixes.
+            let contract_fixed = s.starts_with("ENVOI_") && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+            assert!(contract_fixed || s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
             assert!(code.describe().ends_with('.'), "{s}: {}", code.describe());
             assert_eq!(Code::parse(s), Some(*code));
         }

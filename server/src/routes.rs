@@ -19,8 +19,7 @@ use crate::{
     api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
     authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, http::frontdoor::FrontDoor,
     invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi, oauth::api::OauthApi,
-    rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
-    workspaces::api::WorkspacesApi,
+    rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi, workspaces::api::WorkspacesApi,
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
@@ -111,8 +110,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
         .at("/", make_sync(|_| Html("<a href=\"/docs\">Heimdall API docs</a>")));
     Surfaces { api: api.into_endpoint(), allow: allow_index(), pages: pages.boxed(), state: state.clone() }
         .data(state.clone())
-        .with(
-        FrontDoor {
+        .with(FrontDoor {
             max_body_bytes: state.config.max_body_bytes,
             metrics: state.metrics.clone(),
             trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
@@ -121,8 +119,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
                 path: crate::oauth::api::is_oauth_path,
                 parameters: &crate::oauth::api::PARAMETERS,
             },
-        },
-    )
+        })
 }
 
 /// The API and the few pages beside it (the spec, the docs UI, the root page). API requests go

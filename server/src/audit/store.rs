@@ -59,9 +59,15 @@ pub async fn list_workspace(
     limit: u64,
 ) -> Result<Vec<workspace_audit_log::Model>, DbErr> {
     use workspace_audit_log::Column as C;
-    crate::db::scoped_page_newest_first(workspace_audit_log::Entity::find(), (C::WorkspaceId, workspace_id), C::Id, before, limit)
-        .all(conn)
-        .await
+    crate::db::scoped_page_newest_first(
+        workspace_audit_log::Entity::find(),
+        (C::WorkspaceId, workspace_id),
+        C::Id,
+        before,
+        limit,
+    )
+    .all(conn)
+    .await
 }
 
 /// Newest first, `limit` rows strictly older than `before`.

@@ -214,8 +214,8 @@ impl CodesApi {
     /// Send a verification email
     ///
     /// Mints a verification code and emails it (the code is not returned). Needs an API key
-    /// holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
-    /// SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
+    /// holding `auth.user.verify.send-email`. 412 `ENVOI_NOT_ENABLED` when the server has no
+    /// SMTP settings; 503 `ENVOI_DISPATCH_FAILED` when the mail server refuses. Answers
     /// `{expires_at}`, or `{}` when the contact is unknown or already verified.
     #[oai(
         path = "/:app_slug/v1/auth/send-verification-email",

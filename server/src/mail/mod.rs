@@ -1,5 +1,5 @@
 //! Outgoing mail over SMTP (`HEIMDALL_SMTP_URL`). Optional: without it, flows that must send mail
-//! answer 412 `mail_not_configured`, and PAK callers receive codes to deliver themselves.
+//! answer 412 `ENVOI_NOT_ENABLED`, and PAK callers receive codes to deliver themselves.
 
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ impl Mailer {
         self.transport.is_some()
     }
 
-    /// 412 `mail_not_configured` unless mail can be sent.
+    /// 412 `ENVOI_NOT_ENABLED` unless mail can be sent.
     pub fn require(&self) -> Result<(), Error> {
         if self.enabled() {
             Ok(())
@@ -47,7 +47,7 @@ impl Mailer {
         }
     }
 
-    /// Sends a plain-text message; 503 `mail_dispatch_failed` if the SMTP server refuses it.
+    /// Sends a plain-text message; 503 `ENVOI_DISPATCH_FAILED` if the SMTP server refuses it.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), Error> {
         self.require()?;
         let transport = self.transport.as_ref().expect("checked above");

@@ -243,8 +243,7 @@ impl WorkspacesApi {
         let b = body.0;
         let created: PlatformKeyCreated =
             idempotency::run(&state, &principal, idempotency_key.0.as_deref(), "platform_key_create", &b, || async {
-                let created =
-                    service::create(&state, &principal, &ctx, &b.name, &b.permissions, b.expires_at).await?;
+                let created = service::create(&state, &principal, &ctx, &b.name, &b.permissions, b.expires_at).await?;
                 Ok(PlatformKeyCreated {
                     id: created.row.id,
                     name: created.row.name,

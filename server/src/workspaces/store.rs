@@ -89,7 +89,10 @@ pub async fn list_keys(
     db::scoped_page(platform_api_key::Entity::find(), (C::WorkspaceId, workspace_id), C::Id, after, limit).all(db).await
 }
 
-pub async fn insert_key(db: &impl ConnectionTrait, row: platform_api_key::Model) -> Result<platform_api_key::Model, DbErr> {
+pub async fn insert_key(
+    db: &impl ConnectionTrait,
+    row: platform_api_key::Model,
+) -> Result<platform_api_key::Model, DbErr> {
     platform_api_key::ActiveModel {
         id: Set(row.id),
         workspace_id: Set(row.workspace_id),

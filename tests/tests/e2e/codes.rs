@@ -59,7 +59,7 @@ db_test!(
         }
         // The bootstrap PAK (`*`) may mint; sending mail needs SMTP, which this server lacks.
         assert!(app.request_code("request-verification", "alice@example.io").await.expect(200)["code"].is_string());
-        app.post_as(&server.pak, "/auth/send-verification-email", &body).await.expect_error(412, "mail_not_configured");
+        app.post_as(&server.pak, "/auth/send-verification-email", &body).await.expect_error(412, "ENVOI_NOT_ENABLED");
 
         // Exactly one of email or phone.
         for bad in [json!({}), json!({ "email": "alice@example.io", "phone": "+15550100" }), json!({ "email": "not-an-email" })] {

@@ -64,7 +64,7 @@ db_test!(
         app.signup_ok("bob", "bob@example.io").await;
 
         let r = app.post_as(&server.pak, "/auth/send-verification-email", &json!({ "email": "bob@example.io" })).await;
-        r.expect_error(503, "mail_dispatch_failed");
+        r.expect_error(503, "ENVOI_DISPATCH_FAILED");
         // Minting for self-delivery still works, and invitations (whose code the admin gets in
         // the response) are created anyway.
         assert!(app.request_code("request-verification", "bob@example.io").await.expect(200)["code"].is_string());
