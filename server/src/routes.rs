@@ -164,7 +164,7 @@ impl Surfaces {
     /// every admin operation answers with its usual 404; a failed lookup leaves the path alone.
     async fn slug_to_id(&self, req: &mut poem::Request) {
         let Some(rest) = req.uri().path().strip_prefix("/v1/apps/") else { return };
-        let (segment, tail) = rest.split_once('/').map_or((rest, ""), |(s, t)| (s, t));
+        let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
         if segment.is_empty() || uuid::Uuid::parse_str(segment).is_ok() {
             return;
         }
