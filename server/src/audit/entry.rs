@@ -85,7 +85,14 @@ names! {
     SessionLogout = "session.logout",
     SessionRefreshReuseDetected = "session.refresh_reuse_detected",
     SessionRevoked = "session.revoked",
+    SessionTenantSwitched = "session.tenant_switched",
     SigningKeyRotated = "signing_key.rotated",
+    TenantCreated = "tenant.created",
+    TenantDeleted = "tenant.deleted",
+    TenantMemberRemoved = "tenant.member_removed",
+    TenantMemberSet = "tenant.member_set",
+    TenantStatusChanged = "tenant.status_changed",
+    TenantUpdated = "tenant.updated",
     }
 }
 

@@ -22,4 +22,6 @@ pub mod role_permission;
 pub mod server_meta;
 pub mod session;
 pub mod signing_key;
+pub mod tenant;
+pub mod tenant_member;
 pub mod workspace;
