@@ -13,6 +13,7 @@ mod m20261123_000003_authorization;
 mod m20261123_000004_change_sequence;
 mod m20261207_000005_code_exposure;
 mod m20261208_150001_platform_key_lifecycle;
+mod m20261208_170001_tenants;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_change_sequence::Migration),
             Box::new(m20261207_000005_code_exposure::Migration),
             Box::new(m20261208_150001_platform_key_lifecycle::Migration),
+            Box::new(m20261208_170001_tenants::Migration),
         ]
     }
 }

@@ -99,6 +99,8 @@ catalogue! {
     RoleNotFound = "role_not_found",
     /// No invite has this code.
     InviteNotFound = "invite_not_found",
+    /// No tenant has this id in the app.
+    TenantNotFound = "tenant_not_found",
     /// The path exists but not with this method.
     MethodNotAllowed = "method_not_allowed",
     /// The client took too long to send its request.
@@ -113,6 +115,8 @@ catalogue! {
     EmailTaken = "email_taken",
     /// The username or email is already registered in this app.
     AccountExists = "account_exists",
+    /// Another tenant of the app has this slug.
+    TenantSlugTaken = "tenant_slug_taken",
     /// A role with this name exists.
     RoleExists = "role_exists",
     /// End-users still hold the role; reassign them first.

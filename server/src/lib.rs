@@ -41,6 +41,7 @@ pub mod state;
 pub mod system;
 pub mod tags;
 pub mod telemetry;
+pub mod tenants;
 pub mod tokens;
 pub mod ttl_cache;
 pub mod usage;

@@ -18,6 +18,8 @@ pub const END_USER_DELETE: &str = "end_user.delete";
 pub const INVITE_READ: &str = "invite.read";
 pub const INVITE_CREATE: &str = "invite.create";
 pub const INVITE_REVOKE: &str = "invite.revoke";
+pub const TENANT_READ: &str = "tenant.read";
+pub const TENANT_WRITE: &str = "tenant.write";
 /// Mint a password-reset code (name as in the product's SDK).
 pub const PASSWORD_RESET_CREATE: &str = "auth.user.password-reset.create";
 /// Mint a contact-verification code.
@@ -55,6 +57,8 @@ pub const SYSTEM: &[(&str, &str)] = &[
     (INVITE_READ, "List invites"),
     (INVITE_CREATE, "Create invites"),
     (INVITE_REVOKE, "Revoke invites"),
+    (TENANT_READ, "List and read tenants, their members and a user's tenants"),
+    (TENANT_WRITE, "Create, change, suspend and delete tenants and manage their members"),
     (PASSWORD_RESET_CREATE, "Mint password-reset codes for self-delivery"),
     (VERIFY_CREATE, "Mint contact-verification codes for self-delivery"),
     (VERIFY_SEND_EMAIL, "Send verification emails"),

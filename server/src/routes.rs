@@ -19,7 +19,8 @@ use crate::{
     api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
     authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, http::frontdoor::FrontDoor,
     invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi, oauth::api::OauthApi,
-    rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi, workspaces::api::WorkspacesApi,
+    rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi, tenants::api::TenantsApi,
+    workspaces::api::WorkspacesApi,
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
@@ -42,6 +43,7 @@ apis!(
     AuthConfigApi,
     EndUsersApi,
     InvitesApi,
+    TenantsApi,
     RbacApi,
     ApiKeysApi,
     CredentialsApi,

@@ -26,6 +26,8 @@ pub enum ApiTags {
     Members,
     /// Invitations into an app. Admin API.
     Invites,
+    /// Organizations inside an app (tenants) and their members with a role each. Admin API.
+    Tenants,
     /// End-user sign-up, sign-in, tokens, password reset, verification, invites. Consumer API.
     Auth,
     /// The signed-in end-user (`Authorization: Bearer <access token>`). Consumer API.

@@ -23,6 +23,8 @@ pub fn end_user_claims(server: &TestServer, slug: &str, app: Uuid) -> AccessClai
         aid: app,
         sid: Some(Uuid::now_v7()),
         role: Some("member".into()),
+        tid: None,
+        trole: None,
         token_type: TokenType::EndUser,
         amr: Some(vec!["pwd".into()]),
         permissions: vec!["docs.read".into()],

@@ -74,7 +74,9 @@ options:
   --profile DIR               record a `perf` profile of the server per scenario into DIR
                               (<db>-<scenario>.perf; read with `perf report -i FILE`)
   --scale                     scale mode instead: PostgreSQL with --scale-apps apps (default
-                              10000) and --scale-users end-users (default 1000000)
+                              100000) and --scale-users end-users (default 1000000); the
+                              largest app also holds --scale-tenants tenants (default 100000)
+                              with --scale-memberships memberships (default 1000000)
 
 scenarios:
 ";
@@ -94,6 +96,8 @@ pub struct Options {
     pub scale: bool,
     pub scale_apps: usize,
     pub scale_users: usize,
+    pub scale_tenants: usize,
+    pub scale_memberships: usize,
 }
 
 impl Options {
@@ -109,8 +113,10 @@ impl Options {
             seed_users: 20_000,
             profile: None,
             scale: false,
-            scale_apps: 10_000,
+            scale_apps: 100_000,
             scale_users: 1_000_000,
+            scale_tenants: 100_000,
+            scale_memberships: 1_000_000,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -146,13 +152,19 @@ impl Options {
                 "--scale" => o.scale = true,
                 "--scale-apps" => o.scale_apps = value()?.parse().context("--scale-apps takes a count")?,
                 "--scale-users" => o.scale_users = value()?.parse().context("--scale-users takes a count")?,
+                "--scale-tenants" => o.scale_tenants = value()?.parse().context("--scale-tenants takes a count")?,
+                "--scale-memberships" => {
+                    o.scale_memberships = value()?.parse().context("--scale-memberships takes a count")?
+                }
                 other => bail!("unknown option `{other}`\n\n{}", usage()),
             }
         }
         anyhow::ensure!(
-            o.token_pool >= 2 && o.seed_users >= 2 && o.scale_apps >= 1 && o.scale_users >= 2,
-            "counts must be at least 2"
+            o.token_pool >= 2 && o.seed_users >= 2 && o.scale_apps >= 1 && o.scale_users >= 2 && o.scale_tenants >= 3,
+            "counts must be at least 2 (3 tenants)"
         );
+        // Past the big tenant, each of the largest app's users joins at most two tenants.
+        anyhow::ensure!(o.scale_memberships <= o.scale_users, "--scale-memberships is at most --scale-users");
         Ok(o)
     }
 

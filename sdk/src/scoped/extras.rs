@@ -6,7 +6,7 @@
 use crate::{
     error::Result,
     prelude::*,
-    scoped::{AuthzScope, ConsumerAuthScope, OAuthScope, SigningKeysScope, ok},
+    scoped::{AuthzScope, ConsumerAuthScope, ListParams, OAuthScope, SigningKeysScope, TenantsScope, ok},
     types,
 };
 
@@ -20,6 +20,36 @@ impl ConsumerAuthScope {
     ) -> Result<types::TokenResponse> {
         let body = types::SigninRequest { identifier: identifier.into(), password: password.into(), tenant_id: None };
         self.signin_with(body).await
+    }
+}
+
+impl TenantsScope {
+    /// A page of a tenant's members with the role each holds there, by end-user id.
+    ///
+    /// Sends `GET /v1/apps/{app_id}/tenants/{tenant_id}/members` (`tenant_member_list`).
+    pub async fn members(&self, tenant_id: uuid::Uuid, page: ListParams) -> Result<types::TenantMemberList> {
+        let mut request = self.app.heimdall.client().tenant_member_list().app_id(self.app.app_id).tenant_id(tenant_id);
+        if let Some(limit) = page.limit {
+            request = request.limit(limit);
+        }
+        if let Some(cursor) = page.cursor {
+            request = request.cursor(cursor);
+        }
+        ok(request.send().await)
+    }
+
+    /// A page of the tenants an end-user belongs to, with the role they hold in each.
+    ///
+    /// Sends `GET /v1/apps/{app_id}/end-users/{user_id}/tenants` (`tenant_list_for_user`).
+    pub async fn list_for_user(&self, user_id: uuid::Uuid, page: ListParams) -> Result<types::UserTenantList> {
+        let mut request = self.app.heimdall.client().tenant_list_for_user().app_id(self.app.app_id).user_id(user_id);
+        if let Some(limit) = page.limit {
+            request = request.limit(limit);
+        }
+        if let Some(cursor) = page.cursor {
+            request = request.cursor(cursor);
+        }
+        ok(request.send().await)
     }
 }
 

@@ -150,148 +150,6 @@ impl super::AppScope {
     }
 }
 
-impl super::WorkspacesScope {
-    /// List workspace audit log entries.
-    ///
-    /// The caller's workspace log (platform key creations and revocations), newest first, by
-    /// cursor. Needs a platform API key holding `platform_key.read`.
-    ///
-    /// Sends `GET /v1/workspace-audit-logs` (`workspace_audit_log_list`).
-    ///
-    /// One page; [`stream_audit_log_list`](Self::stream_audit_log_list) yields every item.
-    pub async fn audit_log_list(
-        &self,
-        page: super::ListParams,
-    ) -> crate::Result<crate::types::WorkspaceAuditLogList> {
-        let mut request = self.heimdall.client().workspace_audit_log_list();
-        if let Some(limit) = page.limit {
-            request = request.limit(limit);
-        }
-
-        if let Some(cursor) = page.cursor {
-            request = request.cursor(cursor);
-        }
-
-        super::ok(request.send().await)
-    }
-
-    /// Every item of [`audit_log_list`](Self::audit_log_list), page after page, from the given cursor on.
-    ///
-    /// Pages through `GET /v1/workspace-audit-logs` (`workspace_audit_log_list`).
-    pub fn stream_audit_log_list(
-        &self,
-        page: super::ListParams,
-    ) -> impl futures::Stream<
-        Item = crate::Result<crate::types::WorkspaceAuditLogEntry>,
-    > + Send + 'static {
-        super::stream_pages(
-            self,
-            page,
-            |scope, params| async move { scope.audit_log_list(params).await },
-        )
-    }
-
-    /// List workspaces.
-    ///
-    /// The workspaces the calling platform API key can see: its own. Needs a platform API key.
-    ///
-    /// Sends `GET /v1/workspaces` (`workspace_list`).
-    pub async fn list(&self) -> crate::Result<crate::types::WorkspaceList> {
-        super::ok(self.heimdall.client().workspace_list().send().await)
-    }
-}
-
-impl super::PlatformKeysScope {
-    /// List platform API keys.
-    ///
-    /// The platform API keys of the caller's workspace, oldest first, by cursor, revoked ones
-    /// included. A key itself is shown only when it is created; `key_prefix` tells keys apart.
-    /// Needs a platform API key holding `platform_key.read`.
-    ///
-    /// Sends `GET /v1/platform-keys` (`platform_key_list`).
-    ///
-    /// One page; [`stream`](Self::stream) yields every item.
-    pub async fn list(
-        &self,
-        page: super::ListParams,
-    ) -> crate::Result<crate::types::PlatformKeyList> {
-        let mut request = self.heimdall.client().platform_key_list();
-        if let Some(limit) = page.limit {
-            request = request.limit(limit);
-        }
-
-        if let Some(cursor) = page.cursor {
-            request = request.cursor(cursor);
-        }
-
-        super::ok(request.send().await)
-    }
-
-    /// Every item of [`list`](Self::list), page after page, from the given cursor on.
-    ///
-    /// Pages through `GET /v1/platform-keys` (`platform_key_list`).
-    pub fn stream(
-        &self,
-        page: super::ListParams,
-    ) -> impl futures::Stream<
-        Item = crate::Result<crate::types::PlatformKeySummary>,
-    > + Send + 'static {
-        super::stream_pages(
-            self,
-            page,
-            |scope, params| async move { scope.list(params).await },
-        )
-    }
-
-    /// Create a platform API key.
-    ///
-    /// A `pcft_live_…` key of the caller's workspace holding the given permissions (each held
-    /// by the caller), optionally expiring. The key is in this response only. Needs a platform
-    /// API key holding `platform_key.write`. Send an `Idempotency-Key` to make retries safe.
-    ///
-    /// Sends `POST /v1/platform-keys` (`platform_key_create`).
-    pub async fn create(
-        &self,
-        body: impl TryInto<crate::types::CreatePlatformKey, Error: std::fmt::Display>,
-    ) -> crate::Result<crate::types::PlatformKeyCreated> {
-        super::ok(self.heimdall.client().platform_key_create().body(body).send().await)
-    }
-
-    /// Like [`create`](Self::create), with an `Idempotency-Key`: a retry with the same key and body
-    /// answers like the first call instead of acting twice.
-    ///
-    /// Sends `POST /v1/platform-keys` (`platform_key_create`) with an `Idempotency-Key` header.
-    pub async fn create_idempotent(
-        &self,
-        body: impl TryInto<crate::types::CreatePlatformKey, Error: std::fmt::Display>,
-        idempotency_key: impl Into<String>,
-    ) -> crate::Result<crate::types::PlatformKeyCreated> {
-        super::ok(
-            self
-                .heimdall
-                .client()
-                .platform_key_create()
-                .body(body)
-                .idempotency_key(idempotency_key.into())
-                .send()
-                .await,
-        )
-    }
-
-    /// Revoke a platform API key.
-    ///
-    /// The key is refused from the next request on, on every instance; it stays listed with its
-    /// `revoked_at`. Revoking a revoked key changes nothing. Needs a platform API key holding
-    /// `platform_key.write`.
-    ///
-    /// Sends `DELETE /v1/platform-keys/{key_id}` (`platform_key_revoke`).
-    pub async fn revoke(&self, key_id: uuid::Uuid) -> crate::Result<()> {
-        super::ok(
-            self.heimdall.client().platform_key_revoke().key_id(key_id).send().await,
-        )
-    }
-}
-
 /// The app's authentication settings (sign-up, passwords, sessions, providers).
 #[derive(Debug, Clone)]
 pub struct AuthConfigScope {
@@ -471,6 +329,261 @@ impl InvitesScope {
                 .invite_revoke()
                 .app_id(self.app.app_id)
                 .invite_id(invite_id)
+                .send()
+                .await,
+        )
+    }
+}
+
+/// Organizations (tenants) inside the app and their members.
+#[derive(Debug, Clone)]
+pub struct TenantsScope {
+    pub(super) app: super::AppScope,
+}
+
+impl super::AppScope {
+    /// Organizations (tenants) inside the app and their members.
+    pub fn tenants(&self) -> TenantsScope {
+        TenantsScope { app: self.clone() }
+    }
+}
+
+impl TenantsScope {
+    /// List tenants.
+    ///
+    /// The app's tenants, oldest first, by cursor; `search` filters by a case-insensitive
+    /// substring of the slug or display name.
+    ///
+    /// Sends `GET /v1/apps/{app_id}/tenants` (`tenant_list`).
+    ///
+    /// One page; [`stream`](Self::stream) yields every item.
+    pub async fn list(
+        &self,
+        params: impl Into<TenantListParams>,
+    ) -> crate::Result<crate::types::TenantList> {
+        let params = params.into();
+        let mut request = self
+            .app
+            .heimdall
+            .client()
+            .tenant_list()
+            .app_id(self.app.app_id);
+        if let Some(limit) = params.page.limit {
+            request = request.limit(limit);
+        }
+
+        if let Some(cursor) = params.page.cursor {
+            request = request.cursor(cursor);
+        }
+
+        if let Some(search) = params.search {
+            request = request.search(search);
+        }
+
+        super::ok(request.send().await)
+    }
+
+    /// Every item of [`list`](Self::list), page after page, from the given cursor on.
+    ///
+    /// Pages through `GET /v1/apps/{app_id}/tenants` (`tenant_list`).
+    pub fn stream(
+        &self,
+        params: impl Into<TenantListParams>,
+    ) -> impl futures::Stream<
+        Item = crate::Result<crate::types::Tenant>,
+    > + Send + 'static {
+        super::stream_pages(
+            self,
+            params.into(),
+            |scope, params| async move { scope.list(params).await },
+        )
+    }
+
+    /// Create a tenant.
+    ///
+    /// Creates an active tenant in the app. 409 `tenant_slug_taken` when another tenant of the
+    /// app has the slug. Send an `Idempotency-Key` to make retries safe.
+    ///
+    /// Sends `POST /v1/apps/{app_id}/tenants` (`tenant_create`).
+    pub async fn create(
+        &self,
+        body: impl TryInto<crate::types::CreateTenant, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::Tenant> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_create()
+                .app_id(self.app.app_id)
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Like [`create`](Self::create), with an `Idempotency-Key`: a retry with the same key and body
+    /// answers like the first call instead of acting twice.
+    ///
+    /// Sends `POST /v1/apps/{app_id}/tenants` (`tenant_create`) with an `Idempotency-Key` header.
+    pub async fn create_idempotent(
+        &self,
+        body: impl TryInto<crate::types::CreateTenant, Error: std::fmt::Display>,
+        idempotency_key: impl Into<String>,
+    ) -> crate::Result<crate::types::Tenant> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_create()
+                .app_id(self.app.app_id)
+                .body(body)
+                .idempotency_key(idempotency_key.into())
+                .send()
+                .await,
+        )
+    }
+
+    /// Delete a tenant.
+    ///
+    /// Permanently deletes the tenant and all its memberships. The end-users stay in the app.
+    ///
+    /// Sends `DELETE /v1/apps/{app_id}/tenants/{tenant_id}` (`tenant_delete`).
+    pub async fn delete(&self, tenant_id: uuid::Uuid) -> crate::Result<()> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_delete()
+                .app_id(self.app.app_id)
+                .tenant_id(tenant_id)
+                .send()
+                .await,
+        )
+    }
+
+    /// Get a tenant.
+    ///
+    /// One tenant of the app by id; 404 `tenant_not_found` for an unknown id or another app's
+    /// tenant.
+    ///
+    /// Sends `GET /v1/apps/{app_id}/tenants/{tenant_id}` (`tenant_get`).
+    pub async fn get(
+        &self,
+        tenant_id: uuid::Uuid,
+    ) -> crate::Result<crate::types::Tenant> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_get()
+                .app_id(self.app.app_id)
+                .tenant_id(tenant_id)
+                .send()
+                .await,
+        )
+    }
+
+    /// Update a tenant.
+    ///
+    /// Changes the slug, display name or metadata.
+    ///
+    /// Sends `PATCH /v1/apps/{app_id}/tenants/{tenant_id}` (`tenant_update`).
+    pub async fn update(
+        &self,
+        tenant_id: uuid::Uuid,
+        body: impl TryInto<crate::types::UpdateTenant, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::Tenant> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_update()
+                .app_id(self.app.app_id)
+                .tenant_id(tenant_id)
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Remove a member.
+    ///
+    /// The user leaves the tenant (their account stays in the app). 404 when they were not a
+    /// member.
+    ///
+    /// Sends `DELETE /v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}` (`tenant_member_remove`).
+    pub async fn member_remove(
+        &self,
+        tenant_id: uuid::Uuid,
+        user_id: uuid::Uuid,
+    ) -> crate::Result<()> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_member_remove()
+                .app_id(self.app.app_id)
+                .tenant_id(tenant_id)
+                .user_id(user_id)
+                .send()
+                .await,
+        )
+    }
+
+    /// Add a member or change their role.
+    ///
+    /// Makes the app's end-user a member of the tenant holding `role_name` there (201), or
+    /// changes the role they hold (200). The role is one of the app's roles; a user may hold a
+    /// different role in each tenant, independent of their app-wide role.
+    ///
+    /// Sends `PUT /v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}` (`tenant_member_set`).
+    pub async fn member_set(
+        &self,
+        tenant_id: uuid::Uuid,
+        user_id: uuid::Uuid,
+        body: impl TryInto<crate::types::SetTenantMember, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::TenantMember> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_member_set()
+                .app_id(self.app.app_id)
+                .tenant_id(tenant_id)
+                .user_id(user_id)
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Suspend or reactivate a tenant.
+    ///
+    /// A `suspended` tenant keeps its members, but sign-ins into it are refused with 403
+    /// `tenant_membership_required`.
+    ///
+    /// Sends `PATCH /v1/apps/{app_id}/tenants/{tenant_id}/status` (`tenant_update_status`).
+    pub async fn update_status(
+        &self,
+        tenant_id: uuid::Uuid,
+        body: impl TryInto<crate::types::UpdateTenantStatus, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::Tenant> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .tenant_update_status()
+                .app_id(self.app.app_id)
+                .tenant_id(tenant_id)
+                .body(body)
                 .send()
                 .await,
         )
@@ -1607,9 +1720,12 @@ impl super::ConsumerScope {
 impl ConsumerAuthScope {
     /// Accept an invite.
     ///
-    /// Creates the account with a verified email and the invite's role, and signs it in. 404
+    /// Creates the account with a verified email and the invite's role, and signs it in; a
+    /// tenant invite also makes it a member of the tenant with that role and signs it in to the
+    /// tenant (the tokens carry `tid` and `trole`). 404
     /// `invite_not_found` for an unknown code, 409 when the email or username is registered, 410
-    /// `invite_unusable` when the invite is revoked, expired or used up.
+    /// `invite_unusable` when the invite is revoked, expired or used up, or its tenant was deleted
+    /// or suspended.
     ///
     /// Sends `POST /{app_slug}/v1/auth/accept-invite` (`auth_accept_invite`).
     pub async fn accept_invite(
@@ -1656,7 +1772,9 @@ impl ConsumerAuthScope {
     /// Exchanges a refresh token for a new access and refresh token. Each refresh token works
     /// once; presenting a used one again (more than 2 s after it was used) revokes the whole
     /// session, since it means the token leaked. 401 `invalid_refresh_token` or
-    /// `refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived.
+    /// `refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived. A
+    /// tenant session stays in its tenant: 403 `tenant_membership_required` once the user left it
+    /// or it was suspended or deleted (the refresh token is not spent).
     ///
     /// Sends `POST /{app_slug}/v1/auth/refresh` (`auth_refresh`).
     pub async fn refresh(
@@ -1758,8 +1876,8 @@ impl ConsumerAuthScope {
     /// Send a verification email.
     ///
     /// Mints a verification code and emails it (the code is not returned). Needs an API key
-    /// holding `auth.user.verify.send-email`. 412 `ENVOI_NOT_ENABLED` when the server has no
-    /// SMTP settings; 503 `ENVOI_DISPATCH_FAILED` when the mail server refuses. Answers
+    /// holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
+    /// SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
     /// `{expires_at}`, or `{}` when the contact is unknown or already verified.
     ///
     /// Sends `POST /{app_slug}/v1/auth/send-verification-email` (`auth_send_verification_email`).
@@ -1827,6 +1945,31 @@ impl ConsumerAuthScope {
                 .heimdall
                 .client()
                 .auth_signup()
+                .app_slug(self.consumer.slug.as_str())
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Switch tenant.
+    ///
+    /// Gives the session tokens for another tenant the user belongs to, without a password: the
+    /// refresh token is rotated as by a refresh and the new access token carries that tenant's
+    /// `tid` and `trole`. Later refreshes stay in the tenant. 403 `tenant_membership_required`
+    /// when the user is not a member of an active tenant of the app; 401 as refresh does.
+    ///
+    /// Sends `POST /{app_slug}/v1/auth/switch-tenant` (`auth_switch_tenant`).
+    pub async fn switch_tenant(
+        &self,
+        body: impl TryInto<crate::types::SwitchTenantRequest, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::TokenResponse> {
+        super::ok(
+            self
+                .consumer
+                .heimdall
+                .client()
+                .auth_switch_tenant()
                 .app_slug(self.consumer.slug.as_str())
                 .body(body)
                 .send()
@@ -2037,6 +2180,79 @@ impl MeScope {
                 .me_session_revoke()
                 .app_slug(self.consumer.slug.as_str())
                 .session_id(session_id)
+                .send()
+                .await,
+        )
+    }
+
+    /// List my tenants.
+    ///
+    /// The tenants of the app the signed-in user belongs to, with the role they hold in each, by
+    /// tenant id; `current` marks the tenant of this token. Sign in to one with `tenant_id`, or
+    /// move the session to it with switch-tenant.
+    ///
+    /// Sends `GET /{app_slug}/v1/me/tenants` (`me_tenant_list`).
+    ///
+    /// One page; [`stream_tenants`](Self::stream_tenants) yields every item.
+    pub async fn tenants(
+        &self,
+        page: super::ListParams,
+    ) -> crate::Result<crate::types::MyTenantList> {
+        let mut request = self
+            .consumer
+            .heimdall
+            .client()
+            .me_tenant_list()
+            .app_slug(self.consumer.slug.as_str());
+        if let Some(limit) = page.limit {
+            request = request.limit(limit);
+        }
+
+        if let Some(cursor) = page.cursor {
+            request = request.cursor(cursor);
+        }
+
+        super::ok(request.send().await)
+    }
+
+    /// Every item of [`tenants`](Self::tenants), page after page, from the given cursor on.
+    ///
+    /// Pages through `GET /{app_slug}/v1/me/tenants` (`me_tenant_list`).
+    pub fn stream_tenants(
+        &self,
+        page: super::ListParams,
+    ) -> impl futures::Stream<
+        Item = crate::Result<crate::types::MyTenant>,
+    > + Send + 'static {
+        super::stream_pages(
+            self,
+            page,
+            |scope, params| async move { scope.tenants(params).await },
+        )
+    }
+
+    /// Join a tenant by invite.
+    ///
+    /// Accepts an invite that names a tenant with the signed-in (existing) account: the account's
+    /// verified email must be the invited address or at the invited domain (403 otherwise). The
+    /// user becomes a member of the tenant with the invite's role; move the session there with
+    /// switch-tenant. 404 `invite_not_found`, 409 for an invite without a tenant (it creates an
+    /// account: `/auth/accept-invite`), 410 `invite_unusable` when revoked, expired, used up or
+    /// its tenant is gone.
+    ///
+    /// Sends `POST /{app_slug}/v1/me/tenants/join` (`me_tenant_join`).
+    pub async fn join_tenant(
+        &self,
+        body: impl TryInto<crate::types::JoinTenant, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::JoinedTenant> {
+        super::ok(
+            self
+                .consumer
+                .heimdall
+                .client()
+                .me_tenant_join()
+                .app_slug(self.consumer.slug.as_str())
+                .body(body)
                 .send()
                 .await,
         )
@@ -2286,6 +2502,30 @@ impl super::Paging for EndUserListParams {
     }
 }
 
+/// Filters and paging of [`TenantsScope::list`](super::TenantsScope::list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantListParams {
+    /// Paging.
+    pub page: super::ListParams,
+    /// Case-insensitive substring of the slug or display name, e.g. `glob`.
+    pub search: Option<String>,
+}
+
+impl From<super::ListParams> for TenantListParams {
+    fn from(page: super::ListParams) -> Self {
+        TenantListParams {
+            page,
+            ..Default::default()
+        }
+    }
+}
+
+impl super::Paging for TenantListParams {
+    fn page_mut(&mut self) -> &mut super::ListParams {
+        &mut self.page
+    }
+}
+
 impl crate::paginate::Page for crate::types::ApiKeyList {
     type Item = crate::types::ApiKeySummary;
     fn pagination(&self) -> &crate::types::Pagination {
@@ -2363,8 +2603,8 @@ impl crate::paginate::Page for crate::types::M2mClientList {
     }
 }
 
-impl crate::paginate::Page for crate::types::PlatformKeyList {
-    type Item = crate::types::PlatformKeySummary;
+impl crate::paginate::Page for crate::types::MyTenantList {
+    type Item = crate::types::MyTenant;
     fn pagination(&self) -> &crate::types::Pagination {
         &self.pagination
     }
@@ -2396,8 +2636,8 @@ impl crate::paginate::Page for crate::types::SessionList {
     }
 }
 
-impl crate::paginate::Page for crate::types::WorkspaceAuditLogList {
-    type Item = crate::types::WorkspaceAuditLogEntry;
+impl crate::paginate::Page for crate::types::TenantList {
+    type Item = crate::types::Tenant;
     fn pagination(&self) -> &crate::types::Pagination {
         &self.pagination
     }

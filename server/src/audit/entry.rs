@@ -85,9 +85,16 @@ names! {
     SessionLogout = "session.logout",
     SessionRefreshReuseDetected = "session.refresh_reuse_detected",
     SessionRevoked = "session.revoked",
+    SessionTenantSwitched = "session.tenant_switched",
     SigningKeyRotated = "signing_key.rotated",
     PlatformKeyCreated = "platform_key.created",
     PlatformKeyRevoked = "platform_key.revoked",
+    TenantCreated = "tenant.created",
+    TenantDeleted = "tenant.deleted",
+    TenantMemberRemoved = "tenant.member_removed",
+    TenantMemberSet = "tenant.member_set",
+    TenantStatusChanged = "tenant.status_changed",
+    TenantUpdated = "tenant.updated",
     }
 }
 

@@ -79,7 +79,8 @@ pub struct VerifyResponse {
     /// True only if signature, issuer, audience, expiry and session (or client) are all valid.
     pub valid: bool,
     /// When not valid: `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `ACCOUNT_SUSPENDED`,
-    /// `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).
+    /// `TENANT_REVOKED` (a tenant token whose user left the tenant, or whose tenant is suspended
+    /// or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

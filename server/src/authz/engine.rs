@@ -33,6 +33,7 @@ use crate::{
     error::Error,
     permissions, rbac, sessions,
     state::AppState,
+    tenants,
     tokens::{self, AccessClaims, TokenError},
     ttl_cache::TtlCache,
     write,
@@ -53,6 +54,9 @@ pub enum Deny {
     AccountSuspended,
     ClientInactive,
     AppInactive,
+    /// A tenant token whose user is no longer a member of the tenant, or whose tenant is
+    /// suspended or deleted.
+    TenantRevoked,
 }
 
 impl Deny {
@@ -64,6 +68,7 @@ impl Deny {
             Deny::AccountSuspended => "ACCOUNT_SUSPENDED",
             Deny::ClientInactive => "CLIENT_INACTIVE",
             Deny::AppInactive => "APP_INACTIVE",
+            Deny::TenantRevoked => "TENANT_REVOKED",
         }
     }
 }
@@ -117,6 +122,11 @@ pub struct Authz {
     verified: TtlCache<[u8; 32], Arc<AccessClaims>>,
     sessions: TtlCache<Uuid, Arc<SessionFacts>>,
     roles: TtlCache<Uuid, (Uuid, Arc<Vec<String>>)>,
+    /// The role each user holds now in a tenant, by (tenant, user), with the app it was loaded
+    /// for; `None` when they are not a member of an active tenant.
+    tenant_roles: TtlCache<(Uuid, Uuid), (Uuid, Option<Uuid>)>,
+    /// Whether a tenant is active, by tenant, with the app it was loaded for (M2M tokens).
+    tenants_active: TtlCache<Uuid, (Uuid, bool)>,
     /// Revoked token ids, with when this instance learned of each (see `reload_revoked`).
     revoked: RwLock<HashMap<String, Instant>>,
     /// Invalid tokens per client address, for the endpoints any caller may send tokens to.
@@ -135,6 +145,8 @@ impl Authz {
             verified: TtlCache::new(VERIFIED_TTL, 200_000),
             sessions: TtlCache::new(TTL, 200_000),
             roles: TtlCache::new(TTL, 100_000),
+            tenant_roles: TtlCache::new(TTL, 200_000),
+            tenants_active: TtlCache::new(TTL, 100_000),
             revoked: RwLock::default(),
             invalid_tokens: InvalidTokens::default(),
         }
@@ -144,7 +156,15 @@ impl Authz {
     pub fn apply(&self, change: &Change) {
         match change {
             Change::Session(sid) => self.sessions.remove(sid),
-            Change::User(uid) => self.sessions.retain(|_, f| f.user_id != *uid),
+            Change::User(uid) => {
+                self.sessions.retain(|_, f| f.user_id != *uid);
+                self.tenant_roles.retain(|(_, user), _| user != uid);
+            }
+            // Membership, role in the tenant, suspension or deletion: decide again.
+            Change::Tenant(tid) => {
+                self.tenant_roles.retain(|(tenant, _), _| tenant != tid);
+                self.tenants_active.remove(tid);
+            }
             // Role ids and names never change and a role with holders cannot be deleted, so
             // cached sessions stay right; only the permission sets go.
             Change::Roles(app) => self.roles.retain(|_, (a, _)| a != app),
@@ -160,6 +180,8 @@ impl Authz {
                 self.verified.clear();
                 self.sessions.clear();
                 self.roles.clear();
+                self.tenant_roles.clear();
+                self.tenants_active.clear();
             }
         }
     }
@@ -243,6 +265,35 @@ impl Authz {
         Ok(perms)
     }
 
+    /// The role `user_id` holds now in tenant `tenant_id` of the app, if they are a member of it
+    /// and it is active.
+    async fn tenant_role(
+        &self,
+        state: &AppState,
+        app_id: Uuid,
+        tenant_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Option<Uuid>, Error> {
+        let key = (tenant_id, user_id);
+        if let Some((_, role)) = self.tenant_roles.get(&key).filter(|(a, _)| *a == app_id) {
+            return Ok(role);
+        }
+        let role =
+            Box::pin(tenants::service::current_role(state, app_id, tenant_id, user_id)).await?.map(|r| r.role_id);
+        self.tenant_roles.insert(key, (app_id, role));
+        Ok(role)
+    }
+
+    /// Whether tenant `tenant_id` of the app exists and is active.
+    pub async fn tenant_active(&self, state: &AppState, app_id: Uuid, tenant_id: Uuid) -> Result<bool, Error> {
+        if let Some((_, active)) = self.tenants_active.get(&tenant_id).filter(|(a, _)| *a == app_id) {
+            return Ok(active);
+        }
+        let active = Box::pin(tenants::service::is_active(state, app_id, tenant_id)).await?;
+        self.tenants_active.insert(tenant_id, (app_id, active));
+        Ok(active)
+    }
+
     /// Verifies `token` for `app` and resolves who it speaks for, as of now: `Ok(Err(deny))` is
     /// a token refused, `Err` a server failure.
     pub async fn check(&self, state: &AppState, app: &AppRef, token: &str) -> Result<Result<Principal, Deny>, Error> {
@@ -270,7 +321,15 @@ impl Authz {
                 if facts.revoked || facts.expires_at <= clock::now() {
                     return Ok(Err(Deny::Revoked));
                 }
-                let permissions = match facts.role_id {
+                // A tenant token is decided by the role held in its tenant, as of now.
+                let role_id = match claims.tid {
+                    Some(tid) => match self.tenant_role(state, app.id, tid, facts.user_id).await? {
+                        Some(role_id) => Some(role_id),
+                        None => return Ok(Err(Deny::TenantRevoked)),
+                    },
+                    None => facts.role_id,
+                };
+                let permissions = match role_id {
                     Some(role_id) => self.role_permissions(app.id, role_id).await?,
                     None => Arc::new(Vec::new()),
                 };
@@ -281,6 +340,11 @@ impl Authz {
                 let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
                     return Ok(Err(Deny::ClientInactive));
                 };
+                if let Some(tid) = claims.tid {
+                    if facts.tenant_id != Some(tid) || !self.tenant_active(state, app.id, tid).await? {
+                        return Ok(Err(Deny::TenantRevoked));
+                    }
+                }
                 let permissions = still_granted(&claims.permissions, &facts.scopes);
                 Ok(Ok(Principal { role: None, permissions: Arc::new(permissions), claims }))
             }

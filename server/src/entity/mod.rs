@@ -22,5 +22,7 @@ pub mod role_permission;
 pub mod server_meta;
 pub mod session;
 pub mod signing_key;
+pub mod tenant;
+pub mod tenant_member;
 pub mod workspace;
 pub mod workspace_audit_log;

@@ -81,11 +81,12 @@ pub fn status(code: Code) -> StatusCode {
         | EmailDomainNotAllowed
         | TenantMembershipRequired
         | UnauthorizedClient => StatusCode::FORBIDDEN,
-        NotFound | AppNotFound | RoleNotFound | InviteNotFound => StatusCode::NOT_FOUND,
+        NotFound | AppNotFound | RoleNotFound | InviteNotFound | TenantNotFound => StatusCode::NOT_FOUND,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         Conflict
         | SlugTaken
+        | TenantSlugTaken
         | UsernameTaken
         | EmailTaken
         | AccountExists

@@ -49,6 +49,9 @@ pub struct Invite {
     #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The tenant the invitee joins with the invite's role (`null`: the app only).
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 impl Invite {
@@ -64,6 +67,7 @@ impl Invite {
             expires_at: Some(m.expires_at),
             revoked_at: m.revoked_at,
             created_at: m.created_at,
+            tenant_id: m.tenant_id,
         }
     }
 }
@@ -85,9 +89,14 @@ pub struct CreateInvite {
     /// Name shown in the invitation email.
     #[oai(nullable)]
     pub name: Option<String>,
-    /// Role of the accepting user; default `member`.
+    /// Role of the accepting user; default `member`. For a tenant invite, the role the user
+    /// holds in the tenant (their app-wide role too).
     #[oai(nullable)]
     pub role_name: Option<String>,
+    /// A tenant of the app (404 `tenant_not_found` otherwise): accepting makes the new account
+    /// a member of it with `role_name` and signs it in to it (`tid`, `trole`).
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 /// Accepting an invitation.
@@ -185,6 +194,7 @@ impl InvitesApi {
                 max_uses: b.max_uses.unwrap_or(1),
                 name: b.name.clone(),
                 role_name: b.role_name.clone().unwrap_or_else(|| "member".into()),
+                tenant_id: b.tenant_id,
             };
             let role_name = new.role_name.clone();
             let (row, code) = service::create(&state, &principal, &ctx, app_id.0, new).await?;
@@ -218,9 +228,12 @@ impl InvitesApi {
 
     /// Accept an invite
     ///
-    /// Creates the account with a verified email and the invite's role, and signs it in. 404
+    /// Creates the account with a verified email and the invite's role, and signs it in; a
+    /// tenant invite also makes it a member of the tenant with that role and signs it in to the
+    /// tenant (the tokens carry `tid` and `trole`). 404
     /// `invite_not_found` for an unknown code, 409 when the email or username is registered, 410
-    /// `invite_unusable` when the invite is revoked, expired or used up.
+    /// `invite_unusable` when the invite is revoked, expired or used up, or its tenant was deleted
+    /// or suspended.
     #[oai(
         path = "/:app_slug/v1/auth/accept-invite",
         method = "post",

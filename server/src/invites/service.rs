@@ -21,7 +21,7 @@ use crate::{
     secrets::{self, hash_secret},
     sessions::{self, Tokens},
     state::AppState,
-    write,
+    tenants, write,
 };
 
 /// Prefix of invite codes.
@@ -33,6 +33,8 @@ pub struct NewInvite {
     pub max_uses: u32,
     pub name: Option<String>,
     pub role_name: String,
+    /// The tenant of the app the invitee joins with the invite's role.
+    pub tenant_id: Option<Uuid>,
 }
 
 /// Who an invite admits: one address, or any address at a domain.
@@ -80,6 +82,9 @@ pub async fn create(
     let role = rbac::service::find_by_name(state, app_id, new.role_name.trim())
         .await?
         .ok_or_else(|| Error::new(Code::RoleNotFound, format!("no role named '{}'", new.role_name)))?;
+    if let Some(tenant_id) = new.tenant_id {
+        tenants::service::find(state, app_id, tenant_id).await?;
+    }
     let code = format!("{CODE_PREFIX}{}", secrets::random_token());
     let now = clock::now();
     let mut unit = write::begin(&state.db, &state.bus).await?;
@@ -96,14 +101,15 @@ pub async fn create(
             created_by: principal.actor().id.unwrap_or_default(),
             now,
             expires_at: now + Duration::hours(new.expires_in_hours.into()),
+            tenant_id: new.tenant_id,
         },
     )
     .await?;
-    unit.audit(
-        Entry::new(app_id, &principal.actor(), Action::InviteCreated, ctx)
-            .resource("invite", row.id)
-            .details(serde_json::json!({ "email": row.email, "role": role.name, "max_uses": row.max_uses })),
-    )
+    unit.audit(Entry::new(app_id, &principal.actor(), Action::InviteCreated, ctx).resource("invite", row.id).details(
+        serde_json::json!({
+            "email": row.email, "role": role.name, "max_uses": row.max_uses, "tenant_id": row.tenant_id,
+        }),
+    ))
     .await?;
     unit.commit().await?;
     if let (InviteTarget::Address(email), true) = (&target, state.mailer.enabled()) {
@@ -249,15 +255,75 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
         },
     )
     .await?;
-    let opened = sessions::service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config).await?;
+    // A tenant invite makes the new account a member with the invite's role, and signs it in to
+    // the tenant.
+    if let Some(tenant_id) = row.tenant_id {
+        if !tenants::service::join(&mut unit, app.id, tenant_id, user.id, row.role_id).await? {
+            return Err(unusable("for a tenant that no longer exists"));
+        }
+    }
+    let opened = sessions::service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config, row.tenant_id).await?;
     unit.audit(
         Entry::new(app.id, &sessions::service::user_actor(user.id), Action::InviteAccepted, ctx)
             .resource("invite", row.id)
-            .details(serde_json::json!({ "end_user_id": user.id })),
+            .details(serde_json::json!({ "end_user_id": user.id, "tenant_id": row.tenant_id })),
     )
     .await?;
     unit.commit().await?;
     sessions::service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
+}
+
+/// Accepts a tenant invite with an existing account (the signed-in `user`): its verified email
+/// must be the invited address, or at the invited domain. Makes the user a member of the
+/// invite's tenant with the invite's role (a role they already held there is replaced) and
+/// returns the tenant's id and the role's id.
+pub async fn accept_as_member(
+    state: &AppState,
+    app: &AppRef,
+    ctx: &Origin,
+    user: &crate::entity::end_user::Model,
+    code: &str,
+) -> Result<(Uuid, Uuid), Error> {
+    app.require_active()?;
+    let now = clock::now();
+    let row = store::find_by_code_hash(&state.db, app.id, &hash_secret(code.trim()))
+        .await?
+        .ok_or_else(|| Error::new(Code::InviteNotFound, "no invite with this code"))?;
+    let Some(tenant_id) = row.tenant_id else {
+        return Err(Error::new(Code::Conflict, "this invite creates a new account; accept it at /auth/accept-invite"));
+    };
+    if row.revoked_at.is_some() {
+        return Err(unusable("revoked"));
+    }
+    if row.expires_at <= now {
+        return Err(unusable("expired"));
+    }
+    let verified = user.email.as_deref().filter(|_| user.email_verified_at.is_some()).map(Email::parse).transpose()?;
+    let Some(email) = verified else {
+        return Err(Error::forbidden("a tenant invite is accepted by an account with a verified email"));
+    };
+    let matches = match InviteTarget::parse(&row.email)? {
+        InviteTarget::Address(invited) => invited.key() == email.key(),
+        InviteTarget::Domain(domain) => email.domain() == domain,
+    };
+    if !matches {
+        return Err(Error::forbidden("this invite is for another address"));
+    }
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    if !store::claim_use(unit.conn(), row.id, now).await? {
+        return Err(unusable("used up"));
+    }
+    if !tenants::service::join(&mut unit, app.id, tenant_id, user.id, row.role_id).await? {
+        return Err(unusable("for a tenant that no longer exists"));
+    }
+    unit.audit(
+        Entry::new(app.id, &sessions::service::user_actor(user.id), Action::InviteAccepted, ctx)
+            .resource("invite", row.id)
+            .details(serde_json::json!({ "end_user_id": user.id, "tenant_id": tenant_id, "existing_account": true })),
+    )
+    .await?;
+    unit.commit().await?;
+    Ok((tenant_id, row.role_id))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub(super) struct NewInvite {
     pub created_by: String,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub tenant_id: Option<Uuid>,
 }
 
 pub(super) async fn insert(db: &impl ConnectionTrait, new: NewInvite) -> Result<invite::Model, DbErr> {
@@ -38,6 +39,7 @@ pub(super) async fn insert(db: &impl ConnectionTrait, new: NewInvite) -> Result<
         created_at: Set(new.now),
         expires_at: Set(new.expires_at),
         revoked_at: Set(None),
+        tenant_id: Set(new.tenant_id),
     }
     .insert(db)
     .await

@@ -51,6 +51,9 @@ pub struct M2mClientSummary {
     /// Last token issued (updated in batches, up to 30 s late).
     #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 /// An M2M client with its scopes.
@@ -66,6 +69,9 @@ pub struct M2mClientDetail {
     pub last_used_at: Option<DateTime<Utc>>,
     /// What its tokens may do; `permissions` of its tokens, `scope` of the token response.
     pub scopes: Vec<Scope>,
+    /// The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 /// A new client with its secret: the only time the secret is shown.
@@ -78,6 +84,9 @@ pub struct M2mClientCreated {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub scopes: Vec<Scope>,
+    /// The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 /// A new secret: the only time it is shown. The old secret stopped working.
@@ -95,6 +104,10 @@ pub struct CreateM2mClient {
     /// Initial scopes (`resource.action`, `resource.*` or `*`); the calling key must hold each.
     #[oai(nullable)]
     pub scopes: Option<Vec<String>>,
+    /// Binds the client to this tenant of the app (404 `tenant_not_found` otherwise): its tokens
+    /// carry `tid`, and are refused once the tenant is suspended or deleted.
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 /// Changes to a client.
@@ -133,6 +146,7 @@ fn summary(m: m2m_client::Model) -> M2mClientSummary {
         is_active: m.is_active,
         created_at: m.created_at,
         last_used_at: m.last_used_at,
+        tenant_id: m.tenant_id,
     }
 }
 
@@ -147,6 +161,7 @@ fn detail(m: m2m_client::Model) -> M2mClientDetail {
         created_at: m.created_at,
         last_used_at: m.last_used_at,
         scopes,
+        tenant_id: m.tenant_id,
     }
 }
 
@@ -219,6 +234,7 @@ impl CredentialsApi {
                     app_id.0,
                     &b.name,
                     b.scopes.as_deref().unwrap_or_default(),
+                    b.tenant_id,
                 )
                 .await?;
                 Ok(M2mClientCreated {
@@ -228,6 +244,7 @@ impl CredentialsApi {
                     client_secret: secret,
                     name: row.name,
                     created_at: row.created_at,
+                    tenant_id: row.tenant_id,
                 })
             })
             .await?;

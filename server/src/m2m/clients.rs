@@ -31,6 +31,8 @@ pub struct ClientRecord {
     pub secret_hash: String,
     pub active: bool,
     pub scopes: Vec<String>,
+    /// The tenant the client is bound to (`tid` of its tokens).
+    pub tenant_id: Option<Uuid>,
 }
 
 /// Cache of client records by `client_id`, kept coherent by the change bus.
@@ -66,6 +68,7 @@ impl Clients {
                 secret_hash: c.secret_hash,
                 active: c.is_active,
                 scopes: serde_json::from_value(c.scopes).unwrap_or_default(),
+                tenant_id: c.tenant_id,
             })
         });
         self.cache.insert(client_id.to_owned(), record.clone());

@@ -17,7 +17,7 @@ use crate::{
     permissions,
     secrets::{self, hash_secret},
     state::AppState,
-    write,
+    tenants, write,
 };
 
 /// Prefix of client secrets.
@@ -57,8 +57,12 @@ pub async fn create(
     app_id: Uuid,
     raw_name: &str,
     scopes: &[String],
+    tenant_id: Option<Uuid>,
 ) -> Result<(m2m_client::Model, String), Error> {
     crate::access::admin::visible(state, principal, app_id, permissions::CREDENTIAL_WRITE).await?;
+    if let Some(tenant_id) = tenant_id {
+        tenants::service::find(state, app_id, tenant_id).await?;
+    }
     let name = Error::check_name("name", raw_name)?;
     let scopes = grantable(principal, scopes)?;
     let secret = format!("{SECRET_PREFIX}{}", secrets::random_token());
@@ -78,13 +82,14 @@ pub async fn create(
             created_at: now,
             updated_at: now,
             last_used_at: None,
+            tenant_id,
         },
     )
     .await?;
     unit.audit(
         Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
             .resource("m2m_client", &row.client_id)
-            .details(serde_json::json!({ "name": row.name, "scopes": scopes })),
+            .details(serde_json::json!({ "name": row.name, "scopes": scopes, "tenant_id": row.tenant_id })),
     )
     .await?;
     unit.commit().await?;

@@ -42,6 +42,7 @@ pub async fn insert(db: &impl ConnectionTrait, c: m2m_client::Model) -> Result<m
         created_at: Set(c.created_at),
         updated_at: Set(c.updated_at),
         last_used_at: Set(c.last_used_at),
+        tenant_id: Set(c.tenant_id),
     }
     .insert(db)
     .await

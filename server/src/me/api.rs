@@ -23,14 +23,22 @@ use crate::{
         pagination::PageRequest,
         responses::NoContent,
     },
-    page_type,
+    invites, page_type,
     state::AppState,
+    tenants,
 };
 
 /// Errors of `/me` operations (403 `app_inactive` while the app is suspended or archived).
 pub struct MeErrors;
 impl ErrorSet for MeErrors {
     const STATUSES: &'static [u16] = &[400, 401, 403, 404, 500];
+}
+
+/// Errors of joining a tenant by invite (409 for an invite without a tenant, 410 for an unusable
+/// one).
+pub struct JoinErrors;
+impl ErrorSet for JoinErrors {
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 409, 410, 500];
 }
 
 /// Profile changes by the user.
@@ -60,6 +68,42 @@ pub struct SessionInfo {
 }
 
 page_type!(SessionList, SessionInfo, "A page of sessions, oldest first.");
+
+/// A tenant the signed-in user belongs to.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct MyTenant {
+    /// Tenant id: the `tenant_id` of sign-in and switch-tenant, the `tid` claim.
+    pub id: Uuid,
+    pub slug: String,
+    pub display_name: String,
+    /// `active`, or `suspended` (sign-in and switching to it are refused).
+    pub status: String,
+    /// The role the user holds in this tenant (the `trole` claim).
+    #[oai(nullable)]
+    pub role_name: Option<String>,
+    /// When the user joined the tenant.
+    pub joined_at: DateTime<Utc>,
+    /// True for the tenant of the token making this call (`tid`).
+    pub current: bool,
+}
+
+page_type!(MyTenantList, MyTenant, "A page of the user's tenants, by tenant id.");
+
+/// A tenant invite to accept with the signed-in account.
+#[derive(Debug, Clone, Object)]
+pub struct JoinTenant {
+    /// The `inv_…` code of an invite that names a tenant.
+    pub code: String,
+}
+
+/// The tenant joined.
+#[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
+pub struct JoinedTenant {
+    /// The tenant: sign in to it with `tenant_id`, or switch-tenant to it.
+    pub tenant_id: Uuid,
+    /// The role the user now holds in it.
+    pub role_id: Uuid,
+}
 
 pub struct MeApi;
 
@@ -135,6 +179,74 @@ impl MeApi {
             })
             .collect();
         Ok(Json(SessionList { data, pagination }))
+    }
+
+    /// List my tenants
+    ///
+    /// The tenants of the app the signed-in user belongs to, with the role they hold in each, by
+    /// tenant id; `current` marks the tenant of this token. Sign in to one with `tenant_id`, or
+    /// move the session to it with switch-tenant.
+    #[oai(path = "/:app_slug/v1/me/tenants", method = "get", operation_id = "me_tenant_list", tag = "ApiTags::Me")]
+    async fn tenants(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        /// The app's slug.
+        app_slug: Path<String>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<MyTenantList>, Errors<MeErrors>> {
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let rows = tenants::service::memberships_of(&state, app.id, me.user.id, page.after, page.fetch()).await?;
+        let (rows, pagination) = page.finish(rows, |m| m.tenant.id);
+        let data = rows
+            .into_iter()
+            .map(|m| MyTenant {
+                current: me.claims.tid == Some(m.tenant.id),
+                id: m.tenant.id,
+                slug: m.tenant.slug,
+                display_name: m.tenant.display_name,
+                status: m.tenant.status,
+                role_name: m.role_name,
+                joined_at: m.row.created_at,
+            })
+            .collect();
+        Ok(Json(MyTenantList { data, pagination }))
+    }
+
+    /// Join a tenant by invite
+    ///
+    /// Accepts an invite that names a tenant with the signed-in (existing) account: the account's
+    /// verified email must be the invited address or at the invited domain (403 otherwise). The
+    /// user becomes a member of the tenant with the invite's role; move the session there with
+    /// switch-tenant. 404 `invite_not_found`, 409 for an invite without a tenant (it creates an
+    /// account: `/auth/accept-invite`), 410 `invite_unusable` when revoked, expired, used up or
+    /// its tenant is gone.
+    #[oai(
+        path = "/:app_slug/v1/me/tenants/join",
+        method = "post",
+        operation_id = "me_tenant_join",
+        tag = "ApiTags::Me"
+    )]
+    async fn join_tenant(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: EndUserToken,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: StrictJson<JoinTenant>,
+    ) -> Result<Json<JoinedTenant>, Errors<JoinErrors>> {
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let me = crate::access::api::signed_in(&state, &app, &auth).await?;
+        let ctx = crate::http::context::origin(req);
+        let (tenant_id, role_id) =
+            invites::service::accept_as_member(&state, &app, &ctx, &me.user, &body.0.code).await?;
+        Ok(Json(JoinedTenant { tenant_id, role_id }))
     }
 
     /// Revoke one of my sessions

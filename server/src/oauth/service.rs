@@ -149,6 +149,12 @@ pub async fn issue_token(
     let granted = granted_scopes(&client.scopes, scope)
         // The refusal never repeats the caller's value.
         .map_err(|_| Error::new(Code::InvalidScope, "a requested scope is not a permission granted to this client"))?;
+    // A client bound to a tenant gets tokens only while its tenant is active.
+    if let Some(tid) = client.tenant_id {
+        if !state.authz.tenant_active(state, app.id, tid).await? {
+            return Err(Error::new(Code::UnauthorizedClient, "the client's tenant is suspended or deleted"));
+        }
+    }
     let ttl = state.config.access_token_ttl.as_secs();
     let now = chrono::Utc::now().timestamp();
     let scope = granted.join(" ");
@@ -159,6 +165,8 @@ pub async fn issue_token(
         aid: app.id,
         sid: None,
         role: None,
+        tid: client.tenant_id,
+        trole: None,
         token_type: TokenType::M2m,
         amr: None,
         permissions: granted,

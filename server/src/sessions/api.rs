@@ -99,8 +99,10 @@ pub struct SigninRequest {
     /// Username, or the account's *verified* primary email.
     pub identifier: String,
     pub password: String,
-    /// Multi-tenant sign-in. Tenants are not supported by this server: any value answers 403
-    /// `tenant_membership_required`.
+    /// Signs in to this tenant of the app: the session's tokens carry `tid` and `trole` (the
+    /// role the user holds in the tenant) and the tenant role's permissions. 403
+    /// `tenant_membership_required` (only once the password is right) when the account is not a
+    /// member, or the tenant is suspended, unknown or another app's.
     #[oai(nullable)]
     pub tenant_id: Option<Uuid>,
 }
@@ -123,6 +125,17 @@ pub struct SignupRequest {
 #[derive(Debug, Clone, Object)]
 pub struct RefreshRequest {
     pub refresh_token: String,
+}
+
+/// Moving a session to another tenant.
+#[derive(Debug, Clone, Object)]
+pub struct SwitchTenantRequest {
+    /// The session's current refresh token; it is spent as by a refresh.
+    pub refresh_token: String,
+    /// A tenant of the app the user belongs to; `null` returns the session to app-wide tokens
+    /// (no `tid`, the app role's permissions).
+    #[oai(nullable)]
+    pub tenant_id: Option<Uuid>,
 }
 
 pub struct SessionsApi;
@@ -179,7 +192,9 @@ impl SessionsApi {
     /// Exchanges a refresh token for a new access and refresh token. Each refresh token works
     /// once; presenting a used one again (more than 2 s after it was used) revokes the whole
     /// session, since it means the token leaked. 401 `invalid_refresh_token` or
-    /// `refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived.
+    /// `refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived. A
+    /// tenant session stays in its tenant: 403 `tenant_membership_required` once the user left it
+    /// or it was suspended or deleted (the refresh token is not spent).
     #[oai(path = "/:app_slug/v1/auth/refresh", method = "post", operation_id = "auth_refresh", tag = "ApiTags::Auth")]
     async fn refresh(
         &self,
@@ -191,6 +206,32 @@ impl SessionsApi {
     ) -> Result<TokenOk, Errors<RefreshErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
         Ok(TokenOk::new(flows::refresh(&state, &app, &body.0.refresh_token, &crate::http::context::origin(req)).await?))
+    }
+
+    /// Switch tenant
+    ///
+    /// Gives the session tokens for another tenant the user belongs to, without a password: the
+    /// refresh token is rotated as by a refresh and the new access token carries that tenant's
+    /// `tid` and `trole`. Later refreshes stay in the tenant. 403 `tenant_membership_required`
+    /// when the user is not a member of an active tenant of the app; 401 as refresh does.
+    #[oai(
+        path = "/:app_slug/v1/auth/switch-tenant",
+        method = "post",
+        operation_id = "auth_switch_tenant",
+        tag = "ApiTags::Auth"
+    )]
+    async fn switch_tenant(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        /// The app's slug.
+        app_slug: Path<String>,
+        body: StrictJson<SwitchTenantRequest>,
+    ) -> Result<TokenOk, Errors<RefreshErrors>> {
+        let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        let b = body.0;
+        let ctx = crate::http::context::origin(req);
+        Ok(TokenOk::new(flows::switch_tenant(&state, &app, &b.refresh_token, b.tenant_id, &ctx).await?))
     }
 
     /// Log out

@@ -31,7 +31,7 @@ use crate::{
     rbac,
     secrets::hash_secret,
     state::AppState,
-    write,
+    tenants, write,
 };
 
 /// How long an account (or an unknown identifier) stays locked after too many failures.
@@ -85,9 +85,6 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     let config = auth_config::load(&state.db, app.id).await?;
     if !config.signin_enabled {
         return Err(Error::new(Code::SigninDisabled, "sign-in is disabled for this app"));
-    }
-    if input.tenant_id.is_some() {
-        return Err(Error::new(Code::TenantMembershipRequired, "the account is not a member of that tenant"));
     }
     let lock = Limit { max: config.max_failed_login_attempts, window: LOCK_WINDOW };
     let ip_limit = Limit { max: IP_FAILURE_LIMIT, window: LOCK_WINDOW };
@@ -153,15 +150,19 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     // A success forgets the account's earlier failures, not only this attempt.
     drop(lock_slot);
     state.limits.clear(&lock_key).await?;
+    // Membership is told only to whoever proved the password: 403 when not a member.
+    if let Some(tenant_id) = input.tenant_id {
+        tenants::service::admit(state, app.id, tenant_id, user.id).await?;
+    }
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };
     let mut unit = write::begin(&state.db, &state.bus).await?;
     let user = end_users::service::record_signin(&unit, user, new_hash).await?;
-    let opened = service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config).await?;
+    let opened = service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config, input.tenant_id).await?;
     unit.audit(
         Entry::new(app.id, &user_actor(user.id), Action::EndUserSignin, ctx)
             .resource("session", opened.session.id)
-            .details(serde_json::json!({ "amr": ["pwd"] })),
+            .details(serde_json::json!({ "amr": ["pwd"], "tenant_id": input.tenant_id })),
     )
     .await?;
     unit.commit().await?;
@@ -204,7 +205,7 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &Origin, input: Signup)
         },
     )
     .await?;
-    let opened = service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config).await?;
+    let opened = service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config, None).await?;
     unit.audit(Entry::new(app.id, &user_actor(user.id), Action::EndUserSignup, ctx).resource("end_user", user.id))
         .await?;
     unit.commit().await?;
@@ -233,11 +234,57 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) ->
         .await?
         .filter(|u| u.is_active())
         .ok_or_else(invalid_refresh)?;
+    // A tenant session refreshes only while the user is still a member of the active tenant;
+    // checked before the token is spent.
+    if let Some(tenant_id) = session.tenant_id {
+        tenants::service::admit(state, app.id, tenant_id, user.id).await?;
+    }
     let Some(next) = service::rotate(state, app.id, token.id, session.id, now).await? else {
         // A concurrent refresh used it a moment ago: a reuse too.
         end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
         return Err(reused);
     };
+    service::tokens_for(state, app, &user, &session, next).await
+}
+
+/// Switches the session of a refresh token to another tenant the user belongs to (`None`: back
+/// to app-wide tokens), without a password: the refresh token is rotated as by a refresh, and the
+/// new access token carries the tenant's `tid` and `trole`.
+pub async fn switch_tenant(
+    state: &AppState,
+    app: &AppRef,
+    raw: &str,
+    tenant_id: Option<Uuid>,
+    ctx: &Origin,
+) -> Result<Tokens, Error> {
+    app.require_active()?;
+    let raw = raw.trim();
+    if !raw.starts_with(REFRESH_PREFIX) {
+        return Err(invalid_refresh());
+    }
+    let now = clock::now();
+    let token = service::find_refresh(state, app.id, &hash_secret(raw)).await?.ok_or_else(invalid_refresh)?;
+    let session = service::find(state, app.id, token.session_id)
+        .await?
+        .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
+        .ok_or_else(invalid_refresh)?;
+    let reused = Error::new(Code::RefreshTokenReused, "this refresh token was already used");
+    if let Some(used_at) = token.used_at {
+        end_for_reuse_unless_racing(state, app.id, &session, used_at, now, ctx).await?;
+        return Err(reused);
+    }
+    let user = end_users::service::find(state, app.id, session.end_user_id)
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or_else(invalid_refresh)?;
+    if let Some(tenant_id) = tenant_id {
+        tenants::service::admit(state, app.id, tenant_id, user.id).await?;
+    }
+    let Some(next) = service::switch_tenant(state, ctx, app.id, token.id, &session, tenant_id).await? else {
+        end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
+        return Err(reused);
+    };
+    let session = crate::entity::session::Model { tenant_id, ..session };
     service::tokens_for(state, app, &user, &session, next).await
 }
 

@@ -26,6 +26,7 @@ use crate::{
     rbac,
     secrets::{self, hash_secret},
     state::AppState,
+    tenants,
     tokens::{self, AccessClaims},
     write::{self, Unit},
 };
@@ -98,7 +99,8 @@ pub struct Opened {
     pub refresh: String,
 }
 
-/// Opens a session inside `unit` with its first refresh token. Evicts the oldest live sessions
+/// Opens a session inside `unit` with its first refresh token, signed in to `tenant_id` when
+/// given (the caller has admitted the user to it). Evicts the oldest live sessions
 /// beyond the app's `max_sessions` (announced when the unit commits).
 pub async fn open(
     unit: &mut Unit,
@@ -107,6 +109,7 @@ pub async fn open(
     amr: &[&str],
     ctx: &Origin,
     config: &AuthConfig,
+    tenant_id: Option<Uuid>,
 ) -> Result<Opened, Error> {
     let now = clock::now();
     let live = store::live(unit.conn(), app_id, user.id, now, None, None).await?;
@@ -125,6 +128,7 @@ pub async fn open(
         user_agent: ctx.user_agent.clone(),
         now,
         expires_at: now + config.session_duration(),
+        tenant_id,
     };
     let session = store::insert(unit.conn(), new).await?;
     let refresh = format!("{REFRESH_PREFIX}{}", secrets::random_token());
@@ -143,7 +147,13 @@ pub async fn access_token(
         Some(id) => rbac::service::find(state, app.id, id).await?.map(|r| r.name),
         None => None,
     };
-    let permissions = rbac::service::permissions_of(&state.db, app.id, user.role_id).await?;
+    // A tenant session's permissions are those of the role held in the tenant, as of now.
+    let tenant = match session.tenant_id {
+        Some(tid) => Some(tenants::service::admit(state, app.id, tid, user.id).await?),
+        None => None,
+    };
+    let permissions_role = tenant.as_ref().map_or(user.role_id, |t| Some(t.role_id));
+    let permissions = rbac::service::permissions_of(&state.db, app.id, permissions_role).await?;
     let amr: Vec<String> = serde_json::from_value(session.amr.clone()).unwrap_or_default();
     let ttl = state.config.access_token_ttl.as_secs();
     let now = chrono::Utc::now().timestamp();
@@ -154,6 +164,8 @@ pub async fn access_token(
         aid: app.id,
         sid: Some(session.id),
         role,
+        tid: tenant.as_ref().map(|t| t.tenant_id),
+        trole: tenant.map(|t| t.role_name),
         token_type: TokenType::EndUser,
         amr: Some(amr),
         permissions,
@@ -196,6 +208,37 @@ pub async fn rotate(
     store::insert_refresh(unit.conn(), app_id, session_id, hash_secret(&next), now).await?;
     store::touch(unit.conn(), session_id, now).await?;
     unit.commit_unaudited("refresh-token rotation is session bookkeeping; sign-in and revocation are audited").await?;
+    Ok(Some(next))
+}
+
+/// Moves a session to another tenant of the app (`None`: app-wide) and rotates its refresh token
+/// `token_id` like a refresh; `None` when a concurrent refresh used the token first. The caller
+/// has admitted the user to the tenant.
+pub async fn switch_tenant(
+    state: &AppState,
+    ctx: &Origin,
+    app_id: Uuid,
+    token_id: Uuid,
+    session: &session::Model,
+    tenant_id: Option<Uuid>,
+) -> Result<Option<String>, Error> {
+    let now = clock::now();
+    let mut unit = write::begin(&state.db, &state.bus).await?;
+    if !store::mark_used(unit.conn(), token_id, now).await? {
+        return Ok(None);
+    }
+    let next = format!("{REFRESH_PREFIX}{}", secrets::random_token());
+    store::insert_refresh(unit.conn(), app_id, session.id, hash_secret(&next), now).await?;
+    store::touch(unit.conn(), session.id, now).await?;
+    store::set_tenant(unit.conn(), session.id, tenant_id).await?;
+    unit.audit(
+        Entry::new(app_id, &user_actor(session.end_user_id), Action::SessionTenantSwitched, ctx)
+            .resource("session", session.id)
+            .details(serde_json::json!({ "from": session.tenant_id, "to": tenant_id })),
+    )
+    .await?;
+    unit.announce(Change::Session(session.id));
+    unit.commit().await?;
     Ok(Some(next))
 }
 

@@ -57,6 +57,16 @@ pub(super) async fn find(db: &impl ConnectionTrait, app_id: Uuid, id: Uuid) -> R
     session::Entity::find_by_id(id).filter(session::Column::AppId.eq(app_id)).one(db).await
 }
 
+/// Moves a session to another tenant (`None`: app-wide).
+pub(super) async fn set_tenant(db: &impl ConnectionTrait, id: Uuid, tenant_id: Option<Uuid>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::TenantId, Expr::value(tenant_id))
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub(super) async fn touch(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
@@ -179,6 +189,7 @@ pub(super) struct NewSession {
     pub user_agent: Option<String>,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub tenant_id: Option<Uuid>,
 }
 
 /// Inserts a session.
@@ -195,6 +206,7 @@ pub(super) async fn insert(db: &impl ConnectionTrait, new: NewSession) -> Result
         expires_at: Set(new.expires_at),
         revoked_at: Set(None),
         revoke_reason: Set(None),
+        tenant_id: Set(new.tenant_id),
     }
     .insert(db)
     .await

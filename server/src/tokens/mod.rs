@@ -33,6 +33,12 @@ pub struct AccessClaims {
     pub role: Option<String>,
     #[serde(rename = "type")]
     pub token_type: TokenType,
+    /// Tenant id, when the session is signed in to a tenant of the app.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tid: Option<Uuid>,
+    /// The role the user holds in that tenant.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub trole: Option<String>,
     /// Authentication methods (end-user tokens).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub amr: Option<Vec<String>>,

@@ -41,4 +41,6 @@ mod sdk_verify;
 mod signup_signin;
 mod strict_bodies;
 mod system;
+mod tenant_tokens;
+mod tenants;
 mod token_guessing;

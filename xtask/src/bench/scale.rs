@@ -1,4 +1,5 @@
-//! `cargo xtask bench --scale`: PostgreSQL with 10,000 apps and 1,000,000 end-users.
+//! `cargo xtask bench --scale`: PostgreSQL with 100,000 apps and 1,000,000 end-users, the largest
+//! app holding 100,000 tenants with 1,000,000 memberships.
 //!
 //! One template app is created through the API (so it has exactly what creation gives an app:
 //! auth config, the three system roles, a signing key). The other apps are copies of it written
@@ -6,7 +7,10 @@
 //! template's RSA key sealed under a new kid per app — a seeding shortcut; keys are only read
 //! when an app signs or serves its JWKS). End-users (verified email, the bench password's argon2id
 //! hash, role `member`) go in with COPY too: half into the template app, the rest spread over the
-//! others. Then the server is started cold and measured with single-connection loads.
+//! others. The template app's tenants and memberships go in with COPY as well: one big tenant
+//! (the first 100,000 of its users, for deep member pages), and the rest of the memberships spread
+//! so each user joins one or two of the other tenants. Then the server is started cold and
+//! measured with single-connection loads.
 
 use std::{
     path::Path,
@@ -14,6 +18,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use heimdall_server::entity::{app, auth_config, role, signing_key};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -39,6 +44,8 @@ pub struct Measure {
 pub struct ScaleReport {
     pub apps: usize,
     pub users: usize,
+    pub tenants: usize,
+    pub memberships: usize,
     pub seed_time: Duration,
     pub measures: Vec<Measure>,
     pub rows: DbReport,
@@ -47,9 +54,11 @@ pub struct ScaleReport {
 impl ScaleReport {
     pub fn table(&self) -> String {
         let mut out = format!(
-            "Scale (PostgreSQL): {} apps, {} end-users, seeded in {:.0?}\n",
+            "Scale (PostgreSQL): {} apps, {} end-users, {} tenants with {} memberships, seeded in {:.0?}\n",
             thousands(self.apps as f64),
             thousands(self.users as f64),
+            thousands(self.tenants as f64),
+            thousands(self.memberships as f64),
             self.seed_time
         );
         let w = self.measures.iter().map(|m| m.name.len()).max().unwrap_or(0);
@@ -71,6 +80,8 @@ impl ScaleReport {
         json!({
             "apps": self.apps,
             "end_users": self.users,
+            "tenants": self.tenants,
+            "memberships": self.memberships,
             "seed_seconds": self.seed_time.as_secs_f64(),
             "measures": self.measures.iter().map(|m| json!({ "name": m.name, "value": m.value, "bar": m.bar, "pass": m.pass })).collect::<Vec<_>>(),
             "latency": report::db_json(&self.rows),
@@ -104,7 +115,8 @@ async fn run_on(db: &Database, opts: &Options, limits: Limits, bin: &Path) -> Re
     let started = Instant::now();
     let conn = db.connect().await?;
     let big_app_users = opts.scale_users / 2;
-    let seeded = seed(db, &conn, template, opts.scale_apps, opts.scale_users).await?;
+    let mut seeded = seed(db, &conn, template, opts.scale_apps, opts.scale_users).await?;
+    seed_tenants(&conn, template, opts, &mut seeded).await?;
     // A bulk load leaves the planner's statistics describing empty tables until autovacuum gets
     // round to them; production tables grow gradually. Refresh them as autovacuum would.
     conn.execute_unprepared("ANALYZE").await?;
@@ -116,13 +128,27 @@ async fn run_on(db: &Database, opts: &Options, limits: Limits, bin: &Path) -> Re
     let result = measure(&server, db, opts, limits, template, big_app_users, &seeded).await;
     server.stop()?;
     let (measures, rows) = result?;
-    Ok(ScaleReport { apps: opts.scale_apps, users: opts.scale_users, seed_time, measures, rows })
+    Ok(ScaleReport {
+        apps: opts.scale_apps,
+        users: opts.scale_users,
+        tenants: opts.scale_tenants,
+        memberships: opts.scale_memberships,
+        seed_time,
+        measures,
+        rows,
+    })
 }
 
 /// What the seeding made that the measurements need.
 struct Seeded {
     /// A small app's id and how many users it has.
     small_app: (Uuid, usize),
+    /// The ids of the template app's users, in order (`user-0`, `user-1`, …).
+    big_users: Vec<Uuid>,
+    /// The template app's tenants, oldest first.
+    tenants: Vec<Uuid>,
+    /// The members of the big tenant (`tenants[0]`), by id.
+    big_tenant_members: Vec<Uuid>,
 }
 
 fn csv(s: &str) -> String {
@@ -241,6 +267,7 @@ async fn seed(db: &Database, conn: &DatabaseConnection, template: Uuid, apps: us
     let rest = users - big;
     let small_app = ids.first().copied().unwrap_or(template);
     let per_small = if ids.is_empty() { 0 } else { rest.div_ceil(ids.len()) };
+    let user_ids: Vec<Uuid> = (0..users).map(|_| Uuid::now_v7()).collect();
     let rows = (0..users).map(|i| {
         let (app_id, role_id) = if i < big || ids.is_empty() {
             (template, template_member)
@@ -252,7 +279,7 @@ async fn seed(db: &Database, conn: &DatabaseConnection, template: Uuid, apps: us
         let email = format!("{name}@example.com");
         format!(
             "{},{app_id},{name},{name},{email},{email},{},,{},active,{role_id},{},{},",
-            Uuid::now_v7(),
+            user_ids[i],
             ts(now),
             csv(&hash),
             ts(now),
@@ -270,7 +297,64 @@ async fn seed(db: &Database, conn: &DatabaseConnection, template: Uuid, apps: us
     let started = Instant::now();
     sea_orm::ConnectionTrait::execute_unprepared(conn, "ANALYZE").await?;
     eprintln!("[scale] ANALYZE in {:.1?}", started.elapsed());
-    Ok(Seeded { small_app: (small_app, per_small) })
+    let big_users = if ids.is_empty() { user_ids } else { user_ids[..big].to_vec() };
+    Ok(Seeded { small_app: (small_app, per_small), big_users, tenants: Vec::new(), big_tenant_members: Vec::new() })
+}
+
+/// How many members the big tenant gets.
+const BIG_TENANT: usize = 100_000;
+
+/// The tenants of membership `j` past the big tenant's: user `j % users` joins, in round
+/// `j / users`, the tenant `1 + (u + round · (T-1)/2) mod (T-1)` — two different tenants for its
+/// two rounds, never the big tenant.
+fn spread_tenant(j: usize, users: usize, tenants: usize) -> (usize, usize) {
+    let (u, round) = (j % users, j / users);
+    let others = tenants - 1;
+    (u, 1 + (u + round * (others / 2)) % others)
+}
+
+/// Seeds the template app's tenants and memberships (role `member`).
+async fn seed_tenants(conn: &DatabaseConnection, template: Uuid, opts: &Options, seeded: &mut Seeded) -> Result<()> {
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    let count = opts.scale_tenants;
+    let tenants: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+    copy_in(
+        conn,
+        "tenants",
+        "id, app_id, slug, display_name, status, metadata, created_at, updated_at",
+        tenants.iter().enumerate().map(|(i, id)| {
+            format!(
+                "{id},{template},tenant-{i},{},active,{},{},{}",
+                csv(&format!("Tenant {i}")),
+                csv("{}"),
+                ts(now),
+                ts(now)
+            )
+        }),
+    )
+    .await?;
+    let role = provision::member_role(conn, template).await?;
+    let users = &seeded.big_users;
+    let in_big = BIG_TENANT.min(users.len()).min(opts.scale_memberships);
+    let spread = opts.scale_memberships - in_big;
+    anyhow::ensure!(spread <= 2 * users.len(), "too many memberships for the largest app's users");
+    let rows = (0..opts.scale_memberships).map(|m| {
+        let (user, tenant) = if m < in_big { (m, 0) } else { spread_tenant(m - in_big, users.len(), count) };
+        format!("{},{},{template},{role},{},{}", tenants[tenant], users[user], ts(now), ts(now))
+    });
+    copy_in(conn, "tenant_members", "tenant_id, end_user_id, app_id, role_id, created_at, updated_at", rows).await?;
+    let mut members = users[..in_big].to_vec();
+    members.sort();
+    seeded.big_tenant_members = members;
+    seeded.tenants = tenants;
+    eprintln!(
+        "[scale] {} tenants and {} memberships copied in {:.1?}",
+        thousands(count as f64),
+        thousands(opts.scale_memberships as f64),
+        started.elapsed()
+    );
+    Ok(())
 }
 
 async fn measure(
@@ -313,18 +397,56 @@ async fn measure(
         }
         load::request(&addr, "GET", &path, &auth, None)
     };
-    let signin = |identifier: String| {
-        let body = json!({ "identifier": identifier, "password": provision::PASSWORD }).to_string();
-        load::request(&addr, "POST", "/scale-0/v1/auth/signin", &[], Some(body.as_bytes()))
+    let signin = |identifier: String, tenant: Option<Uuid>| {
+        let mut body = json!({ "identifier": identifier, "password": provision::PASSWORD });
+        if let Some(t) = tenant {
+            body["tenant_id"] = json!(t);
+        }
+        load::request(&addr, "POST", "/scale-0/v1/auth/signin", &[], Some(body.to_string().as_bytes()))
     };
+    let get = |path: String| load::request(&addr, "GET", &path, &auth, None);
+    let cursor = |id: Uuid| URL_SAFE_NO_PAD.encode(id.as_bytes());
     let mid = big_users / 2;
     let big = thousands(big_users as f64);
+    let tenants = &seeded.tenants;
+    let tenant_count = thousands(tenants.len() as f64);
+    let deep_tenant = cursor(tenants[tenants.len().saturating_sub(51)]);
+    let members = &seeded.big_tenant_members;
+    let member_count = thousands(members.len() as f64);
+    let deep_member = cursor(members[members.len().saturating_sub(51)]);
+    // `user-{mid}`'s first tenant past the big one (the seeding's first round).
+    let (_, mid_tenant) = spread_tenant(mid, seeded.big_users.len(), tenants.len());
+    let (t0, mid_user) = (tenants[0], seeded.big_users[mid]);
     let cases: Vec<(String, Requests)> = vec![
+        (
+            format!("tenant list first page ({tenant_count} tenants)"),
+            Requests::Fixed(get(format!("/v1/apps/{big_app}/tenants?limit=50"))),
+        ),
+        (
+            format!("tenant list last page ({tenant_count} tenants)"),
+            Requests::Fixed(get(format!("/v1/apps/{big_app}/tenants?limit=50&cursor={deep_tenant}"))),
+        ),
+        (
+            format!("member list first page (tenant of {member_count})"),
+            Requests::Fixed(get(format!("/v1/apps/{big_app}/tenants/{t0}/members?limit=50"))),
+        ),
+        (
+            format!("member list last page (tenant of {member_count})"),
+            Requests::Fixed(get(format!("/v1/apps/{big_app}/tenants/{t0}/members?limit=50&cursor={deep_member}"))),
+        ),
+        (
+            "list a user's tenants".into(),
+            Requests::Fixed(get(format!("/v1/apps/{big_app}/end-users/{mid_user}/tenants?limit=50"))),
+        ),
         (format!("list_first (app of {big})"), Requests::Fixed(list(big_app, None))),
         (format!("list_deep (app of {big}, last page)"), Requests::Fixed(list(big_app, Some(&deep_big)))),
         (format!("list_deep (app of {small_users})"), Requests::Fixed(list(small_app, Some(&deep_small)))),
-        ("signin by email".into(), Requests::Fixed(signin(format!("user-{mid}@example.com")))),
-        ("signin by username".into(), Requests::Fixed(signin(format!("user-{}", mid + 1)))),
+        ("signin by email".into(), Requests::Fixed(signin(format!("user-{mid}@example.com"), None))),
+        ("signin by username".into(), Requests::Fixed(signin(format!("user-{}", mid + 1), None))),
+        (
+            "signin by email with tenant_id".into(),
+            Requests::Fixed(signin(format!("user-{mid}@example.com"), Some(tenants[mid_tenant]))),
+        ),
     ];
     let mut rows = DbReport { db: "Scale latency, one connection, sequential requests".into(), ..Default::default() };
     let duration = opts.duration.min(Duration::from_secs(5));
@@ -332,7 +454,7 @@ async fn measure(
         eprintln!("[scale] {name}");
         let o = load::run(addr, vec![Load::new(1, requests)], Duration::from_millis(500), duration).await?;
         let mut row = Row::new(&name, "1", &o[0], Default::default());
-        if name.starts_with("list") {
+        if name.contains("list") {
             row = row.bar(Bar::P99Below(Duration::from_millis(20)));
         } else {
             let argon2 = Duration::from_secs_f64(1.0 / limits.argon2_verify.cpu);
@@ -344,6 +466,16 @@ async fn measure(
             ));
         }
         rows.rows.push(row);
+    }
+    // Sign-in into a tenant adds one membership read to a sign-in: no slower, within noise (10 %).
+    let p50 = |name: &str| rows.rows.iter().find(|r| r.scenario == name).map(|r| r.p50);
+    if let (Some(plain), Some(tenant)) = (p50("signin by email"), p50("signin by email with tenant_id")) {
+        measures.push(Measure {
+            name: "signin with tenant_id vs without (p50)".into(),
+            value: format!("{} vs {}", ms(tenant), ms(plain)),
+            bar: "within 10 %".into(),
+            pass: Some(tenant.as_secs_f64() <= plain.as_secs_f64() * 1.1),
+        });
     }
     let rss_after = server.rss_kib().unwrap_or(0);
     measures.push(Measure {

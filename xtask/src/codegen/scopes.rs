@@ -88,6 +88,13 @@ const SCOPES: &[Scope] = &[
         sub: Some(("invites", "Invitations of new end-users.")),
     },
     Scope {
+        name: "TenantsScope",
+        binding: Binding::AppId,
+        tag: "Tenants",
+        noun: "tenant_",
+        sub: Some(("tenants", "Organizations (tenants) inside the app and their members.")),
+    },
+    Scope {
         name: "MembersScope",
         binding: Binding::AppId,
         tag: "Members",
@@ -203,6 +210,8 @@ const PLACEMENTS: &[(&str, Placement)] = &[
     ("me_session_list", Placement::Named("sessions")),
     ("me_session_revoke", Placement::Named("revoke_session")),
     ("me_activity_list", Placement::Named("activity")),
+    ("me_tenant_list", Placement::Named("tenants")),
+    ("me_tenant_join", Placement::Named("join_tenant")),
     ("oauth_token_issue", Placement::Named("token")),
     ("forward_auth_check", Placement::Named("forward_auth")),
     ("jwks_get", Placement::Named("jwks")),
@@ -235,6 +244,20 @@ const PLACEMENTS: &[(&str, Placement)] = &[
         Placement::HandWritten(
             "`authz().authorize(token, permission)` and `authorize_all(token, permissions)`: the body \
              takes `permission` or `permissions`, and each wrapper fills exactly one",
+        ),
+    ),
+    (
+        "tenant_member_list",
+        Placement::HandWritten(
+            "`tenants().members(tenant_id, page)` in extras.rs: a list with a path argument, which the \
+             generator has no shape for",
+        ),
+    ),
+    (
+        "tenant_list_for_user",
+        Placement::HandWritten(
+            "`tenants().list_for_user(user_id, page)` in extras.rs: a list with a path argument, which the \
+             generator has no shape for",
         ),
     ),
     (
