@@ -12,6 +12,7 @@ mod m20261123_000002_end_user_auth;
 mod m20261123_000003_authorization;
 mod m20261123_000004_change_sequence;
 mod m20261207_000005_code_exposure;
+mod m20261208_190001_change_events;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_authorization::Migration),
             Box::new(m20261123_000004_change_sequence::Migration),
             Box::new(m20261207_000005_code_exposure::Migration),
+            Box::new(m20261208_190001_change_events::Migration),
         ]
     }
 }

@@ -48,6 +48,8 @@ pub enum Change {
     Session(Uuid),
     /// An M2M client (by row id): activity, scopes, secret.
     Client(Uuid),
+    /// The app's change feed has new events (wakes long-polls; no cache holds events).
+    Events(Uuid),
     /// An access token id was revoked.
     TokenRevoked(String),
     /// Anything: drop every cache.
@@ -62,6 +64,7 @@ impl Change {
             Change::User(id) => format!("user:{id}"),
             Change::Session(id) => format!("session:{id}"),
             Change::Client(id) => format!("client:{id}"),
+            Change::Events(id) => format!("events:{id}"),
             Change::TokenRevoked(jti) => format!("jti:{jti}"),
             Change::All => "all".into(),
         }
@@ -75,6 +78,7 @@ impl Change {
             Some(("user", v)) => id(v).map(Change::User),
             Some(("session", v)) => id(v).map(Change::Session),
             Some(("client", v)) => id(v).map(Change::Client),
+            Some(("events", v)) => id(v).map(Change::Events),
             Some(("jti", v)) if !v.is_empty() && v.len() <= 128 => Some(Change::TokenRevoked(v.to_owned())),
             _ if raw == "all" => Some(Change::All),
             _ => None,
@@ -288,6 +292,7 @@ mod tests {
             Change::User(id),
             Change::Session(id),
             Change::Client(id),
+            Change::Events(id),
             Change::TokenRevoked("j1".into()),
         ] {
             assert_eq!(Change::decode(&c.encode()), Some(c));
