@@ -453,6 +453,58 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         }
     }
 
+    ///One change, as a CloudEvents 1.0 event (JSON format).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChangeEvent {
+        /**The change: `actor` (`type`, `id`), `resource` (`type`, `id`), `details` (the facts of the
+audit entry) and `request_id`. Never a secret.*/
+        pub data: ::serde_json::Value,
+        ///Always `application/json`.
+        pub datacontenttype: ::std::string::String,
+        ///Event id (UUID), unique across apps; the `webhook-id` and `Nats-Msg-Id` of its deliveries.
+        pub id: ::uuid::Uuid,
+        /**Position in the app's feed (extension attribute): gap-free, increasing by one per event
+of the app. Pass the last one seen as `after` to resume.*/
+        pub seq: i64,
+        ///The app's token issuer when the event was written: `<public origin>/<slug>`.
+        pub source: ::std::string::String,
+        ///CloudEvents version: always `1.0`.
+        pub specversion: ::std::string::String,
+        ///What the change is about, `<resource type>/<resource id>`, e.g. `end_user/0193…`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subject: ::std::option::Option<::std::string::String>,
+        ///When the change was committed.
+        pub time: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**`heimdall.<resource>.<verb>`: the audit action of the change, e.g.
+`heimdall.end_user.signup`, `heimdall.role.assigned`, `heimdall.app.deleted`.*/
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+
+    impl ChangeEvent {
+        pub fn builder() -> builder::ChangeEvent {
+            Default::default()
+        }
+    }
+
+    ///A page of an app's change feed, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChangeEventPage {
+        ///Events with `seq` greater than `after`, in `seq` order.
+        pub data: ::std::vec::Vec<ChangeEvent>,
+        ///Whether more events were already there (read again at once rather than waiting).
+        pub has_more: bool,
+        /**The `after` of the next read: the last `seq` of this page, or the request's `after`
+when the page is empty.*/
+        pub next_after: i64,
+    }
+
+    impl ChangeEventPage {
+        pub fn builder() -> builder::ChangeEventPage {
+            Default::default()
+        }
+    }
+
     ///A verification email was sent, or `{}` when nothing matched.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CodeDispatched {
@@ -4517,6 +4569,277 @@ the caller's own API key).*/
                     authorized: Ok(value.authorized),
                     id: Ok(value.id),
                     missing_permissions: Ok(value.missing_permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ChangeEvent {
+            data: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            datacontenttype: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            seq: ::std::result::Result<i64, ::std::string::String>,
+            source: ::std::result::Result<::std::string::String, ::std::string::String>,
+            specversion: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            time: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for ChangeEvent {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    datacontenttype: Err(
+                        "no value supplied for datacontenttype".to_string(),
+                    ),
+                    id: Err("no value supplied for id".to_string()),
+                    seq: Err("no value supplied for seq".to_string()),
+                    source: Err("no value supplied for source".to_string()),
+                    specversion: Err("no value supplied for specversion".to_string()),
+                    subject: Ok(Default::default()),
+                    time: Err("no value supplied for time".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+
+        impl ChangeEvent {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn datacontenttype<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.datacontenttype = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for datacontenttype: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn seq<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seq = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seq: {e}")
+                    });
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for source: {e}")
+                    });
+                self
+            }
+            pub fn specversion<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.specversion = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for specversion: {e}")
+                    });
+                self
+            }
+            pub fn subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subject: {e}")
+                    });
+                self
+            }
+            pub fn time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for time: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ChangeEvent> for super::ChangeEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChangeEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    datacontenttype: value.datacontenttype?,
+                    id: value.id?,
+                    seq: value.seq?,
+                    source: value.source?,
+                    specversion: value.specversion?,
+                    subject: value.subject?,
+                    time: value.time?,
+                    type_: value.type_?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ChangeEvent> for ChangeEvent {
+            fn from(value: super::ChangeEvent) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    datacontenttype: Ok(value.datacontenttype),
+                    id: Ok(value.id),
+                    seq: Ok(value.seq),
+                    source: Ok(value.source),
+                    specversion: Ok(value.specversion),
+                    subject: Ok(value.subject),
+                    time: Ok(value.time),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct ChangeEventPage {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::ChangeEvent>,
+                ::std::string::String,
+            >,
+            has_more: ::std::result::Result<bool, ::std::string::String>,
+            next_after: ::std::result::Result<i64, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for ChangeEventPage {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    has_more: Err("no value supplied for has_more".to_string()),
+                    next_after: Err("no value supplied for next_after".to_string()),
+                }
+            }
+        }
+
+        impl ChangeEventPage {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChangeEvent>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn has_more<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.has_more = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for has_more: {e}")
+                    });
+                self
+            }
+            pub fn next_after<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_after = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_after: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<ChangeEventPage> for super::ChangeEventPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChangeEventPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    has_more: value.has_more?,
+                    next_after: value.next_after?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::ChangeEventPage> for ChangeEventPage {
+            fn from(value: super::ChangeEventPage) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    has_more: Ok(value.has_more),
+                    next_after: Ok(value.next_after),
                 }
             }
         }
@@ -12052,6 +12375,44 @@ impl ClientEndUsersExt for Client {
     }
 }
 
+///The change feed of an app: every change as a CloudEvents event, in order. Admin API.
+pub trait ClientEventsExt {
+    /**Read the change feed
+
+The app's changes as CloudEvents, oldest first, after a sequence number: a consumer
+that passes the last `seq` it processed as `after` sees every event exactly once and in
+order (events are numbered per app without gaps, and become visible in that order).
+With `wait`, an empty read waits up to that many seconds for the next event (long
+poll). Events are kept for the configured retention (30 days by default).
+
+Sends a `GET` request to `/v1/apps/{app_id}/events`
+
+Arguments:
+- `app_id`
+- `after`: Return events with a greater `seq` (default 0: from the oldest kept), e.g. `42`.
+- `limit`: Page size, 1–1000 (default 100).
+- `type_`: Only events of these types, comma-separated, e.g.
+`heimdall.end_user.signup,heimdall.end_user.deleted`.
+- `wait`: Seconds (0–30, default 0) to wait for an event when none is there yet.
+```ignore
+let response = client.event_list()
+    .app_id(app_id)
+    .after(after)
+    .limit(limit)
+    .type_(type_)
+    .wait(wait)
+    .send()
+    .await;
+```*/
+    fn event_list(&self) -> builder::EventList<'_>;
+}
+
+impl ClientEventsExt for Client {
+    fn event_list(&self) -> builder::EventList<'_> {
+        builder::EventList::new(self)
+    }
+}
+
 ///Invitations into an app. Admin API.
 pub trait ClientInvitesExt {
     /**List invites
@@ -16959,6 +17320,175 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientEventsExt::event_list`]
+
+[`ClientEventsExt::event_list`]: super::ClientEventsExt::event_list*/
+    #[derive(Debug, Clone)]
+    pub struct EventList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        after: Result<Option<i64>, String>,
+        limit: Result<Option<u32>, String>,
+        type_: Result<Option<::std::string::String>, String>,
+        wait: Result<Option<u32>, String>,
+    }
+
+    impl<'a> EventList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                after: Ok(None),
+                limit: Ok(None),
+                type_: Ok(None),
+                wait: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for after failed".to_string());
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for type_ failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn wait<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.wait = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for wait failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/events`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChangeEventPage>, Error<types::ErrorBody>> {
+            let Self { client, app_id, after, limit, type_, wait } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let after = after.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let wait = wait.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/events", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("after", &after))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .query(&progenitor_client::QueryParam::new("wait", &wait))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "event_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -22870,6 +23400,7 @@ pub mod prelude {
     pub use super::ClientCredentialsExt;
     pub use super::ClientDiscoveryExt;
     pub use super::ClientEndUsersExt;
+    pub use super::ClientEventsExt;
     pub use super::ClientInvitesExt;
     pub use super::ClientMeExt;
     pub use super::ClientMembersExt;
