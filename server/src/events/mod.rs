@@ -10,53 +10,11 @@
 //! one-second re-read as the fallback. Events older than the retention are swept by maintenance.
 
 pub mod api;
+mod feed;
 mod service;
 mod store;
 
-use tokio::sync::Notify;
-use uuid::Uuid;
-
+pub use feed::{Draft, Feed, TYPE_PREFIX};
 pub use service::{Query, list, prune};
-
-/// Prefix of every event type: `heimdall.<resource>.<verb>`, e.g. `heimdall.end_user.signup`.
-pub const TYPE_PREFIX: &str = "heimdall.";
-
-/// An event before the write unit numbers it.
-#[derive(Debug, Clone)]
-pub struct Draft {
-    pub app_id: Uuid,
-    /// `heimdall.<resource>.<verb>`.
-    pub kind: String,
-    /// What the event is about, `<resource type>/<resource id>`.
-    pub subject: Option<String>,
-    /// The facts of the change; never a secret.
-    pub data: serde_json::Value,
-}
-
-/// Numbers and writes `drafts` in the write unit's transaction (`slugs` names each app as the
-/// unit found it); returns the apps whose feed moved.
-pub(crate) async fn append(
-    tx: &sea_orm::DatabaseTransaction,
-    drafts: Vec<Draft>,
-    slugs: &[(Uuid, String)],
-) -> Result<Vec<Uuid>, sea_orm::DbErr> {
-    store::append(tx, drafts, slugs).await
-}
-
-/// The app's slug as the write unit's transaction sees it (the event's `source` is its issuer).
-pub(crate) async fn slug_in(tx: &sea_orm::DatabaseTransaction, app_id: Uuid) -> Result<Option<String>, sea_orm::DbErr> {
-    store::slug_of(tx, app_id).await
-}
-
-/// Wakes long-polls when a feed moves (any app: each waiter re-reads its own).
-#[derive(Default)]
-pub struct Feed {
-    moved: Notify,
-}
-
-impl Feed {
-    /// Some app's feed has new events.
-    pub fn wake(&self) {
-        self.moved.notify_waiters();
-    }
-}
+/// The write unit's side of the outbox (`append`) and the app's slug it reads (`slug_in`).
+pub(crate) use store::{append, slug_of as slug_in};

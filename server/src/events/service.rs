@@ -65,7 +65,7 @@ impl Query {
 
 fn is_type(t: &str) -> bool {
     t.len() <= 100
-        && t.strip_prefix(super::TYPE_PREFIX).is_some_and(|rest| {
+        && t.strip_prefix(super::feed::TYPE_PREFIX).is_some_and(|rest| {
             !rest.is_empty()
                 && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
         })

@@ -9,14 +9,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::Draft;
+use super::feed::Draft;
 use crate::{
     clock,
     entity::{app, change_event, event_sequence},
 };
 
 /// The app's slug (the one read the feed makes of the apps table: an event's `source`).
-pub(super) async fn slug_of(tx: &DatabaseTransaction, app_id: Uuid) -> Result<Option<String>, DbErr> {
+pub(crate) async fn slug_of(tx: &DatabaseTransaction, app_id: Uuid) -> Result<Option<String>, DbErr> {
     Ok(app::Entity::find_by_id(app_id).one(tx).await?.map(|a| a.slug))
 }
 
@@ -39,7 +39,9 @@ async fn take(tx: &DatabaseTransaction, app_id: Uuid, count: i64) -> Result<i64,
     row.try_get("", LastSeq.as_str())
 }
 
-pub(super) async fn append(
+/// Numbers `drafts` from each app's counter and writes them (`slugs` names each app as the
+/// write unit found it); returns the apps whose feed moved.
+pub(crate) async fn append(
     tx: &DatabaseTransaction,
     drafts: Vec<Draft>,
     slugs: &[(Uuid, String)],
