@@ -14,6 +14,7 @@ mod m20261123_000004_change_sequence;
 mod m20261207_000005_code_exposure;
 mod m20261208_150001_platform_key_lifecycle;
 mod m20261208_170001_tenants;
+mod m20261208_190001_change_events;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000005_code_exposure::Migration),
             Box::new(m20261208_150001_platform_key_lifecycle::Migration),
             Box::new(m20261208_170001_tenants::Migration),
+            Box::new(m20261208_190001_change_events::Migration),
         ]
     }
 }

@@ -131,6 +131,11 @@ pub struct Settings {
     /// the socket peer is the client and the header is ignored.
     #[arg(long, env = "HEIMDALL_TRUSTED_PROXIES", global = true)]
     pub trusted_proxies: Option<String>,
+    /// Days the change feed keeps an event (`GET /v1/apps/{app_id}/events`); older ones are
+    /// swept by maintenance.
+    #[arg(long, env = "HEIMDALL_EVENT_RETENTION_DAYS", value_name = "HEIMDALL_EVENT_RETENTION_DAYS",
+        default_value = "30", value_parser = value_parser!(u64).range(1..=3650), global = true)]
+    pub event_retention_days: u64,
 }
 
 /// Validated configuration.
@@ -160,6 +165,8 @@ pub struct Config {
     pub hash_concurrency: usize,
     pub access_token_ttl: Duration,
     pub trusted_proxies: TrustedProxies,
+    /// How long the change feed keeps an event.
+    pub event_retention: Duration,
     pub database: PoolSettings,
     /// Between the stop signal and closing the listener: `/readyz` answers 503 meanwhile.
     pub shutdown_grace: Duration,
@@ -256,6 +263,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(s.access_token_ttl_seconds),
             trusted_proxies: TrustedProxies::parse(s.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|m| invalid("HEIMDALL_TRUSTED_PROXIES", m))?,
+            event_retention: Duration::from_secs(86_400 * s.event_retention_days),
             database: PoolSettings {
                 max_connections: s.database_max_connections,
                 acquire_timeout: Duration::from_millis(s.database_acquire_timeout_ms),
@@ -301,6 +309,7 @@ impl Settings {
             hash_concurrency: None,
             access_token_ttl_seconds: 3600,
             trusted_proxies: None,
+            event_retention_days: 30,
             database_max_connections: None,
             database_acquire_timeout_ms: 2000,
             database_lock_timeout_ms: 5000,

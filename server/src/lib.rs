@@ -21,6 +21,7 @@ pub mod db;
 pub mod end_users;
 pub mod entity;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod invites;

@@ -17,10 +17,10 @@ use poem_openapi::{OpenApi, OpenApiService};
 
 use crate::{
     api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
-    authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, http::frontdoor::FrontDoor,
-    invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi, oauth::api::OauthApi,
-    rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi, tenants::api::TenantsApi,
-    workspaces::api::WorkspacesApi,
+    authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, events::api::EventsApi,
+    http::frontdoor::FrontDoor, invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi,
+    oauth::api::OauthApi, rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
+    tenants::api::TenantsApi, workspaces::api::WorkspacesApi,
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
@@ -40,6 +40,7 @@ apis!(
     WorkspacesApi,
     KeysApi,
     AuditApi,
+    EventsApi,
     AuthConfigApi,
     EndUsersApi,
     InvitesApi,

@@ -105,6 +105,16 @@ impl Application {
             });
         }
 
+        let events = Arc::new(crate::events::Feed::default());
+        {
+            let events = events.clone();
+            bus.subscribe(move |change| {
+                if matches!(change, Change::Events(_) | Change::All) {
+                    events.wake();
+                }
+            });
+        }
+
         let first_key = match workspaces::first_start(&db, config.bootstrap_pak.as_ref()).await? {
             FirstStart::Generated(key) => Some(key.expose().to_owned()),
             FirstStart::Seeded => {
@@ -126,6 +136,7 @@ impl Application {
             directory,
             metrics,
             bus,
+            events,
             usage: Usage::default(),
             passwords,
             mailer,
@@ -242,5 +253,8 @@ pub async fn maintain(state: &AppState) {
     }
     if let Err(e) = idempotency::prune(state).await {
         tracing::warn!(error = %e, "idempotency pruning failed");
+    }
+    if let Err(e) = crate::events::prune(state).await {
+        tracing::warn!(error = %e, "change-feed retention sweep failed");
     }
 }

@@ -3,8 +3,9 @@
 use std::sync::{Arc, atomic::AtomicBool};
 
 use crate::{
-    apps::Directory, authz::Authz, coherence::Bus, config::Config, db::Db, keys::KeyRing, m2m::clients::Clients,
-    mail::Mailer, passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics, usage::Usage,
+    apps::Directory, authz::Authz, coherence::Bus, config::Config, db::Db, events::Feed, keys::KeyRing,
+    m2m::clients::Clients, mail::Mailer, passwords::Passwords, ratelimit::RateLimiter, telemetry::Metrics,
+    usage::Usage,
 };
 
 pub struct AppState {
@@ -16,6 +17,8 @@ pub struct AppState {
     pub directory: Arc<Directory>,
     pub metrics: Arc<Metrics>,
     pub bus: Arc<Bus>,
+    /// Wakes change-feed long-polls.
+    pub events: Arc<Feed>,
     pub usage: Usage,
     pub passwords: Passwords,
     pub mailer: Mailer,

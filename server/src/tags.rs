@@ -18,6 +18,8 @@ pub enum ApiTags {
     SigningKeys,
     /// The append-only audit log of an app. Admin API.
     AuditLogs,
+    /// The change feed of an app: every change as a CloudEvents event, in order. Admin API.
+    Events,
     /// Password policy, sign-up and sign-in switches, sessions. Admin API.
     AuthConfig,
     /// End-user accounts of an app: profiles, roles, status, sessions. Admin API.

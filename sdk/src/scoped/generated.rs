@@ -1607,6 +1607,39 @@ impl AuditLogsScope {
     }
 }
 
+/// The app's change feed (CloudEvents, in order, resumable by `seq`).
+#[derive(Debug, Clone)]
+pub struct EventsScope {
+    pub(super) app: super::AppScope,
+}
+
+impl super::AppScope {
+    /// The app's change feed (CloudEvents, in order, resumable by `seq`).
+    pub fn events(&self) -> EventsScope {
+        EventsScope { app: self.clone() }
+    }
+}
+
+impl EventsScope {
+    /// Read the change feed.
+    ///
+    /// The app's changes as CloudEvents, oldest first, after a sequence number: a consumer
+    /// that passes the last `seq` it processed as `after` sees every event exactly once and in
+    /// order (events are numbered per app without gaps, and become visible in that order).
+    /// With `wait`, an empty read waits up to that many seconds for the next event (long
+    /// poll). Events are kept for the configured retention (30 days by default).
+    ///
+    /// Sends `GET /v1/apps/{app_id}/events` (`event_list`).
+    ///
+    /// Not taken here: `after`, `limit`, `type`, `wait`; set it on the generated builder,
+    /// `heimdall.client().event_list()`.
+    pub async fn list(&self) -> crate::Result<crate::types::ChangeEventPage> {
+        super::ok(
+            self.app.heimdall.client().event_list().app_id(self.app.app_id).send().await,
+        )
+    }
+}
+
 /// The app's token signing keys.
 #[derive(Debug, Clone)]
 pub struct SigningKeysScope {

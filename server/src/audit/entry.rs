@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::access::origin::Origin;
+use crate::events::{Draft, TYPE_PREFIX};
 
 /// Declares a closed set of names stored as strings.
 macro_rules! names {
@@ -179,6 +180,33 @@ impl Entry {
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
         self
+    }
+
+    /// The app.
+    pub fn app_id(&self) -> Uuid {
+        self.app_id
+    }
+
+    /// The change event this entry announces on its app's feed: type `heimdall.<action>`,
+    /// subject `<resource type>/<resource id>`, and the entry's facts as data — never the
+    /// caller's address (personal data the feed's consumers have no need for).
+    pub fn event(&self) -> Draft {
+        let subject = match (&self.resource_type, &self.resource_id) {
+            (Some(kind), Some(id)) => Some(format!("{kind}/{id}")),
+            (Some(kind), None) => Some(kind.clone()),
+            _ => None,
+        };
+        Draft {
+            app_id: self.app_id,
+            kind: format!("{TYPE_PREFIX}{}", self.action.as_str()),
+            subject,
+            data: serde_json::json!({
+                "actor": { "type": self.actor.kind.as_str(), "id": self.actor.id },
+                "resource": { "type": self.resource_type, "id": self.resource_id },
+                "details": self.details,
+                "request_id": self.request_id,
+            }),
+        }
     }
 }
 

@@ -170,6 +170,8 @@ impl Authz {
             Change::Roles(app) => self.roles.retain(|_, (a, _)| a != app),
             // Clients are cached once, by `m2m::Clients`, which applies this itself.
             Change::Client(_) => {}
+            // The change feed holds no cache here.
+            Change::Events(_) => {}
             Change::TokenRevoked(jti) => {
                 self.revoked.write().expect("revoked lock").insert(jti.clone(), Instant::now());
             }

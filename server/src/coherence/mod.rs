@@ -50,6 +50,8 @@ pub enum Change {
     Client(Uuid),
     /// A tenant's status, existence or memberships (who belongs, with which role).
     Tenant(Uuid),
+    /// The app's change feed has new events (wakes long-polls; no cache holds events).
+    Events(Uuid),
     /// An access token id was revoked.
     TokenRevoked(String),
     /// Anything: drop every cache.
@@ -65,6 +67,7 @@ impl Change {
             Change::Session(id) => format!("session:{id}"),
             Change::Client(id) => format!("client:{id}"),
             Change::Tenant(id) => format!("tenant:{id}"),
+            Change::Events(id) => format!("events:{id}"),
             Change::TokenRevoked(jti) => format!("jti:{jti}"),
             Change::All => "all".into(),
         }
@@ -79,6 +82,7 @@ impl Change {
             Some(("session", v)) => id(v).map(Change::Session),
             Some(("client", v)) => id(v).map(Change::Client),
             Some(("tenant", v)) => id(v).map(Change::Tenant),
+            Some(("events", v)) => id(v).map(Change::Events),
             Some(("jti", v)) if !v.is_empty() && v.len() <= 128 => Some(Change::TokenRevoked(v.to_owned())),
             _ if raw == "all" => Some(Change::All),
             _ => None,
@@ -293,6 +297,7 @@ mod tests {
             Change::Session(id),
             Change::Client(id),
             Change::Tenant(id),
+            Change::Events(id),
             Change::TokenRevoked("j1".into()),
         ] {
             assert_eq!(Change::decode(&c.encode()), Some(c));

@@ -17,6 +17,7 @@ mod config;
 mod credentials;
 mod end_users;
 mod errors;
+mod events;
 mod faults;
 mod forward_auth;
 mod idempotency;

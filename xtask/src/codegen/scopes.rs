@@ -144,6 +144,13 @@ const SCOPES: &[Scope] = &[
         sub: Some(("audit_logs", "The app's audit log.")),
     },
     Scope {
+        name: "EventsScope",
+        binding: Binding::AppId,
+        tag: "Events",
+        noun: "event_",
+        sub: Some(("events", "The app's change feed (CloudEvents, in order, resumable by `seq`).")),
+    },
+    Scope {
         name: "SigningKeysScope",
         binding: Binding::AppId,
         tag: "SigningKeys",
