@@ -12,6 +12,7 @@ pub mod types {
     pub struct AcceptInvite {
         ///The `inv_…` code.
         pub code: ::std::string::String,
+        ///Name shown to others, 0–120 characters; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<::std::string::String>,
         /**Required for a domain invite (`*@domain`); for an address invite it may be left out and
@@ -35,12 +36,17 @@ must match when given.*/
     ///A new key: the only time `key` is shown.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeyCreated {
+        ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The key's id, for revocation.
         pub id: ::uuid::Uuid,
         ///`hdk_live_…`; store it now, it cannot be shown again.
         pub key: ::std::string::String,
+        ///The first characters of the key, shown in listings to recognise it.
         pub key_prefix: ::std::string::String,
+        ///Name given at creation, to tell keys apart.
         pub name: ::std::string::String,
+        ///Permissions the key holds (`resource.action`, wildcards allowed).
         pub permissions: ::std::vec::Vec<::std::string::String>,
     }
 
@@ -67,7 +73,9 @@ must match when given.*/
     ///An app API key, without the key itself.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKeySummary {
+        ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The key's id, for revocation.
         pub id: ::uuid::Uuid,
         ///The key's first 16 characters, to tell keys apart.
         pub key_prefix: ::std::string::String,
@@ -76,7 +84,9 @@ must match when given.*/
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///Name given at creation, to tell keys apart.
         pub name: ::std::string::String,
+        ///Permissions the key holds (`resource.action`, wildcards allowed).
         pub permissions: ::std::vec::Vec<::std::string::String>,
     }
 
@@ -89,9 +99,11 @@ must match when given.*/
     ///An app (tenant): its own users, roles, keys and token issuer.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct App {
+        ///When the app was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Id of the key that created the app.
         pub created_by: ::std::string::String,
+        ///Human-readable name shown in consoles and emails.
         pub display_name: ::std::string::String,
         ///App id (UUID); the `{app_id}` of admin routes and the `aid` claim of its tokens.
         pub id: ::uuid::Uuid,
@@ -100,6 +112,7 @@ must match when given.*/
         ///URL name; consumer routes live under `/{slug}/v1`, and tokens carry it as `aud`.
         pub slug: ::std::string::String,
         pub status: AppStatus,
+        ///When the app last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Workspace that owns the app.
         pub workspace_id: ::uuid::Uuid,
@@ -142,16 +155,23 @@ must match when given.*/
     ///A role holder of the app: an end-user with a role.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AppMemberSummary {
+        ///The end-user's account id (the token `sub`).
         pub account_id: ::uuid::Uuid,
+        ///The end-user's display name, if set.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<::std::string::String>,
         ///Membership id (the account id: an account holds one role per app).
         pub id: ::uuid::Uuid,
+        ///When the end-user received the role.
         pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The end-user's primary email, if set.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub primary_email: ::std::option::Option<::std::string::String>,
+        ///Id of the role held.
         pub role_id: ::uuid::Uuid,
+        ///Name of the role held, e.g. `member`.
         pub role_name: ::std::string::String,
+        ///The end-user's username, if set.
         pub username: ::std::string::String,
     }
 
@@ -164,11 +184,15 @@ must match when given.*/
     ///The resulting membership.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AppMembership {
+        ///The end-user's account id (the token `sub`).
         pub account_id: ::uuid::Uuid,
+        ///The app's id.
         pub app_id: ::uuid::Uuid,
         ///Membership id (the account id: an account holds one role per app).
         pub id: ::uuid::Uuid,
+        ///When the end-user first received a role in the app.
         pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Id of the role now held.
         pub role_id: ::uuid::Uuid,
     }
 
@@ -178,7 +202,8 @@ must match when given.*/
         }
     }
 
-    ///Lifecycle status of an app.
+    /**Lifecycle status of an app: `active` serves sign-ins and tokens; `suspended` and `archived`
+refuse them.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -267,11 +292,14 @@ must match when given.*/
         pub actor_id: ::std::option::Option<::std::string::String>,
         ///`platform_api_key`, `app_api_key`, `end_user`, `m2m_client` or `system`.
         pub actor_type: ::std::string::String,
+        ///The app the entry belongs to.
         pub app_id: ::uuid::Uuid,
+        ///When the action happened.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Action-specific facts; never secrets.
+        ///Action-specific facts (a JSON object, or `null` when the action has none); never secrets.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::serde_json::Value>,
+        ///The entry's id (time-ordered).
         pub id: ::uuid::Uuid,
         ///Caller's IP address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -279,8 +307,10 @@ must match when given.*/
         ///Request that caused it, as in the `x-request-id` header.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub request_id: ::std::option::Option<::std::string::String>,
+        ///Id of the resource acted on, when there is one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resource_id: ::std::option::Option<::std::string::String>,
+        ///Kind of resource acted on, e.g. `end_user`, `role`, `api_key`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resource_type: ::std::option::Option<::std::string::String>,
     }
@@ -321,9 +351,13 @@ is locked for the rest of the window.*/
         ///Live sessions per user; the oldest is ended when a new one would exceed it.
         pub max_sessions: u32,
         pub oauth_link_policy: OauthLinkPolicy,
+        ///Minimum password length, in characters.
         pub password_min_length: u32,
+        ///Whether passwords must contain a digit.
         pub password_require_number: bool,
+        ///Whether passwords must contain a symbol.
         pub password_require_symbol: bool,
+        ///Whether passwords must contain an uppercase letter.
         pub password_require_uppercase: bool,
         /**Seconds after a refresh token was exchanged during which presenting it again is only
 refused (401 `refresh_token_reused`) instead of revoking the whole session. 0 means any
@@ -331,11 +365,13 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         pub refresh_reuse_grace_seconds: u32,
         ///Lifetime of a session (and its refresh tokens), in minutes.
         pub session_duration_minutes: u32,
+        ///Whether end-users may sign in.
         pub signin_enabled: bool,
         ///Sign-up is open only to these email domains; empty means any.
         pub signup_allowed_email_domains: ::std::vec::Vec<::std::string::String>,
         ///Role given to new sign-ups.
         pub signup_default_role: ::std::string::String,
+        ///Whether new end-users may sign up without an invite.
         pub signup_enabled: bool,
     }
 
@@ -348,7 +384,9 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
     ///Up to 100 checks against one token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuthorizeBatchRequest {
+        ///The checks, 1–100; each result echoes the check's `id`.
         pub checks: ::std::vec::Vec<BatchCheck>,
+        ///The access token. Takes precedence over the `Authorization` header.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::std::string::String>,
     }
@@ -365,7 +403,9 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         ///Set when the token itself was refused (then every check is unauthorized).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
+        ///One result per check, in the order of the checks.
         pub results: ::std::vec::Vec<BatchResult>,
+        ///The token's role (end-user tokens), when the token is valid.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
     }
@@ -401,6 +441,7 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
     pub struct AuthorizeResponse {
         ///Same as `authorized`.
         pub allowed: bool,
+        ///Whether the token is valid and holds every permission asked for.
         pub authorized: bool,
         ///Why the token was refused, as in `/verify`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -425,8 +466,10 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         ///Echoed back in the result.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
+        ///One permission to check, `resource.action`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permission: ::std::option::Option<::std::string::String>,
+        ///Several permissions, all required.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
@@ -440,10 +483,14 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
     ///Result of one check.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct BatchResult {
+        ///Same as `authorized` (kept for clients that read this name).
         pub allowed: bool,
+        ///Whether the token holds every permission of this check.
         pub authorized: bool,
+        ///The check's `id`, echoed back when it was sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
+        ///Permissions of this check the token does not hold.
         pub missing_permissions: ::std::vec::Vec<::std::string::String>,
     }
 
@@ -508,6 +555,7 @@ when the page is empty.*/
     ///A verification email was sent, or `{}` when nothing matched.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct CodeDispatched {
+        ///When the emailed code stops working; absent when nothing matched.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
     }
@@ -539,6 +587,7 @@ answer does not tell whether the account exists.*/
     ///The contact to send a code to: exactly one of `email` or `phone`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ContactRequest {
+        ///The email to send the code to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
         ///Accepted for compatibility; accounts have no phone contacts, so this always answers `{}`.
@@ -555,6 +604,7 @@ answer does not tell whether the account exists.*/
     ///A contact that was just verified.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ContactVerified {
+        ///The account whose contact was verified.
         pub account_id: ::uuid::Uuid,
         ///The primary email contact shares the account's id.
         pub contact_id: ::uuid::Uuid,
@@ -563,6 +613,7 @@ answer does not tell whether the account exists.*/
         pub type_: ::std::string::String,
         ///The normalised address (domain in lowercase).
         pub value: ::std::string::String,
+        ///When the contact was verified.
         pub verified_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
 
@@ -793,6 +844,7 @@ are reserved.*/
     pub struct CreatePermission {
         ///One word, e.g. `read`.
         pub action: ::std::string::String,
+        ///What the permission allows, for people; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///Lowercase letters, digits, `_`, `-` (dots between words), e.g. `documents`.
@@ -808,6 +860,7 @@ are reserved.*/
     ///A new role.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateRole {
+        ///What the role is for, for people; optional.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
         ///2–64 lowercase letters, digits, `_`, `-`; not `assign` or `permissions`.
@@ -823,6 +876,7 @@ are reserved.*/
     ///An address to send a verification email to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct EmailRequest {
+        ///The address to send the verification email to.
         pub email: ::std::string::String,
     }
 
@@ -846,7 +900,8 @@ are reserved.*/
         }
     }
 
-    ///Status of an end-user account.
+    /**Status of an end-user account: `active` may sign in; `suspended` and `deactivated` may not,
+and entering either ends every session of the user at once.*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -915,7 +970,9 @@ are reserved.*/
     pub struct EndUserSummary {
         ///Sessions not revoked and not expired.
         pub active_session_count: u64,
+        ///When the account was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Name shown to others, if set.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<::std::string::String>,
         ///Primary email.
@@ -940,6 +997,7 @@ are reserved.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
         pub status: EndUserStatus,
+        ///The username, if the account has one.
         pub username: ::std::string::String,
     }
 
@@ -985,9 +1043,12 @@ request's own text); `message` may say more.*/
     ///Answer of forward-auth.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ForwardAuthBody {
+        ///Always `true` (refusals are 401 or 403).
         pub allowed: bool,
+        ///The end-user's role, when the token is an end-user's.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
+        ///The token's `sub`: account id or M2M client id.
         pub subject: ::std::string::String,
     }
 
@@ -1013,28 +1074,39 @@ request's own text); `message` may say more.*/
     ///RFC 7662 introspection answer; only `active` when the token is not active.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct IntrospectionResponse {
+        ///Whether the token is valid now (signature, expiry, not revoked).
         pub active: bool,
+        ///Audience: the app's slug.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aud: ::std::option::Option<::std::string::String>,
+        ///The M2M client the token was issued to.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_id: ::std::option::Option<::std::string::String>,
+        ///Expiry, seconds since the Unix epoch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub exp: ::std::option::Option<i64>,
+        ///Issue time, seconds since the Unix epoch.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub iat: ::std::option::Option<i64>,
+        ///Issuer: `<public origin>/<slug>`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub iss: ::std::option::Option<::std::string::String>,
+        ///The token's unique id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub jti: ::std::option::Option<::std::string::String>,
         ///Heimdall's principal type: `end_user` or `m2m`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub principal_type: ::std::option::Option<::std::string::String>,
+        ///The end-user's role (end-user tokens).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
+        ///Permissions of an M2M token, separated by spaces.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::std::string::String>,
+        ///Subject: account id or M2M client id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sub: ::std::option::Option<::std::string::String>,
+        ///`Bearer`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token_type: ::std::option::Option<::std::string::String>,
     }
@@ -1051,20 +1123,28 @@ request's own text); `message` may say more.*/
         /**The accept code `inv_…`: in full only in the create response; lists show its first 12
 characters followed by `…` (only a hash is stored).*/
         pub code: ::std::string::String,
+        ///When the invite was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The invited address, or `*@domain` for anyone at that domain.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub email: ::std::option::Option<::std::string::String>,
+        ///When the invite stops being accepted, if it expires.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The invite's id.
         pub id: ::uuid::Uuid,
+        ///How many accounts may accept it; absent for no limit.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub max_uses: ::std::option::Option<u32>,
+        ///When the invite was revoked, if it was.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Id of the role given on acceptance.
         pub role_id: ::uuid::Uuid,
+        ///Name of the role given on acceptance.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        ///How many times it has been accepted.
         pub use_count: u32,
     }
 
@@ -1116,6 +1196,7 @@ characters followed by `…` (only a hash is stored).*/
 tokens may still be live.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct JwkSet {
+        ///The public keys (RSA, `RS256`), each with its `kid`.
         pub keys: ::std::vec::Vec<Jwk>,
     }
 
@@ -1128,12 +1209,17 @@ tokens may still be live.*/
     ///A new client with its secret: the only time the secret is shown.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct M2mClientCreated {
+        ///The client id (`m2m_…`) to send to the token endpoint.
         pub client_id: ::std::string::String,
         ///`m2ms_…`; store it now, it cannot be shown again.
         pub client_secret: ::std::string::String,
+        ///When the client was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The client's record id.
         pub id: ::uuid::Uuid,
+        ///Name given at creation.
         pub name: ::std::string::String,
+        ///Permissions the client's tokens carry.
         pub scopes: ::std::vec::Vec<Scope>,
     }
 
@@ -1146,15 +1232,22 @@ tokens may still be live.*/
     ///An M2M client with its scopes.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct M2mClientDetail {
+        ///The app the client belongs to.
         pub app_id: ::uuid::Uuid,
+        ///The client id (`m2m_…`).
         pub client_id: ::std::string::String,
+        ///When the client was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The client's record id.
         pub id: ::uuid::Uuid,
+        ///Whether the client may obtain tokens.
         pub is_active: bool,
+        ///When the client last obtained a token, if ever (updated in batches).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///The client's name.
         pub name: ::std::string::String,
         ///What its tokens may do; `permissions` of its tokens, `scope` of the token response.
         pub scopes: ::std::vec::Vec<Scope>,
@@ -1183,17 +1276,22 @@ tokens may still be live.*/
     ///An M2M client, without its secret.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct M2mClientSummary {
+        ///The app the client belongs to.
         pub app_id: ::uuid::Uuid,
         ///Public client id, `m2m_…`.
         pub client_id: ::std::string::String,
+        ///When the client was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The client's record id.
         pub id: ::uuid::Uuid,
+        ///Whether the client may obtain tokens.
         pub is_active: bool,
         ///Last token issued (updated in batches, up to 30 s late).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub last_used_at: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///The client's name.
         pub name: ::std::string::String,
     }
 
@@ -1206,7 +1304,9 @@ tokens may still be live.*/
     ///A new secret: the only time it is shown. The old secret stopped working.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct M2mSecretRotated {
+        ///The client id (`m2m_…`), unchanged.
         pub client_id: ::std::string::String,
+        ///The new secret; store it now, it is not shown again.
         pub client_secret: ::std::string::String,
     }
 
@@ -1285,6 +1385,7 @@ tokens may still be live.*/
     pub struct OauthTokenResponse {
         ///RS256 JWT with `type: "m2m"`, `sub` = client id, `permissions` = granted scopes.
         pub access_token: ::std::string::String,
+        ///Seconds until the access token expires.
         pub expires_in: u64,
         ///Granted scopes, space-separated.
         pub scope: ::std::string::String,
@@ -1301,9 +1402,11 @@ tokens may still be live.*/
     ///OpenID Provider metadata for the app (OpenID Connect Discovery 1.0).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct OpenIdConfiguration {
+        ///Claims the app's tokens may carry.
         pub claims_supported: ::std::vec::Vec<::std::string::String>,
         ///`client_credentials`.
         pub grant_types_supported: ::std::vec::Vec<::std::string::String>,
+        ///Signing algorithms: `RS256`.
         pub id_token_signing_alg_values_supported: ::std::vec::Vec<
             ::std::string::String,
         >,
@@ -1311,10 +1414,13 @@ tokens may still be live.*/
         pub introspection_endpoint: ::std::string::String,
         ///`<public origin>/<slug>`: the `iss` of every token of the app.
         pub issuer: ::std::string::String,
+        ///Where the app's public keys are published.
         pub jwks_uri: ::std::string::String,
+        ///Response types of the authorization endpoint.
         pub response_types_supported: ::std::vec::Vec<::std::string::String>,
         ///RFC 7009 token revocation.
         pub revocation_endpoint: ::std::string::String,
+        ///Subject identifier types: `public`.
         pub subject_types_supported: ::std::vec::Vec<::std::string::String>,
         ///OAuth 2.0 token endpoint (client credentials).
         pub token_endpoint: ::std::string::String,
@@ -1349,14 +1455,19 @@ tokens may still be live.*/
     ///A permission of the catalogue.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Permission {
+        ///The action part of `resource.action`.
         pub action: ::std::string::String,
         ///`null` for system permissions.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub app_id: ::std::option::Option<::uuid::Uuid>,
+        ///When the permission was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///What the permission allows, for people.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
+        ///The permission's id.
         pub id: ::uuid::Uuid,
+        ///The resource part of `resource.action`.
         pub resource: ::std::string::String,
     }
 
@@ -1369,15 +1480,21 @@ tokens may still be live.*/
     ///A catalogue entry with its origin.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PermissionCatalogEntry {
+        ///The action part of `resource.action`.
         pub action: ::std::string::String,
+        ///The app of a custom permission; `null` for a system permission.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub app_id: ::std::option::Option<::uuid::Uuid>,
+        ///When the permission was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///What the permission allows, for people.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
+        ///The permission's id.
         pub id: ::uuid::Uuid,
         ///Heimdall's own permissions (they guard its admin API) cannot be deleted.
         pub is_system: bool,
+        ///The resource part of `resource.action`.
         pub resource: ::std::string::String,
     }
 
@@ -1392,7 +1509,9 @@ tokens may still be live.*/
     pub struct PlatformStats {
         ///App API keys (revoked keys are deleted, so every stored key is active).
         pub api_keys_active: u64,
+        ///Apps in the workspace.
         pub apps: u64,
+        ///End-user accounts across those apps.
         pub end_users: u64,
     }
 
@@ -1405,6 +1524,7 @@ tokens may still be live.*/
     ///A refresh token.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct RefreshRequest {
+        ///The refresh token from sign-in or the previous refresh (single use).
         pub refresh_token: ::std::string::String,
     }
 
@@ -1433,6 +1553,7 @@ tokens may still be live.*/
     ///Answer of revocation (always 200 for a well-formed request, RFC 7009 §2.2).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct RevocationResponse {
+        ///Whether a live token was revoked by this request.
         pub revoked: bool,
     }
 
@@ -1445,15 +1566,20 @@ tokens may still be live.*/
     ///A role of an app.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Role {
+        ///The app the role belongs to.
         pub app_id: ::uuid::Uuid,
+        ///When the role was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///What the role is for, for people.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
+        ///The role's id.
         pub id: ::uuid::Uuid,
         ///`owner`, `admin` and `member` are system roles: they cannot be deleted.
         pub is_system: bool,
         ///Unique in the app; used in paths.
         pub name: ::std::string::String,
+        ///When the role last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
 
@@ -1480,15 +1606,22 @@ tokens may still be live.*/
     ///A role with its permission set.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct RoleWithPermissions {
+        ///The app the role belongs to.
         pub app_id: ::uuid::Uuid,
+        ///When the role was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///What the role is for, for people.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
+        ///The role's id.
         pub id: ::uuid::Uuid,
+        ///Whether it is a system role (`owner`, `admin`, `member`), which cannot be deleted.
         pub is_system: bool,
+        ///The role's name, unique in the app.
         pub name: ::std::string::String,
         ///Granted permissions, including explicit wildcards (`resource.*`, `*`).
         pub permissions: ::std::vec::Vec<::std::string::String>,
+        ///When the role last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
 
@@ -1501,7 +1634,9 @@ tokens may still be live.*/
     ///A granted scope.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Scope {
+        ///The action part of `resource.action`.
         pub action: ::std::string::String,
+        ///The resource part of `resource.action`.
         pub resource: ::std::string::String,
     }
 
@@ -1514,16 +1649,20 @@ tokens may still be live.*/
     ///One of the user's live sessions.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SessionInfo {
+        ///When the session began (sign-in).
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///True for the session of the token making this call.
         pub current: bool,
+        ///When the session ends unless refreshed.
         pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///Session id; the `sid` of its access tokens.
         pub id: ::uuid::Uuid,
+        ///Client address at sign-in, if known.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ip: ::std::option::Option<::std::string::String>,
         ///Last sign-in or refresh.
         pub last_used_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///User agent at sign-in, if sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub user_agent: ::std::option::Option<::std::string::String>,
     }
@@ -1551,6 +1690,7 @@ tokens may still be live.*/
     ///The complete new permission set.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SetPermissions {
+        ///Every permission the role will hold (`resource.action`, wildcards allowed).
         pub permissions: ::std::vec::Vec<::std::string::String>,
     }
 
@@ -1563,6 +1703,7 @@ tokens may still be live.*/
     ///The complete new scope set.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SetScopes {
+        ///Every permission the client's tokens will carry.
         pub permissions: ::std::vec::Vec<::std::string::String>,
     }
 
@@ -1577,6 +1718,7 @@ tokens may still be live.*/
     pub struct SigninRequest {
         ///Username, or the account's *verified* primary email.
         pub identifier: ::std::string::String,
+        ///The account's password.
         pub password: ::std::string::String,
         /**Multi-tenant sign-in. Tenants are not supported by this server: any value answers 403
 `tenant_membership_required`.*/
@@ -1595,14 +1737,17 @@ tokens may still be live.*/
     pub struct SigningKey {
         ///When it starts (or started) signing.
         pub activates_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///When the key was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///When it leaves the JWKS.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Key id, the `kid` header of tokens it signs.
         pub kid: ::std::string::String,
         ///When its successor took or takes over.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub retires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///When the key was retired, if it was.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         /**`pending` (published, not signing yet), `active` (signing), `retired` (published until
@@ -1619,6 +1764,7 @@ tokens may still be live.*/
     ///Signing keys of an app, newest first.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SigningKeyList {
+        ///The keys, newest first.
         pub data: ::std::vec::Vec<SigningKey>,
     }
 
@@ -1652,10 +1798,13 @@ tokens may still be live.*/
 HTTP Basic.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TokenOperationRequest {
+        ///The calling client's id, unless sent with HTTP Basic.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_id: ::std::option::Option<::std::string::String>,
+        ///The calling client's secret, unless sent with HTTP Basic.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_secret: ::std::option::Option<::std::string::String>,
+        ///The token to introspect or revoke.
         pub token: ::std::string::String,
         ///`access_token` or `refresh_token`; a hint only.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1713,6 +1862,7 @@ HTTP Basic.*/
     ///Changes to an app; fields left out stay as they are.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateApp {
+        ///New display name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<UpdateAppDisplayName>,
         ///Replaces the whole metadata object.
@@ -1732,7 +1882,7 @@ configured with it keep working; tokens are issued under the new one at once.*/
         }
     }
 
-    ///`UpdateAppDisplayName`
+    ///New display name.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateAppDisplayName(::std::string::String);
@@ -1893,6 +2043,7 @@ case-insensitively: sign-up, password reset and invite acceptance answer 400
 keep working; only a new password is checked.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub block_common_passwords: ::std::option::Option<bool>,
+        ///While false, permission checks on Heimdall routes marked permission-protected are skipped.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub enforce_app_permissions: ::std::option::Option<bool>,
         ///1–100.
@@ -1901,15 +2052,19 @@ keep working; only a new password is checked.*/
         ///1–50.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub max_sessions: ::std::option::Option<::std::num::NonZeroU32>,
+        ///What happens when a social sign-in matches an existing account's email.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub oauth_link_policy: ::std::option::Option<OauthLinkPolicy>,
+        pub oauth_link_policy: ::std::option::Option<UpdateAuthConfigOauthLinkPolicy>,
         ///8–128.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_min_length: ::std::option::Option<u32>,
+        ///Whether passwords must contain a digit.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_require_number: ::std::option::Option<bool>,
+        ///Whether passwords must contain a symbol.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_require_symbol: ::std::option::Option<bool>,
+        ///Whether passwords must contain an uppercase letter.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_require_uppercase: ::std::option::Option<bool>,
         /**0–60, default 0. A leeway for clients that may send the same refresh token twice at
@@ -1923,6 +2078,7 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         ///1–43200 (30 days).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub session_duration_minutes: ::std::option::Option<::std::num::NonZeroU32>,
+        ///Whether end-users may sign in.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signin_enabled: ::std::option::Option<bool>,
         ///Domains like `example.com`; empty list opens sign-up to any domain.
@@ -1933,6 +2089,7 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         ///Name of an existing role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signup_default_role: ::std::option::Option<::std::string::String>,
+        ///Whether new end-users may sign up without an invite.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub signup_enabled: ::std::option::Option<bool>,
     }
@@ -1940,6 +2097,71 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
     impl UpdateAuthConfig {
         pub fn builder() -> builder::UpdateAuthConfig {
             Default::default()
+        }
+    }
+
+    ///What happens when a social sign-in matches an existing account's email.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum UpdateAuthConfigOauthLinkPolicy {
+        #[serde(rename = "auto")]
+        Auto,
+        #[serde(rename = "confirm")]
+        Confirm,
+        #[serde(rename = "reject")]
+        Reject,
+    }
+
+    impl ::std::fmt::Display for UpdateAuthConfigOauthLinkPolicy {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Auto => f.write_str("auto"),
+                Self::Confirm => f.write_str("confirm"),
+                Self::Reject => f.write_str("reject"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for UpdateAuthConfigOauthLinkPolicy {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "auto" => Ok(Self::Auto),
+                "confirm" => Ok(Self::Confirm),
+                "reject" => Ok(Self::Reject),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UpdateAuthConfigOauthLinkPolicy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateAuthConfigOauthLinkPolicy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
 
@@ -2051,6 +2273,7 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         ///`false` stops new tokens at once, and `/verify`/`/authorize` refuse its issued tokens.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub is_active: ::std::option::Option<bool>,
+        ///New name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
     }
@@ -2138,6 +2361,7 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
     ///Changes to a role.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateRole {
+        ///New description; empty clears it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
     }
@@ -10250,7 +10474,7 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             oauth_link_policy: ::std::result::Result<
-                ::std::option::Option<super::OauthLinkPolicy>,
+                ::std::option::Option<super::UpdateAuthConfigOauthLinkPolicy>,
                 ::std::string::String,
             >,
             password_min_length: ::std::result::Result<
@@ -10396,7 +10620,7 @@ the caller's own API key).*/
             pub fn oauth_link_policy<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::OauthLinkPolicy>,
+                    ::std::option::Option<super::UpdateAuthConfigOauthLinkPolicy>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -11348,7 +11572,7 @@ created; `key_prefix` tells keys apart.
 Sends a `GET` request to `/v1/apps/{app_id}/api-keys`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 ```ignore
@@ -11368,7 +11592,7 @@ An `hdk_live_…` key limited to this app and the given permissions; any other a
 Sends a `POST` request to `/v1/apps/{app_id}/api-keys`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `idempotency_key`: Retries with the same key and body return the first response (24 hours).
 - `body`
 ```ignore
@@ -11386,6 +11610,9 @@ The key stops working at once (it is deleted, not just disabled).
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/api-keys/{key_id}`
 
+Arguments:
+- `app_id`: The app's id.
+- `key_id`: The API key's id.
 ```ignore
 let response = client.api_key_delete()
     .app_id(app_id)
@@ -11458,6 +11685,8 @@ only its own app and needs `app.read`. Apps the key cannot see answer 404, not 4
 
 Sends a `GET` request to `/v1/apps/{app_id}`
 
+Arguments:
+- `app_id`: The app's id.
 ```ignore
 let response = client.app_get()
     .app_id(app_id)
@@ -11472,6 +11701,8 @@ free. The audit log keeps the app's entries.
 
 Sends a `DELETE` request to `/v1/apps/{app_id}`
 
+Arguments:
+- `app_id`: The app's id.
 ```ignore
 let response = client.app_delete()
     .app_id(app_id)
@@ -11486,6 +11717,9 @@ resolving the app's JWKS for 30 days and cannot be taken by another app meanwhil
 
 Sends a `PATCH` request to `/v1/apps/{app_id}`
 
+Arguments:
+- `app_id`: The app's id.
+- `body`
 ```ignore
 let response = client.app_update()
     .app_id(app_id)
@@ -11501,6 +11735,9 @@ keep serving their JWKS, so tokens already issued can still be verified.
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/status`
 
+Arguments:
+- `app_id`: The app's id.
+- `body`
 ```ignore
 let response = client.app_update_status()
     .app_id(app_id)
@@ -11546,7 +11783,7 @@ The app's audit log, newest first, by cursor. The log is append-only.
 Sends a `GET` request to `/v1/apps/{app_id}/audit-logs`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `action`: Only entries with exactly this action, e.g. `app.updated`.
 - `actor_id`: Only entries by this actor.
 - `cursor`: `next_cursor` of the previous page.
@@ -11826,6 +12063,8 @@ included.
 
 Sends a `GET` request to `/v1/apps/{app_id}/auth-config`
 
+Arguments:
+- `app_id`: The app's id.
 ```ignore
 let response = client.auth_config_get()
     .app_id(app_id)
@@ -11840,6 +12079,9 @@ unknown roles answer 400. Takes effect on the next sign-in, sign-up or refresh.
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/auth-config`
 
+Arguments:
+- `app_id`: The app's id.
+- `body`
 ```ignore
 let response = client.auth_config_update()
     .app_id(app_id)
@@ -11928,7 +12170,9 @@ Sends a `GET` request to `/{app_slug}/v1/forward-auth`
 
 Arguments:
 - `app_slug`: The app's slug.
-- `permission`: Required permission(s), `resource.action`; none means "any valid token".
+- `permission`: Permission(s) the token must hold, `resource.action`; repeat the parameter for
+several (`?permission=docs.read&permission=docs.write`). Leave it out to accept
+any valid token of the app.
 ```ignore
 let response = client.forward_auth_check()
     .app_slug(app_slug)
@@ -11994,7 +12238,7 @@ The app's M2M clients, oldest first, by cursor, without their scopes (see
 Sends a `GET` request to `/v1/apps/{app_id}/credentials`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 ```ignore
@@ -12014,7 +12258,7 @@ secret is in this response only. Send an `Idempotency-Key` to make retries safe.
 Sends a `POST` request to `/v1/apps/{app_id}/credentials`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `idempotency_key`: Retries with the same key and body return the first response (24 hours).
 - `body`
 ```ignore
@@ -12034,7 +12278,7 @@ shown again after creation.
 Sends a `GET` request to `/v1/apps/{app_id}/credentials/{client_id}`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `client_id`: Row id or `m2m_…` client id.
 ```ignore
 let response = client.credential_get()
@@ -12052,7 +12296,7 @@ New tokens are refused at once and the client's issued tokens stop passing `/ver
 Sends a `DELETE` request to `/v1/apps/{app_id}/credentials/{client_id}`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `client_id`: Row id or `m2m_…` client id.
 ```ignore
 let response = client.credential_delete()
@@ -12070,7 +12314,7 @@ client's tokens already issued, on every instance.
 Sends a `PATCH` request to `/v1/apps/{app_id}/credentials/{client_id}`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `client_id`: Row id or `m2m_…` client id.
 - `body`
 ```ignore
@@ -12090,7 +12334,7 @@ already issued stay valid until they expire. Takes no body.
 Sends a `POST` request to `/v1/apps/{app_id}/credentials/{client_id}/rotate`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `client_id`: Row id or `m2m_…` client id.
 ```ignore
 let response = client.credential_rotate_secret()
@@ -12109,7 +12353,7 @@ issued with). The calling key must hold every scope it grants.
 Sends a `PUT` request to `/v1/apps/{app_id}/credentials/{client_id}/scopes`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `client_id`: Row id or `m2m_…` client id.
 - `body`
 ```ignore
@@ -12234,7 +12478,7 @@ case-insensitive substring of username, email or display name).
 Sends a `GET` request to `/v1/apps/{app_id}/end-users`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 - `search`: Case-insensitive substring of username, email or display name.
@@ -12258,7 +12502,7 @@ of another app's user answers 404.
 Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `user_id`: Account id (the token `sub`).
 ```ignore
 let response = client.end_user_get()
@@ -12274,6 +12518,9 @@ Permanently deletes the account, its sessions and codes.
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/end-users/{user_id}`
 
+Arguments:
+- `app_id`: The app's id.
+- `user_id`: The end-user's account id (the token `sub`).
 ```ignore
 let response = client.end_user_delete()
     .app_id(app_id)
@@ -12289,6 +12536,10 @@ status have their own operations.
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}`
 
+Arguments:
+- `app_id`: The app's id.
+- `user_id`: The end-user's account id (the token `sub`).
+- `body`
 ```ignore
 let response = client.end_user_update()
     .app_id(app_id)
@@ -12304,6 +12555,10 @@ Gives the user the named role. Tokens issued from now on carry it.
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}/role`
 
+Arguments:
+- `app_id`: The app's id.
+- `user_id`: The end-user's account id (the token `sub`).
+- `body`
 ```ignore
 let response = client.end_user_update_role()
     .app_id(app_id)
@@ -12319,6 +12574,9 @@ Ends every session at once (sign-out everywhere). Takes no body.
 
 Sends a `POST` request to `/v1/apps/{app_id}/end-users/{user_id}/sessions/revoke-all`
 
+Arguments:
+- `app_id`: The app's id.
+- `user_id`: The end-user's account id (the token `sub`).
 ```ignore
 let response = client.end_user_revoke_sessions()
     .app_id(app_id)
@@ -12334,6 +12592,10 @@ stop working on `/me` immediately and refresh tokens are dead.
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/end-users/{user_id}/status`
 
+Arguments:
+- `app_id`: The app's id.
+- `user_id`: The end-user's account id (the token `sub`).
+- `body`
 ```ignore
 let response = client.end_user_update_status()
     .app_id(app_id)
@@ -12423,7 +12685,7 @@ Codes show only their first 12 characters.
 Sends a `GET` request to `/v1/apps/{app_id}/end-users/invites`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 ```ignore
@@ -12444,7 +12706,7 @@ is sent to a single invited address. Send an `Idempotency-Key` to make retries s
 Sends a `POST` request to `/v1/apps/{app_id}/end-users/invites`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `idempotency_key`: Retries with the same key and body return the first response (24 hours).
 - `body`
 ```ignore
@@ -12462,6 +12724,9 @@ The invite stops working; it stays listed with `revoked_at` set.
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/end-users/invites/{invite_id}`
 
+Arguments:
+- `app_id`: The app's id.
+- `invite_id`: The invite's id.
 ```ignore
 let response = client.invite_revoke()
     .app_id(app_id)
@@ -12630,7 +12895,7 @@ The app's role holders (end-users with a role), oldest first, by cursor.
 Sends a `GET` request to `/v1/apps/{app_id}/members`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 ```ignore
@@ -12650,7 +12915,7 @@ account use `end_user_delete`.
 Sends a `DELETE` request to `/v1/apps/{app_id}/members/{account_id}`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `account_id`: Account id of the member.
 ```ignore
 let response = client.member_remove()
@@ -12760,6 +13025,8 @@ System and custom permissions of the app (system ones have `app_id: null`). A ba
 
 Sends a `GET` request to `/v1/apps/{app_id}/permissions`
 
+Arguments:
+- `app_id`: The app's id.
 ```ignore
 let response = client.permission_list()
     .app_id(app_id)
@@ -12774,6 +13041,9 @@ already exists, or that names a system permission, answers 409 `permission_exist
 
 Sends a `POST` request to `/v1/apps/{app_id}/permissions`
 
+Arguments:
+- `app_id`: The app's id.
+- `body`
 ```ignore
 let response = client.permission_create()
     .app_id(app_id)
@@ -12789,6 +13059,9 @@ answer 403.
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/permissions/{permission_key}`
 
+Arguments:
+- `app_id`: The app's id.
+- `permission_key`: The permission, `resource.action`, e.g. `docs.read`.
 ```ignore
 let response = client.permission_delete()
     .app_id(app_id)
@@ -12823,7 +13096,7 @@ and any custom ones. Their permissions are on the single-role read.
 Sends a `GET` request to `/v1/apps/{app_id}/roles`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 ```ignore
@@ -12841,6 +13114,9 @@ A new role starts with no permissions.
 
 Sends a `POST` request to `/v1/apps/{app_id}/roles`
 
+Arguments:
+- `app_id`: The app's id.
+- `body`
 ```ignore
 let response = client.role_create()
     .app_id(app_id)
@@ -12856,6 +13132,9 @@ from the next call, on every instance.
 
 Sends a `POST` request to `/v1/apps/{app_id}/roles/assign`
 
+Arguments:
+- `app_id`: The app's id.
+- `body`
 ```ignore
 let response = client.role_assign()
     .app_id(app_id)
@@ -12871,6 +13150,8 @@ ones, with `is_system`. A bare array.
 
 Sends a `GET` request to `/v1/apps/{app_id}/roles/permissions`
 
+Arguments:
+- `app_id`: The app's id.
 ```ignore
 let response = client.permission_catalog_get()
     .app_id(app_id)
@@ -12884,6 +13165,9 @@ The role with its permission set.
 
 Sends a `GET` request to `/v1/apps/{app_id}/roles/{role_name}`
 
+Arguments:
+- `app_id`: The app's id.
+- `role_name`: The role's name, e.g. `member`.
 ```ignore
 let response = client.role_get()
     .app_id(app_id)
@@ -12899,6 +13183,9 @@ System roles cannot be deleted (403); a role still held by end-users answers 409
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/roles/{role_name}`
 
+Arguments:
+- `app_id`: The app's id.
+- `role_name`: The role's name, e.g. `member`.
 ```ignore
 let response = client.role_delete()
     .app_id(app_id)
@@ -12913,6 +13200,10 @@ Changes the description (the name is the role's identity).
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/roles/{role_name}`
 
+Arguments:
+- `app_id`: The app's id.
+- `role_name`: The role's name, e.g. `member`.
+- `body`
 ```ignore
 let response = client.role_update()
     .app_id(app_id)
@@ -12930,6 +13221,10 @@ Replaces the whole set. Each entry is a catalogue permission or an explicit wild
 
 Sends a `PUT` request to `/v1/apps/{app_id}/roles/{role_name}/permissions`
 
+Arguments:
+- `app_id`: The app's id.
+- `role_name`: The role's name, e.g. `member`.
+- `body`
 ```ignore
 let response = client.role_set_permissions()
     .app_id(app_id)
@@ -12983,6 +13278,8 @@ The app's signing keys with their lifecycle, newest first. Public data only.
 
 Sends a `GET` request to `/v1/apps/{app_id}/signing-keys`
 
+Arguments:
+- `app_id`: The app's id.
 ```ignore
 let response = client.signing_key_list()
     .app_id(app_id)
@@ -13001,7 +13298,7 @@ Keys also rotate on their own every 90 days.
 Sends a `POST` request to `/v1/apps/{app_id}/signing-keys/rotate`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id.
 - `immediate`: Sign with the new key now and withdraw the old ones (compromise response).
 ```ignore
 let response = client.signing_key_rotate()
@@ -13161,6 +13458,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -13218,6 +13522,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -13283,6 +13594,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -13782,13 +14100,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -14365,13 +14676,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -14834,13 +15138,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -15402,13 +15699,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -15565,13 +15855,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -15688,13 +15971,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -15845,13 +16121,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -16462,13 +16731,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -16703,13 +16965,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -17031,13 +17286,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -17151,13 +17399,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -17313,13 +17554,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -17753,13 +17987,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -18130,13 +18357,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -18553,13 +18773,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -19076,13 +19289,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -19233,13 +19439,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -19620,13 +19819,6 @@ pub mod builder {
                         ),
                     )
                 }
-                409u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -19722,13 +19914,6 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -20420,20 +20605,6 @@ pub mod builder {
                         ),
                     )
                 }
-                401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -20723,13 +20894,6 @@ pub mod builder {
                         ),
                     )
                 }
-                412u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -20872,13 +21036,6 @@ pub mod builder {
                     )
                 }
                 404u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                412u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -21485,13 +21642,6 @@ pub mod builder {
                         ),
                     )
                 }
-                410u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -21939,7 +22089,7 @@ pub mod builder {
     pub struct ForwardAuthCheck<'a> {
         client: &'a super::Client,
         app_slug: Result<::std::string::String, String>,
-        permission: Result<::std::vec::Vec<::std::string::String>, String>,
+        permission: Result<Option<::std::vec::Vec<::std::string::String>>, String>,
     }
 
     impl<'a> ForwardAuthCheck<'a> {
@@ -21947,7 +22097,7 @@ pub mod builder {
             Self {
                 client: client,
                 app_slug: Err("app_slug was not initialized".to_string()),
-                permission: Err("permission was not initialized".to_string()),
+                permission: Ok(None),
             }
         }
 
@@ -21970,6 +22120,7 @@ pub mod builder {
         {
             self.permission = value
                 .try_into()
+                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: vec :: Vec < :: std :: string :: String >` for permission failed"
                         .to_string()
@@ -22919,13 +23070,6 @@ pub mod builder {
                     )
                 }
                 401u16 => {
-                    Err(
-                        Error::ErrorResponse(
-                            ResponseValue::from_response(response).await?,
-                        ),
-                    )
-                }
-                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -13,7 +13,9 @@ use poem::{
     http::{Method, StatusCode, header},
     web::Html,
 };
-use poem_openapi::{OpenApi, OpenApiService};
+use poem_openapi::{LicenseObject, OpenApi, OpenApiService};
+
+use crate::http::spec::OperationCodes;
 
 use crate::{
     api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
@@ -71,21 +73,35 @@ Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.";
 
 /// The API service, ready to be mounted or to print its spec.
 pub fn openapi() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(apis(), "Heimdall", env!("CARGO_PKG_VERSION")).description(DESCRIPTION).license("Apache-2.0")
+    let license = LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0");
+    OpenApiService::new(apis(), "Heimdall", env!("CARGO_PKG_VERSION")).description(DESCRIPTION).license(license)
 }
 
-/// The published spec: poem-openapi's output, with `security: []` made explicit on public
-/// operations so readers (and the tidy test) can tell "public" from "forgot to declare".
+/// Every domain's table of the error codes its operations answer (see `http::spec`).
+pub const ERROR_CODES: &[OperationCodes] = &[
+    crate::apps::api::ERROR_CODES,
+    crate::keys::api::ERROR_CODES,
+    crate::audit::api::ERROR_CODES,
+    crate::auth_config::api::ERROR_CODES,
+    crate::end_users::api::ERROR_CODES,
+    crate::invites::api::ERROR_CODES,
+    crate::rbac::api::ERROR_CODES,
+    crate::api_keys::api::ERROR_CODES,
+    crate::m2m::api::ERROR_CODES,
+    crate::sessions::api::ERROR_CODES,
+    crate::codes::api::ERROR_CODES,
+    crate::me::api::ERROR_CODES,
+    crate::oauth::api::ERROR_CODES,
+    crate::authz::api::ERROR_CODES,
+    crate::system::ERROR_CODES,
+];
+
+/// The published spec: poem-openapi's output, finished by `http::spec` (each error response
+/// with the codes its operation answers, explicit `security: []` on public operations, …).
 pub fn spec_json() -> String {
     let raw = openapi().spec();
     let mut spec: serde_json::Value = serde_json::from_str(&raw).expect("poem-openapi emits JSON");
-    if let Some(paths) = spec.get_mut("paths").and_then(|p| p.as_object_mut()) {
-        for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
-            for op in item.values_mut().filter_map(|o| o.as_object_mut()) {
-                op.entry("security").or_insert_with(|| serde_json::json!([]));
-            }
-        }
-    }
+    crate::http::spec::finish(&mut spec, ERROR_CODES);
     let mut out = serde_json::to_string_pretty(&spec).expect("json");
     out.push('\n');
     out

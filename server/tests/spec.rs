@@ -3,7 +3,10 @@
 //! caused by a dependency upgrade; the tidy test holds each operation to the bar in DESIGN.md
 //! (named, tagged, documented, declared security, typed errors) so nobody has to check by eye.
 
-use heimdall_server::routes::spec_json;
+use heimdall_server::{
+    http::error::status,
+    routes::{ERROR_CODES, spec_json},
+};
 use serde_json::{Value, json};
 
 /// HTTP methods that may key an operation in an OpenAPI path item.
@@ -75,20 +78,79 @@ fn every_operation_is_named_tagged_documented_and_declares_security_and_errors()
 }
 
 #[test]
+fn every_schema_property_is_described() {
+    let spec: Value = serde_json::from_str(&spec_json()).expect("the spec is JSON");
+    let problems = schema_problems(&spec);
+    assert!(
+        problems.is_empty(),
+        "{} undescribed schema propert(ies): add a `///` doc comment to the field:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_operation_declares_the_error_codes_it_answers() {
+    let spec: Value = serde_json::from_str(&spec_json()).expect("the spec is JSON");
+    let mut documented = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            let statuses: Vec<u16> =
+                op["responses"].as_object().into_iter().flatten().filter_map(|(s, _)| s.parse().ok()).collect();
+            documented.insert(id, (format!("{} {path}", method.to_uppercase()), statuses));
+        }
+    }
+    let mut problems = Vec::new();
+    let mut declared = std::collections::BTreeMap::new();
+    for (id, codes) in ERROR_CODES.iter().flat_map(|t| t.iter()) {
+        *declared.entry(*id).or_insert(0) += 1;
+        let Some((name, statuses)) = documented.get(*id) else {
+            problems.push(format!("{id}: in an `ERROR_CODES` table but no such operation"));
+            continue;
+        };
+        for code in codes.iter() {
+            let answered = status(*code).as_u16();
+            if !statuses.contains(&answered) {
+                problems.push(format!(
+                    "{id} ({name}): declares `{}` but documents no {answered}: add {answered} to its error set",
+                    code.as_str()
+                ));
+            }
+        }
+    }
+    for (id, (name, _)) in &documented {
+        match declared.get(id.as_str()) {
+            None => problems.push(format!(
+                "{id} ({name}): not in the `ERROR_CODES` table of its api.rs: list the catalogue codes it answers \
+                 beyond the common ones (`&[]` when none)"
+            )),
+            Some(n) if *n > 1 => problems.push(format!("{id} ({name}): in the `ERROR_CODES` tables {n} times")),
+            Some(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{} problem(s) with declared error codes:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
 fn tidy_problems_name_the_offending_operation() {
     let error = json!({ "application/json": { "schema": { "$ref": ERROR_BODY } } });
     let spec = json!({ "paths": {
         "/good": { "get": {
             "operationId": "thing_get", "tags": ["Things"], "summary": "s", "description": "d",
-            "security": [], "responses": { "200": {}, "404": { "content": error } }
+            "security": [], "responses": {
+                "200": { "description": "ok" },
+                "404": { "description": "gone", "x-error-codes": ["not_found"], "content": error }
+            }
         } },
         "/bad": { "post": {
             "operationId": "Thing-Make", "summary": " ",
+            "parameters": [{ "name": "q", "in": "query" }],
             "responses": { "409": { "content": { "text/plain": { "schema": { "type": "string" } } } } }
         } },
         "/quiet": { "put": {
             "operationId": "thing_replace", "tags": ["Things"], "summary": "s", "description": "d",
-            "security": [{ "AdminKey": [] }], "responses": { "200": {} }
+            "security": [{ "AdminKey": [] }], "responses": { "200": { "description": "ok" } }
         } }
     } });
     let problems = spec_problems(&spec);
@@ -99,11 +161,37 @@ fn tidy_problems_name_the_offending_operation() {
         "Thing-Make (POST /bad): no description",
         "Thing-Make (POST /bad): no `security` key",
         "Thing-Make (POST /bad): the 409 response does not use",
+        "Thing-Make (POST /bad): the 409 response has no description",
+        "Thing-Make (POST /bad): the 409 response names no error code",
+        "Thing-Make (POST /bad): parameter `q` has no description",
         "thing_replace (PUT /quiet): documents no 4xx or 5xx response",
     ] {
         assert!(problems.iter().any(|p| p.starts_with(expected)), "missing `{expected}` in:\n{}", problems.join("\n"));
     }
-    assert_eq!(problems.len(), 7, "{}", problems.join("\n"));
+    assert_eq!(problems.len(), 10, "{}", problems.join("\n"));
+
+    let schemas = json!({ "components": { "schemas": {
+        "Thing": { "properties": {
+            "name": { "type": "string", "description": "d" },
+            "kind": { "$ref": "#/components/schemas/Kind" },
+            "size": { "type": "integer" }
+        } }
+    } } });
+    assert_eq!(schema_problems(&schemas), vec!["Thing.size".to_owned()]);
+}
+
+/// Every schema property without a description (a bare `$ref` is described by its target:
+/// OpenAPI 3.0 allows nothing beside it).
+fn schema_problems(spec: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, schema) in spec.pointer("/components/schemas").and_then(Value::as_object).into_iter().flatten() {
+        for (field, prop) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            if prop.get("$ref").is_none() && is_blank(prop.get("description")) {
+                problems.push(format!("{name}.{field}"));
+            }
+        }
+    }
+    problems
 }
 
 /// Every rule broken by every operation, each line starting with `operationId (METHOD path)`.
@@ -147,17 +235,36 @@ fn operation_problems(spec: &Value, operation: &Value) -> Vec<String> {
     if operation.get("security").is_none() {
         problems.push("no `security` key (public operations declare `security: []`)".to_owned());
     }
+    for param in operation.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+        if is_blank(param.get("description")) {
+            let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
+            problems
+                .push(format!("parameter `{name}` has no description: a `///` doc comment on the handler's argument"));
+        }
+    }
 
     let responses = operation.get("responses").and_then(Value::as_object);
     let mut error_statuses = 0;
     for (status, response) in responses.into_iter().flatten() {
         let is_error = status.starts_with('4') || status.starts_with('5');
         if !is_error && status != "default" {
+            if is_blank(resolve(spec, response).get("description")) {
+                problems.push(format!("the {status} response has no description"));
+            }
             continue;
         }
         error_statuses += usize::from(is_error);
-        if let Err(why) = uses_error_body(resolve(spec, response)) {
+        let response = resolve(spec, response);
+        if let Err(why) = uses_error_body(response) {
             problems.push(format!("the {status} response does not use {ERROR_BODY}: {why}"));
+        }
+        if is_blank(response.get("description")) {
+            problems.push(format!("the {status} response has no description"));
+        }
+        if response.get("x-error-codes").and_then(Value::as_array).is_none_or(|c| c.is_empty()) {
+            problems.push(format!(
+                "the {status} response names no error code: declare its codes in the `ERROR_CODES` table of its api.rs"
+            ));
         }
     }
     if error_statuses == 0 {

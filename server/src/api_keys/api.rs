@@ -30,11 +30,15 @@ use crate::{
 /// An app API key, without the key itself.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct ApiKeySummary {
+    /// The key's id, for revocation.
     pub id: Uuid,
+    /// Name given at creation, to tell keys apart.
     pub name: String,
     /// The key's first 16 characters, to tell keys apart.
     pub key_prefix: String,
+    /// Permissions the key holds (`resource.action`, wildcards allowed).
     pub permissions: Vec<String>,
+    /// When the key was created.
     pub created_at: DateTime<Utc>,
     /// Last use (updated in batches, up to 30 s late).
     #[oai(nullable)]
@@ -44,12 +48,17 @@ pub struct ApiKeySummary {
 /// A new key: the only time `key` is shown.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct ApiKeyCreated {
+    /// The key's id, for revocation.
     pub id: Uuid,
+    /// Name given at creation, to tell keys apart.
     pub name: String,
     /// `hdk_live_…`; store it now, it cannot be shown again.
     pub key: String,
+    /// The first characters of the key, shown in listings to recognise it.
     pub key_prefix: String,
+    /// Permissions the key holds (`resource.action`, wildcards allowed).
     pub permissions: Vec<String>,
+    /// When the key was created.
     pub created_at: DateTime<Utc>,
 }
 
@@ -90,6 +99,7 @@ impl ApiKeysApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -119,6 +129,7 @@ impl ApiKeysApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
@@ -160,7 +171,9 @@ impl ApiKeysApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The API key's id.
         key_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -169,3 +182,11 @@ impl ApiKeysApi {
         Ok(NoContent::NoContent)
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[("api_key_list", &[]), ("api_key_create", &[InvalidPermission]), ("api_key_delete", &[])]
+};

@@ -27,7 +27,8 @@ use crate::{
     state::AppState,
 };
 
-/// Lifecycle status of an app.
+/// Lifecycle status of an app: `active` serves sign-ins and tokens; `suspended` and `archived`
+/// refuse them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
 #[oai(rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +69,7 @@ pub struct App {
     pub id: Uuid,
     /// URL name; consumer routes live under `/{slug}/v1`, and tokens carry it as `aud`.
     pub slug: String,
+    /// Human-readable name shown in consoles and emails.
     pub display_name: String,
     pub status: AppStatus,
     /// Free-form JSON object for the operator's own use.
@@ -76,7 +78,9 @@ pub struct App {
     pub workspace_id: Uuid,
     /// Id of the key that created the app.
     pub created_by: String,
+    /// When the app was created.
     pub created_at: DateTime<Utc>,
+    /// When the app last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -140,6 +144,7 @@ impl poem_openapi::types::Example for CreateApp {
 /// Changes to an app; fields left out stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct UpdateApp {
+    /// New display name.
     #[oai(validator(min_length = 1, max_length = 120))]
     #[oai(nullable)]
     pub display_name: Option<String>,
@@ -162,7 +167,9 @@ pub struct UpdateAppStatus {
 /// Counts across the caller's workspace.
 #[derive(Debug, Clone, Object)]
 pub struct PlatformStats {
+    /// Apps in the workspace.
     pub apps: u64,
+    /// End-user accounts across those apps.
     pub end_users: u64,
     /// App API keys (revoked keys are deleted, so every stored key is active).
     pub api_keys_active: u64,
@@ -245,6 +252,7 @@ impl AppsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
     ) -> Result<Json<App>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -262,6 +270,7 @@ impl AppsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         body: StrictJson<UpdateApp>,
     ) -> Result<Json<App>, Errors<AdminWriteErrors>> {
@@ -290,6 +299,7 @@ impl AppsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         body: StrictJson<UpdateAppStatus>,
     ) -> Result<Json<App>, Errors<AdminWriteErrors>> {
@@ -310,6 +320,7 @@ impl AppsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -338,3 +349,19 @@ impl AppsApi {
         Ok(Json(PlatformStats { apps, end_users, api_keys_active }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("app_list", &[]),
+        ("app_create", &[SlugTaken]),
+        ("app_get", &[]),
+        ("app_update", &[SlugTaken]),
+        ("app_update_status", &[]),
+        ("app_delete", &[]),
+        ("stats_get", &[]),
+    ]
+};

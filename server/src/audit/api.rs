@@ -27,7 +27,9 @@ use crate::{
 /// One audit entry.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct AuditLogEntry {
+    /// The entry's id (time-ordered).
     pub id: Uuid,
+    /// The app the entry belongs to.
     pub app_id: Uuid,
     /// What happened, `resource.verb`, e.g. `app.created`, `signing_key.rotated`.
     pub action: String,
@@ -36,12 +38,13 @@ pub struct AuditLogEntry {
     pub actor_id: Option<String>,
     /// `platform_api_key`, `app_api_key`, `end_user`, `m2m_client` or `system`.
     pub actor_type: String,
+    /// Kind of resource acted on, e.g. `end_user`, `role`, `api_key`.
     #[oai(nullable)]
     pub resource_type: Option<String>,
+    /// Id of the resource acted on, when there is one.
     #[oai(nullable)]
     pub resource_id: Option<String>,
-    /// Action-specific facts; never secrets.
-    #[oai(nullable)]
+    /// Action-specific facts (a JSON object, or `null` when the action has none); never secrets.
     pub details: Option<serde_json::Value>,
     /// Request that caused it, as in the `x-request-id` header.
     #[oai(nullable)]
@@ -49,6 +52,7 @@ pub struct AuditLogEntry {
     /// Caller's IP address.
     #[oai(nullable)]
     pub ip: Option<String>,
+    /// When the action happened.
     pub created_at: DateTime<Utc>,
 }
 
@@ -90,6 +94,7 @@ impl AuditApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -128,3 +133,11 @@ pub async fn list_page(
     let (rows, pagination) = page.finish(rows, |r| r.id);
     Ok(AuditLogList { data: rows.into_iter().map(Into::into).collect(), pagination })
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[("audit_log_list", &[])]
+};

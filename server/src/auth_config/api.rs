@@ -65,9 +65,13 @@ pub struct AuthConfigResponse {
     /// Live sessions per user; the oldest is ended when a new one would exceed it.
     pub max_sessions: u32,
     pub oauth_link_policy: OauthLinkPolicy,
+    /// Minimum password length, in characters.
     pub password_min_length: u32,
+    /// Whether passwords must contain a digit.
     pub password_require_number: bool,
+    /// Whether passwords must contain a symbol.
     pub password_require_symbol: bool,
+    /// Whether passwords must contain an uppercase letter.
     pub password_require_uppercase: bool,
     /// Seconds after a refresh token was exchanged during which presenting it again is only
     /// refused (401 `refresh_token_reused`) instead of revoking the whole session. 0 means any
@@ -75,11 +79,13 @@ pub struct AuthConfigResponse {
     pub refresh_reuse_grace_seconds: u32,
     /// Lifetime of a session (and its refresh tokens), in minutes.
     pub session_duration_minutes: u32,
+    /// Whether end-users may sign in.
     pub signin_enabled: bool,
     /// Sign-up is open only to these email domains; empty means any.
     pub signup_allowed_email_domains: Vec<String>,
     /// Role given to new sign-ups.
     pub signup_default_role: String,
+    /// Whether new end-users may sign up without an invite.
     pub signup_enabled: bool,
 }
 
@@ -119,6 +125,7 @@ pub struct UpdateAuthConfig {
     /// keep working; only a new password is checked.
     #[oai(nullable)]
     pub block_common_passwords: Option<bool>,
+    /// While false, permission checks on Heimdall routes marked permission-protected are skipped.
     #[oai(nullable)]
     pub enforce_app_permissions: Option<bool>,
     /// 1–100.
@@ -129,16 +136,20 @@ pub struct UpdateAuthConfig {
     #[oai(validator(minimum(value = "1"), maximum(value = "50")))]
     #[oai(nullable)]
     pub max_sessions: Option<u32>,
+    /// What happens when a social sign-in matches an existing account's email.
     #[oai(nullable)]
     pub oauth_link_policy: Option<OauthLinkPolicy>,
     /// 8–128.
     #[oai(validator(minimum(value = "8"), maximum(value = "128")))]
     #[oai(nullable)]
     pub password_min_length: Option<u32>,
+    /// Whether passwords must contain a digit.
     #[oai(nullable)]
     pub password_require_number: Option<bool>,
+    /// Whether passwords must contain a symbol.
     #[oai(nullable)]
     pub password_require_symbol: Option<bool>,
+    /// Whether passwords must contain an uppercase letter.
     #[oai(nullable)]
     pub password_require_uppercase: Option<bool>,
     /// 0–60, default 0. A leeway for clients that may send the same refresh token twice at
@@ -154,6 +165,7 @@ pub struct UpdateAuthConfig {
     #[oai(validator(minimum(value = "1"), maximum(value = "43200")))]
     #[oai(nullable)]
     pub session_duration_minutes: Option<u32>,
+    /// Whether end-users may sign in.
     #[oai(nullable)]
     pub signin_enabled: Option<bool>,
     /// Domains like `example.com`; empty list opens sign-up to any domain.
@@ -162,6 +174,7 @@ pub struct UpdateAuthConfig {
     /// Name of an existing role.
     #[oai(nullable)]
     pub signup_default_role: Option<String>,
+    /// Whether new end-users may sign up without an invite.
     #[oai(nullable)]
     pub signup_enabled: Option<bool>,
 }
@@ -184,6 +197,7 @@ impl AuthConfigApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
     ) -> Result<Json<AuthConfigResponse>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -206,6 +220,7 @@ impl AuthConfigApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         body: StrictJson<UpdateAuthConfig>,
     ) -> Result<Json<AuthConfigResponse>, Errors<AdminWriteErrors>> {
@@ -234,3 +249,11 @@ impl AuthConfigApi {
         Ok(Json(c.into()))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[("auth_config_get", &[]), ("auth_config_update", &[])]
+};

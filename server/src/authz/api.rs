@@ -84,6 +84,7 @@ pub struct VerifyResponse {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Who the token speaks for, when it is valid.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<VerifyPrincipal>,
@@ -106,6 +107,7 @@ pub struct AuthorizeRequest {
 /// Result of `/authorize`.
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct AuthorizeResponse {
+    /// Whether the token is valid and holds every permission asked for.
     pub authorized: bool,
     /// Same as `authorized`.
     pub allowed: bool,
@@ -135,8 +137,10 @@ pub struct BatchCheck {
     /// Echoed back in the result.
     #[oai(nullable)]
     pub id: Option<String>,
+    /// One permission to check, `resource.action`.
     #[oai(nullable)]
     pub permission: Option<String>,
+    /// Several permissions, all required.
     #[oai(nullable)]
     pub permissions: Option<Vec<String>>,
 }
@@ -144,8 +148,10 @@ pub struct BatchCheck {
 /// Up to 100 checks against one token.
 #[derive(Debug, Clone, Object)]
 pub struct AuthorizeBatchRequest {
+    /// The access token. Takes precedence over the `Authorization` header.
     #[oai(nullable)]
     pub token: Option<String>,
+    /// The checks, 1–100; each result echoes the check's `id`.
     #[oai(validator(max_items = 100))]
     pub checks: Vec<BatchCheck>,
 }
@@ -153,20 +159,26 @@ pub struct AuthorizeBatchRequest {
 /// Result of one check.
 #[derive(Debug, Clone, Object)]
 pub struct BatchResult {
+    /// The check's `id`, echoed back when it was sent.
     #[oai(skip_serializing_if_is_none)]
     pub id: Option<String>,
+    /// Whether the token holds every permission of this check.
     pub authorized: bool,
+    /// Same as `authorized` (kept for clients that read this name).
     pub allowed: bool,
+    /// Permissions of this check the token does not hold.
     pub missing_permissions: Vec<String>,
 }
 
 /// Results in the order of the checks.
 #[derive(Debug, Clone, Object)]
 pub struct AuthorizeBatchResponse {
+    /// One result per check, in the order of the checks.
     pub results: Vec<BatchResult>,
     /// Set when the token itself was refused (then every check is unauthorized).
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
+    /// The token's role (end-user tokens), when the token is valid.
     #[oai(skip_serializing_if_is_none)]
     pub role: Option<String>,
 }
@@ -174,8 +186,11 @@ pub struct AuthorizeBatchResponse {
 /// Answer of forward-auth.
 #[derive(Debug, Clone, Object)]
 pub struct ForwardAuthBody {
+    /// Always `true` (refusals are 401 or 403).
     pub allowed: bool,
+    /// The token's `sub`: account id or M2M client id.
     pub subject: String,
+    /// The end-user's role, when the token is an end-user's.
     #[oai(skip_serializing_if_is_none)]
     pub role: Option<String>,
 }
@@ -463,11 +478,14 @@ impl AuthzApi {
         req: &Request,
         /// The app's slug.
         app_slug: Path<String>,
-        /// Required permission(s), `resource.action`; none means "any valid token".
-        permission: Query<Vec<String>>,
+        /// Permission(s) the token must hold, `resource.action`; repeat the parameter for
+        /// several (`?permission=docs.read&permission=docs.write`). Leave it out to accept
+        /// any valid token of the app.
+        permission: Query<Option<Vec<String>>>,
     ) -> Result<ForwardAuthResponse, Errors<ForwardAuthErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
-        let wanted = permission.0.iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>, _>>()?;
+        let wanted =
+            permission.0.unwrap_or_default().iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>, _>>()?;
         let unauthorized = |code: &str| {
             Error::new(Code::Unauthorized, format!("no valid token ({code})"))
                 .with_challenge(format!("Bearer realm=\"{}\"", app.slug))
@@ -492,6 +510,20 @@ impl AuthzApi {
         ))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("token_verify", &[TokenRequired]),
+        ("token_authorize", &[TokenRequired, InvalidPermission]),
+        ("token_authorize_batch", &[TokenRequired, InvalidPermission]),
+        ("token_authorize_any_app", &[TokenRequired, InvalidPermission]),
+        ("forward_auth_check", &[Unauthorized, Forbidden, InvalidPermission]),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

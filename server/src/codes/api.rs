@@ -36,6 +36,7 @@ impl ErrorSet for ConsumeErrors {
 /// The contact to send a code to: exactly one of `email` or `phone`.
 #[derive(Debug, Clone, Object)]
 pub struct ContactRequest {
+    /// The email to send the code to.
     #[oai(nullable)]
     pub email: Option<String>,
     /// Accepted for compatibility; accounts have no phone contacts, so this always answers `{}`.
@@ -58,6 +59,7 @@ pub struct CodeIssued {
 /// A verification email was sent, or `{}` when nothing matched.
 #[derive(Debug, Clone, Object)]
 pub struct CodeDispatched {
+    /// When the emailed code stops working; absent when nothing matched.
     #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -65,6 +67,7 @@ pub struct CodeDispatched {
 /// An address to send a verification email to.
 #[derive(Debug, Clone, Object)]
 pub struct EmailRequest {
+    /// The address to send the verification email to.
     pub email: String,
 }
 
@@ -88,6 +91,7 @@ pub struct VerifyCodeRequest {
 /// A contact that was just verified.
 #[derive(Debug, Clone, Object)]
 pub struct ContactVerified {
+    /// The account whose contact was verified.
     pub account_id: Uuid,
     /// The primary email contact shares the account's id.
     pub contact_id: Uuid,
@@ -96,6 +100,7 @@ pub struct ContactVerified {
     pub contact_type: String,
     /// The normalised address (domain in lowercase).
     pub value: String,
+    /// When the contact was verified.
     pub verified_at: DateTime<Utc>,
 }
 
@@ -279,3 +284,20 @@ impl CodesApi {
         }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("auth_request_password_reset", &[Unauthorized, Forbidden, AppInactive]),
+        ("auth_request_verification", &[Unauthorized, Forbidden, AppInactive]),
+        (
+            "auth_send_verification_email",
+            &[Unauthorized, Forbidden, AppInactive, MailNotConfigured, MailDispatchFailed],
+        ),
+        ("auth_reset_password", &[CodeInvalid, WeakPassword]),
+        ("auth_verify_contact", &[CodeInvalid]),
+    ]
+};

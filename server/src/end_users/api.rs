@@ -53,7 +53,6 @@ pub struct UpdateEndUserRole {
 /// New status of an end-user.
 #[derive(Debug, Clone, Object)]
 pub struct UpdateEndUserStatus {
-    /// `suspended` and `deactivated` end every session of the user at once.
     pub status: EndUserStatus,
 }
 
@@ -75,6 +74,7 @@ impl EndUsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -110,6 +110,7 @@ impl EndUsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Account id (the token `sub`).
         user_id: Path<Uuid>,
@@ -134,7 +135,9 @@ impl EndUsersApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The end-user's account id (the token `sub`).
         user_id: Path<Uuid>,
         body: StrictJson<UpdateEndUser>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
@@ -160,7 +163,9 @@ impl EndUsersApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The end-user's account id (the token `sub`).
         user_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -183,7 +188,9 @@ impl EndUsersApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The end-user's account id (the token `sub`).
         user_id: Path<Uuid>,
         body: StrictJson<UpdateEndUserRole>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
@@ -218,7 +225,9 @@ impl EndUsersApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The end-user's account id (the token `sub`).
         user_id: Path<Uuid>,
         body: StrictJson<UpdateEndUserStatus>,
     ) -> Result<Json<EndUserSummary>, Errors<AdminWriteErrors>> {
@@ -242,7 +251,9 @@ impl EndUsersApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The end-user's account id (the token `sub`).
         user_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -258,6 +269,7 @@ impl EndUsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -289,6 +301,7 @@ impl EndUsersApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Account id of the member.
         account_id: Path<Uuid>,
@@ -309,3 +322,21 @@ impl EndUsersApi {
         Ok(NoContent::NoContent)
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("end_user_list", &[]),
+        ("end_user_get", &[]),
+        ("end_user_update", &[EmailTaken]),
+        ("end_user_update_role", &[RoleNotFound]),
+        ("end_user_update_status", &[]),
+        ("end_user_revoke_sessions", &[]),
+        ("end_user_delete", &[]),
+        ("member_list", &[]),
+        ("member_remove", &[]),
+    ]
+};

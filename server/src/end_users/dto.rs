@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::service;
 use crate::{entity::end_user, error::Error, page_type, rbac, state::AppState};
 
-/// Status of an end-user account.
+/// Status of an end-user account: `active` may sign in; `suspended` and `deactivated` may not,
+/// and entering either ends every session of the user at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
 #[oai(rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
@@ -57,7 +58,9 @@ impl From<EndUserStatus> for end_user::EndUserStatus {
 pub struct EndUserSummary {
     /// Account id; the `sub` of the user's tokens.
     pub id: Uuid,
+    /// The username, if the account has one.
     pub username: String,
+    /// Name shown to others, if set.
     #[oai(nullable)]
     pub display_name: Option<String>,
     /// Primary email.
@@ -72,6 +75,7 @@ pub struct EndUserSummary {
     pub role: Option<String>,
     /// Sessions not revoked and not expired.
     pub active_session_count: u64,
+    /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// When the user joined the app (their account creation).
     #[oai(nullable)]
@@ -88,14 +92,21 @@ page_type!(EndUserList, EndUserSummary, "A page of end-users, oldest first.");
 pub struct AppMemberSummary {
     /// Membership id (the account id: an account holds one role per app).
     pub id: Uuid,
+    /// The end-user's account id (the token `sub`).
     pub account_id: Uuid,
+    /// The end-user's username, if set.
     pub username: String,
+    /// The end-user's display name, if set.
     #[oai(nullable)]
     pub display_name: Option<String>,
+    /// The end-user's primary email, if set.
     #[oai(nullable)]
     pub primary_email: Option<String>,
+    /// Id of the role held.
     pub role_id: Uuid,
+    /// Name of the role held, e.g. `member`.
     pub role_name: String,
+    /// When the end-user received the role.
     pub joined_at: DateTime<Utc>,
 }
 

@@ -4,7 +4,7 @@
 //! Domain code returns [`crate::error::Error`], which knows nothing of HTTP; [`status`] maps its
 //! code to the status here and nowhere else. Operations declare which statuses they can answer
 //! through an [`ErrorSet`], so the spec documents each operation's errors with the shared
-//! [`ErrorBody`] schema and the catalogue codes of each status.
+//! [`ErrorBody`] schema; `http::spec` adds the catalogue codes each operation answers.
 
 use std::marker::PhantomData;
 
@@ -220,21 +220,9 @@ impl<S: ErrorSet> IntoResponse for Errors<S> {
     }
 }
 
-/// What a status means, followed by the catalogue's codes answered with it (built once: the
-/// spec's response descriptions borrow them for the life of the process).
+/// What a status means; `http::spec` adds the codes each operation answers with it.
 fn describe(status_code: u16) -> &'static str {
-    static DESCRIPTIONS: std::sync::OnceLock<std::collections::HashMap<u16, &'static str>> = std::sync::OnceLock::new();
-    let all = DESCRIPTIONS.get_or_init(|| {
-        [400u16, 401, 403, 404, 409, 410, 412, 413, 422, 429, 500, 503]
-            .into_iter()
-            .map(|s| (s, &*Box::leak(describe_uncached(s).into_boxed_str())))
-            .collect()
-    });
-    all.get(&status_code).copied().unwrap_or("Unexpected server error; the body carries the request id to report.")
-}
-
-fn describe_uncached(status_code: u16) -> String {
-    let meaning = match status_code {
+    match status_code {
         400 => "The request is malformed or fails validation.",
         401 => "The credential is missing, malformed, unknown or expired.",
         403 => "The credential is valid but lacks the permission, or the action is not allowed.",
@@ -247,10 +235,7 @@ fn describe_uncached(status_code: u16) -> String {
         429 => "Too many attempts; wait the number of seconds in `Retry-After`.",
         503 => "A dependency is unavailable or the server is saturated; retry after `Retry-After` seconds.",
         _ => "Unexpected server error; the body carries the request id to report.",
-    };
-    let codes: Vec<String> =
-        Code::ALL.iter().filter(|c| status(**c).as_u16() == status_code).map(|c| format!("`{}`", c.as_str())).collect();
-    format!("{meaning} Codes: {}.", codes.join(", "))
+    }
 }
 
 impl<S: ErrorSet> ApiResponse for Errors<S> {
@@ -300,8 +285,8 @@ macro_rules! error_sets {
 error_sets! {
     /// Public endpoints with no credential.
     PublicErrors = [400, 404, 429, 500];
-    /// Operator endpoints.
-    SystemErrors = [500, 503];
+    /// Operator endpoints (400: a request the front door cannot read, e.g. a bad `Content-Length`).
+    SystemErrors = [400, 500, 503];
     /// Admin reads.
     AdminReadErrors = [400, 401, 403, 404, 500];
     /// Admin changes.

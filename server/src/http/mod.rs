@@ -1,6 +1,6 @@
 //! HTTP plumbing shared by every domain's `api.rs`: the error body and status mapping, the
 //! front-door middleware, request context, client address, pagination, response helpers and the
-//! strict reading of request bodies.
+//! strict reading of request bodies, and the finishing of the published spec.
 //! It names no domain: the API assembly lives in `routes`, credentials in `access`.
 
 pub mod client_ip;
@@ -10,4 +10,5 @@ pub mod error;
 pub mod frontdoor;
 pub mod pagination;
 pub mod responses;
+pub mod spec;
 pub mod strict_json;

@@ -79,6 +79,7 @@ macro_rules! page_type {
         pub struct $name {
             /// The items of this page.
             pub data: Vec<$item>,
+            /// Whether another page follows, and the cursor that fetches it.
             pub pagination: $crate::http::pagination::Pagination,
         }
     };

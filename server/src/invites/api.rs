@@ -31,6 +31,7 @@ use crate::{
 /// An invitation.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct Invite {
+    /// The invite's id.
     pub id: Uuid,
     /// The accept code `inv_…`: in full only in the create response; lists show its first 12
     /// characters followed by `…` (only a hash is stored).
@@ -38,16 +39,23 @@ pub struct Invite {
     /// The invited address, or `*@domain` for anyone at that domain.
     #[oai(nullable)]
     pub email: Option<String>,
+    /// Id of the role given on acceptance.
     pub role_id: Uuid,
+    /// Name of the role given on acceptance.
     #[oai(nullable)]
     pub role_name: Option<String>,
+    /// How many accounts may accept it; absent for no limit.
     #[oai(nullable)]
     pub max_uses: Option<u32>,
+    /// How many times it has been accepted.
     pub use_count: u32,
+    /// When the invite stops being accepted, if it expires.
     #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the invite was revoked, if it was.
     #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the invite was created.
     pub created_at: DateTime<Utc>,
     /// The tenant the invitee joins with the invite's role (`null`: the app only).
     #[oai(nullable)]
@@ -110,6 +118,7 @@ pub struct AcceptInvite {
     /// Default: derived from the email's local part.
     #[oai(nullable)]
     pub username: Option<String>,
+    /// Name shown to others, 0–120 characters; optional.
     #[oai(nullable)]
     pub display_name: Option<String>,
     /// Required for a domain invite (`*@domain`); for an address invite it may be left out and
@@ -139,6 +148,7 @@ impl InvitesApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -177,6 +187,7 @@ impl InvitesApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
@@ -218,7 +229,9 @@ impl InvitesApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The invite's id.
         invite_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -260,3 +273,28 @@ impl InvitesApi {
         Ok(TokenCreated::new(service::accept(&state, &app, &crate::http::context::origin(req), acceptance).await?))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("invite_list", &[]),
+        ("invite_create", &[RoleNotFound]),
+        ("invite_revoke", &[]),
+        (
+            "auth_accept_invite",
+            &[
+                InviteNotFound,
+                InviteUnusable,
+                AppInactive,
+                EmailDomainNotAllowed,
+                AccountExists,
+                UsernameTaken,
+                EmailTaken,
+                WeakPassword,
+            ],
+        ),
+    ]
+};

@@ -47,6 +47,7 @@ pub struct Jwk {
 /// tokens may still be live.
 #[derive(Debug, Clone, Object)]
 pub struct JwkSet {
+    /// The public keys (RSA, `RS256`), each with its `kid`.
     pub keys: Vec<Jwk>,
 }
 
@@ -62,10 +63,15 @@ pub enum JwksResponse {
 pub struct OpenIdConfiguration {
     /// `<public origin>/<slug>`: the `iss` of every token of the app.
     pub issuer: String,
+    /// Where the app's public keys are published.
     pub jwks_uri: String,
+    /// Response types of the authorization endpoint.
     pub response_types_supported: Vec<String>,
+    /// Subject identifier types: `public`.
     pub subject_types_supported: Vec<String>,
+    /// Signing algorithms: `RS256`.
     pub id_token_signing_alg_values_supported: Vec<String>,
+    /// Claims the app's tokens may carry.
     pub claims_supported: Vec<String>,
     /// OAuth 2.0 token endpoint (client credentials).
     pub token_endpoint: String,
@@ -89,10 +95,12 @@ pub enum DiscoveryResponse {
 /// A signing key's public record.
 #[derive(Debug, Clone, Object)]
 pub struct SigningKey {
+    /// Key id, the `kid` header of tokens it signs.
     pub kid: String,
     /// `pending` (published, not signing yet), `active` (signing), `retired` (published until
     /// `expires_at` so its tokens verify), `expired` or `revoked` (withdrawn from the JWKS).
     pub status: String,
+    /// When the key was created.
     pub created_at: DateTime<Utc>,
     /// When it starts (or started) signing.
     pub activates_at: DateTime<Utc>,
@@ -102,6 +110,7 @@ pub struct SigningKey {
     /// When it leaves the JWKS.
     #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was retired, if it was.
     #[oai(nullable)]
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -143,6 +152,7 @@ fn key_list(rows: Vec<signing_key::Model>) -> Vec<SigningKey> {
 /// Signing keys of an app, newest first.
 #[derive(Debug, Clone, Object)]
 pub struct SigningKeyList {
+    /// The keys, newest first.
     pub data: Vec<SigningKey>,
 }
 
@@ -262,6 +272,7 @@ impl KeysApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
     ) -> Result<Json<SigningKeyList>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -287,6 +298,7 @@ impl KeysApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Sign with the new key now and withdraw the old ones (compromise response).
         immediate: Query<Option<bool>>,
@@ -297,3 +309,17 @@ impl KeysApi {
         Ok(Json(SigningKeyList { data: key_list(state.keys.list(app_id.0).await?) }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("signing_key_list", &[]),
+        ("signing_key_rotate", &[RotationInProgress]),
+        ("jwks_get", &[]),
+        ("openid_configuration_get", &[]),
+        ("openid_configuration_get_by_issuer", &[]),
+    ]
+};

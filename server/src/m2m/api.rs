@@ -34,19 +34,26 @@ use crate::{
 /// A granted scope.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct Scope {
+    /// The resource part of `resource.action`.
     pub resource: String,
+    /// The action part of `resource.action`.
     pub action: String,
 }
 
 /// An M2M client, without its secret.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct M2mClientSummary {
+    /// The client's record id.
     pub id: Uuid,
     /// Public client id, `m2m_…`.
     pub client_id: String,
+    /// The app the client belongs to.
     pub app_id: Uuid,
+    /// The client's name.
     pub name: String,
+    /// Whether the client may obtain tokens.
     pub is_active: bool,
+    /// When the client was created.
     pub created_at: DateTime<Utc>,
     /// Last token issued (updated in batches, up to 30 s late).
     #[oai(nullable)]
@@ -59,12 +66,19 @@ pub struct M2mClientSummary {
 /// An M2M client with its scopes.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct M2mClientDetail {
+    /// The client's record id.
     pub id: Uuid,
+    /// The client id (`m2m_…`).
     pub client_id: String,
+    /// The app the client belongs to.
     pub app_id: Uuid,
+    /// The client's name.
     pub name: String,
+    /// Whether the client may obtain tokens.
     pub is_active: bool,
+    /// When the client was created.
     pub created_at: DateTime<Utc>,
+    /// When the client last obtained a token, if ever (updated in batches).
     #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// What its tokens may do; `permissions` of its tokens, `scope` of the token response.
@@ -77,12 +91,17 @@ pub struct M2mClientDetail {
 /// A new client with its secret: the only time the secret is shown.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct M2mClientCreated {
+    /// The client's record id.
     pub id: Uuid,
+    /// The client id (`m2m_…`) to send to the token endpoint.
     pub client_id: String,
     /// `m2ms_…`; store it now, it cannot be shown again.
     pub client_secret: String,
+    /// Name given at creation.
     pub name: String,
+    /// When the client was created.
     pub created_at: DateTime<Utc>,
+    /// Permissions the client's tokens carry.
     pub scopes: Vec<Scope>,
     /// The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
     #[oai(nullable)]
@@ -92,7 +111,9 @@ pub struct M2mClientCreated {
 /// A new secret: the only time it is shown. The old secret stopped working.
 #[derive(Debug, Clone, Object)]
 pub struct M2mSecretRotated {
+    /// The client id (`m2m_…`), unchanged.
     pub client_id: String,
+    /// The new secret; store it now, it is not shown again.
     pub client_secret: String,
 }
 
@@ -116,6 +137,7 @@ pub struct UpdateM2mClient {
     /// `false` stops new tokens at once, and `/verify`/`/authorize` refuse its issued tokens.
     #[oai(nullable)]
     pub is_active: Option<bool>,
+    /// New name.
     #[oai(nullable)]
     pub name: Option<String>,
 }
@@ -123,6 +145,7 @@ pub struct UpdateM2mClient {
 /// The complete new scope set.
 #[derive(Debug, Clone, Object)]
 pub struct SetScopes {
+    /// Every permission the client's tokens will carry.
     pub permissions: Vec<String>,
 }
 
@@ -186,6 +209,7 @@ impl CredentialsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -215,6 +239,7 @@ impl CredentialsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
@@ -265,6 +290,7 @@ impl CredentialsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
@@ -289,6 +315,7 @@ impl CredentialsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
@@ -317,6 +344,7 @@ impl CredentialsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
@@ -341,6 +369,7 @@ impl CredentialsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
@@ -369,6 +398,7 @@ impl CredentialsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Row id or `m2m_…` client id.
         client_id: Path<String>,
@@ -382,3 +412,19 @@ impl CredentialsApi {
         Ok(Json(detail(row)))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("credential_list", &[]),
+        ("credential_create", &[InvalidPermission]),
+        ("credential_get", &[]),
+        ("credential_update", &[]),
+        ("credential_delete", &[]),
+        ("credential_rotate_secret", &[]),
+        ("credential_set_scopes", &[InvalidPermission]),
+    ]
+};

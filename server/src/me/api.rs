@@ -55,12 +55,16 @@ pub struct UpdateMe {
 pub struct SessionInfo {
     /// Session id; the `sid` of its access tokens.
     pub id: Uuid,
+    /// When the session began (sign-in).
     pub created_at: DateTime<Utc>,
     /// Last sign-in or refresh.
     pub last_used_at: DateTime<Utc>,
+    /// When the session ends unless refreshed.
     pub expires_at: DateTime<Utc>,
+    /// Client address at sign-in, if known.
     #[oai(nullable)]
     pub ip: Option<String>,
+    /// User agent at sign-in, if sent.
     #[oai(nullable)]
     pub user_agent: Option<String>,
     /// True for the session of the token making this call.
@@ -315,3 +319,18 @@ impl MeApi {
         Ok(NoContent::NoContent)
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("me_get", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
+        ("me_update", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
+        ("me_delete", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
+        ("me_activity_list", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
+        ("me_session_list", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
+        ("me_session_revoke", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive, NotFound]),
+    ]
+};

@@ -91,6 +91,7 @@ pub struct OauthTokenResponse {
     pub access_token: String,
     /// `Bearer`.
     pub token_type: String,
+    /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Granted scopes, space-separated.
     pub scope: String,
@@ -107,12 +108,15 @@ pub enum TokenOk {
 /// HTTP Basic.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
 pub struct TokenOperationRequest {
+    /// The token to introspect or revoke.
     pub token: String,
     /// `access_token` or `refresh_token`; a hint only.
     #[oai(nullable)]
     pub token_type_hint: Option<String>,
+    /// The calling client's id, unless sent with HTTP Basic.
     #[oai(nullable)]
     pub client_id: Option<String>,
+    /// The calling client's secret, unless sent with HTTP Basic.
     #[oai(nullable)]
     pub client_secret: Option<String>,
 }
@@ -130,28 +134,39 @@ impl Direct for TokenOperationRequest {}
 /// RFC 7662 introspection answer; only `active` when the token is not active.
 #[derive(Debug, Clone, Object, Default)]
 pub struct IntrospectionResponse {
+    /// Whether the token is valid now (signature, expiry, not revoked).
     pub active: bool,
+    /// Permissions of an M2M token, separated by spaces.
     #[oai(skip_serializing_if_is_none)]
     pub scope: Option<String>,
+    /// The M2M client the token was issued to.
     #[oai(skip_serializing_if_is_none)]
     pub client_id: Option<String>,
+    /// Subject: account id or M2M client id.
     #[oai(skip_serializing_if_is_none)]
     pub sub: Option<String>,
+    /// Audience: the app's slug.
     #[oai(skip_serializing_if_is_none)]
     pub aud: Option<String>,
+    /// Issuer: `<public origin>/<slug>`.
     #[oai(skip_serializing_if_is_none)]
     pub iss: Option<String>,
+    /// Expiry, seconds since the Unix epoch.
     #[oai(skip_serializing_if_is_none)]
     pub exp: Option<i64>,
+    /// Issue time, seconds since the Unix epoch.
     #[oai(skip_serializing_if_is_none)]
     pub iat: Option<i64>,
+    /// The token's unique id.
     #[oai(skip_serializing_if_is_none)]
     pub jti: Option<String>,
+    /// `Bearer`.
     #[oai(skip_serializing_if_is_none)]
     pub token_type: Option<String>,
     /// Heimdall's principal type: `end_user` or `m2m`.
     #[oai(skip_serializing_if_is_none)]
     pub principal_type: Option<String>,
+    /// The end-user's role (end-user tokens).
     #[oai(skip_serializing_if_is_none)]
     pub role: Option<String>,
 }
@@ -159,6 +174,7 @@ pub struct IntrospectionResponse {
 /// Answer of revocation (always 200 for a well-formed request, RFC 7009 §2.2).
 #[derive(Debug, Clone, Object)]
 pub struct RevocationResponse {
+    /// Whether a live token was revoked by this request.
     pub revoked: bool,
 }
 
@@ -356,6 +372,18 @@ impl OauthApi {
         Ok(Json(RevocationResponse { revoked }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("oauth_token_issue", &[InvalidClient, UnsupportedGrantType, InvalidScope, AppInactive]),
+        ("oauth_introspect", &[InvalidClient]),
+        ("oauth_revoke", &[InvalidClient, UnauthorizedClient]),
+    ]
+};
 
 #[cfg(test)]
 mod tests {

@@ -34,15 +34,20 @@ use crate::{
 /// A role of an app.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct Role {
+    /// The role's id.
     pub id: Uuid,
+    /// The app the role belongs to.
     pub app_id: Uuid,
     /// Unique in the app; used in paths.
     pub name: String,
+    /// What the role is for, for people.
     #[oai(nullable)]
     pub description: Option<String>,
     /// `owner`, `admin` and `member` are system roles: they cannot be deleted.
     pub is_system: bool,
+    /// When the role was created.
     pub created_at: DateTime<Utc>,
+    /// When the role last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -63,13 +68,20 @@ impl From<role::Model> for Role {
 /// A role with its permission set.
 #[derive(Debug, Clone, Object)]
 pub struct RoleWithPermissions {
+    /// The role's id.
     pub id: Uuid,
+    /// The app the role belongs to.
     pub app_id: Uuid,
+    /// The role's name, unique in the app.
     pub name: String,
+    /// What the role is for, for people.
     #[oai(nullable)]
     pub description: Option<String>,
+    /// Whether it is a system role (`owner`, `admin`, `member`), which cannot be deleted.
     pub is_system: bool,
+    /// When the role was created.
     pub created_at: DateTime<Utc>,
+    /// When the role last changed.
     pub updated_at: DateTime<Utc>,
     /// Granted permissions, including explicit wildcards (`resource.*`, `*`).
     pub permissions: Vec<String>,
@@ -97,27 +109,38 @@ fn with_permissions(r: role::Model, permissions: Vec<String>) -> RoleWithPermiss
 /// A permission of the catalogue.
 #[derive(Debug, Clone, Object)]
 pub struct Permission {
+    /// The permission's id.
     pub id: Uuid,
+    /// The resource part of `resource.action`.
     pub resource: String,
+    /// The action part of `resource.action`.
     pub action: String,
+    /// What the permission allows, for people.
     #[oai(nullable)]
     pub description: Option<String>,
     /// `null` for system permissions.
     #[oai(nullable)]
     pub app_id: Option<Uuid>,
+    /// When the permission was created.
     pub created_at: DateTime<Utc>,
 }
 
 /// A catalogue entry with its origin.
 #[derive(Debug, Clone, Object)]
 pub struct PermissionCatalogEntry {
+    /// The permission's id.
     pub id: Uuid,
+    /// The resource part of `resource.action`.
     pub resource: String,
+    /// The action part of `resource.action`.
     pub action: String,
+    /// What the permission allows, for people.
     #[oai(nullable)]
     pub description: Option<String>,
+    /// The app of a custom permission; `null` for a system permission.
     #[oai(nullable)]
     pub app_id: Option<Uuid>,
+    /// When the permission was created.
     pub created_at: DateTime<Utc>,
     /// Heimdall's own permissions (they guard its admin API) cannot be deleted.
     pub is_system: bool,
@@ -128,6 +151,7 @@ pub struct PermissionCatalogEntry {
 pub struct CreateRole {
     /// 2–64 lowercase letters, digits, `_`, `-`; not `assign` or `permissions`.
     pub name: String,
+    /// What the role is for, for people; optional.
     #[oai(nullable)]
     pub description: Option<String>,
 }
@@ -135,6 +159,7 @@ pub struct CreateRole {
 /// Changes to a role.
 #[derive(Debug, Clone, Object)]
 pub struct UpdateRole {
+    /// New description; empty clears it.
     #[oai(nullable)]
     pub description: Option<String>,
 }
@@ -153,15 +178,20 @@ pub struct AssignRole {
 pub struct AppMembership {
     /// Membership id (the account id: an account holds one role per app).
     pub id: Uuid,
+    /// The end-user's account id (the token `sub`).
     pub account_id: Uuid,
+    /// The app's id.
     pub app_id: Uuid,
+    /// Id of the role now held.
     pub role_id: Uuid,
+    /// When the end-user first received a role in the app.
     pub joined_at: DateTime<Utc>,
 }
 
 /// The complete new permission set.
 #[derive(Debug, Clone, Object)]
 pub struct SetPermissions {
+    /// Every permission the role will hold (`resource.action`, wildcards allowed).
     pub permissions: Vec<String>,
 }
 
@@ -172,6 +202,7 @@ pub struct CreatePermission {
     pub resource: String,
     /// One word, e.g. `read`.
     pub action: String,
+    /// What the permission allows, for people; optional.
     #[oai(nullable)]
     pub description: Option<String>,
 }
@@ -232,6 +263,7 @@ impl RbacApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -260,6 +292,7 @@ impl RbacApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
     ) -> Result<Json<Vec<PermissionCatalogEntry>>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -276,6 +309,7 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         body: StrictJson<CreateRole>,
     ) -> Result<RoleCreated, Errors<AdminWriteErrors>> {
@@ -307,6 +341,7 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         body: StrictJson<AssignRole>,
     ) -> Result<Json<AppMembership>, Errors<AdminWriteErrors>> {
@@ -346,7 +381,9 @@ impl RbacApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The role's name, e.g. `member`.
         role_name: Path<String>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -369,7 +406,9 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The role's name, e.g. `member`.
         role_name: Path<String>,
         body: StrictJson<UpdateRole>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminWriteErrors>> {
@@ -401,7 +440,9 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The role's name, e.g. `member`.
         role_name: Path<String>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -425,7 +466,9 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The role's name, e.g. `member`.
         role_name: Path<String>,
         body: StrictJson<SetPermissions>,
     ) -> Result<Json<RoleWithPermissions>, Errors<AdminWriteErrors>> {
@@ -455,6 +498,7 @@ impl RbacApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id.
         app_id: Path<Uuid>,
     ) -> Result<Json<Vec<Permission>>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -489,6 +533,7 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
         body: StrictJson<CreatePermission>,
     ) -> Result<PermissionCreated, Errors<AdminWriteErrors>> {
@@ -522,7 +567,9 @@ impl RbacApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id.
         app_id: Path<Uuid>,
+        /// The permission, `resource.action`, e.g. `docs.read`.
         permission_key: Path<String>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -531,3 +578,23 @@ impl RbacApi {
         Ok(NoContent::NoContent)
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("role_list", &[]),
+        ("role_create", &[RoleExists, InvalidPermission]),
+        ("role_get", &[RoleNotFound]),
+        ("role_update", &[RoleNotFound]),
+        ("role_delete", &[RoleNotFound, RoleInUse]),
+        ("role_set_permissions", &[RoleNotFound, InvalidPermission]),
+        ("role_assign", &[RoleNotFound]),
+        ("permission_catalog_get", &[]),
+        ("permission_list", &[]),
+        ("permission_create", &[PermissionExists, InvalidPermission]),
+        ("permission_delete", &[InvalidPermission]),
+    ]
+};

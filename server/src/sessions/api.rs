@@ -98,6 +98,7 @@ impl ErrorSet for RefreshErrors {
 pub struct SigninRequest {
     /// Username, or the account's *verified* primary email.
     pub identifier: String,
+    /// The account's password.
     pub password: String,
     /// Signs in to this tenant of the app: the session's tokens carry `tid` and `trole` (the
     /// role the user holds in the tenant) and the tenant role's permissions. 403
@@ -124,6 +125,7 @@ pub struct SignupRequest {
 /// A refresh token.
 #[derive(Debug, Clone, Object)]
 pub struct RefreshRequest {
+    /// The refresh token from sign-in or the previous refresh (single use).
     pub refresh_token: String,
 }
 
@@ -252,3 +254,27 @@ impl SessionsApi {
         Ok(NoContent::NoContent)
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        (
+            "auth_signup",
+            &[
+                SignupDisabled,
+                EmailDomainNotAllowed,
+                AppInactive,
+                AccountExists,
+                UsernameTaken,
+                EmailTaken,
+                WeakPassword,
+            ],
+        ),
+        ("auth_signin", &[InvalidCredentials, SigninDisabled, TenantMembershipRequired, AccountInactive, AppInactive]),
+        ("auth_refresh", &[InvalidRefreshToken, RefreshTokenReused, AppInactive]),
+        ("auth_logout", &[]),
+    ]
+};

@@ -86,3 +86,11 @@ impl SystemApi {
         Ok(MetricsResponse::Ok(PlainText(state.metrics.render())))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[("liveness_check", &[]), ("readiness_check", &[]), ("metrics_get", &[])]
+};

@@ -2,4 +2,4 @@
 
 mod api;
 
-pub use api::{Health, MetricsResponse, SystemApi};
+pub use api::{ERROR_CODES, Health, MetricsResponse, SystemApi};

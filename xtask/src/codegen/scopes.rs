@@ -496,8 +496,8 @@ impl<'a> Generator<'a> {
     }
 
     /// What the wrappers of `op` share: the request up to `send`, with the scope's binding, the
-    /// path parameters it does not bind (in path order), the required query parameters and the
-    /// body, each fed by an argument.
+    /// path parameters it does not bind (in path order), the required and repeatable query
+    /// parameters and the body, each fed by an argument.
     fn call(&self, op: &Operation<'_>, scope: &Scope, placement: Option<Placement>) -> Result<Call> {
         let access = Access::of(scope);
         let client = &access.client;
@@ -514,7 +514,7 @@ impl<'a> Generator<'a> {
             .filter(|p| p["in"] == "path" && !matches!(p["name"].as_str(), Some("app_id" | "app_slug")))
             .collect();
         path_params.sort_by_key(|p| op.path.find(&format!("{{{}}}", p["name"].as_str().unwrap_or(""))));
-        let query_params = op.parameters().filter(|p| p["in"] == "query" && p["required"] == true);
+        let query_params = op.parameters().filter(|p| p["in"] == "query" && takes_query(p));
         for param in path_params.into_iter().map(|p| (p, true)).chain(query_params.map(|p| (p, false))) {
             let (param, in_path) = param;
             let (arg, ty, value) = argument(op, param_name(param)?, &param["schema"], in_path, &mut generics)?;
@@ -735,7 +735,7 @@ fn call_methods(op: &Operation<'_>, name: &str, call: Call) -> Vec<(String, Toke
     // Optional parameters the wrapper does not take, so its doc does not promise them.
     let left_out: Vec<String> = op
         .parameters()
-        .filter(|p| p["required"] != true && p["in"] != "path" && p["name"] != "Idempotency-Key")
+        .filter(|p| p["required"] != true && p["in"] != "path" && p["name"] != "Idempotency-Key" && !takes_query(p))
         .filter_map(|p| Some(format!("`{}`", p["name"].as_str()?)))
         .collect();
     if !left_out.is_empty() {
@@ -947,6 +947,12 @@ fn argument(
         _ => bail!("{}: no argument type for `{name}` with the schema {schema}", op.describe()),
     };
     Ok((arg, ty, value))
+}
+
+/// Whether a wrapper takes the query parameter as an argument: a required one, or a repeatable
+/// one (an array), where an empty list means "none" and so needs no `Option`.
+fn takes_query(param: &Value) -> bool {
+    param["in"] == "query" && (param["required"] == true || param["schema"]["type"] == "array")
 }
 
 /// The `$ref`'d schema name of `schema`, also through a one-element `allOf` (how poem-openapi
