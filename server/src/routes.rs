@@ -26,36 +26,35 @@ use crate::{
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
+/// poem-openapi implements `OpenApi` for tuples of up to 16, so the APIs come in groups
+/// (admin, consumer); the spec lists them in this order.
 macro_rules! apis {
-    ($($api:ident),* $(,)?) => {
+    ($(($($api:ident),* $(,)?)),* $(,)?) => {
         /// Every API of the server.
-        pub type Apis = ($($api,)*);
+        pub type Apis = ($(($($api,)*),)*);
 
         fn apis() -> Apis {
-            ($($api,)*)
+            ($(($($api,)*),)*)
         }
     };
 }
 
 apis!(
-    AppsApi,
-    WorkspacesApi,
-    KeysApi,
-    AuditApi,
-    EventsApi,
-    AuthConfigApi,
-    EndUsersApi,
-    InvitesApi,
-    TenantsApi,
-    RbacApi,
-    ApiKeysApi,
-    CredentialsApi,
-    SessionsApi,
-    CodesApi,
-    MeApi,
-    OauthApi,
-    AuthzApi,
-    SystemApi,
+    (
+        AppsApi,
+        WorkspacesApi,
+        KeysApi,
+        AuditApi,
+        EventsApi,
+        AuthConfigApi,
+        EndUsersApi,
+        InvitesApi,
+        TenantsApi,
+        RbacApi,
+        ApiKeysApi,
+        CredentialsApi,
+    ),
+    (SessionsApi, CodesApi, MeApi, OauthApi, AuthzApi, SystemApi),
 );
 
 const DESCRIPTION: &str = "\

@@ -54,14 +54,16 @@ impl Unit {
 
     /// Writes `entry` in this unit's transaction, and queues its change event.
     pub async fn audit(&mut self, entry: Entry) -> Result<(), Error> {
-        let app_id = entry.app_id();
-        // Read now: an app deleted later in this unit still names itself in its last event.
-        if !self.slugs.iter().any(|(id, _)| *id == app_id)
-            && let Some(slug) = events::slug_in(&self.tx, app_id).await?
-        {
-            self.slugs.push((app_id, slug));
+        if let Some(event) = entry.event() {
+            let app_id = event.app_id;
+            // Read now: an app deleted later in this unit still names itself in its last event.
+            if !self.slugs.iter().any(|(id, _)| *id == app_id)
+                && let Some(slug) = events::slug_in(&self.tx, app_id).await?
+            {
+                self.slugs.push((app_id, slug));
+            }
+            self.events.push(event);
         }
-        self.events.push(entry.event());
         audit::insert(&self.tx, entry).await?;
         self.audited = true;
         Ok(())

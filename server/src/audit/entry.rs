@@ -182,22 +182,27 @@ impl Entry {
         self
     }
 
-    /// The app.
-    pub fn app_id(&self) -> Uuid {
-        self.app_id
+    /// The app whose log and feed the entry belongs to; `None` for a workspace entry.
+    pub fn app_id(&self) -> Option<Uuid> {
+        match self.scope {
+            Scope::App(id) => Some(id),
+            Scope::Workspace(_) => None,
+        }
     }
 
     /// The change event this entry announces on its app's feed: type `heimdall.<action>`,
     /// subject `<resource type>/<resource id>`, and the entry's facts as data — never the
     /// caller's address (personal data the feed's consumers have no need for).
-    pub fn event(&self) -> Draft {
+    /// Workspace entries have no app, hence no feed: `None`.
+    pub fn event(&self) -> Option<Draft> {
+        let app_id = self.app_id()?;
         let subject = match (&self.resource_type, &self.resource_id) {
             (Some(kind), Some(id)) => Some(format!("{kind}/{id}")),
             (Some(kind), None) => Some(kind.clone()),
             _ => None,
         };
-        Draft {
-            app_id: self.app_id,
+        Some(Draft {
+            app_id,
             kind: format!("{TYPE_PREFIX}{}", self.action.as_str()),
             subject,
             data: serde_json::json!({
@@ -206,7 +211,7 @@ impl Entry {
                 "details": self.details,
                 "request_id": self.request_id,
             }),
-        }
+        })
     }
 }
 
