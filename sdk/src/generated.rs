@@ -812,9 +812,14 @@ are reserved.*/
         ///Name shown in the invitation email.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        ///Role of the accepting user; default `member`.
+        /**Role of the accepting user; default `member`. For a tenant invite, the role the user
+holds in the tenant (their app-wide role too).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        /**A tenant of the app (404 `tenant_not_found` otherwise): accepting makes the new account
+a member of it with `role_name` and signs it in to it (`tid`, `trole`).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
     }
 
     impl CreateInvite {
@@ -831,6 +836,10 @@ are reserved.*/
         ///Initial scopes (`resource.action`, `resource.*` or `*`); the calling key must hold each.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        /**Binds the client to this tenant of the app (404 `tenant_not_found` otherwise): its tokens
+carry `tid`, and are refused once the tenant is suspended or deleted.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
     }
 
     impl CreateM2mClient {
@@ -857,6 +866,25 @@ are reserved.*/
         }
     }
 
+    ///A new platform API key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreatePlatformKey {
+        ///When the key stops working (RFC 3339, in the future); omitted: never.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///What the key is for, 1–120 characters.
+        pub name: ::std::string::String,
+        /**What the key may do on the admin API (`*`, `resource.*`, `resource.action`); required,
+may be empty. The calling key must hold each.*/
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl CreatePlatformKey {
+        pub fn builder() -> builder::CreatePlatformKey {
+            Default::default()
+        }
+    }
+
     ///A new role.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreateRole {
@@ -870,6 +898,161 @@ are reserved.*/
     impl CreateRole {
         pub fn builder() -> builder::CreateRole {
             Default::default()
+        }
+    }
+
+    ///A new tenant.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateTenant {
+        ///Human-readable name, 1–120 characters.
+        pub display_name: CreateTenantDisplayName,
+        ///Initial metadata object (default `{}`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        /**2–64 lowercase letters, digits and inner hyphens, unique within the app (409
+`tenant_slug_taken`).*/
+        pub slug: CreateTenantSlug,
+    }
+
+    impl CreateTenant {
+        pub fn builder() -> builder::CreateTenant {
+            Default::default()
+        }
+    }
+
+    ///Human-readable name, 1–120 characters.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateTenantDisplayName(::std::string::String);
+    impl ::std::ops::Deref for CreateTenantDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CreateTenantDisplayName> for ::std::string::String {
+        fn from(value: CreateTenantDisplayName) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for CreateTenantDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 120usize {
+                return Err("longer than 120 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for CreateTenantDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for CreateTenantDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CreateTenantDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    /**2–64 lowercase letters, digits and inner hyphens, unique within the app (409
+`tenant_slug_taken`).*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CreateTenantSlug(::std::string::String);
+    impl ::std::ops::Deref for CreateTenantSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<CreateTenantSlug> for ::std::string::String {
+        fn from(value: CreateTenantSlug) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for CreateTenantSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 2usize {
+                return Err("shorter than 2 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-z0-9][a-z0-9-]*[a-z0-9]$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[a-z0-9][a-z0-9-]*[a-z0-9]$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for CreateTenantSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for CreateTenantSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for CreateTenantSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
 
@@ -1144,6 +1327,9 @@ characters followed by `…` (only a hash is stored).*/
         ///Name of the role given on acceptance.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        ///The tenant the invitee joins with the invite's role (`null`: the app only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
         ///How many times it has been accepted.
         pub use_count: u32,
     }
@@ -1164,6 +1350,34 @@ characters followed by `…` (only a hash is stored).*/
 
     impl InviteList {
         pub fn builder() -> builder::InviteList {
+            Default::default()
+        }
+    }
+
+    ///A tenant invite to accept with the signed-in account.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JoinTenant {
+        ///The `inv_…` code of an invite that names a tenant.
+        pub code: ::std::string::String,
+    }
+
+    impl JoinTenant {
+        pub fn builder() -> builder::JoinTenant {
+            Default::default()
+        }
+    }
+
+    ///The tenant joined.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JoinedTenant {
+        ///The role the user now holds in it.
+        pub role_id: ::uuid::Uuid,
+        ///The tenant: sign in to it with `tenant_id`, or switch-tenant to it.
+        pub tenant_id: ::uuid::Uuid,
+    }
+
+    impl JoinedTenant {
+        pub fn builder() -> builder::JoinedTenant {
             Default::default()
         }
     }
@@ -1221,6 +1435,9 @@ tokens may still be live.*/
         pub name: ::std::string::String,
         ///Permissions the client's tokens carry.
         pub scopes: ::std::vec::Vec<Scope>,
+        ///The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
     }
 
     impl M2mClientCreated {
@@ -1251,6 +1468,9 @@ tokens may still be live.*/
         pub name: ::std::string::String,
         ///What its tokens may do; `permissions` of its tokens, `scope` of the token response.
         pub scopes: ::std::vec::Vec<Scope>,
+        ///The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
     }
 
     impl M2mClientDetail {
@@ -1293,6 +1513,9 @@ tokens may still be live.*/
         >,
         ///The client's name.
         pub name: ::std::string::String,
+        ///The tenant the client is bound to: its tokens carry it as `tid` (`null`: app-wide).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
     }
 
     impl M2mClientSummary {
@@ -1312,6 +1535,44 @@ tokens may still be live.*/
 
     impl M2mSecretRotated {
         pub fn builder() -> builder::M2mSecretRotated {
+            Default::default()
+        }
+    }
+
+    ///A tenant the signed-in user belongs to.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MyTenant {
+        ///True for the tenant of the token making this call (`tid`).
+        pub current: bool,
+        pub display_name: ::std::string::String,
+        ///Tenant id: the `tenant_id` of sign-in and switch-tenant, the `tid` claim.
+        pub id: ::uuid::Uuid,
+        ///When the user joined the tenant.
+        pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The role the user holds in this tenant (the `trole` claim).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role_name: ::std::option::Option<::std::string::String>,
+        pub slug: ::std::string::String,
+        ///`active`, or `suspended` (sign-in and switching to it are refused).
+        pub status: ::std::string::String,
+    }
+
+    impl MyTenant {
+        pub fn builder() -> builder::MyTenant {
+            Default::default()
+        }
+    }
+
+    ///A page of the user's tenants, by tenant id.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MyTenantList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<MyTenant>,
+        pub pagination: Pagination,
+    }
+
+    impl MyTenantList {
+        pub fn builder() -> builder::MyTenantList {
             Default::default()
         }
     }
@@ -1500,6 +1761,78 @@ tokens may still be live.*/
 
     impl PermissionCatalogEntry {
         pub fn builder() -> builder::PermissionCatalogEntry {
+            Default::default()
+        }
+    }
+
+    ///A new platform key: the only time `key` is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlatformKeyCreated {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Refused from this instant on; `null` when it never expires.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The key's id (used to revoke it).
+        pub id: ::uuid::Uuid,
+        ///`pcft_live_…`; store it now, it cannot be shown again.
+        pub key: ::std::string::String,
+        ///The key's first 16 characters, as listings show it.
+        pub key_prefix: ::std::string::String,
+        ///What the key is for.
+        pub name: ::std::string::String,
+        ///What the key may do.
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+    }
+
+    impl PlatformKeyCreated {
+        pub fn builder() -> builder::PlatformKeyCreated {
+            Default::default()
+        }
+    }
+
+    ///A page of platform API keys, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlatformKeyList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<PlatformKeySummary>,
+        pub pagination: Pagination,
+    }
+
+    impl PlatformKeyList {
+        pub fn builder() -> builder::PlatformKeyList {
+            Default::default()
+        }
+    }
+
+    ///A platform API key, without the key itself.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlatformKeySummary {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Refused from this instant on; `null` when it never expires.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The key's id (used to revoke it).
+        pub id: ::uuid::Uuid,
+        ///The key's first 16 characters (`pcft_live_…`), to tell keys apart.
+        pub key_prefix: ::std::string::String,
+        ///Last use (updated in batches, up to 30 s late); `null` when never used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///What the key is for, as given at creation.
+        pub name: ::std::string::String,
+        ///What the key may do (`*`, `resource.*`, `resource.action`).
+        pub permissions: ::std::vec::Vec<::std::string::String>,
+        ///When it was revoked; `null` while it is not. A revoked key is refused.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+    }
+
+    impl PlatformKeySummary {
+        pub fn builder() -> builder::PlatformKeySummary {
             Default::default()
         }
     }
@@ -1713,6 +2046,19 @@ tokens may still be live.*/
         }
     }
 
+    ///The role a member holds in a tenant.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetTenantMember {
+        ///One of the app's roles (404 `role_not_found` otherwise).
+        pub role_name: ::std::string::String,
+    }
+
+    impl SetTenantMember {
+        pub fn builder() -> builder::SetTenantMember {
+            Default::default()
+        }
+    }
+
     ///Sign-in with a username or verified email.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SigninRequest {
@@ -1720,8 +2066,10 @@ tokens may still be live.*/
         pub identifier: ::std::string::String,
         ///The account's password.
         pub password: ::std::string::String,
-        /**Multi-tenant sign-in. Tenants are not supported by this server: any value answers 403
-`tenant_membership_required`.*/
+        /**Signs in to this tenant of the app: the session's tokens carry `tid` and `trole` (the
+role the user holds in the tenant) and the tenant role's permissions. 403
+`tenant_membership_required` (only once the password is right) when the account is not a
+member, or the tenant is suspended, unknown or another app's.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tenant_id: ::std::option::Option<::uuid::Uuid>,
     }
@@ -1791,6 +2139,155 @@ tokens may still be live.*/
     impl SignupRequest {
         pub fn builder() -> builder::SignupRequest {
             Default::default()
+        }
+    }
+
+    ///Moving a session to another tenant.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SwitchTenantRequest {
+        ///The session's current refresh token; it is spent as by a refresh.
+        pub refresh_token: ::std::string::String,
+        /**A tenant of the app the user belongs to; `null` returns the session to app-wide tokens
+(no `tid`, the app role's permissions).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::uuid::Uuid>,
+    }
+
+    impl SwitchTenantRequest {
+        pub fn builder() -> builder::SwitchTenantRequest {
+            Default::default()
+        }
+    }
+
+    ///An organization inside an app (a tenant). Tokens issued for it carry its id as `tid`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Tenant {
+        ///The app the tenant belongs to.
+        pub app_id: ::uuid::Uuid,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub display_name: ::std::string::String,
+        ///Tenant id (UUID): the `tenant_id` of sign-in and the `tid` claim.
+        pub id: ::uuid::Uuid,
+        ///Free-form JSON object for the operator's own use.
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Unique within the app: 2–64 lowercase letters, digits and inner hyphens.
+        pub slug: ::std::string::String,
+        pub status: TenantStatus,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+
+    impl Tenant {
+        pub fn builder() -> builder::Tenant {
+            Default::default()
+        }
+    }
+
+    ///A page of tenants, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TenantList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<Tenant>,
+        pub pagination: Pagination,
+    }
+
+    impl TenantList {
+        pub fn builder() -> builder::TenantList {
+            Default::default()
+        }
+    }
+
+    ///An end-user's membership of a tenant.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TenantMember {
+        ///When the user joined the tenant.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub end_user_id: ::uuid::Uuid,
+        ///The app role the user holds in this tenant (the `trole` claim of their tenant tokens).
+        pub role_id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role_name: ::std::option::Option<::std::string::String>,
+        pub tenant_id: ::uuid::Uuid,
+        ///When the membership last changed (its role).
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+
+    impl TenantMember {
+        pub fn builder() -> builder::TenantMember {
+            Default::default()
+        }
+    }
+
+    ///A page of a tenant's members, by end-user id.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TenantMemberList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<TenantMember>,
+        pub pagination: Pagination,
+    }
+
+    impl TenantMemberList {
+        pub fn builder() -> builder::TenantMemberList {
+            Default::default()
+        }
+    }
+
+    ///Status of a tenant.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TenantStatus {
+        #[serde(rename = "active")]
+        Active,
+        #[serde(rename = "suspended")]
+        Suspended,
+    }
+
+    impl ::std::fmt::Display for TenantStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Active => f.write_str("active"),
+                Self::Suspended => f.write_str("suspended"),
+            }
+        }
+    }
+
+    impl ::std::str::FromStr for TenantStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "active" => Ok(Self::Active),
+                "suspended" => Ok(Self::Suspended),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for TenantStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for TenantStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
 
@@ -2372,6 +2869,203 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         }
     }
 
+    ///Changes to a tenant; fields left out stay as they are.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateTenant {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<UpdateTenantDisplayName>,
+        ///Replaces the whole metadata object.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        ///New slug, unique within the app.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub slug: ::std::option::Option<UpdateTenantSlug>,
+    }
+
+    impl UpdateTenant {
+        pub fn builder() -> builder::UpdateTenant {
+            Default::default()
+        }
+    }
+
+    ///`UpdateTenantDisplayName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateTenantDisplayName(::std::string::String);
+    impl ::std::ops::Deref for UpdateTenantDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<UpdateTenantDisplayName> for ::std::string::String {
+        fn from(value: UpdateTenantDisplayName) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for UpdateTenantDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 120usize {
+                return Err("longer than 120 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UpdateTenantDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateTenantDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UpdateTenantDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///New slug, unique within the app.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateTenantSlug(::std::string::String);
+    impl ::std::ops::Deref for UpdateTenantSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+
+    impl ::std::convert::From<UpdateTenantSlug> for ::std::string::String {
+        fn from(value: UpdateTenantSlug) -> Self {
+            value.0
+        }
+    }
+
+    impl ::std::str::FromStr for UpdateTenantSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 2usize {
+                return Err("shorter than 2 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[a-z0-9][a-z0-9-]*[a-z0-9]$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err(
+                    "doesn't match pattern \"^[a-z0-9][a-z0-9-]*[a-z0-9]$\"".into(),
+                );
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+
+    impl ::std::convert::TryFrom<&str> for UpdateTenantSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl ::std::convert::TryFrom<::std::string::String> for UpdateTenantSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+
+    impl<'de> ::serde::Deserialize<'de> for UpdateTenantSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+
+    ///New status of a tenant.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UpdateTenantStatus {
+        pub status: TenantStatus,
+    }
+
+    impl UpdateTenantStatus {
+        pub fn builder() -> builder::UpdateTenantStatus {
+            Default::default()
+        }
+    }
+
+    ///A tenant a user belongs to, with the role they hold there.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserTenant {
+        ///When the user joined the tenant.
+        pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub role_id: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub role_name: ::std::option::Option<::std::string::String>,
+        pub tenant: Tenant,
+    }
+
+    impl UserTenant {
+        pub fn builder() -> builder::UserTenant {
+            Default::default()
+        }
+    }
+
+    ///A page of a user's tenants, by tenant id.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserTenantList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<UserTenant>,
+        pub pagination: Pagination,
+    }
+
+    impl UserTenantList {
+        pub fn builder() -> builder::UserTenantList {
+            Default::default()
+        }
+    }
+
     ///A code to consume.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct VerifyCodeRequest {
@@ -2427,7 +3121,8 @@ the caller's own API key).*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct VerifyResponse {
         /**When not valid: `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `ACCOUNT_SUSPENDED`,
-`CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).*/
+`TENANT_REVOKED` (a tenant token whose user left the tenant, or whose tenant is suspended
+or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2438,6 +3133,89 @@ the caller's own API key).*/
 
     impl VerifyResponse {
         pub fn builder() -> builder::VerifyResponse {
+            Default::default()
+        }
+    }
+
+    ///A workspace: owns apps and platform API keys.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Workspace {
+        ///When it was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The workspace's id, as in `AppResponseDto.workspace_id`.
+        pub id: ::uuid::Uuid,
+        ///Its name (`default` for the one the first start creates).
+        pub name: ::std::string::String,
+    }
+
+    impl Workspace {
+        pub fn builder() -> builder::Workspace {
+            Default::default()
+        }
+    }
+
+    ///One entry of the workspace's own audit log.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceAuditLogEntry {
+        ///What happened: `platform_key.created` or `platform_key.revoked`.
+        pub action: ::std::string::String,
+        ///Id of the key that acted.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub actor_id: ::std::option::Option<::std::string::String>,
+        ///Kind of caller that acted (`platform_api_key`).
+        pub actor_type: ::std::string::String,
+        ///When it happened.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Action-specific facts (name, prefix, permissions); never secrets.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub details: ::std::option::Option<::serde_json::Value>,
+        ///The entry's id.
+        pub id: ::uuid::Uuid,
+        ///Caller's IP address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip: ::std::option::Option<::std::string::String>,
+        ///Request that caused it, as in the `x-request-id` header.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_id: ::std::option::Option<::std::string::String>,
+        ///Id of the resource it is about.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_id: ::std::option::Option<::std::string::String>,
+        ///Kind of resource it is about (`platform_key`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub resource_type: ::std::option::Option<::std::string::String>,
+        ///The workspace it belongs to.
+        pub workspace_id: ::uuid::Uuid,
+    }
+
+    impl WorkspaceAuditLogEntry {
+        pub fn builder() -> builder::WorkspaceAuditLogEntry {
+            Default::default()
+        }
+    }
+
+    ///A page of workspace audit entries, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceAuditLogList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<WorkspaceAuditLogEntry>,
+        pub pagination: Pagination,
+    }
+
+    impl WorkspaceAuditLogList {
+        pub fn builder() -> builder::WorkspaceAuditLogList {
+            Default::default()
+        }
+    }
+
+    ///The workspaces the caller can see.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WorkspaceList {
+        ///A platform API key sees exactly its own workspace.
+        pub data: ::std::vec::Vec<Workspace>,
+    }
+
+    impl WorkspaceList {
+        pub fn builder() -> builder::WorkspaceList {
             Default::default()
         }
     }
@@ -5569,6 +6347,10 @@ the caller's own API key).*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
         }
 
         impl ::std::default::Default for CreateInvite {
@@ -5579,6 +6361,7 @@ the caller's own API key).*/
                     max_uses: Ok(Default::default()),
                     name: Ok(Default::default()),
                     role_name: Ok(Default::default()),
+                    tenant_id: Ok(Default::default()),
                 }
             }
         }
@@ -5650,6 +6433,18 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<CreateInvite> for super::CreateInvite {
@@ -5663,6 +6458,7 @@ the caller's own API key).*/
                     max_uses: value.max_uses?,
                     name: value.name?,
                     role_name: value.role_name?,
+                    tenant_id: value.tenant_id?,
                 })
             }
         }
@@ -5675,6 +6471,7 @@ the caller's own API key).*/
                     max_uses: Ok(value.max_uses),
                     name: Ok(value.name),
                     role_name: Ok(value.role_name),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -5686,6 +6483,10 @@ the caller's own API key).*/
                 ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
         }
 
         impl ::std::default::Default for CreateM2mClient {
@@ -5693,6 +6494,7 @@ the caller's own API key).*/
                 Self {
                     name: Err("no value supplied for name".to_string()),
                     scopes: Ok(Default::default()),
+                    tenant_id: Ok(Default::default()),
                 }
             }
         }
@@ -5724,6 +6526,18 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<CreateM2mClient> for super::CreateM2mClient {
@@ -5734,6 +6548,7 @@ the caller's own API key).*/
                 Ok(Self {
                     name: value.name?,
                     scopes: value.scopes?,
+                    tenant_id: value.tenant_id?,
                 })
             }
         }
@@ -5743,6 +6558,7 @@ the caller's own API key).*/
                 Self {
                     name: Ok(value.name),
                     scopes: Ok(value.scopes),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -5833,6 +6649,93 @@ the caller's own API key).*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct CreatePlatformKey {
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for CreatePlatformKey {
+            fn default() -> Self {
+                Self {
+                    expires_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl CreatePlatformKey {
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreatePlatformKey> for super::CreatePlatformKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreatePlatformKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires_at: value.expires_at?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreatePlatformKey> for CreatePlatformKey {
+            fn from(value: super::CreatePlatformKey) -> Self {
+                Self {
+                    expires_at: Ok(value.expires_at),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct CreateRole {
             description: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -5894,6 +6797,97 @@ the caller's own API key).*/
                 Self {
                     description: Ok(value.description),
                     name: Ok(value.name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct CreateTenant {
+            display_name: ::std::result::Result<
+                super::CreateTenantDisplayName,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<super::CreateTenantSlug, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for CreateTenant {
+            fn default() -> Self {
+                Self {
+                    display_name: Err("no value supplied for display_name".to_string()),
+                    metadata: Ok(Default::default()),
+                    slug: Err("no value supplied for slug".to_string()),
+                }
+            }
+        }
+
+        impl CreateTenant {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateTenantDisplayName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CreateTenantSlug>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreateTenant> for super::CreateTenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateTenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    metadata: value.metadata?,
+                    slug: value.slug?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreateTenant> for CreateTenant {
+            fn from(value: super::CreateTenant) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    metadata: Ok(value.metadata),
+                    slug: Ok(value.slug),
                 }
             }
         }
@@ -6819,6 +7813,10 @@ the caller's own API key).*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
             use_count: ::std::result::Result<u32, ::std::string::String>,
         }
 
@@ -6834,6 +7832,7 @@ the caller's own API key).*/
                     revoked_at: Ok(Default::default()),
                     role_id: Err("no value supplied for role_id".to_string()),
                     role_name: Ok(Default::default()),
+                    tenant_id: Ok(Default::default()),
                     use_count: Err("no value supplied for use_count".to_string()),
                 }
             }
@@ -6950,6 +7949,18 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
             pub fn use_count<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<u32>,
@@ -6979,6 +7990,7 @@ the caller's own API key).*/
                     revoked_at: value.revoked_at?,
                     role_id: value.role_id?,
                     role_name: value.role_name?,
+                    tenant_id: value.tenant_id?,
                     use_count: value.use_count?,
                 })
             }
@@ -6996,6 +8008,7 @@ the caller's own API key).*/
                     revoked_at: Ok(value.revoked_at),
                     role_id: Ok(value.role_id),
                     role_name: Ok(value.role_name),
+                    tenant_id: Ok(value.tenant_id),
                     use_count: Ok(value.use_count),
                 }
             }
@@ -7063,6 +8076,112 @@ the caller's own API key).*/
                 Self {
                     data: Ok(value.data),
                     pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct JoinTenant {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for JoinTenant {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                }
+            }
+        }
+
+        impl JoinTenant {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<JoinTenant> for super::JoinTenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JoinTenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { code: value.code? })
+            }
+        }
+
+        impl ::std::convert::From<super::JoinTenant> for JoinTenant {
+            fn from(value: super::JoinTenant) -> Self {
+                Self { code: Ok(value.code) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct JoinedTenant {
+            role_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            tenant_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for JoinedTenant {
+            fn default() -> Self {
+                Self {
+                    role_id: Err("no value supplied for role_id".to_string()),
+                    tenant_id: Err("no value supplied for tenant_id".to_string()),
+                }
+            }
+        }
+
+        impl JoinedTenant {
+            pub fn role_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_id: {e}")
+                    });
+                self
+            }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<JoinedTenant> for super::JoinedTenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JoinedTenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    role_id: value.role_id?,
+                    tenant_id: value.tenant_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::JoinedTenant> for JoinedTenant {
+            fn from(value: super::JoinedTenant) -> Self {
+                Self {
+                    role_id: Ok(value.role_id),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -7256,6 +8375,10 @@ the caller's own API key).*/
                 ::std::vec::Vec<super::Scope>,
                 ::std::string::String,
             >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
         }
 
         impl ::std::default::Default for M2mClientCreated {
@@ -7269,6 +8392,7 @@ the caller's own API key).*/
                     id: Err("no value supplied for id".to_string()),
                     name: Err("no value supplied for name".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
+                    tenant_id: Ok(Default::default()),
                 }
             }
         }
@@ -7344,6 +8468,18 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<M2mClientCreated> for super::M2mClientCreated {
@@ -7358,6 +8494,7 @@ the caller's own API key).*/
                     id: value.id?,
                     name: value.name?,
                     scopes: value.scopes?,
+                    tenant_id: value.tenant_id?,
                 })
             }
         }
@@ -7371,6 +8508,7 @@ the caller's own API key).*/
                     id: Ok(value.id),
                     name: Ok(value.name),
                     scopes: Ok(value.scopes),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -7397,6 +8535,10 @@ the caller's own API key).*/
                 ::std::vec::Vec<super::Scope>,
                 ::std::string::String,
             >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
         }
 
         impl ::std::default::Default for M2mClientDetail {
@@ -7410,6 +8552,7 @@ the caller's own API key).*/
                     last_used_at: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
                     scopes: Err("no value supplied for scopes".to_string()),
+                    tenant_id: Ok(Default::default()),
                 }
             }
         }
@@ -7511,6 +8654,18 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<M2mClientDetail> for super::M2mClientDetail {
@@ -7527,6 +8682,7 @@ the caller's own API key).*/
                     last_used_at: value.last_used_at?,
                     name: value.name?,
                     scopes: value.scopes?,
+                    tenant_id: value.tenant_id?,
                 })
             }
         }
@@ -7542,6 +8698,7 @@ the caller's own API key).*/
                     last_used_at: Ok(value.last_used_at),
                     name: Ok(value.name),
                     scopes: Ok(value.scopes),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -7630,6 +8787,10 @@ the caller's own API key).*/
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
         }
 
         impl ::std::default::Default for M2mClientSummary {
@@ -7642,6 +8803,7 @@ the caller's own API key).*/
                     is_active: Err("no value supplied for is_active".to_string()),
                     last_used_at: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
+                    tenant_id: Ok(Default::default()),
                 }
             }
         }
@@ -7731,6 +8893,18 @@ the caller's own API key).*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<M2mClientSummary> for super::M2mClientSummary {
@@ -7746,6 +8920,7 @@ the caller's own API key).*/
                     is_active: value.is_active?,
                     last_used_at: value.last_used_at?,
                     name: value.name?,
+                    tenant_id: value.tenant_id?,
                 })
             }
         }
@@ -7760,6 +8935,7 @@ the caller's own API key).*/
                     is_active: Ok(value.is_active),
                     last_used_at: Ok(value.last_used_at),
                     name: Ok(value.name),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -7829,6 +9005,222 @@ the caller's own API key).*/
                 Self {
                     client_id: Ok(value.client_id),
                     client_secret: Ok(value.client_secret),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct MyTenant {
+            current: ::std::result::Result<bool, ::std::string::String>,
+            display_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            joined_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            role_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for MyTenant {
+            fn default() -> Self {
+                Self {
+                    current: Err("no value supplied for current".to_string()),
+                    display_name: Err("no value supplied for display_name".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    joined_at: Err("no value supplied for joined_at".to_string()),
+                    role_name: Ok(Default::default()),
+                    slug: Err("no value supplied for slug".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+
+        impl MyTenant {
+            pub fn current<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current: {e}")
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn joined_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined_at: {e}")
+                    });
+                self
+            }
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<MyTenant> for super::MyTenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MyTenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current: value.current?,
+                    display_name: value.display_name?,
+                    id: value.id?,
+                    joined_at: value.joined_at?,
+                    role_name: value.role_name?,
+                    slug: value.slug?,
+                    status: value.status?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::MyTenant> for MyTenant {
+            fn from(value: super::MyTenant) -> Self {
+                Self {
+                    current: Ok(value.current),
+                    display_name: Ok(value.display_name),
+                    id: Ok(value.id),
+                    joined_at: Ok(value.joined_at),
+                    role_name: Ok(value.role_name),
+                    slug: Ok(value.slug),
+                    status: Ok(value.status),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct MyTenantList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::MyTenant>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for MyTenantList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl MyTenantList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MyTenant>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<MyTenantList> for super::MyTenantList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MyTenantList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::MyTenantList> for MyTenantList {
+            fn from(value: super::MyTenantList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
                 }
             }
         }
@@ -8570,6 +9962,408 @@ the caller's own API key).*/
                     id: Ok(value.id),
                     is_system: Ok(value.is_system),
                     resource: Ok(value.resource),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PlatformKeyCreated {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            key_prefix: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for PlatformKeyCreated {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    key: Err("no value supplied for key".to_string()),
+                    key_prefix: Err("no value supplied for key_prefix".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                }
+            }
+        }
+
+        impl PlatformKeyCreated {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn key_prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_prefix: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PlatformKeyCreated> for super::PlatformKeyCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlatformKeyCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key: value.key?,
+                    key_prefix: value.key_prefix?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PlatformKeyCreated> for PlatformKeyCreated {
+            fn from(value: super::PlatformKeyCreated) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    key_prefix: Ok(value.key_prefix),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PlatformKeyList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::PlatformKeySummary>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for PlatformKeyList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl PlatformKeyList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PlatformKeySummary>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PlatformKeyList> for super::PlatformKeyList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlatformKeyList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PlatformKeyList> for PlatformKeyList {
+            fn from(value: super::PlatformKeyList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct PlatformKeySummary {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            key_prefix: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_used_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            revoked_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for PlatformKeySummary {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    expires_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    key_prefix: Err("no value supplied for key_prefix".to_string()),
+                    last_used_at: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                    revoked_at: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl PlatformKeySummary {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key_prefix<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_prefix = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_prefix: {e}")
+                    });
+                self
+            }
+            pub fn last_used_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used_at: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn revoked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<PlatformKeySummary> for super::PlatformKeySummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlatformKeySummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key_prefix: value.key_prefix?,
+                    last_used_at: value.last_used_at?,
+                    name: value.name?,
+                    permissions: value.permissions?,
+                    revoked_at: value.revoked_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::PlatformKeySummary> for PlatformKeySummary {
+            fn from(value: super::PlatformKeySummary) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key_prefix: Ok(value.key_prefix),
+                    last_used_at: Ok(value.last_used_at),
+                    name: Ok(value.name),
+                    permissions: Ok(value.permissions),
+                    revoked_at: Ok(value.revoked_at),
                 }
             }
         }
@@ -9590,6 +11384,56 @@ the caller's own API key).*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct SetTenantMember {
+            role_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SetTenantMember {
+            fn default() -> Self {
+                Self {
+                    role_name: Err("no value supplied for role_name".to_string()),
+                }
+            }
+        }
+
+        impl SetTenantMember {
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SetTenantMember> for super::SetTenantMember {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetTenantMember,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    role_name: value.role_name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SetTenantMember> for SetTenantMember {
+            fn from(value: super::SetTenantMember) -> Self {
+                Self {
+                    role_name: Ok(value.role_name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct SigninRequest {
             identifier: ::std::result::Result<
                 ::std::string::String,
@@ -9987,6 +11831,517 @@ the caller's own API key).*/
                     email: Ok(value.email),
                     password: Ok(value.password),
                     username: Ok(value.username),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct SwitchTenantRequest {
+            refresh_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for SwitchTenantRequest {
+            fn default() -> Self {
+                Self {
+                    refresh_token: Err(
+                        "no value supplied for refresh_token".to_string(),
+                    ),
+                    tenant_id: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl SwitchTenantRequest {
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<SwitchTenantRequest>
+        for super::SwitchTenantRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SwitchTenantRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    refresh_token: value.refresh_token?,
+                    tenant_id: value.tenant_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::SwitchTenantRequest> for SwitchTenantRequest {
+            fn from(value: super::SwitchTenantRequest) -> Self {
+                Self {
+                    refresh_token: Ok(value.refresh_token),
+                    tenant_id: Ok(value.tenant_id),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct Tenant {
+            app_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            display_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<super::TenantStatus, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for Tenant {
+            fn default() -> Self {
+                Self {
+                    app_id: Err("no value supplied for app_id".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    display_name: Err("no value supplied for display_name".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    metadata: Err("no value supplied for metadata".to_string()),
+                    slug: Err("no value supplied for slug".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+
+        impl Tenant {
+            pub fn app_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.app_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for app_id: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TenantStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Tenant> for super::Tenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Tenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    app_id: value.app_id?,
+                    created_at: value.created_at?,
+                    display_name: value.display_name?,
+                    id: value.id?,
+                    metadata: value.metadata?,
+                    slug: value.slug?,
+                    status: value.status?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Tenant> for Tenant {
+            fn from(value: super::Tenant) -> Self {
+                Self {
+                    app_id: Ok(value.app_id),
+                    created_at: Ok(value.created_at),
+                    display_name: Ok(value.display_name),
+                    id: Ok(value.id),
+                    metadata: Ok(value.metadata),
+                    slug: Ok(value.slug),
+                    status: Ok(value.status),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct TenantList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Tenant>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for TenantList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl TenantList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Tenant>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<TenantList> for super::TenantList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TenantList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::TenantList> for TenantList {
+            fn from(value: super::TenantList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct TenantMember {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            end_user_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tenant_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for TenantMember {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    end_user_id: Err("no value supplied for end_user_id".to_string()),
+                    role_id: Err("no value supplied for role_id".to_string()),
+                    role_name: Ok(Default::default()),
+                    tenant_id: Err("no value supplied for tenant_id".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+
+        impl TenantMember {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn end_user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for end_user_id: {e}")
+                    });
+                self
+            }
+            pub fn role_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_id: {e}")
+                    });
+                self
+            }
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<TenantMember> for super::TenantMember {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TenantMember,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    end_user_id: value.end_user_id?,
+                    role_id: value.role_id?,
+                    role_name: value.role_name?,
+                    tenant_id: value.tenant_id?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::TenantMember> for TenantMember {
+            fn from(value: super::TenantMember) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    end_user_id: Ok(value.end_user_id),
+                    role_id: Ok(value.role_id),
+                    role_name: Ok(value.role_name),
+                    tenant_id: Ok(value.tenant_id),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct TenantMemberList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::TenantMember>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for TenantMemberList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl TenantMemberList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::TenantMember>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<TenantMemberList> for super::TenantMemberList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TenantMemberList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::TenantMemberList> for TenantMemberList {
+            fn from(value: super::TenantMemberList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
                 }
             }
         }
@@ -11165,6 +13520,314 @@ the caller's own API key).*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct UpdateTenant {
+            display_name: ::std::result::Result<
+                ::std::option::Option<super::UpdateTenantDisplayName>,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<
+                ::std::option::Option<super::UpdateTenantSlug>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateTenant {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    metadata: Ok(Default::default()),
+                    slug: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateTenant {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateTenantDisplayName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UpdateTenantSlug>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateTenant> for super::UpdateTenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateTenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    metadata: value.metadata?,
+                    slug: value.slug?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateTenant> for UpdateTenant {
+            fn from(value: super::UpdateTenant) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    metadata: Ok(value.metadata),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UpdateTenantStatus {
+            status: ::std::result::Result<super::TenantStatus, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for UpdateTenantStatus {
+            fn default() -> Self {
+                Self {
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+
+        impl UpdateTenantStatus {
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TenantStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateTenantStatus> for super::UpdateTenantStatus {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateTenantStatus,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { status: value.status? })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateTenantStatus> for UpdateTenantStatus {
+            fn from(value: super::UpdateTenantStatus) -> Self {
+                Self { status: Ok(value.status) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UserTenant {
+            joined_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            role_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            role_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tenant: ::std::result::Result<super::Tenant, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for UserTenant {
+            fn default() -> Self {
+                Self {
+                    joined_at: Err("no value supplied for joined_at".to_string()),
+                    role_id: Err("no value supplied for role_id".to_string()),
+                    role_name: Ok(Default::default()),
+                    tenant: Err("no value supplied for tenant".to_string()),
+                }
+            }
+        }
+
+        impl UserTenant {
+            pub fn joined_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined_at: {e}")
+                    });
+                self
+            }
+            pub fn role_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_id: {e}")
+                    });
+                self
+            }
+            pub fn role_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_name: {e}")
+                    });
+                self
+            }
+            pub fn tenant<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Tenant>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UserTenant> for super::UserTenant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserTenant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    joined_at: value.joined_at?,
+                    role_id: value.role_id?,
+                    role_name: value.role_name?,
+                    tenant: value.tenant?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UserTenant> for UserTenant {
+            fn from(value: super::UserTenant) -> Self {
+                Self {
+                    joined_at: Ok(value.joined_at),
+                    role_id: Ok(value.role_id),
+                    role_name: Ok(value.role_name),
+                    tenant: Ok(value.tenant),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct UserTenantList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::UserTenant>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for UserTenantList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl UserTenantList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserTenant>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UserTenantList> for super::UserTenantList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserTenantList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UserTenantList> for UserTenantList {
+            fn from(value: super::UserTenantList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct VerifyCodeRequest {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -11454,6 +14117,431 @@ the caller's own API key).*/
                     principal: Ok(value.principal),
                     valid: Ok(value.valid),
                 }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct Workspace {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for Workspace {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+
+        impl Workspace {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Workspace> for super::Workspace {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Workspace,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    name: value.name?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Workspace> for Workspace {
+            fn from(value: super::Workspace) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceAuditLogEntry {
+            action: ::std::result::Result<::std::string::String, ::std::string::String>,
+            actor_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            actor_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            details: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resource_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            resource_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            workspace_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WorkspaceAuditLogEntry {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    actor_id: Ok(Default::default()),
+                    actor_type: Err("no value supplied for actor_type".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    details: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    ip: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                    resource_id: Ok(Default::default()),
+                    resource_type: Ok(Default::default()),
+                    workspace_id: Err("no value supplied for workspace_id".to_string()),
+                }
+            }
+        }
+
+        impl WorkspaceAuditLogEntry {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn actor_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actor_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for actor_id: {e}")
+                    });
+                self
+            }
+            pub fn actor_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.actor_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for actor_type: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for details: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+            pub fn resource_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_id: {e}")
+                    });
+                self
+            }
+            pub fn resource_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resource_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resource_type: {e}")
+                    });
+                self
+            }
+            pub fn workspace_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.workspace_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for workspace_id: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WorkspaceAuditLogEntry>
+        for super::WorkspaceAuditLogEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceAuditLogEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    actor_id: value.actor_id?,
+                    actor_type: value.actor_type?,
+                    created_at: value.created_at?,
+                    details: value.details?,
+                    id: value.id?,
+                    ip: value.ip?,
+                    request_id: value.request_id?,
+                    resource_id: value.resource_id?,
+                    resource_type: value.resource_type?,
+                    workspace_id: value.workspace_id?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WorkspaceAuditLogEntry>
+        for WorkspaceAuditLogEntry {
+            fn from(value: super::WorkspaceAuditLogEntry) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    actor_id: Ok(value.actor_id),
+                    actor_type: Ok(value.actor_type),
+                    created_at: Ok(value.created_at),
+                    details: Ok(value.details),
+                    id: Ok(value.id),
+                    ip: Ok(value.ip),
+                    request_id: Ok(value.request_id),
+                    resource_id: Ok(value.resource_id),
+                    resource_type: Ok(value.resource_type),
+                    workspace_id: Ok(value.workspace_id),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceAuditLogList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::WorkspaceAuditLogEntry>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WorkspaceAuditLogList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl WorkspaceAuditLogList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::WorkspaceAuditLogEntry>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WorkspaceAuditLogList>
+        for super::WorkspaceAuditLogList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceAuditLogList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WorkspaceAuditLogList>
+        for WorkspaceAuditLogList {
+            fn from(value: super::WorkspaceAuditLogList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WorkspaceList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Workspace>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for WorkspaceList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+
+        impl WorkspaceList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Workspace>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WorkspaceList> for super::WorkspaceList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WorkspaceList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+
+        impl ::std::convert::From<super::WorkspaceList> for WorkspaceList {
+            fn from(value: super::WorkspaceList) -> Self {
+                Self { data: Ok(value.data) }
             }
         }
     }
@@ -11815,9 +14903,12 @@ impl ClientAuditLogsExt for Client {
 pub trait ClientAuthExt {
     /**Accept an invite
 
-Creates the account with a verified email and the invite's role, and signs it in. 404
+Creates the account with a verified email and the invite's role, and signs it in; a
+tenant invite also makes it a member of the tenant with that role and signs it in to the
+tenant (the tokens carry `tid` and `trole`). 404
 `invite_not_found` for an unknown code, 409 when the email or username is registered, 410
-`invite_unusable` when the invite is revoked, expired or used up.
+`invite_unusable` when the invite is revoked, expired or used up, or its tenant was deleted
+or suspended.
 
 Sends a `POST` request to `/{app_slug}/v1/auth/accept-invite`
 
@@ -11855,7 +14946,9 @@ let response = client.auth_logout()
 Exchanges a refresh token for a new access and refresh token. Each refresh token works
 once; presenting a used one again (more than 2 s after it was used) revokes the whole
 session, since it means the token leaked. 401 `invalid_refresh_token` or
-`refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived.
+`refresh_token_reused`; 403 `app_inactive` while the app is suspended or archived. A
+tenant session stays in its tenant: 403 `tenant_membership_required` once the user left it
+or it was suspended or deleted (the refresh token is not spent).
 
 Sends a `POST` request to `/{app_slug}/v1/auth/refresh`
 
@@ -11931,8 +15024,8 @@ let response = client.auth_reset_password()
     /**Send a verification email
 
 Mints a verification code and emails it (the code is not returned). Needs an API key
-holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
-SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
+holding `auth.user.verify.send-email`. 412 `ENVOI_NOT_ENABLED` when the server has no
+SMTP settings; 503 `ENVOI_DISPATCH_FAILED` when the mail server refuses. Answers
 `{expires_at}`, or `{}` when the contact is unknown or already verified.
 
 Sends a `POST` request to `/{app_slug}/v1/auth/send-verification-email`
@@ -11991,6 +15084,26 @@ let response = client.auth_signup()
     .await;
 ```*/
     fn auth_signup(&self) -> builder::AuthSignup<'_>;
+    /**Switch tenant
+
+Gives the session tokens for another tenant the user belongs to, without a password: the
+refresh token is rotated as by a refresh and the new access token carries that tenant's
+`tid` and `trole`. Later refreshes stay in the tenant. 403 `tenant_membership_required`
+when the user is not a member of an active tenant of the app; 401 as refresh does.
+
+Sends a `POST` request to `/{app_slug}/v1/auth/switch-tenant`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.auth_switch_tenant()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn auth_switch_tenant(&self) -> builder::AuthSwitchTenant<'_>;
     /**Verify a contact
 
 Consumes a verification code and marks the contact verified; the account is found from
@@ -12047,6 +15160,10 @@ impl ClientAuthExt for Client {
 
     fn auth_signup(&self) -> builder::AuthSignup<'_> {
         builder::AuthSignup::new(self)
+    }
+
+    fn auth_switch_tenant(&self) -> builder::AuthSwitchTenant<'_> {
+        builder::AuthSwitchTenant::new(self)
     }
 
     fn auth_verify_contact(&self) -> builder::AuthVerifyContact<'_> {
@@ -12858,6 +15975,49 @@ let response = client.me_session_revoke()
     .await;
 ```*/
     fn me_session_revoke(&self) -> builder::MeSessionRevoke<'_>;
+    /**List my tenants
+
+The tenants of the app the signed-in user belongs to, with the role they hold in each, by
+tenant id; `current` marks the tenant of this token. Sign in to one with `tenant_id`, or
+move the session to it with switch-tenant.
+
+Sends a `GET` request to `/{app_slug}/v1/me/tenants`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.me_tenant_list()
+    .app_slug(app_slug)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn me_tenant_list(&self) -> builder::MeTenantList<'_>;
+    /**Join a tenant by invite
+
+Accepts an invite that names a tenant with the signed-in (existing) account: the account's
+verified email must be the invited address or at the invited domain (403 otherwise). The
+user becomes a member of the tenant with the invite's role; move the session there with
+switch-tenant. 404 `invite_not_found`, 409 for an invite without a tenant (it creates an
+account: `/auth/accept-invite`), 410 `invite_unusable` when revoked, expired, used up or
+its tenant is gone.
+
+Sends a `POST` request to `/{app_slug}/v1/me/tenants/join`
+
+Arguments:
+- `app_slug`: The app's slug.
+- `body`
+```ignore
+let response = client.me_tenant_join()
+    .app_slug(app_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn me_tenant_join(&self) -> builder::MeTenantJoin<'_>;
 }
 
 impl ClientMeExt for Client {
@@ -12883,6 +16043,14 @@ impl ClientMeExt for Client {
 
     fn me_session_revoke(&self) -> builder::MeSessionRevoke<'_> {
         builder::MeSessionRevoke::new(self)
+    }
+
+    fn me_tenant_list(&self) -> builder::MeTenantList<'_> {
+        builder::MeTenantList::new(self)
+    }
+
+    fn me_tenant_join(&self) -> builder::MeTenantJoin<'_> {
+        builder::MeTenantJoin::new(self)
     }
 }
 
@@ -13083,6 +16251,79 @@ impl ClientPermissionsExt for Client {
 
     fn permission_delete(&self) -> builder::PermissionDelete<'_> {
         builder::PermissionDelete::new(self)
+    }
+}
+
+///Platform API keys (`pcft_live_…`): create, list, revoke. Admin API, platform API key.
+pub trait ClientPlatformKeysExt {
+    /**List platform API keys
+
+The platform API keys of the caller's workspace, oldest first, by cursor, revoked ones
+included. A key itself is shown only when it is created; `key_prefix` tells keys apart.
+Needs a platform API key holding `platform_key.read`.
+
+Sends a `GET` request to `/v1/platform-keys`
+
+Arguments:
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.platform_key_list()
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn platform_key_list(&self) -> builder::PlatformKeyList<'_>;
+    /**Create a platform API key
+
+A `pcft_live_…` key of the caller's workspace holding the given permissions (each held
+by the caller), optionally expiring. The key is in this response only. Needs a platform
+API key holding `platform_key.write`. Send an `Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/platform-keys`
+
+Arguments:
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.platform_key_create()
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn platform_key_create(&self) -> builder::PlatformKeyCreate<'_>;
+    /**Revoke a platform API key
+
+The key is refused from the next request on, on every instance; it stays listed with its
+`revoked_at`. Revoking a revoked key changes nothing. Needs a platform API key holding
+`platform_key.write`.
+
+Sends a `DELETE` request to `/v1/platform-keys/{key_id}`
+
+Arguments:
+- `key_id`: The key's `id`.
+```ignore
+let response = client.platform_key_revoke()
+    .key_id(key_id)
+    .send()
+    .await;
+```*/
+    fn platform_key_revoke(&self) -> builder::PlatformKeyRevoke<'_>;
+}
+
+impl ClientPlatformKeysExt for Client {
+    fn platform_key_list(&self) -> builder::PlatformKeyList<'_> {
+        builder::PlatformKeyList::new(self)
+    }
+
+    fn platform_key_create(&self) -> builder::PlatformKeyCreate<'_> {
+        builder::PlatformKeyCreate::new(self)
+    }
+
+    fn platform_key_revoke(&self) -> builder::PlatformKeyRevoke<'_> {
+        builder::PlatformKeyRevoke::new(self)
     }
 }
 
@@ -13400,6 +16641,284 @@ impl ClientSystemExt for Client {
 
     fn readiness_check(&self) -> builder::ReadinessCheck<'_> {
         builder::ReadinessCheck::new(self)
+    }
+}
+
+///Organizations inside an app (tenants) and their members with a role each. Admin API.
+pub trait ClientTenantsExt {
+    /**List a user's tenants
+
+The tenants the end-user belongs to, with the role they hold in each, by tenant id, by
+cursor.
+
+Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}/tenants`
+
+Arguments:
+- `app_id`
+- `user_id`: The end-user's id.
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.tenant_list_for_user()
+    .app_id(app_id)
+    .user_id(user_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn tenant_list_for_user(&self) -> builder::TenantListForUser<'_>;
+    /**List tenants
+
+The app's tenants, oldest first, by cursor; `search` filters by a case-insensitive
+substring of the slug or display name.
+
+Sends a `GET` request to `/v1/apps/{app_id}/tenants`
+
+Arguments:
+- `app_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+- `search`: Case-insensitive substring of the slug or display name, e.g. `glob`.
+```ignore
+let response = client.tenant_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .search(search)
+    .send()
+    .await;
+```*/
+    fn tenant_list(&self) -> builder::TenantList<'_>;
+    /**Create a tenant
+
+Creates an active tenant in the app. 409 `tenant_slug_taken` when another tenant of the
+app has the slug. Send an `Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/apps/{app_id}/tenants`
+
+Arguments:
+- `app_id`
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.tenant_create()
+    .app_id(app_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn tenant_create(&self) -> builder::TenantCreate<'_>;
+    /**Get a tenant
+
+One tenant of the app by id; 404 `tenant_not_found` for an unknown id or another app's
+tenant.
+
+Sends a `GET` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
+
+```ignore
+let response = client.tenant_get()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .send()
+    .await;
+```*/
+    fn tenant_get(&self) -> builder::TenantGet<'_>;
+    /**Delete a tenant
+
+Permanently deletes the tenant and all its memberships. The end-users stay in the app.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
+
+```ignore
+let response = client.tenant_delete()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .send()
+    .await;
+```*/
+    fn tenant_delete(&self) -> builder::TenantDelete<'_>;
+    /**Update a tenant
+
+Changes the slug, display name or metadata.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
+
+```ignore
+let response = client.tenant_update()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn tenant_update(&self) -> builder::TenantUpdate<'_>;
+    /**List a tenant's members
+
+The tenant's members with the role each holds there, by end-user id, by cursor.
+
+Sends a `GET` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members`
+
+Arguments:
+- `app_id`
+- `tenant_id`
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.tenant_member_list()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn tenant_member_list(&self) -> builder::TenantMemberList<'_>;
+    /**Add a member or change their role
+
+Makes the app's end-user a member of the tenant holding `role_name` there (201), or
+changes the role they hold (200). The role is one of the app's roles; a user may hold a
+different role in each tenant, independent of their app-wide role.
+
+Sends a `PUT` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}`
+
+Arguments:
+- `app_id`
+- `tenant_id`
+- `user_id`: The end-user's id.
+- `body`
+```ignore
+let response = client.tenant_member_set()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .user_id(user_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn tenant_member_set(&self) -> builder::TenantMemberSet<'_>;
+    /**Remove a member
+
+The user leaves the tenant (their account stays in the app). 404 when they were not a
+member.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}`
+
+Arguments:
+- `app_id`
+- `tenant_id`
+- `user_id`: The end-user's id.
+```ignore
+let response = client.tenant_member_remove()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    fn tenant_member_remove(&self) -> builder::TenantMemberRemove<'_>;
+    /**Suspend or reactivate a tenant
+
+A `suspended` tenant keeps its members, but sign-ins into it are refused with 403
+`tenant_membership_required`.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/tenants/{tenant_id}/status`
+
+```ignore
+let response = client.tenant_update_status()
+    .app_id(app_id)
+    .tenant_id(tenant_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn tenant_update_status(&self) -> builder::TenantUpdateStatus<'_>;
+}
+
+impl ClientTenantsExt for Client {
+    fn tenant_list_for_user(&self) -> builder::TenantListForUser<'_> {
+        builder::TenantListForUser::new(self)
+    }
+
+    fn tenant_list(&self) -> builder::TenantList<'_> {
+        builder::TenantList::new(self)
+    }
+
+    fn tenant_create(&self) -> builder::TenantCreate<'_> {
+        builder::TenantCreate::new(self)
+    }
+
+    fn tenant_get(&self) -> builder::TenantGet<'_> {
+        builder::TenantGet::new(self)
+    }
+
+    fn tenant_delete(&self) -> builder::TenantDelete<'_> {
+        builder::TenantDelete::new(self)
+    }
+
+    fn tenant_update(&self) -> builder::TenantUpdate<'_> {
+        builder::TenantUpdate::new(self)
+    }
+
+    fn tenant_member_list(&self) -> builder::TenantMemberList<'_> {
+        builder::TenantMemberList::new(self)
+    }
+
+    fn tenant_member_set(&self) -> builder::TenantMemberSet<'_> {
+        builder::TenantMemberSet::new(self)
+    }
+
+    fn tenant_member_remove(&self) -> builder::TenantMemberRemove<'_> {
+        builder::TenantMemberRemove::new(self)
+    }
+
+    fn tenant_update_status(&self) -> builder::TenantUpdateStatus<'_> {
+        builder::TenantUpdateStatus::new(self)
+    }
+}
+
+///The caller's workspace and its own audit log. Admin API, platform API key.
+pub trait ClientWorkspacesExt {
+    /**List workspace audit log entries
+
+The caller's workspace log (platform key creations and revocations), newest first, by
+cursor. Needs a platform API key holding `platform_key.read`.
+
+Sends a `GET` request to `/v1/workspace-audit-logs`
+
+Arguments:
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.workspace_audit_log_list()
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn workspace_audit_log_list(&self) -> builder::WorkspaceAuditLogList<'_>;
+    /**List workspaces
+
+The workspaces the calling platform API key can see: its own. Needs a platform API key.
+
+Sends a `GET` request to `/v1/workspaces`
+
+```ignore
+let response = client.workspace_list()
+    .send()
+    .await;
+```*/
+    fn workspace_list(&self) -> builder::WorkspaceList<'_>;
+}
+
+impl ClientWorkspacesExt for Client {
+    fn workspace_audit_log_list(&self) -> builder::WorkspaceAuditLogList<'_> {
+        builder::WorkspaceAuditLogList::new(self)
+    }
+
+    fn workspace_list(&self) -> builder::WorkspaceList<'_> {
+        builder::WorkspaceList::new(self)
     }
 }
 
@@ -17572,6 +21091,160 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientTenantsExt::tenant_list_for_user`]
+
+[`ClientTenantsExt::tenant_list_for_user`]: super::ClientTenantsExt::tenant_list_for_user*/
+    #[derive(Debug, Clone)]
+    pub struct TenantListForUser<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> TenantListForUser<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}/tenants`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UserTenantList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, user_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/end-users/{}/tenants", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_list_for_user",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientEventsExt::event_list`]
 
 [`ClientEventsExt::event_list`]: super::ClientEventsExt::event_list*/
@@ -19831,6 +23504,1344 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientTenantsExt::tenant_list`]
+
+[`ClientTenantsExt::tenant_list`]: super::ClientTenantsExt::tenant_list*/
+    #[derive(Debug, Clone)]
+    pub struct TenantList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+
+    impl<'a> TenantList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+                search: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/tenants`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TenantList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit, search } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_create`]
+
+[`ClientTenantsExt::tenant_create`]: super::ClientTenantsExt::tenant_create*/
+    #[derive(Debug, Clone)]
+    pub struct TenantCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateTenant, String>,
+    }
+
+    impl<'a> TenantCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateTenant>,
+            <V as std::convert::TryInto<types::CreateTenant>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateTenant` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateTenant,
+            ) -> types::builder::CreateTenant,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/tenants`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Tenant>, Error<types::ErrorBody>> {
+            let Self { client, app_id, idempotency_key, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateTenant::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_get`]
+
+[`ClientTenantsExt::tenant_get`]: super::ClientTenantsExt::tenant_get*/
+    #[derive(Debug, Clone)]
+    pub struct TenantGet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> TenantGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Tenant>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& tenant_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_delete`]
+
+[`ClientTenantsExt::tenant_delete`]: super::ClientTenantsExt::tenant_delete*/
+    #[derive(Debug, Clone)]
+    pub struct TenantDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> TenantDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& tenant_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_update`]
+
+[`ClientTenantsExt::tenant_update`]: super::ClientTenantsExt::tenant_update*/
+    #[derive(Debug, Clone)]
+    pub struct TenantUpdate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateTenant, String>,
+    }
+
+    impl<'a> TenantUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateTenant>,
+            <V as std::convert::TryInto<types::UpdateTenant>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateTenant` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateTenant,
+            ) -> types::builder::UpdateTenant,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Tenant>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateTenant::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& tenant_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_member_list`]
+
+[`ClientTenantsExt::tenant_member_list`]: super::ClientTenantsExt::tenant_member_list*/
+    #[derive(Debug, Clone)]
+    pub struct TenantMemberList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> TenantMemberList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TenantMemberList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}/members", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& tenant_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_member_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_member_set`]
+
+[`ClientTenantsExt::tenant_member_set`]: super::ClientTenantsExt::tenant_member_set*/
+    #[derive(Debug, Clone)]
+    pub struct TenantMemberSet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::SetTenantMember, String>,
+    }
+
+    impl<'a> TenantMemberSet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetTenantMember>,
+            <V as std::convert::TryInto<
+                types::SetTenantMember,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetTenantMember` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetTenantMember,
+            ) -> types::builder::SetTenantMember,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PUT` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TenantMember>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id, user_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetTenantMember::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}/members/{}", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& tenant_id.to_string()), encode_path(&
+                user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_member_set",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_member_remove`]
+
+[`ClientTenantsExt::tenant_member_remove`]: super::ClientTenantsExt::tenant_member_remove*/
+    #[derive(Debug, Clone)]
+    pub struct TenantMemberRemove<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+        user_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> TenantMemberRemove<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for user_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id, user_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}/members/{}", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& tenant_id.to_string()), encode_path(&
+                user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_member_remove",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientTenantsExt::tenant_update_status`]
+
+[`ClientTenantsExt::tenant_update_status`]: super::ClientTenantsExt::tenant_update_status*/
+    #[derive(Debug, Clone)]
+    pub struct TenantUpdateStatus<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        tenant_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateTenantStatus, String>,
+    }
+
+    impl<'a> TenantUpdateStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                tenant_id: Err("tenant_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn tenant_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.tenant_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for tenant_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateTenantStatus>,
+            <V as std::convert::TryInto<
+                types::UpdateTenantStatus,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateTenantStatus` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateTenantStatus,
+            ) -> types::builder::UpdateTenantStatus,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/tenants/{tenant_id}/status`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Tenant>, Error<types::ErrorBody>> {
+            let Self { client, app_id, tenant_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let tenant_id = tenant_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateTenantStatus::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/tenants/{}/status", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& tenant_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "tenant_update_status",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientAuthorizationExt::token_authorize_any_app`]
 
 [`ClientAuthorizationExt::token_authorize_any_app`]: super::ClientAuthorizationExt::token_authorize_any_app*/
@@ -19939,6 +24950,387 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientPlatformKeysExt::platform_key_list`]
+
+[`ClientPlatformKeysExt::platform_key_list`]: super::ClientPlatformKeysExt::platform_key_list*/
+    #[derive(Debug, Clone)]
+    pub struct PlatformKeyList<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> PlatformKeyList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/platform-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PlatformKeyList>, Error<types::ErrorBody>> {
+            let Self { client, cursor, limit } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/platform-keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "platform_key_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPlatformKeysExt::platform_key_create`]
+
+[`ClientPlatformKeysExt::platform_key_create`]: super::ClientPlatformKeysExt::platform_key_create*/
+    #[derive(Debug, Clone)]
+    pub struct PlatformKeyCreate<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreatePlatformKey, String>,
+    }
+
+    impl<'a> PlatformKeyCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreatePlatformKey>,
+            <V as std::convert::TryInto<
+                types::CreatePlatformKey,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreatePlatformKey` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreatePlatformKey,
+            ) -> types::builder::CreatePlatformKey,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/platform-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PlatformKeyCreated>, Error<types::ErrorBody>> {
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreatePlatformKey::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/platform-keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "platform_key_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientPlatformKeysExt::platform_key_revoke`]
+
+[`ClientPlatformKeysExt::platform_key_revoke`]: super::ClientPlatformKeysExt::platform_key_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct PlatformKeyRevoke<'a> {
+        client: &'a super::Client,
+        key_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> PlatformKeyRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                key_id: Err("key_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for key_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/platform-keys/{key_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, key_id } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/platform-keys/{}", client.baseurl, encode_path(& key_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "platform_key_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientStatsExt::stats_get`]
 
 [`ClientStatsExt::stats_get`]: super::ClientStatsExt::stats_get*/
@@ -19999,6 +25391,216 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "stats_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWorkspacesExt::workspace_audit_log_list`]
+
+[`ClientWorkspacesExt::workspace_audit_log_list`]: super::ClientWorkspacesExt::workspace_audit_log_list*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceAuditLogList<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> WorkspaceAuditLogList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/workspace-audit-logs`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WorkspaceAuditLogList>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, cursor, limit } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v1/workspace-audit-logs", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "workspace_audit_log_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWorkspacesExt::workspace_list`]
+
+[`ClientWorkspacesExt::workspace_list`]: super::ClientWorkspacesExt::workspace_list*/
+    #[derive(Debug, Clone)]
+    pub struct WorkspaceList<'a> {
+        client: &'a super::Client,
+    }
+
+    impl<'a> WorkspaceList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+
+        ///Sends a `GET` request to `/v1/workspaces`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WorkspaceList>, Error<types::ErrorBody>> {
+            let Self { client } = self;
+            let url = format!("{}/v1/workspaces", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "workspace_list",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -21661,6 +27263,133 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientAuthExt::auth_switch_tenant`]
+
+[`ClientAuthExt::auth_switch_tenant`]: super::ClientAuthExt::auth_switch_tenant*/
+    #[derive(Debug, Clone)]
+    pub struct AuthSwitchTenant<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::SwitchTenantRequest, String>,
+    }
+
+    impl<'a> AuthSwitchTenant<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SwitchTenantRequest>,
+            <V as std::convert::TryInto<
+                types::SwitchTenantRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SwitchTenantRequest` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SwitchTenantRequest,
+            ) -> types::builder::SwitchTenantRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/auth/switch-tenant`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TokenResponse>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SwitchTenantRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/auth/switch-tenant", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "auth_switch_tenant",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientAuthExt::auth_verify_contact`]
 
 [`ClientAuthExt::auth_verify_contact`]: super::ClientAuthExt::auth_verify_contact*/
@@ -22956,6 +28685,255 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientMeExt::me_tenant_list`]
+
+[`ClientMeExt::me_tenant_list`]: super::ClientMeExt::me_tenant_list*/
+    #[derive(Debug, Clone)]
+    pub struct MeTenantList<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> MeTenantList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/{app_slug}/v1/me/tenants`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MyTenantList>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, cursor, limit } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me/tenants", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_tenant_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientMeExt::me_tenant_join`]
+
+[`ClientMeExt::me_tenant_join`]: super::ClientMeExt::me_tenant_join*/
+    #[derive(Debug, Clone)]
+    pub struct MeTenantJoin<'a> {
+        client: &'a super::Client,
+        app_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::JoinTenant, String>,
+    }
+
+    impl<'a> MeTenantJoin<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_slug: Err("app_slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.app_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for app_slug failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::JoinTenant>,
+            <V as std::convert::TryInto<types::JoinTenant>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `JoinTenant` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::JoinTenant,
+            ) -> types::builder::JoinTenant,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/{app_slug}/v1/me/tenants/join`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JoinedTenant>, Error<types::ErrorBody>> {
+            let Self { client, app_slug, body } = self;
+            let app_slug = app_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::JoinTenant::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/{}/v1/me/tenants/join", client.baseurl, encode_path(& app_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "me_tenant_join",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientOAuthExt::oauth_introspect`]
 
 [`ClientOAuthExt::oauth_introspect`]: super::ClientOAuthExt::oauth_introspect*/
@@ -23550,8 +29528,11 @@ pub mod prelude {
     pub use super::ClientMembersExt;
     pub use super::ClientOAuthExt;
     pub use super::ClientPermissionsExt;
+    pub use super::ClientPlatformKeysExt;
     pub use super::ClientRolesExt;
     pub use super::ClientSigningKeysExt;
     pub use super::ClientStatsExt;
     pub use super::ClientSystemExt;
+    pub use super::ClientTenantsExt;
+    pub use super::ClientWorkspacesExt;
 }

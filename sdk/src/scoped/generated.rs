@@ -150,6 +150,148 @@ impl super::AppScope {
     }
 }
 
+impl super::WorkspacesScope {
+    /// List workspace audit log entries.
+    ///
+    /// The caller's workspace log (platform key creations and revocations), newest first, by
+    /// cursor. Needs a platform API key holding `platform_key.read`.
+    ///
+    /// Sends `GET /v1/workspace-audit-logs` (`workspace_audit_log_list`).
+    ///
+    /// One page; [`stream_audit_log_list`](Self::stream_audit_log_list) yields every item.
+    pub async fn audit_log_list(
+        &self,
+        page: super::ListParams,
+    ) -> crate::Result<crate::types::WorkspaceAuditLogList> {
+        let mut request = self.heimdall.client().workspace_audit_log_list();
+        if let Some(limit) = page.limit {
+            request = request.limit(limit);
+        }
+
+        if let Some(cursor) = page.cursor {
+            request = request.cursor(cursor);
+        }
+
+        super::ok(request.send().await)
+    }
+
+    /// Every item of [`audit_log_list`](Self::audit_log_list), page after page, from the given cursor on.
+    ///
+    /// Pages through `GET /v1/workspace-audit-logs` (`workspace_audit_log_list`).
+    pub fn stream_audit_log_list(
+        &self,
+        page: super::ListParams,
+    ) -> impl futures::Stream<
+        Item = crate::Result<crate::types::WorkspaceAuditLogEntry>,
+    > + Send + 'static {
+        super::stream_pages(
+            self,
+            page,
+            |scope, params| async move { scope.audit_log_list(params).await },
+        )
+    }
+
+    /// List workspaces.
+    ///
+    /// The workspaces the calling platform API key can see: its own. Needs a platform API key.
+    ///
+    /// Sends `GET /v1/workspaces` (`workspace_list`).
+    pub async fn list(&self) -> crate::Result<crate::types::WorkspaceList> {
+        super::ok(self.heimdall.client().workspace_list().send().await)
+    }
+}
+
+impl super::PlatformKeysScope {
+    /// List platform API keys.
+    ///
+    /// The platform API keys of the caller's workspace, oldest first, by cursor, revoked ones
+    /// included. A key itself is shown only when it is created; `key_prefix` tells keys apart.
+    /// Needs a platform API key holding `platform_key.read`.
+    ///
+    /// Sends `GET /v1/platform-keys` (`platform_key_list`).
+    ///
+    /// One page; [`stream`](Self::stream) yields every item.
+    pub async fn list(
+        &self,
+        page: super::ListParams,
+    ) -> crate::Result<crate::types::PlatformKeyList> {
+        let mut request = self.heimdall.client().platform_key_list();
+        if let Some(limit) = page.limit {
+            request = request.limit(limit);
+        }
+
+        if let Some(cursor) = page.cursor {
+            request = request.cursor(cursor);
+        }
+
+        super::ok(request.send().await)
+    }
+
+    /// Every item of [`list`](Self::list), page after page, from the given cursor on.
+    ///
+    /// Pages through `GET /v1/platform-keys` (`platform_key_list`).
+    pub fn stream(
+        &self,
+        page: super::ListParams,
+    ) -> impl futures::Stream<
+        Item = crate::Result<crate::types::PlatformKeySummary>,
+    > + Send + 'static {
+        super::stream_pages(
+            self,
+            page,
+            |scope, params| async move { scope.list(params).await },
+        )
+    }
+
+    /// Create a platform API key.
+    ///
+    /// A `pcft_live_…` key of the caller's workspace holding the given permissions (each held
+    /// by the caller), optionally expiring. The key is in this response only. Needs a platform
+    /// API key holding `platform_key.write`. Send an `Idempotency-Key` to make retries safe.
+    ///
+    /// Sends `POST /v1/platform-keys` (`platform_key_create`).
+    pub async fn create(
+        &self,
+        body: impl TryInto<crate::types::CreatePlatformKey, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::PlatformKeyCreated> {
+        super::ok(self.heimdall.client().platform_key_create().body(body).send().await)
+    }
+
+    /// Like [`create`](Self::create), with an `Idempotency-Key`: a retry with the same key and body
+    /// answers like the first call instead of acting twice.
+    ///
+    /// Sends `POST /v1/platform-keys` (`platform_key_create`) with an `Idempotency-Key` header.
+    pub async fn create_idempotent(
+        &self,
+        body: impl TryInto<crate::types::CreatePlatformKey, Error: std::fmt::Display>,
+        idempotency_key: impl Into<String>,
+    ) -> crate::Result<crate::types::PlatformKeyCreated> {
+        super::ok(
+            self
+                .heimdall
+                .client()
+                .platform_key_create()
+                .body(body)
+                .idempotency_key(idempotency_key.into())
+                .send()
+                .await,
+        )
+    }
+
+    /// Revoke a platform API key.
+    ///
+    /// The key is refused from the next request on, on every instance; it stays listed with its
+    /// `revoked_at`. Revoking a revoked key changes nothing. Needs a platform API key holding
+    /// `platform_key.write`.
+    ///
+    /// Sends `DELETE /v1/platform-keys/{key_id}` (`platform_key_revoke`).
+    pub async fn revoke(&self, key_id: uuid::Uuid) -> crate::Result<()> {
+        super::ok(
+            self.heimdall.client().platform_key_revoke().key_id(key_id).send().await,
+        )
+    }
+}
+
 /// The app's authentication settings (sign-up, passwords, sessions, providers).
 #[derive(Debug, Clone)]
 pub struct AuthConfigScope {
@@ -1909,8 +2051,8 @@ impl ConsumerAuthScope {
     /// Send a verification email.
     ///
     /// Mints a verification code and emails it (the code is not returned). Needs an API key
-    /// holding `auth.user.verify.send-email`. 412 `mail_not_configured` when the server has no
-    /// SMTP settings; 503 `mail_dispatch_failed` when the mail server refuses. Answers
+    /// holding `auth.user.verify.send-email`. 412 `ENVOI_NOT_ENABLED` when the server has no
+    /// SMTP settings; 503 `ENVOI_DISPATCH_FAILED` when the mail server refuses. Answers
     /// `{expires_at}`, or `{}` when the contact is unknown or already verified.
     ///
     /// Sends `POST /{app_slug}/v1/auth/send-verification-email` (`auth_send_verification_email`).
@@ -2647,6 +2789,17 @@ impl crate::paginate::Page for crate::types::MyTenantList {
     }
 }
 
+impl crate::paginate::Page for crate::types::PlatformKeyList {
+    type Item = crate::types::PlatformKeySummary;
+    fn pagination(&self) -> &crate::types::Pagination {
+        &self.pagination
+    }
+
+    fn into_items(self) -> Vec<Self::Item> {
+        self.data
+    }
+}
+
 impl crate::paginate::Page for crate::types::RoleList {
     type Item = crate::types::Role;
     fn pagination(&self) -> &crate::types::Pagination {
@@ -2671,6 +2824,17 @@ impl crate::paginate::Page for crate::types::SessionList {
 
 impl crate::paginate::Page for crate::types::TenantList {
     type Item = crate::types::Tenant;
+    fn pagination(&self) -> &crate::types::Pagination {
+        &self.pagination
+    }
+
+    fn into_items(self) -> Vec<Self::Item> {
+        self.data
+    }
+}
+
+impl crate::paginate::Page for crate::types::WorkspaceAuditLogList {
+    type Item = crate::types::WorkspaceAuditLogEntry;
     fn pagination(&self) -> &crate::types::Pagination {
         &self.pagination
     }
