@@ -1544,6 +1544,7 @@ tokens may still be live.*/
     pub struct MyTenant {
         ///True for the tenant of the token making this call (`tid`).
         pub current: bool,
+        ///The tenant's human-readable name.
         pub display_name: ::std::string::String,
         ///Tenant id: the `tenant_id` of sign-in and switch-tenant, the `tid` claim.
         pub id: ::uuid::Uuid,
@@ -1552,6 +1553,7 @@ tokens may still be live.*/
         ///The role the user holds in this tenant (the `trole` claim).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        ///The tenant's slug, unique within the app.
         pub slug: ::std::string::String,
         ///`active`, or `suspended` (sign-in and switching to it are refused).
         pub status: ::std::string::String,
@@ -2164,7 +2166,9 @@ member, or the tenant is suspended, unknown or another app's.*/
     pub struct Tenant {
         ///The app the tenant belongs to.
         pub app_id: ::uuid::Uuid,
+        ///When the tenant was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Human-readable name shown to members.
         pub display_name: ::std::string::String,
         ///Tenant id (UUID): the `tenant_id` of sign-in and the `tid` claim.
         pub id: ::uuid::Uuid,
@@ -2173,6 +2177,7 @@ member, or the tenant is suspended, unknown or another app's.*/
         ///Unique within the app: 2–64 lowercase letters, digits and inner hyphens.
         pub slug: ::std::string::String,
         pub status: TenantStatus,
+        ///When the tenant last changed.
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
     }
 
@@ -2201,11 +2206,14 @@ member, or the tenant is suspended, unknown or another app's.*/
     pub struct TenantMember {
         ///When the user joined the tenant.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The member (an end-user of the app).
         pub end_user_id: ::uuid::Uuid,
         ///The app role the user holds in this tenant (the `trole` claim of their tenant tokens).
         pub role_id: ::uuid::Uuid,
+        ///The role's name (the `trole` claim).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
+        ///The tenant.
         pub tenant_id: ::uuid::Uuid,
         ///When the membership last changed (its role).
         pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -2872,6 +2880,7 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
     ///Changes to a tenant; fields left out stay as they are.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct UpdateTenant {
+        ///New human-readable name, 1–120 characters.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub display_name: ::std::option::Option<UpdateTenantDisplayName>,
         ///Replaces the whole metadata object.
@@ -2890,7 +2899,7 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         }
     }
 
-    ///`UpdateTenantDisplayName`
+    ///New human-readable name, 1–120 characters.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct UpdateTenantDisplayName(::std::string::String);
@@ -3040,7 +3049,9 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
     pub struct UserTenant {
         ///When the user joined the tenant.
         pub joined_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The app role the user holds in this tenant.
         pub role_id: ::uuid::Uuid,
+        ///The role's name (the `trole` claim).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role_name: ::std::option::Option<::std::string::String>,
         pub tenant: Tenant,
@@ -15767,7 +15778,7 @@ poll). Events are kept for the configured retention (30 days by default).
 Sends a `GET` request to `/v1/apps/{app_id}/events`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id (or its slug).
 - `after`: Return events with a greater `seq` (default 0: from the oldest kept), e.g. `42`.
 - `limit`: Page size, 1–1000 (default 100).
 - `type_`: Only events of these types, comma-separated, e.g.
@@ -16654,7 +16665,7 @@ cursor.
 Sends a `GET` request to `/v1/apps/{app_id}/end-users/{user_id}/tenants`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id (or its slug).
 - `user_id`: The end-user's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
@@ -16676,7 +16687,7 @@ substring of the slug or display name.
 Sends a `GET` request to `/v1/apps/{app_id}/tenants`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id (or its slug).
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 - `search`: Case-insensitive substring of the slug or display name, e.g. `glob`.
@@ -16698,7 +16709,7 @@ app has the slug. Send an `Idempotency-Key` to make retries safe.
 Sends a `POST` request to `/v1/apps/{app_id}/tenants`
 
 Arguments:
-- `app_id`
+- `app_id`: The app's id (or its slug).
 - `idempotency_key`: Retries with the same key and body return the first response (24 hours).
 - `body`
 ```ignore
@@ -16717,6 +16728,9 @@ tenant.
 
 Sends a `GET` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
 
+Arguments:
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
 ```ignore
 let response = client.tenant_get()
     .app_id(app_id)
@@ -16731,6 +16745,9 @@ Permanently deletes the tenant and all its memberships. The end-users stay in th
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
 
+Arguments:
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
 ```ignore
 let response = client.tenant_delete()
     .app_id(app_id)
@@ -16745,6 +16762,10 @@ Changes the slug, display name or metadata.
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
 
+Arguments:
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
+- `body`
 ```ignore
 let response = client.tenant_update()
     .app_id(app_id)
@@ -16761,8 +16782,8 @@ The tenant's members with the role each holds there, by end-user id, by cursor.
 Sends a `GET` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members`
 
 Arguments:
-- `app_id`
-- `tenant_id`
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
 - `cursor`: `next_cursor` of the previous page.
 - `limit`: Page size, 1–200 (default 50).
 ```ignore
@@ -16784,8 +16805,8 @@ different role in each tenant, independent of their app-wide role.
 Sends a `PUT` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}`
 
 Arguments:
-- `app_id`
-- `tenant_id`
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
 - `user_id`: The end-user's id.
 - `body`
 ```ignore
@@ -16806,8 +16827,8 @@ member.
 Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}/members/{user_id}`
 
 Arguments:
-- `app_id`
-- `tenant_id`
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
 - `user_id`: The end-user's id.
 ```ignore
 let response = client.tenant_member_remove()
@@ -16825,6 +16846,10 @@ A `suspended` tenant keeps its members, but sign-ins into it are refused with 40
 
 Sends a `PATCH` request to `/v1/apps/{app_id}/tenants/{tenant_id}/status`
 
+Arguments:
+- `app_id`: The app's id (or its slug).
+- `tenant_id`: The tenant's id.
+- `body`
 ```ignore
 let response = client.tenant_update_status()
     .app_id(app_id)
@@ -24214,6 +24239,13 @@ pub mod builder {
                         ),
                     )
                 }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -27371,6 +27403,20 @@ pub mod builder {
                         ),
                     )
                 }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -28792,6 +28838,20 @@ pub mod builder {
                         ),
                     )
                 }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -28915,7 +28975,35 @@ pub mod builder {
                         ),
                     )
                 }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                410u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

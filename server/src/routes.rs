@@ -79,6 +79,9 @@ pub fn openapi() -> OpenApiService<Apis, ()> {
 /// Every domain's table of the error codes its operations answer (see `http::spec`).
 pub const ERROR_CODES: &[OperationCodes] = &[
     crate::apps::api::ERROR_CODES,
+    crate::workspaces::api::ERROR_CODES,
+    crate::events::api::ERROR_CODES,
+    crate::tenants::api::ERROR_CODES,
     crate::keys::api::ERROR_CODES,
     crate::audit::api::ERROR_CODES,
     crate::auth_config::api::ERROR_CODES,

@@ -124,6 +124,7 @@ impl EventsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
         /// Return events with a greater `seq` (default 0: from the oldest kept), e.g. `42`.
         after: Query<Option<i64>>,
@@ -149,3 +150,11 @@ impl EventsApi {
         Ok(Json(ChangeEventPage { data, next_after, has_more }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[("event_list", &[])]
+};

@@ -78,7 +78,9 @@ page_type!(SessionList, SessionInfo, "A page of sessions, oldest first.");
 pub struct MyTenant {
     /// Tenant id: the `tenant_id` of sign-in and switch-tenant, the `tid` claim.
     pub id: Uuid,
+    /// The tenant's slug, unique within the app.
     pub slug: String,
+    /// The tenant's human-readable name.
     pub display_name: String,
     /// `active`, or `suspended` (sign-in and switching to it are refused).
     pub status: String,
@@ -332,5 +334,19 @@ pub const ERROR_CODES: crate::http::spec::OperationCodes = {
         ("me_activity_list", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
         ("me_session_list", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
         ("me_session_revoke", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive, NotFound]),
+        ("me_tenant_list", &[Unauthorized, TokenExpired, SessionRevoked, AppInactive]),
+        (
+            "me_tenant_join",
+            &[
+                Unauthorized,
+                TokenExpired,
+                SessionRevoked,
+                AppInactive,
+                Forbidden,
+                InviteNotFound,
+                Conflict,
+                InviteUnusable,
+            ],
+        ),
     ]
 };

@@ -275,6 +275,7 @@ pub const ERROR_CODES: crate::http::spec::OperationCodes = {
         ),
         ("auth_signin", &[InvalidCredentials, SigninDisabled, TenantMembershipRequired, AccountInactive, AppInactive]),
         ("auth_refresh", &[InvalidRefreshToken, RefreshTokenReused, AppInactive]),
+        ("auth_switch_tenant", &[InvalidRefreshToken, RefreshTokenReused, TenantMembershipRequired, AppInactive]),
         ("auth_logout", &[]),
     ]
 };

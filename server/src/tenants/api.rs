@@ -61,11 +61,15 @@ pub struct Tenant {
     pub app_id: Uuid,
     /// Unique within the app: 2–64 lowercase letters, digits and inner hyphens.
     pub slug: String,
+    /// Human-readable name shown to members.
     pub display_name: String,
+    /// `active`, or `suspended` (tenant sign-ins and tenant tokens refused).
     pub status: TenantStatus,
     /// Free-form JSON object for the operator's own use.
     pub metadata: BTreeMap<String, serde_json::Value>,
+    /// When the tenant was created.
     pub created_at: DateTime<Utc>,
+    /// When the tenant last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -133,6 +137,7 @@ pub struct UpdateTenant {
     #[oai(validator(min_length = 2, max_length = 64, pattern = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"))]
     #[oai(nullable)]
     pub slug: Option<String>,
+    /// New human-readable name, 1–120 characters.
     #[oai(validator(min_length = 1, max_length = 120))]
     #[oai(nullable)]
     pub display_name: Option<String>,
@@ -164,10 +169,13 @@ impl poem_openapi::types::Example for UpdateTenantStatus {
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 #[oai(example)]
 pub struct TenantMember {
+    /// The tenant.
     pub tenant_id: Uuid,
+    /// The member (an end-user of the app).
     pub end_user_id: Uuid,
     /// The app role the user holds in this tenant (the `trole` claim of their tenant tokens).
     pub role_id: Uuid,
+    /// The role's name (the `trole` claim).
     #[oai(nullable)]
     pub role_name: Option<String>,
     /// When the user joined the tenant.
@@ -219,8 +227,11 @@ impl poem_openapi::types::Example for SetTenantMember {
 /// A tenant a user belongs to, with the role they hold there.
 #[derive(Debug, Clone, Object, serde::Serialize, serde::Deserialize)]
 pub struct UserTenant {
+    /// The tenant.
     pub tenant: Tenant,
+    /// The app role the user holds in this tenant.
     pub role_id: Uuid,
+    /// The role's name (the `trole` claim).
     #[oai(nullable)]
     pub role_name: Option<String>,
     /// When the user joined the tenant.
@@ -267,6 +278,7 @@ impl TenantsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -292,6 +304,7 @@ impl TenantsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
         /// Retries with the same key and body return the first response (24 hours).
         #[oai(name = "Idempotency-Key")]
@@ -328,7 +341,9 @@ impl TenantsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
     ) -> Result<Json<Tenant>, Errors<AdminReadErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -349,7 +364,9 @@ impl TenantsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
         body: StrictJson<UpdateTenant>,
     ) -> Result<Json<Tenant>, Errors<AdminWriteErrors>> {
@@ -381,7 +398,9 @@ impl TenantsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
         body: StrictJson<UpdateTenantStatus>,
     ) -> Result<Json<Tenant>, Errors<AdminWriteErrors>> {
@@ -405,7 +424,9 @@ impl TenantsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
@@ -426,7 +447,9 @@ impl TenantsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
         /// Page size, 1–200 (default 50).
         limit: Query<Option<u32>>,
@@ -456,7 +479,9 @@ impl TenantsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
         /// The end-user's id.
         user_id: Path<Uuid>,
@@ -485,7 +510,9 @@ impl TenantsApi {
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
         req: &Request,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
+        /// The tenant's id.
         tenant_id: Path<Uuid>,
         /// The end-user's id.
         user_id: Path<Uuid>,
@@ -510,6 +537,7 @@ impl TenantsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: AdminKey,
+        /// The app's id (or its slug).
         app_id: Path<Uuid>,
         /// The end-user's id.
         user_id: Path<Uuid>,
@@ -525,3 +553,22 @@ impl TenantsApi {
         Ok(Json(UserTenantList { data: rows.into_iter().map(UserTenant::from).collect(), pagination }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("tenant_list", &[]),
+        ("tenant_create", &[TenantSlugTaken]),
+        ("tenant_get", &[TenantNotFound]),
+        ("tenant_update", &[TenantNotFound, TenantSlugTaken]),
+        ("tenant_update_status", &[TenantNotFound]),
+        ("tenant_delete", &[TenantNotFound]),
+        ("tenant_member_list", &[TenantNotFound]),
+        ("tenant_member_set", &[TenantNotFound, RoleNotFound]),
+        ("tenant_member_remove", &[TenantNotFound]),
+        ("tenant_list_for_user", &[]),
+    ]
+};

@@ -308,3 +308,17 @@ impl WorkspacesApi {
         Ok(Json(WorkspaceAuditLogList { data: rows.into_iter().map(audit_entry).collect(), pagination }))
     }
 }
+
+/// The codes each operation answers beyond those every operation of its kind answers
+/// (`http::spec` adds both to the spec).
+pub const ERROR_CODES: crate::http::spec::OperationCodes = {
+    #[allow(unused_imports)]
+    use crate::error::Code::*;
+    &[
+        ("workspace_list", &[]),
+        ("platform_key_list", &[]),
+        ("platform_key_create", &[InvalidPermission]),
+        ("platform_key_revoke", &[]),
+        ("workspace_audit_log_list", &[]),
+    ]
+};
