@@ -342,10 +342,10 @@ impl Authz {
                 let Some(facts) = client.filter(|c| c.app_id == app.id && c.active) else {
                     return Ok(Err(Deny::ClientInactive));
                 };
-                if let Some(tid) = claims.tid {
-                    if facts.tenant_id != Some(tid) || !self.tenant_active(state, app.id, tid).await? {
-                        return Ok(Err(Deny::TenantRevoked));
-                    }
+                if let Some(tid) = claims.tid
+                    && (facts.tenant_id != Some(tid) || !self.tenant_active(state, app.id, tid).await?)
+                {
+                    return Ok(Err(Deny::TenantRevoked));
                 }
                 let permissions = still_granted(&claims.permissions, &facts.scopes);
                 Ok(Ok(Principal { role: None, permissions: Arc::new(permissions), claims }))

@@ -257,10 +257,10 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
     .await?;
     // A tenant invite makes the new account a member with the invite's role, and signs it in to
     // the tenant.
-    if let Some(tenant_id) = row.tenant_id {
-        if !tenants::service::join(&mut unit, app.id, tenant_id, user.id, row.role_id).await? {
-            return Err(unusable("for a tenant that no longer exists"));
-        }
+    if let Some(tenant_id) = row.tenant_id
+        && !tenants::service::join(&mut unit, app.id, tenant_id, user.id, row.role_id).await?
+    {
+        return Err(unusable("for a tenant that no longer exists"));
     }
     let opened = sessions::service::open(&mut unit, app.id, &user, &["pwd"], ctx, &config, row.tenant_id).await?;
     unit.audit(

@@ -150,10 +150,10 @@ pub async fn issue_token(
         // The refusal never repeats the caller's value.
         .map_err(|_| Error::new(Code::InvalidScope, "a requested scope is not a permission granted to this client"))?;
     // A client bound to a tenant gets tokens only while its tenant is active.
-    if let Some(tid) = client.tenant_id {
-        if !state.authz.tenant_active(state, app.id, tid).await? {
-            return Err(Error::new(Code::UnauthorizedClient, "the client's tenant is suspended or deleted"));
-        }
+    if let Some(tid) = client.tenant_id
+        && !state.authz.tenant_active(state, app.id, tid).await?
+    {
+        return Err(Error::new(Code::UnauthorizedClient, "the client's tenant is suspended or deleted"));
     }
     let ttl = state.config.access_token_ttl.as_secs();
     let now = chrono::Utc::now().timestamp();
