@@ -3177,7 +3177,8 @@ or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).*/
         pub actor_type: ::std::string::String,
         ///When it happened.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
-        ///Action-specific facts (name, prefix, permissions); never secrets.
+        /**Action-specific facts (name, prefix, permissions), or `null` when the action has none;
+never secrets.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub details: ::std::option::Option<::serde_json::Value>,
         ///The entry's id.

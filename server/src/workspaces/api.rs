@@ -122,8 +122,8 @@ pub struct WorkspaceAuditLogEntry {
     /// Id of the resource it is about.
     #[oai(nullable)]
     pub resource_id: Option<String>,
-    /// Action-specific facts (name, prefix, permissions); never secrets.
-    #[oai(nullable)]
+    /// Action-specific facts (name, prefix, permissions), or `null` when the action has none;
+    /// never secrets.
     pub details: Option<serde_json::Value>,
     /// Request that caused it, as in the `x-request-id` header.
     #[oai(nullable)]

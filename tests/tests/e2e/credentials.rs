@@ -43,7 +43,7 @@ db_test!(
         let first = &list.expect(200)["data"][0];
         let mut fields: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
         fields.sort_unstable();
-        assert_eq!(fields, ["app_id", "client_id", "created_at", "id", "is_active", "last_used_at", "name"]);
+        assert_eq!(fields, ["app_id", "client_id", "created_at", "id", "is_active", "last_used_at", "name", "tenant_id"]);
         assert_eq!(first["id"], id.to_string());
         assert_eq!(first["is_active"], true);
         assert_eq!(first["app_id"], app.id.to_string());
@@ -227,7 +227,7 @@ db_test!(
         let text = log.to_string();
         assert!(!text.contains(&client.secret) && !text.contains(&new_secret), "no secret in the audit log");
         for (action, details) in [
-            ("credential.created", Some(json!({ "name": "svc", "scopes": ["docs.read"] }))),
+            ("credential.created", Some(json!({ "name": "svc", "scopes": ["docs.read"], "tenant_id": null }))),
             ("credential.deactivated", Some(json!({ "is_active": false }))),
             ("credential.activated", Some(json!({ "is_active": true }))),
             ("credential.secret_rotated", None),

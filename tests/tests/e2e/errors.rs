@@ -3,7 +3,7 @@
 //! `{statusCode, code, message, request_id}` — and request ids echoed or generated.
 
 use futures::stream;
-use heimdall_tests::{TestServer, db_test};
+use heimdall_tests::{TestServer, db_test, users::ConsumerApp};
 use reqwest::Method;
 use serde_json::json;
 
@@ -115,18 +115,22 @@ db_test!(
 
 db_test!(
     async fn invalid_path_parameters_return_400_json(server) {
+        // An app segment that is not a UUID is read as the app's slug: unknown → 404.
         for path in ["/v1/apps/not-a-uuid", "/v1/apps/123", "/v1/apps/not-a-uuid/audit-logs", "/v1/apps/zzz/signing-keys"] {
             let r = server.get(path).await;
+            r.expect_error(404, "not_found");
+        }
+        // Other id segments must be UUIDs.
+        let app = ConsumerApp::create(&server, "paths").await;
+        for path in [app.admin_path("/end-users/not-a-uuid"), app.admin_path("/end-users/123")] {
+            let r = server.get(&path).await;
             r.expect(400);
             r.assert_error_shape();
         }
-        let r = server.patch("/v1/apps/not-a-uuid", &json!({ "display_name": "x" })).await;
+        let r = server.patch(&app.admin_path("/end-users/not-a-uuid/status"), &json!({ "status": "suspended" })).await;
         r.expect(400);
         r.assert_error_shape();
-        let r = server.delete("/v1/apps/not-a-uuid").await;
-        r.expect(400);
-        r.assert_error_shape();
-        let r = TestServer::send(server.request_as(&server.pak, Method::POST, "/v1/apps/not-a-uuid/signing-keys/rotate")).await;
+        let r = server.delete(&app.admin_path("/end-users/not-a-uuid")).await;
         r.expect(400);
         r.assert_error_shape();
         let r = server.get("/v1/apps?workspace_id=nope").await;
