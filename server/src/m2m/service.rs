@@ -86,10 +86,15 @@ pub async fn create(
         },
     )
     .await?;
+    let mut details = serde_json::json!({ "name": row.name, "scopes": scopes });
+    // Only a bound client names its tenant: unbound ones keep the entry as it always was.
+    if let Some(tenant_id) = row.tenant_id {
+        details["tenant_id"] = serde_json::json!(tenant_id);
+    }
     unit.audit(
         Entry::new(app_id, &principal.actor(), Action::CredentialCreated, ctx)
             .resource("m2m_client", &row.client_id)
-            .details(serde_json::json!({ "name": row.name, "scopes": scopes, "tenant_id": row.tenant_id })),
+            .details(details),
     )
     .await?;
     unit.commit().await?;

@@ -227,7 +227,7 @@ db_test!(
         let text = log.to_string();
         assert!(!text.contains(&client.secret) && !text.contains(&new_secret), "no secret in the audit log");
         for (action, details) in [
-            ("credential.created", Some(json!({ "name": "svc", "scopes": ["docs.read"], "tenant_id": null }))),
+            ("credential.created", Some(json!({ "name": "svc", "scopes": ["docs.read"] }))),
             ("credential.deactivated", Some(json!({ "is_active": false }))),
             ("credential.activated", Some(json!({ "is_active": true }))),
             ("credential.secret_rotated", None),

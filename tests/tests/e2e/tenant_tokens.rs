@@ -324,6 +324,10 @@ db_test!(
         };
         let got = server.get(&app.admin_path(&format!("/credentials/{}", client.id))).await;
         assert_eq!(got.expect(200)["tenant_id"], north.to_string());
+        // The audit entry names the tenant the client is bound to.
+        let created_entries = app.audit("credential.created").await;
+        assert_eq!(created_entries.len(), 1, "{created_entries:?}");
+        assert_eq!(created_entries[0]["details"]["tenant_id"], north.to_string());
         let r = server.post(&app.admin_path("/credentials"), &json!({ "name": "x", "tenant_id": Uuid::now_v7() })).await;
         r.expect_error(404, "tenant_not_found");
 
