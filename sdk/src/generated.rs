@@ -405,7 +405,7 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         pub error: ::std::option::Option<::std::string::String>,
         ///One result per check, in the order of the checks.
         pub results: ::std::vec::Vec<BatchResult>,
-        ///The token's role (end-user tokens), when the token is valid.
+        ///The token's role (end-user tokens), when the token is valid; for a tenant token, the role held in its tenant now.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
     }
@@ -449,7 +449,7 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         ///The requested permissions not held (present when not authorized).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub missing_permissions: ::std::vec::Vec<::std::string::String>,
-        ///The end-user's current role.
+        ///The end-user's current role; for a tenant token, the role held in its tenant now.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
     }
@@ -1228,11 +1228,14 @@ request's own text); `message` may say more.*/
     pub struct ForwardAuthBody {
         ///Always `true` (refusals are 401 or 403).
         pub allowed: bool,
-        ///The end-user's role, when the token is an end-user's.
+        ///The end-user's role, when the token is an end-user's; for a tenant token, the role held in its tenant now.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
         ///The token's `sub`: account id or M2M client id.
         pub subject: ::std::string::String,
+        ///Tenant id, for a token issued into a tenant of the app.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tenant_id: ::std::option::Option<::std::string::String>,
     }
 
     impl ForwardAuthBody {
@@ -3097,11 +3100,14 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         pub aid: ::std::string::String,
         ///Current permissions: the role's (end-users) or the granted scopes (M2M).
         pub permissions: ::std::vec::Vec<::std::string::String>,
-        ///Current role name (end-users).
+        ///Current role name (end-users); for a tenant token, the role held in its tenant now.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
         ///End-user account id, or the M2M `client_id`.
         pub sub: ::std::string::String,
+        ///Tenant id, for a token issued into a tenant of the app.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tid: ::std::option::Option<::std::string::String>,
         ///`end_user` or `m2m`.
         #[serde(rename = "type")]
         pub type_: ::std::string::String,
@@ -7419,6 +7425,10 @@ never secrets.*/
                 ::std::string::String,
             >,
             subject: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tenant_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
 
         impl ::std::default::Default for ForwardAuthBody {
@@ -7427,6 +7437,7 @@ never secrets.*/
                     allowed: Err("no value supplied for allowed".to_string()),
                     role: Ok(Default::default()),
                     subject: Err("no value supplied for subject".to_string()),
+                    tenant_id: Ok(Default::default()),
                 }
             }
         }
@@ -7468,6 +7479,18 @@ never secrets.*/
                     });
                 self
             }
+            pub fn tenant_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tenant_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tenant_id: {e}")
+                    });
+                self
+            }
         }
 
         impl ::std::convert::TryFrom<ForwardAuthBody> for super::ForwardAuthBody {
@@ -7479,6 +7502,7 @@ never secrets.*/
                     allowed: value.allowed?,
                     role: value.role?,
                     subject: value.subject?,
+                    tenant_id: value.tenant_id?,
                 })
             }
         }
@@ -7489,6 +7513,7 @@ never secrets.*/
                     allowed: Ok(value.allowed),
                     role: Ok(value.role),
                     subject: Ok(value.subject),
+                    tenant_id: Ok(value.tenant_id),
                 }
             }
         }
@@ -13894,6 +13919,10 @@ never secrets.*/
                 ::std::string::String,
             >,
             sub: ::std::result::Result<::std::string::String, ::std::string::String>,
+            tid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             type_: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
 
@@ -13904,6 +13933,7 @@ never secrets.*/
                     permissions: Err("no value supplied for permissions".to_string()),
                     role: Ok(Default::default()),
                     sub: Err("no value supplied for sub".to_string()),
+                    tid: Ok(Default::default()),
                     type_: Err("no value supplied for type_".to_string()),
                 }
             }
@@ -13958,6 +13988,18 @@ never secrets.*/
                     });
                 self
             }
+            pub fn tid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tid: {e}")
+                    });
+                self
+            }
             pub fn type_<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -13982,6 +14024,7 @@ never secrets.*/
                     permissions: value.permissions?,
                     role: value.role?,
                     sub: value.sub?,
+                    tid: value.tid?,
                     type_: value.type_?,
                 })
             }
@@ -13994,6 +14037,7 @@ never secrets.*/
                     permissions: Ok(value.permissions),
                     role: Ok(value.role),
                     sub: Ok(value.sub),
+                    tid: Ok(value.tid),
                     type_: Ok(value.type_),
                 }
             }
@@ -16742,7 +16786,8 @@ let response = client.tenant_get()
     fn tenant_get(&self) -> builder::TenantGet<'_>;
     /**Delete a tenant
 
-Permanently deletes the tenant and all its memberships. The end-users stay in the app.
+Permanently deletes the tenant and all its memberships, revokes its pending invites and
+deletes the M2M clients bound to it. The end-users stay in the app.
 
 Sends a `DELETE` request to `/v1/apps/{app_id}/tenants/{tenant_id}`
 

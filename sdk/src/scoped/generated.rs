@@ -589,7 +589,8 @@ impl TenantsScope {
 
     /// Delete a tenant.
     ///
-    /// Permanently deletes the tenant and all its memberships. The end-users stay in the app.
+    /// Permanently deletes the tenant and all its memberships, revokes its pending invites and
+    /// deletes the M2M clients bound to it. The end-users stay in the app.
     ///
     /// Sends `DELETE /v1/apps/{app_id}/tenants/{tenant_id}` (`tenant_delete`).
     pub async fn delete(&self, tenant_id: uuid::Uuid) -> crate::Result<()> {

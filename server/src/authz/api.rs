@@ -65,12 +65,16 @@ pub struct VerifyPrincipal {
     #[oai(rename = "type")]
     #[serde(rename = "type")]
     pub principal_type: String,
-    /// Current role name (end-users).
+    /// Current role name (end-users); for a tenant token, the role held in its tenant now.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Current permissions: the role's (end-users) or the granted scopes (M2M).
     pub permissions: Vec<String>,
+    /// Tenant id, for a token issued into a tenant of the app.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
 }
 
 /// Result of `/verify`.
@@ -111,7 +115,7 @@ pub struct AuthorizeResponse {
     pub authorized: bool,
     /// Same as `authorized`.
     pub allowed: bool,
-    /// The end-user's current role.
+    /// The end-user's current role; for a tenant token, the role held in its tenant now.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -178,7 +182,7 @@ pub struct AuthorizeBatchResponse {
     /// Set when the token itself was refused (then every check is unauthorized).
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
-    /// The token's role (end-user tokens), when the token is valid.
+    /// The token's role (end-user tokens), when the token is valid; for a tenant token, the role held in its tenant now.
     #[oai(skip_serializing_if_is_none)]
     pub role: Option<String>,
 }
@@ -190,9 +194,12 @@ pub struct ForwardAuthBody {
     pub allowed: bool,
     /// The token's `sub`: account id or M2M client id.
     pub subject: String,
-    /// The end-user's role, when the token is an end-user's.
+    /// The end-user's role, when the token is an end-user's; for a tenant token, the role held in its tenant now.
     #[oai(skip_serializing_if_is_none)]
     pub role: Option<String>,
+    /// Tenant id, for a token issued into a tenant of the app.
+    #[oai(skip_serializing_if_is_none)]
+    pub tenant_id: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -209,6 +216,9 @@ pub enum ForwardAuthResponse {
         String,
         /// App id.
         #[oai(header = "X-Heimdall-App")]
+        String,
+        /// Tenant id of a tenant token (empty otherwise).
+        #[oai(header = "X-Heimdall-Tenant")]
         String,
     ),
 }
@@ -341,6 +351,7 @@ impl AuthzApi {
                     principal_type: p.claims.token_type.as_str().to_owned(),
                     role: p.role.clone(),
                     permissions: p.permissions.to_vec(),
+                    tid: p.claims.tid.map(|t| t.to_string()),
                 }),
             },
             Err(deny) => VerifyResponse { valid: false, error: Some(deny.code().into()), principal: None },
@@ -502,11 +513,18 @@ impl AuthzApi {
                 .into());
         }
         let role = p.role.clone().unwrap_or_default();
+        let tenant_id = p.claims.tid.map(|t| t.to_string());
         Ok(ForwardAuthResponse::Ok(
-            Json(ForwardAuthBody { allowed: true, subject: p.claims.sub.clone(), role: p.role.clone() }),
+            Json(ForwardAuthBody {
+                allowed: true,
+                subject: p.claims.sub.clone(),
+                role: p.role.clone(),
+                tenant_id: tenant_id.clone(),
+            }),
             p.claims.sub.clone(),
             role,
             app.id.to_string(),
+            tenant_id.unwrap_or_default(),
         ))
     }
 }
@@ -606,6 +624,7 @@ mod tests {
                 principal_type: "end_user".into(),
                 role: None,
                 permissions: vec!["posts.read".into()],
+                tid: None,
             }),
         };
         let invalid = VerifyResponse { valid: false, error: Some("TOKEN_INVALID".into()), principal: None };

@@ -99,7 +99,7 @@ pub struct SessionFacts {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub claims: Arc<AccessClaims>,
-    /// Current role name (end-users).
+    /// Current role name (end-users): the role held in the token's tenant for a tenant token.
     pub role: Option<String>,
     /// The role's current permissions (end-users) or the token's scopes still granted to the
     /// client (M2M).
@@ -123,8 +123,8 @@ pub struct Authz {
     sessions: TtlCache<Uuid, Arc<SessionFacts>>,
     roles: TtlCache<Uuid, (Uuid, Arc<Vec<String>>)>,
     /// The role each user holds now in a tenant, by (tenant, user), with the app it was loaded
-    /// for; `None` when they are not a member of an active tenant.
-    tenant_roles: TtlCache<(Uuid, Uuid), (Uuid, Option<Uuid>)>,
+    /// for: the role's id and name, `None` when they are not a member of an active tenant.
+    tenant_roles: TtlCache<(Uuid, Uuid), (Uuid, Option<(Uuid, Arc<str>)>)>,
     /// Whether a tenant is active, by tenant, with the app it was loaded for (M2M tokens).
     tenants_active: TtlCache<Uuid, (Uuid, bool)>,
     /// Revoked token ids, with when this instance learned of each (see `reload_revoked`).
@@ -275,14 +275,15 @@ impl Authz {
         app_id: Uuid,
         tenant_id: Uuid,
         user_id: Uuid,
-    ) -> Result<Option<Uuid>, Error> {
+    ) -> Result<Option<(Uuid, Arc<str>)>, Error> {
         let key = (tenant_id, user_id);
         if let Some((_, role)) = self.tenant_roles.get(&key).filter(|(a, _)| *a == app_id) {
             return Ok(role);
         }
-        let role =
-            Box::pin(tenants::service::current_role(state, app_id, tenant_id, user_id)).await?.map(|r| r.role_id);
-        self.tenant_roles.insert(key, (app_id, role));
+        let role = Box::pin(tenants::service::current_role(state, app_id, tenant_id, user_id))
+            .await?
+            .map(|r| (r.role_id, Arc::from(r.role_name)));
+        self.tenant_roles.insert(key, (app_id, role.clone()));
         Ok(role)
     }
 
@@ -323,19 +324,19 @@ impl Authz {
                 if facts.revoked || facts.expires_at <= clock::now() {
                     return Ok(Err(Deny::Revoked));
                 }
-                // A tenant token is decided by the role held in its tenant, as of now.
-                let role_id = match claims.tid {
+                // A tenant token is decided, and reported, by the role held in its tenant, as of now.
+                let (role_id, role) = match claims.tid {
                     Some(tid) => match self.tenant_role(state, app.id, tid, facts.user_id).await? {
-                        Some(role_id) => Some(role_id),
+                        Some((role_id, name)) => (Some(role_id), Some(name.to_string())),
                         None => return Ok(Err(Deny::TenantRevoked)),
                     },
-                    None => facts.role_id,
+                    None => (facts.role_id, facts.role_name.clone()),
                 };
                 let permissions = match role_id {
                     Some(role_id) => self.role_permissions(app.id, role_id).await?,
                     None => Arc::new(Vec::new()),
                 };
-                Ok(Ok(Principal { role: facts.role_name.clone(), permissions, claims }))
+                Ok(Ok(Principal { role, permissions, claims }))
             }
             TokenType::M2m => {
                 let client = state.clients.get(&claims.sub).await?;

@@ -155,6 +155,12 @@ pub async fn revoke(
     unit.commit().await
 }
 
+/// Revokes the pending invites into a tenant that is being deleted, inside the deletion's
+/// `unit` (its audit entry counts them); how many.
+pub async fn revoke_into_tenant(unit: &mut write::Unit, app_id: Uuid, tenant_id: Uuid) -> Result<u64, Error> {
+    Ok(store::revoke_into_tenant(unit.conn(), app_id, tenant_id, clock::now()).await?)
+}
+
 pub struct Acceptance {
     pub code: String,
     pub password: String,

@@ -81,6 +81,23 @@ pub(super) async fn revoke(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Ut
     Ok(())
 }
 
+/// Revokes the app's unrevoked invites into `tenant_id`; how many.
+pub(super) async fn revoke_into_tenant(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    tenant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let done = invite::Entity::update_many()
+        .col_expr(invite::Column::RevokedAt, Expr::value(now))
+        .filter(invite::Column::AppId.eq(app_id))
+        .filter(invite::Column::TenantId.eq(tenant_id))
+        .filter(invite::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// Claims one use of a live invite with a conditional update; false when it is revoked,
 /// expired or used up (exactly `max_uses` concurrent claims win).
 pub(super) async fn claim_use(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool, DbErr> {

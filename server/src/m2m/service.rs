@@ -181,6 +181,17 @@ pub async fn delete(
     unit.commit().await
 }
 
+/// Deletes the clients bound to a tenant that is being deleted, inside the deletion's `unit`
+/// (its audit entry counts them), and drops them from every instance's cache after the commit;
+/// how many.
+pub async fn delete_bound_to(unit: &mut write::Unit, app_id: Uuid, tenant_id: Uuid) -> Result<usize, Error> {
+    let ids = store::delete_bound_to(unit.conn(), app_id, tenant_id).await?;
+    for id in &ids {
+        unit.announce(Change::Client(*id));
+    }
+    Ok(ids.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{AdminPrincipal, Uuid, grantable};

@@ -2,7 +2,9 @@
 //! is globally unique and checked against the app by the caller).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::entity::m2m_client;
@@ -84,4 +86,21 @@ pub async fn update(
 pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     m2m_client::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
+}
+
+/// Deletes the app's clients bound to `tenant_id`; their row ids.
+pub async fn delete_bound_to(db: &impl ConnectionTrait, app_id: Uuid, tenant_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    use m2m_client::Column as C;
+    let ids: Vec<Uuid> = m2m_client::Entity::find()
+        .select_only()
+        .column(C::Id)
+        .filter(C::AppId.eq(app_id))
+        .filter(C::TenantId.eq(tenant_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !ids.is_empty() {
+        m2m_client::Entity::delete_many().filter(C::Id.is_in(ids.clone())).exec(db).await?;
+    }
+    Ok(ids)
 }

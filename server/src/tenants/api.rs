@@ -11,6 +11,7 @@ use poem_openapi::{
 };
 use uuid::Uuid;
 
+use super::removal;
 use super::service::{self, Member, Membership, NewTenant, TenantChanges};
 use crate::access::api::{AdminKey, authenticate};
 use crate::http::strict_json::StrictJson;
@@ -412,7 +413,8 @@ impl TenantsApi {
 
     /// Delete a tenant
     ///
-    /// Permanently deletes the tenant and all its memberships. The end-users stay in the app.
+    /// Permanently deletes the tenant and all its memberships, revokes its pending invites and
+    /// deletes the M2M clients bound to it. The end-users stay in the app.
     #[oai(
         path = "/v1/apps/:app_id/tenants/:tenant_id",
         method = "delete",
@@ -430,7 +432,7 @@ impl TenantsApi {
         tenant_id: Path<Uuid>,
     ) -> Result<NoContent, Errors<AdminWriteErrors>> {
         let principal = authenticate(&state, &auth).await?;
-        service::delete(&state, &principal, &crate::http::context::origin(req), app_id.0, tenant_id.0).await?;
+        removal::delete(&state, &principal, &crate::http::context::origin(req), app_id.0, tenant_id.0).await?;
         Ok(NoContent::NoContent)
     }
 

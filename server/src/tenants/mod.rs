@@ -5,5 +5,6 @@
 //! A tenant's rows are always read with its app: a tenant id from another app is `not found`.
 
 pub mod api;
+mod removal;
 pub mod service;
 mod store;

@@ -51,7 +51,7 @@ fn slug_taken(slug: &str) -> Error {
     Error::new(Code::TenantSlugTaken, format!("another tenant of this app has the slug '{slug}'"))
 }
 
-fn not_found() -> Error {
+pub(super) fn not_found() -> Error {
     Error::new(Code::TenantNotFound, "no tenant with this id in the app")
 }
 
@@ -177,28 +177,6 @@ pub async fn set_status(
     unit.announce(Change::Tenant(row.id));
     unit.commit().await?;
     Ok(row)
-}
-
-/// Deletes a tenant with all its memberships.
-pub async fn delete(
-    state: &AppState,
-    principal: &AdminPrincipal,
-    ctx: &Origin,
-    app_id: Uuid,
-    tenant_id: Uuid,
-) -> Result<(), Error> {
-    crate::access::admin::visible(state, principal, app_id, permissions::TENANT_WRITE).await?;
-    let mut unit = write::begin(&state.db, &state.bus).await?;
-    let row = store::find(unit.conn(), app_id, tenant_id).await?.ok_or_else(not_found)?;
-    store::delete(unit.conn(), app_id, tenant_id).await?;
-    unit.audit(
-        Entry::new(app_id, &principal.actor(), Action::TenantDeleted, ctx)
-            .resource("tenant", tenant_id)
-            .details(serde_json::json!({ "slug": row.slug })),
-    )
-    .await?;
-    unit.announce(Change::Tenant(tenant_id));
-    unit.commit().await
 }
 
 /// The tenant `tenant_id` of the app (404 `tenant_not_found` otherwise), for other domains that

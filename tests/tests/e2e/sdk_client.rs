@@ -319,3 +319,57 @@ async fn axum_adapter(authenticator: &Authenticator, token: &str) {
     assert_eq!(response.status().as_u16(), 401, "the Claims extractor needs the middleware");
     serving.abort();
 }
+
+db_test!(
+    async fn sdk_scopes_drive_tenants_members_and_tenant_tokens(server) {
+        let setup = app_with_user(&server, "orgs").await;
+        let heimdall = &setup.heimdall;
+        let admin = heimdall.app(setup.app.id);
+        admin.permissions().create(types::CreatePermission::builder().resource("docs").action("write")).await.unwrap();
+        admin.roles().create(types::CreateRole::builder().name("editor")).await.unwrap();
+        admin.roles().set_permissions("editor", ["docs.write"]).await.unwrap();
+        let ada = admin.end_users().list(ListParams::new()).await.unwrap().data.remove(0);
+
+        // Tenants and memberships through the app scope.
+        let tenants = admin.tenants();
+        let north = tenants.create(types::CreateTenant::builder().slug("north").display_name("North")).await.unwrap();
+        tenants.create(types::CreateTenant::builder().slug("south").display_name("South")).await.unwrap();
+        let member = tenants.member_set(north.id, ada.id, types::SetTenantMember::builder().role_name("editor")).await.unwrap();
+        assert_eq!(member.role_name.as_deref(), Some("editor"));
+        let listed: Vec<_> = tenants.stream(ListParams::new().limit(1)).try_collect().await.unwrap();
+        assert_eq!(listed.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>(), ["north", "south"]);
+        let members = tenants.members(north.id, ListParams::new()).await.unwrap();
+        assert_eq!(members.data.iter().map(|m| m.end_user_id).collect::<Vec<_>>(), [ada.id]);
+        let of_ada = tenants.list_for_user(ada.id, ListParams::new()).await.unwrap();
+        assert_eq!(of_ada.data.iter().map(|t| t.tenant.id).collect::<Vec<_>>(), [north.id]);
+
+        // Sign-in into the tenant, verified locally and by the server, then back out of it.
+        let orgs = heimdall.consumer("orgs");
+        let body = types::SigninRequest { identifier: "ada".into(), password: PASSWORD.into(), tenant_id: Some(north.id) };
+        let tokens = orgs.auth().signin_with(body).await.unwrap();
+        let claims = orgs.verify_token(&tokens.access_token).await.unwrap();
+        assert_eq!((claims.tid, claims.trole.as_deref()), (Some(north.id), Some("editor")));
+        let verdict = orgs.authz().verify(&tokens.access_token).await.unwrap();
+        let principal = verdict.principal.expect("a valid token has a principal");
+        assert_eq!((principal.role.as_deref(), principal.tid), (Some("editor"), Some(north.id.to_string())));
+        assert!(orgs.authz().authorize(&tokens.access_token, "docs.write").await.unwrap().authorized);
+        let as_ada = heimdall.with_credential(Credential::Bearer(tokens.access_token.clone())).unwrap();
+        let mine = as_ada.consumer("orgs").me().tenants(ListParams::new()).await.unwrap();
+        assert_eq!(mine.data.iter().map(|t| (t.slug.as_str(), t.current)).collect::<Vec<_>>(), [("north", true)]);
+        let app_wide = orgs
+            .auth()
+            .switch_tenant(types::SwitchTenantRequest { refresh_token: tokens.refresh_token.clone(), tenant_id: None })
+            .await
+            .unwrap();
+        assert_eq!(orgs.verify_token(&app_wide.access_token).await.unwrap().tid, None);
+
+        // Removing the member refuses the tenant token at once; a non-member is told why.
+        tenants.member_remove(north.id, ada.id).await.unwrap();
+        assert!(!orgs.authz().authorize(&tokens.access_token, "docs.write").await.unwrap().authorized);
+        let body = types::SigninRequest { identifier: "ada".into(), password: PASSWORD.into(), tenant_id: Some(north.id) };
+        let error = orgs.auth().signin_with(body).await.unwrap_err();
+        assert_eq!((error.status().map(|s| s.as_u16()), error.code()), (Some(403), Some("tenant_membership_required")));
+        tenants.delete(north.id).await.unwrap();
+        assert_eq!(tenants.get(north.id).await.unwrap_err().code(), Some("tenant_not_found"));
+    }
+);

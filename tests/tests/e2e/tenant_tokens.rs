@@ -90,7 +90,22 @@ db_test!(
         let r = app.post("/auth/signin", &json!({ "identifier": "ada", "password": "Wrong-Horse-42", "tenant_id": south })).await;
         r.expect_error(401, "invalid_credentials");
 
-        // Decisions use the tenant role.
+        // Decisions use, and report, the tenant role.
+        let verified = app.verify_token(&tokens.access).await;
+        let principal = &verified.expect(200)["principal"];
+        assert_eq!((principal["role"].as_str(), principal["tid"].as_str()), (Some("editor"), Some(&*north.to_string())));
+        let plain = app.verify_token(&app_tokens.access).await;
+        let principal = &plain.expect(200)["principal"];
+        assert_eq!((principal["role"].as_str(), principal.get("tid")), (Some("member"), None));
+        let request = server
+            .request(Method::GET, &app.path("/forward-auth?permission=docs.write"))
+            .header("authorization", format!("Bearer {}", tokens.access));
+        let forwarded = TestServer::send(request).await;
+        assert_eq!(forwarded.expect(200)["tenant_id"], north.to_string());
+        assert_eq!(forwarded.header("x-heimdall-role"), Some("editor"));
+        assert_eq!(forwarded.header("x-heimdall-tenant"), Some(&*north.to_string()));
+        let authorized = app.authorize(&tokens.access, "docs.write").await;
+        assert_eq!(authorized.expect(200)["role"], "editor");
         assert!(app.allows(&tokens.access, "docs.write").await);
         assert!(!app.allows(&app_tokens.access, "docs.write").await);
         assert_eq!(forward_status(&app, &tokens.access, "docs.write").await, 200);
@@ -300,8 +315,16 @@ db_test!(
         let r = server
             .post(&app.admin_path("/end-users/invites"), &json!({ "email": "zed@example.io", "tenant_id": south }))
             .await;
-        let code = r.expect(201)["code"].clone();
+        let created = r.expect(201).clone();
+        let code = created["code"].clone();
         server.delete(&app.admin_path(&format!("/tenants/{south}"))).await.expect(204);
+        // Deleting the tenant revoked its pending invite, and the audit entry counts it.
+        let listed = server.get(&app.admin_path("/end-users/invites")).await;
+        let listed = listed.expect(200)["data"].as_array().unwrap().clone();
+        let revoked = listed.iter().find(|i| i["id"] == created["id"]).expect("the invite stays listed");
+        assert!(revoked["revoked_at"].is_string(), "{revoked}");
+        let deleted = app.audit("tenant.deleted").await;
+        assert_eq!((deleted[0]["details"]["invites_revoked"].as_u64(), deleted[0]["details"]["clients_deleted"].as_u64()), (Some(1), Some(0)));
         app.post("/auth/accept-invite", &json!({ "code": code, "password": PASSWORD })).await.expect_error(410, "invite_unusable");
         let r = app.post("/auth/signin", &json!({ "identifier": "zed", "password": PASSWORD })).await;
         r.expect_error(401, "invalid_credentials");
@@ -345,8 +368,14 @@ db_test!(
         app.client_token(&client, None).await.expect(403);
         server.patch(&status, &json!({ "status": "active" })).await.expect(200);
         assert!(app.allows(&token, "docs.read").await);
+        // Deleting the tenant deletes the clients bound to it (the app-wide one stays), at once.
         server.delete(&app.admin_path(&format!("/tenants/{north}"))).await.expect(204);
-        assert_eq!(app.verify_error(&token).await, "TENANT_REVOKED");
+        assert_eq!(app.verify_error(&token).await, "CLIENT_INACTIVE");
+        server.get(&app.admin_path(&format!("/credentials/{}", client.id))).await.expect(404);
+        app.client_token(&client, None).await.expect(401);
+        assert!(app.allows(&app.m2m_token(&unbound).await, "docs.read").await);
+        let deleted = app.audit("tenant.deleted").await;
+        assert_eq!(deleted[0]["details"]["clients_deleted"].as_u64(), Some(1));
     }
 );
 
