@@ -10,10 +10,10 @@
 
 use std::sync::LazyLock;
 
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use aws_lc_rs::signature::ParsedPublicKey;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use heimdall_server::{
-    keys::crypto::{MasterKey, Signer, generate_sealed},
+    keys::crypto::{MasterKey, Signer, SigningAlg, generate_sealed},
     tokens::{AccessClaims, LEEWAY_SECS, TokenError, Unverified, expired},
 };
 use libfuzzer_sys::fuzz_target;
@@ -32,12 +32,9 @@ struct Ring {
 /// One RSA key per process: generation takes a fraction of a second.
 static RING: LazyLock<Ring> = LazyLock::new(|| {
     let master = MasterKey::new(&[7; 32]);
-    let sealed = generate_sealed(&master).expect("key generation");
-    let signer = Signer::open(&master, &sealed.kid, &sealed.private_key_enc).expect("sealed key opens");
-    let (n, e) = (URL_SAFE_NO_PAD.decode(&sealed.n).unwrap(), URL_SAFE_NO_PAD.decode(&sealed.e).unwrap());
-    let public = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
-        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-        .expect("public key parses");
+    let sealed = generate_sealed(&master, SigningAlg::Rs256).expect("key generation");
+    let signer = Signer::open(&master, &sealed.kid, SigningAlg::Rs256, &sealed.private_key_enc).expect("sealed key opens");
+    let public = sealed.public.parse(SigningAlg::Rs256).expect("public key parses");
     Ring { signer, public }
 });
 
@@ -47,7 +44,7 @@ fn verify(token: &str) -> Result<AccessClaims, TokenError> {
     if unverified.kid() != KID {
         return Err(TokenError::UnknownKid);
     }
-    unverified.check(&RING.public, |iss| iss == ISSUER, AUDIENCE, NOW)
+    unverified.check(SigningAlg::Rs256, &RING.public, |iss| iss == ISSUER, AUDIENCE, NOW)
 }
 
 fn sign(header: &[u8], claims: &[u8]) -> String {

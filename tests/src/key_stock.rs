@@ -10,7 +10,7 @@
 use std::sync::{LazyLock, OnceLock};
 
 use heimdall_server::{
-    keys::crypto::{MasterKey, SealedKey, generate_sealed},
+    keys::crypto::{MasterKey, SealedKey, SigningAlg, generate_sealed},
     secrets,
 };
 use sea_orm::DatabaseConnection;
@@ -37,7 +37,7 @@ fn stock() -> &'static [SealedKey] {
                     scope.spawn(move || {
                         (t..STOCK_SIZE)
                             .step_by(threads)
-                            .map(|_| generate_sealed(master).expect("RSA key generation"))
+                            .map(|_| generate_sealed(master, SigningAlg::Rs256).expect("RSA key generation"))
                             .collect::<Vec<_>>()
                     })
                 })

@@ -200,12 +200,12 @@ impl<'a> ConsumerApp<'a> {
     }
 
     /// Verifies an access token the way a resource server does, without Heimdall's code: the
-    /// app's JWKS over HTTP, then RS256 with the issuer `<base>/<slug>` and the audience `<slug>`.
+    /// app's JWKS over HTTP, then the algorithm the key names (RS256, ES256 or EdDSA, which the
+    /// header must agree with) with the issuer `<base>/<slug>` and the audience `<slug>`.
     /// Returns the claims.
     pub async fn verify_offline(&self, token: &str) -> Value {
-        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
         let header = jsonwebtoken::decode_header(token).expect("JWT header");
-        assert_eq!(header.alg, Algorithm::RS256);
         let kid = header.kid.expect("kid");
         let jwks = self.server.get_public(&self.path("/.well-known/jwks.json")).await;
         let jwk = jwks.expect(200)["keys"]
@@ -215,9 +215,12 @@ impl<'a> ConsumerApp<'a> {
             .find(|k| k["kid"] == kid.as_str())
             .unwrap_or_else(|| panic!("kid {kid} is not published: {jwks}"))
             .clone();
-        let key =
-            DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).expect("RSA key");
-        let mut validation = Validation::new(Algorithm::RS256);
+        let alg: jsonwebtoken::Algorithm =
+            jwk["alg"].as_str().expect("the JWK names its alg").parse().expect("known alg");
+        assert_eq!(header.alg, alg, "the token's alg is its key's");
+        let jwk: Jwk = serde_json::from_value(jwk).expect("a JWK");
+        let key = DecodingKey::from_jwk(&jwk).expect("a public key");
+        let mut validation = Validation::new(alg);
         validation.set_issuer(&[format!("{}/{}", self.server.base, self.slug)]);
         validation.set_audience(&[self.slug]);
         jsonwebtoken::decode::<Value>(token, &key, &validation).expect("token verifies against the JWKS").claims

@@ -3,7 +3,7 @@
 //! [`JwksVerifier`] checks a token the way the Node SDK's `scope.verifyToken` does (API contract
 //! §8), without a round trip to Heimdall for each token:
 //!
-//! 1. the header's `alg` must be in the allow-list (RS256 by default), *before* any key lookup;
+//! 1. the header's `alg` must be in the allow-list (RS256, ES256 and EdDSA by default), *before* any key lookup;
 //! 2. the header must name a `kid`, and the app's JWKS must hold a key with that id whose `kty`,
 //!    `alg`, `use` and `key_ops` fit the algorithm;
 //! 3. the signature must verify with that key;

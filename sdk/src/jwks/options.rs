@@ -37,7 +37,7 @@ impl Default for VerifierOptions {
             negative_ttl: Duration::from_secs(5),
             fetch_timeout: Duration::from_secs(5),
             leeway: Duration::from_secs(5),
-            algorithms: vec![Algorithm::RS256],
+            algorithms: vec![Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA],
             issuers: None,
             extra_issuers: Vec::new(),
             audience: None,
@@ -99,7 +99,9 @@ impl VerifierOptions {
         self
     }
 
-    /// The allowed signature algorithms. Default `[RS256]`, the only one Heimdall signs with.
+    /// The allowed signature algorithms. Default `[RS256, ES256, EdDSA]`, the ones Heimdall signs
+    /// with (per app); narrow it to the one your app uses. Whatever is allowed, a token is only
+    /// ever verified with the algorithm its key names in the JWKS.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algorithms.into_iter().collect();
         self

@@ -17,7 +17,9 @@ use crate::error::Error;
 struct Inner {
     issuers: Vec<String>,
     audience: String,
-    validation: Validation,
+    /// One validation per allowed algorithm: jsonwebtoken checks every algorithm of a
+    /// validation against the key's family, so a token is validated with its own algorithm only.
+    validations: Vec<(jsonwebtoken::Algorithm, Validation)>,
     keys: KeyCache,
 }
 
@@ -76,23 +78,24 @@ impl JwksVerifierBuilder {
         if options.algorithms.is_empty() {
             return Err(Error::Config("the verifier needs at least one allowed algorithm".into()));
         }
-        // jsonwebtoken checks every allowed algorithm against the key's family, so a mixed list
-        // (RS256 with ES256) would refuse every token.
-        if options.algorithms.iter().any(|a| a.family() != options.algorithms[0].family()) {
-            return Err(Error::Config("the allowed algorithms must all be of one key type (RSA, EC or EdDSA)".into()));
-        }
         let mut issuers = options.issuers.clone().unwrap_or_else(|| vec![format!("{origin}/{}", self.app_slug)]);
         issuers.extend(options.extra_issuers.iter().cloned());
         let audience = options.audience.clone().unwrap_or_else(|| self.app_slug.clone());
 
-        let mut validation = Validation::new(options.algorithms[0]);
-        validation.algorithms = options.algorithms.clone();
-        validation.leeway = options.leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_issuer(&issuers);
-        validation.set_audience(&[&audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let validations = options
+            .algorithms
+            .iter()
+            .map(|alg| {
+                let mut validation = Validation::new(*alg);
+                validation.leeway = options.leeway.as_secs();
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                validation.set_issuer(&issuers);
+                validation.set_audience(&[&audience]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+                (*alg, validation)
+            })
+            .collect();
 
         let http = match self.http {
             Some(http) => http,
@@ -104,7 +107,7 @@ impl JwksVerifierBuilder {
         };
         let jwks_url = format!("{origin}/{}/v1/.well-known/jwks.json", progenitor_client::encode_path(&self.app_slug));
         Ok(JwksVerifier {
-            inner: Arc::new(Inner { issuers, audience, validation, keys: KeyCache::new(jwks_url, http, options) }),
+            inner: Arc::new(Inner { issuers, audience, validations, keys: KeyCache::new(jwks_url, http, options) }),
         })
     }
 }
@@ -147,20 +150,19 @@ impl JwksVerifier {
     pub async fn verify_as<C: DeserializeOwned>(&self, token: &str) -> Result<C, VerifyError> {
         let token = token.trim();
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid(InvalidToken::Malformed))?;
-        if !self.inner.validation.algorithms.contains(&header.alg) {
+        let Some((_, validation)) = self.inner.validations.iter().find(|(alg, _)| *alg == header.alg) else {
             return Err(VerifyError::Invalid(InvalidToken::DisallowedAlgorithm));
-        }
+        };
         let kid = header.kid.ok_or(VerifyError::Invalid(InvalidToken::MissingKeyId))?;
         let set = self.inner.keys.key_set_for(&kid, header.alg).await?;
         let key = set.find(&kid, header.alg).ok_or_else(|| VerifyError::KeyNotFound { kid: kid.clone() })?;
-        match jsonwebtoken::decode::<C>(token, &key.decoding, &self.inner.validation) {
+        match jsonwebtoken::decode::<C>(token, &key.decoding, validation) {
             Ok(data) => Ok(data.claims),
             // `decode` deserialises the claims before validating them, so a token without
             // `iss` fails as malformed `C` before it can fail as an issuer mismatch. Validate
             // without a target type to report the more specific error (failure path only).
             Err(e) if matches!(e.kind(), ErrorKind::Json(_)) => {
-                let validated =
-                    jsonwebtoken::decode::<serde::de::IgnoredAny>(token, &key.decoding, &self.inner.validation);
+                let validated = jsonwebtoken::decode::<serde::de::IgnoredAny>(token, &key.decoding, validation);
                 Err(claims_error(validated.err().map_or_else(|| e.into_kind(), |v| v.into_kind())))
             }
             Err(e) => Err(claims_error(e.into_kind())),
@@ -211,11 +213,13 @@ mod tests {
     }
 
     #[test]
-    fn algorithms_of_different_key_types_are_refused_at_build() {
+    fn algorithms_of_different_key_types_may_be_allowed_together() {
         let mixed = JwksVerifier::builder("http://127.0.0.1:1", "acme")
-            .configure(|o| o.algorithms([Algorithm::RS256, Algorithm::ES256]))
+            .configure(|o| o.algorithms([Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA]))
             .build();
-        assert!(matches!(mixed, Err(Error::Config(_))));
+        assert!(mixed.is_ok());
+        let none = JwksVerifier::builder("http://127.0.0.1:1", "acme").configure(|o| o.algorithms([])).build();
+        assert!(matches!(none, Err(Error::Config(_))));
         let rsa = JwksVerifier::builder("http://127.0.0.1:1", "acme")
             .configure(|o| o.algorithms([Algorithm::RS256, Algorithm::PS256]))
             .build();

@@ -133,4 +133,12 @@ impl SigningKeysScope {
         let request = self.app.heimdall.client().signing_key_rotate().app_id(self.app.app_id);
         ok(request.immediate(true).send().await)
     }
+
+    /// Rotates to a key of another algorithm (`ES256`, `EdDSA` or `RS256`), which the app keeps
+    /// for later rotations. Scheduled like [`rotate`](Self::rotate): tokens of the old key keep
+    /// verifying through the overlap.
+    pub async fn rotate_to(&self, alg: types::SigningAlgorithm) -> Result<types::SigningKeyList> {
+        let request = self.app.heimdall.client().signing_key_rotate().app_id(self.app.app_id);
+        ok(request.alg(alg).send().await)
+    }
 }

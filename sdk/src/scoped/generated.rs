@@ -1827,7 +1827,7 @@ impl SigningKeysScope {
     ///
     /// Sends `POST /v1/apps/{app_id}/signing-keys/rotate` (`signing_key_rotate`).
     ///
-    /// Not taken here: `immediate`; set it on the generated builder,
+    /// Not taken here: `immediate`, `alg`; set it on the generated builder,
     /// `heimdall.client().signing_key_rotate()`.
     pub async fn rotate(&self) -> crate::Result<crate::types::SigningKeyList> {
         super::ok(
@@ -1846,7 +1846,8 @@ impl SigningKeysScope {
 impl super::ConsumerScope {
     /// App JSON Web Key Set.
     ///
-    /// Public keys that verify the app's RS256 tokens. A key is published here before it signs
+    /// Public keys that verify the app's tokens (RS256, ES256 or EdDSA, each key naming its
+    /// `alg`). A key is published here before it signs
     /// anything and stays after retirement until its tokens have expired. Also served under a
     /// former slug for 30 days after a rename. Always a direct 200, never a redirect.
     ///

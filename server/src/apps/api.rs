@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::service::{self, AppChanges, NewApp};
 use crate::access::api::{AdminKey, authenticate};
 use crate::http::strict_json::StrictJson;
+use crate::keys::api::SigningAlgorithm;
 use crate::tags::ApiTags;
 use crate::{
     created_response,
@@ -82,6 +83,9 @@ pub struct App {
     pub created_at: DateTime<Utc>,
     /// When the app last changed.
     pub updated_at: DateTime<Utc>,
+    /// The algorithm of the app's keys: new ones (rotations) get it; its tokens are signed with
+    /// the current key's.
+    pub signing_alg: SigningAlgorithm,
 }
 
 impl poem_openapi::types::Example for App {
@@ -96,6 +100,7 @@ impl poem_openapi::types::Example for App {
             created_by: "0193a3ef-0000-7000-8000-000000000002".into(),
             created_at: "2026-11-23T10:00:00Z".parse().unwrap(),
             updated_at: "2026-11-23T10:00:00Z".parse().unwrap(),
+            signing_alg: SigningAlgorithm::Rs256,
         }
     }
 }
@@ -112,6 +117,7 @@ impl From<app::Model> for App {
             created_by: m.created_by,
             created_at: m.created_at,
             updated_at: m.updated_at,
+            signing_alg: m.signing_alg.into(),
         }
     }
 }
@@ -133,11 +139,20 @@ pub struct CreateApp {
     /// Initial metadata object.
     #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
+    /// The algorithm the app's tokens are signed with (default `RS256`); a rotation may change it.
+    #[oai(nullable)]
+    pub signing_alg: Option<SigningAlgorithm>,
 }
 
 impl poem_openapi::types::Example for CreateApp {
     fn example() -> Self {
-        CreateApp { display_name: "Acme".into(), slug: "acme".into(), workspace_id: None, metadata: None }
+        CreateApp {
+            display_name: "Acme".into(),
+            slug: "acme".into(),
+            workspace_id: None,
+            metadata: None,
+            signing_alg: None,
+        }
     }
 }
 
@@ -236,6 +251,7 @@ impl AppsApi {
                     slug: body.slug.clone(),
                     workspace_id: body.workspace_id,
                     metadata: body.metadata.clone().map(|m| serde_json::to_value(m).expect("json")),
+                    signing_alg: body.signing_alg.map(Into::into).unwrap_or_default(),
                 };
                 service::create(&state, &principal, &ctx, new).await.map(App::from)
             })

@@ -9,6 +9,7 @@ use crate::access::AdminPrincipal;
 use crate::access::Origin;
 use crate::audit::Action;
 use crate::entity::app::AppStatus;
+use crate::entity::signing_key::SigningAlg;
 use crate::error::Code;
 use crate::{
     audit::Entry, auth_config::AuthConfig, clock, coherence::Change, entity::app, error::Error, state::AppState, write,
@@ -30,6 +31,8 @@ pub struct NewApp {
     pub slug: String,
     pub workspace_id: Option<Uuid>,
     pub metadata: Option<serde_json::Value>,
+    /// The algorithm of the app's keys (RS256 unless asked).
+    pub signing_alg: SigningAlg,
 }
 
 #[derive(Default)]
@@ -73,7 +76,7 @@ pub async fn create(
     let display_name = Error::check_name("display_name", &new.display_name)?;
     let metadata = new.metadata.unwrap_or_else(|| serde_json::json!({}));
     // Claimed before the transaction: key generation must never run under a database lock.
-    let key = state.keys.claim().await?;
+    let key = state.keys.claim(new.signing_alg).await?;
     let result = async {
         let now = clock::now();
         let mut unit = write::begin(&state.db, &state.bus).await?;
@@ -91,6 +94,7 @@ pub async fn create(
             created_at: now,
             updated_at: now,
             keys_rotated_at: now,
+            signing_alg: new.signing_alg,
         };
         let model = store::insert(unit.conn(), row).await?.ok_or_else(|| slug_taken(slug.as_str()))?;
         let config = serde_json::to_value(AuthConfig::default()).expect("config serializes");
@@ -222,11 +226,13 @@ pub async fn rotate_key(
     ctx: &Origin,
     app_id: Uuid,
     immediate: bool,
+    alg: Option<SigningAlg>,
 ) -> Result<crate::entity::signing_key::Model, Error> {
     let app = visible(state, principal, app_id, crate::permissions::SIGNING_KEY_ROTATE).await?;
     let entry = Entry::new(app_id, &principal.actor(), Action::SigningKeyRotated, ctx);
+    let alg = alg.unwrap_or(app.signing_alg);
     // The rotation announces the app's change after its commit.
-    let rotation = state.keys.rotate(app_id, app.keys_rotated_at, immediate, entry).await?.ok_or_else(|| {
+    let rotation = state.keys.rotate(app_id, app.keys_rotated_at, immediate, alg, entry).await?.ok_or_else(|| {
         Error::new(Code::RotationInProgress, "another rotation of this app's key just happened; retry")
     })?;
     Ok(rotation.new_key)

@@ -150,6 +150,7 @@ pub async fn insert(db: &impl ConnectionTrait, m: app::Model) -> Result<Option<a
         created_at: Set(m.created_at),
         updated_at: Set(m.updated_at),
         keys_rotated_at: Set(m.keys_rotated_at),
+        signing_alg: Set(m.signing_alg),
     }
     .insert(db)
     .await;

@@ -17,6 +17,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub keys_rotated_at: DateTimeUtc,
+    /// The algorithm the app's next keys get (creation, rotations).
+    pub signing_alg: super::signing_key::SigningAlg,
 }
 
 /// An app's lifecycle state, stored as its lowercase name.

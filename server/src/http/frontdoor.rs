@@ -267,6 +267,12 @@ fn unreadable_body(err: &poem::Error) -> Option<(String, Option<String>)> {
     if let Some(wrong) = err.downcast_ref::<WrongShape>() {
         return Some((wrong.to_string(), (!wrong.field.is_empty()).then(|| wrong.field.clone())));
     }
+    // A parameter of the wrong type or outside its enumeration: name it, not the parser's chain.
+    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        tracing::debug!(reason = %param.reason, parameter = param.name, "request parameter refused");
+        let message = format!("parameter `{}` has a value it cannot take (see its schema)", param.name);
+        return Some((message, Some(param.name.to_owned())));
+    }
     let reason = &err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>()?.reason;
     tracing::debug!(%reason, "request body refused");
     Some(describe_unreadable_body(reason))

@@ -14,13 +14,12 @@ use std::{
     time::Duration,
 };
 
-use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use aws_lc_rs::signature::ParsedPublicKey;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::crypto::{MasterKey, SealedKey, Signer, generate_sealed};
+use super::crypto::{MasterKey, SealedKey, Signer, SigningAlg, generate_sealed};
 use super::store;
 use crate::audit::Action;
 use crate::{
@@ -40,16 +39,12 @@ const KEY_SET_TTL: chrono::Duration = chrono::Duration::seconds(60);
 /// One published key of an app, parsed for use.
 pub struct LiveKey {
     pub kid: String,
+    /// The key's algorithm: tokens under this key are verified with it, whatever their header.
+    pub alg: SigningAlg,
     pub activates_at: DateTime<Utc>,
-    /// The public half, parsed once: RS256 verification without per-token key setup.
+    /// The public half, parsed once for `alg`: verification without per-token key setup.
     pub verifier: Arc<ParsedPublicKey>,
     pub signer: Arc<Signer>,
-}
-
-/// Parses a JWK's `n` and `e` (base64url) into a verification key for RS256.
-fn parse_public(n: &str, e: &str) -> anyhow::Result<ParsedPublicKey> {
-    let (n, e) = (URL_SAFE_NO_PAD.decode(n)?, URL_SAFE_NO_PAD.decode(e)?);
-    Ok(RsaPublicKeyComponents { n: &n[..], e: &e[..] }.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)?)
 }
 
 /// An app's published keys and its serialized JWKS.
@@ -70,6 +65,17 @@ impl KeySet {
 
     pub fn find(&self, kid: &str) -> Option<&LiveKey> {
         self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// The algorithms of the published keys, the one signing at `now` first, each once.
+    pub fn algorithms(&self, now: DateTime<Utc>) -> Vec<SigningAlg> {
+        let mut out: Vec<SigningAlg> = self.current(now).map(|k| k.alg).into_iter().collect();
+        for key in &self.keys {
+            if !out.contains(&key.alg) {
+                out.push(key.alg);
+            }
+        }
+        out
     }
 }
 
@@ -165,21 +171,20 @@ impl KeyRing {
             if let Some(exp) = row.expires_at {
                 valid_until = valid_until.min(exp);
             }
+            let public = store::public_jwk(&row);
             let (signer, verifier) = match previous.and_then(|set| set.find(&row.kid)) {
                 Some(known) => (known.signer.clone(), known.verifier.clone()),
                 None => (
-                    Arc::new(Signer::open(&self.master, &row.kid, &row.private_key_enc)?),
+                    Arc::new(Signer::open(&self.master, &row.kid, row.alg, &row.private_key_enc)?),
                     Arc::new(
-                        parse_public(&row.jwk_n, &row.jwk_e)
+                        public
+                            .parse(row.alg)
                             .map_err(|e| Error::internal(format_args!("bad public key {}: {e}", row.kid)))?,
                     ),
                 ),
             };
-            jwks.push(serde_json::json!({
-                "kty": "RSA", "use": "sig", "alg": "RS256",
-                "kid": row.kid, "n": row.jwk_n, "e": row.jwk_e,
-            }));
-            keys.push(LiveKey { kid: row.kid, activates_at: row.activates_at, verifier, signer });
+            jwks.push(public.to_jwk(&row.kid, row.alg));
+            keys.push(LiveKey { kid: row.kid, alg: row.alg, activates_at: row.activates_at, verifier, signer });
         }
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks })).expect("json").into();
         Ok(KeySet { valid_until, keys, jwks })
@@ -201,9 +206,15 @@ impl KeyRing {
         self.cache.write().expect("key cache").clear();
     }
 
-    /// A new sealed key: from the pool when one is there, generated on a blocking thread
-    /// otherwise.
-    pub async fn claim(&self) -> Result<SealedKey, Error> {
+    /// A new sealed key for `alg`. RSA keys come from the pool when one is there and are
+    /// generated on a blocking thread otherwise; P-256 and Ed25519 keys take microseconds, so
+    /// they are made on the spot (no pool).
+    pub async fn claim(&self, alg: SigningAlg) -> Result<SealedKey, Error> {
+        if alg != SigningAlg::Rs256 {
+            let key = generate_sealed(&self.master, alg).map_err(Error::internal)?;
+            self.metrics.event("signing_key_generated");
+            return Ok(key);
+        }
         let taken = store::pool_take(&self.db).await?;
         self.refill.notify_one();
         match taken {
@@ -212,7 +223,8 @@ impl KeyRing {
         }
     }
 
-    /// Puts an unused claimed key back (e.g. when the app creation that claimed it failed).
+    /// Puts an unused claimed key back (e.g. when the app creation that claimed it failed); only
+    /// RSA keys are pooled, the others are simply dropped.
     pub async fn give_back(&self, key: &SealedKey) {
         if let Err(e) = store::pool_put(&self.db, std::slice::from_ref(key), clock::now()).await {
             tracing::warn!(error = %e, "could not return a key to the pool");
@@ -221,7 +233,9 @@ impl KeyRing {
 
     async fn generate(&self) -> Result<SealedKey, Error> {
         let master = self.master.clone();
-        let key = tokio::task::spawn_blocking(move || generate_sealed(&master)).await.map_err(Error::internal)??;
+        let key = tokio::task::spawn_blocking(move || generate_sealed(&master, SigningAlg::Rs256))
+            .await
+            .map_err(Error::internal)??;
         self.metrics.event("signing_key_generated");
         Ok(key)
     }
@@ -238,24 +252,26 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Adds a successor key. It is published at once and signs after the publish lead (or at
+    /// Adds a successor key with algorithm `alg`, which becomes the app's algorithm for later
+    /// keys too. It is published at once and signs after the publish lead (or at
     /// once when `immediate`, which also withdraws every older key: the emergency path after a
     /// key compromise). Older keys stay published for the overlap after the successor takes
-    /// over. `audit` is written in the same write unit, and the app's change is announced after
-    /// the commit. Returns `None` when a concurrent rotation
-    /// of the same app won.
+    /// over, and verify their tokens with their own algorithm. `audit` is written in the same
+    /// write unit, and the app's change is announced after the commit. Returns `None` when a
+    /// concurrent rotation of the same app won.
     pub async fn rotate(
         &self,
         app_id: Uuid,
         seen_rotated_at: DateTime<Utc>,
         immediate: bool,
+        alg: SigningAlg,
         audit: audit::Entry,
     ) -> Result<Option<Rotation>, Error> {
-        let key = self.claim().await?;
+        let key = self.claim(alg).await?;
         let now = clock::now();
         let activates_at = if immediate { now } else { now + chrono_duration(self.policy.publish_lead) };
         let mut unit = write::begin(&self.db, &self.bus).await?;
-        if !store::claim_rotation(unit.conn(), app_id, seen_rotated_at, now).await? {
+        if !store::claim_rotation(unit.conn(), app_id, seen_rotated_at, now, alg).await? {
             unit.commit_unaudited("a concurrent rotation won: nothing was written").await?;
             self.give_back(&key).await;
             return Ok(None);
@@ -267,9 +283,9 @@ impl KeyRing {
             store::revoke_all_but(unit.conn(), app_id, new_key.id, now).await?;
         }
         unit.audit(
-            audit
-                .resource("signing_key", &new_key.kid)
-                .details(serde_json::json!({ "activates_at": activates_at, "immediate": immediate })),
+            audit.resource("signing_key", &new_key.kid).details(
+                serde_json::json!({ "activates_at": activates_at, "immediate": immediate, "alg": alg.as_str() }),
+            ),
         )
         .await?;
         unit.announce(Change::App(app_id));
@@ -314,9 +330,9 @@ impl KeyRing {
         let now = clock::now();
         let cutoff = now - chrono_duration(self.policy.rotation_period);
         let mut rotated = Vec::new();
-        for (app_id, seen) in store::due_for_rotation(&self.db, cutoff, 100).await? {
+        for (app_id, seen, alg) in store::due_for_rotation(&self.db, cutoff, 100).await? {
             let entry = audit::Entry::system(app_id, Action::SigningKeyRotated);
-            if self.rotate(app_id, seen, false, entry).await?.is_some() {
+            if self.rotate(app_id, seen, false, alg, entry).await?.is_some() {
                 rotated.push(app_id);
             }
         }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::crypto::SealedKey;
+use super::crypto::{PublicJwk, SealedKey, SigningAlg};
 use crate::{
     db,
     entity::{app, key_pool, server_meta, signing_key},
@@ -18,15 +18,23 @@ pub async fn pool_size(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr>
     key_pool::Entity::find().count(db).await
 }
 
-/// Adds sealed keys to the pool (also how tests and the bench pre-fill it), 500 rows per
-/// statement to stay far below SQLite's bound-parameter limit.
+/// Adds sealed RSA keys to the pool (also how tests and the bench pre-fill it), 500 rows per
+/// statement to stay far below SQLite's bound-parameter limit. Only RSA keys are pooled (the
+/// others take microseconds to make); any other key is skipped.
 pub async fn pool_put(db: &impl ConnectionTrait, keys: &[SealedKey], now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
-    for chunk in keys.chunks(500) {
-        let rows = chunk.iter().map(|key| key_pool::ActiveModel {
+    let rsa: Vec<_> = keys
+        .iter()
+        .filter_map(|key| match &key.public {
+            PublicJwk::Rsa { n, e } if key.alg == SigningAlg::Rs256 => Some((key, n, e)),
+            _ => None,
+        })
+        .collect();
+    for chunk in rsa.chunks(500) {
+        let rows = chunk.iter().map(|(key, n, e)| key_pool::ActiveModel {
             id: Set(Uuid::now_v7()),
             kid: Set(key.kid.clone()),
-            jwk_n: Set(key.n.clone()),
-            jwk_e: Set(key.e.clone()),
+            jwk_n: Set((*n).clone()),
+            jwk_e: Set((*e).clone()),
             private_key_enc: Set(key.private_key_enc.clone()),
             created_at: Set(now),
         });
@@ -54,8 +62,8 @@ pub async fn pool_take(db: &impl ConnectionTrait) -> Result<Option<SealedKey>, s
     let taken = take_oldest().exec_with_returning(db).await?;
     Ok(taken.into_iter().next().map(|row| SealedKey {
         kid: row.kid,
-        n: row.jwk_n,
-        e: row.jwk_e,
+        alg: SigningAlg::Rs256,
+        public: PublicJwk::Rsa { n: row.jwk_n, e: row.jwk_e },
         private_key_enc: row.private_key_enc,
     }))
 }
@@ -67,12 +75,20 @@ pub async fn insert(
     now: DateTime<Utc>,
     activates_at: DateTime<Utc>,
 ) -> Result<signing_key::Model, sea_orm::DbErr> {
+    let (n, e, x, y) = match &key.public {
+        PublicJwk::Rsa { n, e } => (n.clone(), e.clone(), None, None),
+        PublicJwk::Ec { x, y } => (String::new(), String::new(), Some(x.clone()), Some(y.clone())),
+        PublicJwk::Okp { x } => (String::new(), String::new(), Some(x.clone()), None),
+    };
     signing_key::ActiveModel {
         id: Set(Uuid::now_v7()),
         app_id: Set(app_id),
         kid: Set(key.kid.clone()),
-        jwk_n: Set(key.n.clone()),
-        jwk_e: Set(key.e.clone()),
+        alg: Set(key.alg),
+        jwk_n: Set(n),
+        jwk_e: Set(e),
+        jwk_x: Set(x),
+        jwk_y: Set(y),
         private_key_enc: Set(key.private_key_enc.clone()),
         created_at: Set(now),
         activates_at: Set(activates_at),
@@ -82,6 +98,16 @@ pub async fn insert(
     }
     .insert(db)
     .await
+}
+
+/// The public half of a stored key, as its algorithm publishes it.
+pub fn public_jwk(row: &signing_key::Model) -> PublicJwk {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match row.alg {
+        SigningAlg::Rs256 => PublicJwk::Rsa { n: row.jwk_n.clone(), e: row.jwk_e.clone() },
+        SigningAlg::Es256 => PublicJwk::Ec { x: text(&row.jwk_x), y: text(&row.jwk_y) },
+        SigningAlg::EdDsa => PublicJwk::Okp { x: text(&row.jwk_x) },
+    }
 }
 
 /// Every key of the app that may still be published (not revoked, not expired).
@@ -149,15 +175,17 @@ pub async fn revoke_all_but(
 }
 
 /// Compare-and-set of `apps.keys_rotated_at`: the guard that lets exactly one of several
-/// concurrent rotations (across instances) win.
+/// concurrent rotations (across instances) win. The winner also sets the app's algorithm.
 pub async fn claim_rotation(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     seen: DateTime<Utc>,
     now: DateTime<Utc>,
+    alg: SigningAlg,
 ) -> Result<bool, sea_orm::DbErr> {
     let res = app::Entity::update_many()
         .col_expr(app::Column::KeysRotatedAt, Expr::value(now))
+        .col_expr(app::Column::SigningAlg, Expr::value(alg.as_str()))
         .filter(app::Column::Id.eq(app_id))
         .filter(app::Column::KeysRotatedAt.eq(seen))
         .exec(db)
@@ -165,16 +193,17 @@ pub async fn claim_rotation(
     Ok(res.rows_affected == 1)
 }
 
-/// Apps whose last rotation is older than `cutoff`, oldest first.
+/// Apps whose last rotation is older than `cutoff`, oldest first, with their algorithm.
 pub async fn due_for_rotation(
     db: &impl ConnectionTrait,
     cutoff: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<(Uuid, DateTime<Utc>)>, sea_orm::DbErr> {
+) -> Result<Vec<(Uuid, DateTime<Utc>, SigningAlg)>, sea_orm::DbErr> {
     app::Entity::find()
         .select_only()
         .column(app::Column::Id)
         .column(app::Column::KeysRotatedAt)
+        .column(app::Column::SigningAlg)
         .filter(app::Column::KeysRotatedAt.lt(cutoff))
         .order_by_asc(app::Column::KeysRotatedAt)
         .limit(limit)

@@ -1,7 +1,8 @@
-//! Access tokens: RS256 JWTs signed with the app's current key, verified strictly.
+//! Access tokens: JWTs signed with the app's current key (RS256, ES256 or EdDSA), verified strictly.
 //!
-//! Signing uses the key ring's pre-parsed key (no per-token key parsing). Verification pins the
-//! algorithm to RS256, requires a `kid` that belongs to the app, and checks `iss`, `aud`, `exp`,
+//! Signing uses the key ring's pre-parsed key (no per-token key parsing). Verification requires a
+//! `kid` that belongs to the app and verifies with that key's own algorithm: a header naming any
+//! other algorithm is refused, so no RS/ES/HS confusion is possible. It checks `iss`, `aud`, `exp`,
 //! `nbf` and `iat` with 60 s of leeway (a token issued in the future, by an instance whose clock
 //! runs ahead, would otherwise outlive its lifetime). Header members such as `jku`, `jwk` and `x5u` are never used:
 //! keys come only from the app's own key set.
@@ -11,7 +12,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{apps::AppRef, error::Error, state::AppState};
+use crate::{apps::AppRef, entity::signing_key::SigningAlg, error::Error, state::AppState};
 
 /// Leeway for `exp`, `nbf` and `iat`: the clock skew tolerated between instances.
 pub const LEEWAY_SECS: u64 = 60;
@@ -80,7 +81,7 @@ impl TokenType {
 pub enum TokenError {
     #[error("token is malformed")]
     Malformed,
-    #[error("token algorithm is not RS256")]
+    #[error("token algorithm is not its key's")]
     Algorithm,
     #[error("token has no key id")]
     MissingKid,
@@ -106,7 +107,7 @@ pub fn expired(claims: &AccessClaims, now: i64) -> bool {
 /// Signs `claims` with the app's current key.
 pub async fn sign<C: Serialize>(state: &AppState, app_id: Uuid, claims: &C) -> Result<String, Error> {
     let signer = state.keys.signer(app_id).await?;
-    let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "kid": signer.kid });
+    let header = serde_json::json!({ "alg": signer.alg.as_str(), "typ": "JWT", "kid": signer.kid });
     let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json"));
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(Error::internal)?));
@@ -152,7 +153,7 @@ pub async fn verify(state: &AppState, app: &AppRef, token: &str) -> Result<Resul
     }
     let Some(key) = set.find(&unverified.kid) else { return Ok(Err(TokenError::UnknownKid)) };
     let now = chrono::Utc::now().timestamp();
-    Ok(unverified.check(&key.verifier, |iss| state.is_issuer(iss, &app.slug), &app.slug, now))
+    Ok(unverified.check(key.alg, &key.verifier, |iss| state.is_issuer(iss, &app.slug), &app.slug, now))
 }
 
 /// A token split into its parts with its header accepted, before any key is looked up: the
@@ -160,6 +161,7 @@ pub async fn verify(state: &AppState, app: &AppRef, token: &str) -> Result<Resul
 /// fuzz targets (`fuzz/`) can drive the verifier without a database.
 pub struct Unverified<'a> {
     kid: String,
+    alg: SigningAlg,
     /// `header.payload`, the signed input.
     signed: &'a str,
     payload: &'a str,
@@ -178,15 +180,14 @@ impl<'a> Unverified<'a> {
             return Err(TokenError::Malformed);
         }
         let header: Header = serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
-        if header.alg != "RS256" {
-            return Err(TokenError::Algorithm);
-        }
+        // Only the algorithms Heimdall signs with; which one is right is the key's to say.
+        let alg = SigningAlg::from_jose(&header.alg).ok_or(TokenError::Algorithm)?;
         if header.crit.is_some() {
             return Err(TokenError::Malformed);
         }
         // Owned: it borrows from the decoded header, which ends here.
         let kid = header.kid.ok_or(TokenError::MissingKid)?.into_owned();
-        Ok(Unverified { kid, signed, payload, signature })
+        Ok(Unverified { kid, alg, signed, payload, signature })
     }
 
     /// The key id the header names; the caller looks it up in the app's key set.
@@ -195,13 +196,19 @@ impl<'a> Unverified<'a> {
     }
 
     /// The signature under `key`, then the claims at `now` (Unix seconds).
+    /// Verifies the token with `key`, a key of algorithm `key_alg`: the key decides, and a
+    /// header naming another algorithm is refused before any signature check.
     pub fn check(
         self,
+        key_alg: SigningAlg,
         key: &ParsedPublicKey,
         is_issuer: impl FnOnce(&str) -> bool,
         audience: &str,
         now: i64,
     ) -> Result<AccessClaims, TokenError> {
+        if self.alg != key_alg {
+            return Err(TokenError::Algorithm);
+        }
         key.verify_sig(self.signed.as_bytes(), &b64(self.signature)?).map_err(|_| TokenError::Signature)?;
         let claims: AccessClaims = serde_json::from_slice(&b64(self.payload)?).map_err(|_| TokenError::Malformed)?;
         if expired(&claims, now) {
@@ -225,7 +232,6 @@ impl<'a> Unverified<'a> {
 mod tests {
     use std::sync::OnceLock;
 
-    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
     use serde_json::{Value, json};
 
     use super::*;
@@ -239,18 +245,19 @@ mod tests {
         signer: Signer,
         public: ParsedPublicKey,
         /// The public half as JWK members, for headers that try to smuggle a key in.
-        n: String,
-        e: String,
+        jwk: serde_json::Value,
+    }
+
+    fn test_key_for(alg: SigningAlg) -> TestKey {
+        let master = MasterKey::new(&[9; 32]);
+        let sealed = generate_sealed(&master, alg).unwrap();
+        let signer = Signer::open(&master, &sealed.kid, alg, &sealed.private_key_enc).unwrap();
+        let public = sealed.public.parse(alg).unwrap();
+        TestKey { jwk: sealed.public.to_jwk(&sealed.kid, alg), signer, public }
     }
 
     fn test_key() -> TestKey {
-        let master = MasterKey::new(&[9; 32]);
-        let sealed = generate_sealed(&master).unwrap();
-        let signer = Signer::open(&master, &sealed.kid, &sealed.private_key_enc).unwrap();
-        let (n, e) = (URL_SAFE_NO_PAD.decode(&sealed.n).unwrap(), URL_SAFE_NO_PAD.decode(&sealed.e).unwrap());
-        let public =
-            RsaPublicKeyComponents { n: &n[..], e: &e[..] }.to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256).unwrap();
-        TestKey { signer, public, n: sealed.n, e: sealed.e }
+        test_key_for(SigningAlg::Rs256)
     }
 
     /// The app's only key, and a stranger's. RSA generation is slow: once per test binary.
@@ -272,7 +279,7 @@ mod tests {
         let unverified = Unverified::split(token)?;
         let key =
             (unverified.kid == app_key().signer.kid).then_some(&app_key().public).ok_or(TokenError::UnknownKid)?;
-        unverified.check(key, |iss| iss == ISSUER, AUDIENCE, now)
+        unverified.check(SigningAlg::Rs256, key, |iss| iss == ISSUER, AUDIENCE, now)
     }
 
     fn header() -> Value {
@@ -372,7 +379,7 @@ mod tests {
 
     #[test]
     fn an_algorithm_other_than_rs256_is_refused() {
-        for alg in ["none", "HS256", "RS512", "PS256", "ES256", "rs256", "RS256 ", ""] {
+        for alg in ["none", "HS256", "RS512", "PS256", "ES256", "EdDSA", "rs256", "RS256 ", "eddsa", ""] {
             let t = token(&with(header(), "alg", json!(alg)), &claims(), app_key());
             assert_eq!(verify_at(&t, NOW).unwrap_err(), TokenError::Algorithm, "{alg:?}");
         }
@@ -428,11 +435,7 @@ mod tests {
         // A stranger's key offered inline (`jwk`) or by reference (`jku`, `x5u`) changes nothing:
         // the signature is still checked against the app's key named by `kid`.
         let smuggled = with(
-            with(
-                with(header(), "jwk", json!({ "kty": "RSA", "n": stranger().n, "e": stranger().e })),
-                "jku",
-                json!("https://attacker.example/jwks.json"),
-            ),
+            with(with(header(), "jwk", stranger().jwk.clone()), "jku", json!("https://attacker.example/jwks.json")),
             "x5u",
             json!("https://attacker.example/cert.pem"),
         );
@@ -530,5 +533,35 @@ mod tests {
         let claims: AccessClaims = serde_json::from_value(claims()).unwrap();
         assert!(!expired(&claims, claims.exp + LEEWAY_SECS as i64 - 1));
         assert!(expired(&claims, claims.exp + LEEWAY_SECS as i64));
+    }
+
+    #[test]
+    fn the_key_decides_the_algorithm_never_the_header() {
+        let ec = test_key_for(SigningAlg::Es256);
+        let ed = test_key_for(SigningAlg::EdDsa);
+        for (alg, key) in [(SigningAlg::Es256, &ec), (SigningAlg::EdDsa, &ed)] {
+            let h = json!({ "alg": alg.as_str(), "typ": "JWT", "kid": key.signer.kid });
+            let good = token(&h, &claims(), key);
+            let check = |t: &str, as_alg: SigningAlg| {
+                Unverified::split(t)?.check(as_alg, &key.public, |iss| iss == ISSUER, AUDIENCE, NOW)
+            };
+            assert_eq!(check(&good, alg).unwrap().sub, "m2m_client", "{alg:?}");
+            // The same token presented against a key of another algorithm is refused outright.
+            for other in SigningAlg::ALL.into_iter().filter(|a| *a != alg) {
+                assert_eq!(check(&good, other).unwrap_err(), TokenError::Algorithm, "{alg:?} as {other:?}");
+            }
+            // A header that names another algorithm over this key's signature is refused.
+            for named in ["RS256", "HS256", "ES384", "none"] {
+                let t = token(&with(h.clone(), "alg", json!(named)), &claims(), key);
+                assert_eq!(check(&t, alg).unwrap_err(), TokenError::Algorithm, "{named}");
+            }
+            // HS256 keyed with the public key's bytes: refused before any MAC is computed.
+            let hs =
+                format!("{}.{}.{}", b64_json(&with(h.clone(), "alg", json!("HS256"))), b64_json(&claims()), "AAAA");
+            assert_eq!(check(&hs, alg).unwrap_err(), TokenError::Algorithm);
+            // Another key's signature under this kid fails the signature check.
+            let forged = token(&h, &claims(), if alg == SigningAlg::Es256 { &ed } else { &ec });
+            assert_eq!(check(&forged, alg).unwrap_err(), TokenError::Signature);
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use heimdall_server::{
-    keys::crypto::{MasterKey, Signer, generate_sealed},
+    keys::crypto::{MasterKey, Signer, SigningAlg, generate_sealed},
     tokens::{self, AccessClaims},
 };
 use heimdall_tests::{TestServer, db_test, users::ConsumerApp};
@@ -58,9 +58,9 @@ async fn app_signer(app: &ConsumerApp<'_>) -> std::sync::Arc<Signer> {
 /// A key pair that has nothing to do with Heimdall, and its public JWK.
 fn foreign_key() -> (Signer, Value) {
     let master = MasterKey::new(&[7u8; 32]);
-    let sealed = generate_sealed(&master).expect("RSA key");
-    let signer = Signer::open(&master, &sealed.kid, &sealed.private_key_enc).expect("signer");
-    let jwk = json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": sealed.kid, "n": sealed.n, "e": sealed.e });
+    let sealed = generate_sealed(&master, SigningAlg::Rs256).expect("RSA key");
+    let signer = Signer::open(&master, &sealed.kid, SigningAlg::Rs256, &sealed.private_key_enc).expect("signer");
+    let jwk = sealed.public.to_jwk(&sealed.kid, SigningAlg::Rs256);
     (signer, jwk)
 }
 

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use heimdall_server::{
     audit,
     entity::{app as app_entity, signing_key},
-    keys::crypto::{MasterKey, Signer},
+    keys::crypto::{MasterKey, Signer, SigningAlg},
     tokens::{self, AccessClaims, TokenError},
 };
 use heimdall_tests::{TestServer, db_test, users::end_user_claims};
@@ -198,8 +198,8 @@ db_test!(
         let state = server.state();
         let seen = app_entity::Entity::find_by_id(id).one(&state.db).await.unwrap().unwrap().keys_rotated_at;
         let (a, b) = tokio::join!(
-            state.keys.rotate(id, seen, false, audit::Entry::system(id, audit::Action::SigningKeyRotated)),
-            state.keys.rotate(id, seen, false, audit::Entry::system(id, audit::Action::SigningKeyRotated)),
+            state.keys.rotate(id, seen, false, SigningAlg::Rs256, audit::Entry::system(id, audit::Action::SigningKeyRotated)),
+            state.keys.rotate(id, seen, false, SigningAlg::Rs256, audit::Entry::system(id, audit::Action::SigningKeyRotated)),
         );
         let (a, b) = (a.expect("rotation a"), b.expect("rotation b"));
         assert!(a.is_some() != b.is_some(), "exactly one of two rotations from the same state wins");
@@ -285,7 +285,7 @@ db_test!(
         let der = master.open(&row.kid, &row.private_key_enc).expect("opens with the server's master key");
         assert!(contains(&der, &modulus), "the decrypted key is the DER of this key");
         assert!(!contains(&row.private_key_enc, &der[..64]));
-        Signer::open(&master, &row.kid, &row.private_key_enc).expect("a usable RSA key");
+        Signer::open(&master, &row.kid, row.alg, &row.private_key_enc).expect("a usable RSA key");
 
         let wrong = MasterKey::new(&[0x5a; 32]);
         assert!(wrong.open(&row.kid, &row.private_key_enc).is_err(), "a wrong master key cannot decrypt");

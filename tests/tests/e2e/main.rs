@@ -39,6 +39,7 @@ mod sdk_examples;
 mod sdk_jwks_cache;
 mod sdk_support;
 mod sdk_verify;
+mod signing_algs;
 mod signup_signin;
 mod strict_bodies;
 mod system;

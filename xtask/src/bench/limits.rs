@@ -20,9 +20,8 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash},
 };
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use heimdall_server::keys::crypto::{MasterKey, Signer, generate_sealed};
+use heimdall_server::keys::crypto::{MasterKey, PublicJwk, Signer, SigningAlg, generate_sealed};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Value, json};
 
@@ -144,8 +143,8 @@ impl Primitive {
 /// Measures each of `which` for about `budget`.
 fn measure(budget: Duration, which: &[Primitive]) -> Result<Vec<(Primitive, Rate)>> {
     let master = MasterKey::new(&[7u8; 32]);
-    let sealed = generate_sealed(&master)?;
-    let signer = Signer::open(&master, &sealed.kid, &sealed.private_key_enc)?;
+    let sealed = generate_sealed(&master, SigningAlg::Rs256)?;
+    let signer = Signer::open(&master, &sealed.kid, SigningAlg::Rs256, &sealed.private_key_enc)?;
     let input = signing_input(&sealed.kid);
     let signature = signer.sign(input.as_bytes());
     let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&signature));
@@ -156,10 +155,7 @@ fn measure(budget: Duration, which: &[Primitive]) -> Result<Vec<(Primitive, Rate
                 std::hint::black_box(signer.sign(std::hint::black_box(input.as_bytes())));
             }),
             Primitive::Rs256Verify => {
-                let (n, e) = (URL_SAFE_NO_PAD.decode(&sealed.n)?, URL_SAFE_NO_PAD.decode(&sealed.e)?);
-                let public = RsaPublicKeyComponents { n: &n[..], e: &e[..] }
-                    .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-                    .map_err(|e| anyhow::anyhow!("public key: {e}"))?;
+                let public = sealed.public.parse(SigningAlg::Rs256)?;
                 public.verify_sig(input.as_bytes(), &signature).map_err(|_| anyhow::anyhow!("raw verify failed"))?;
                 rate(budget, || {
                     let ok =
@@ -168,7 +164,8 @@ fn measure(budget: Duration, which: &[Primitive]) -> Result<Vec<(Primitive, Rate
                 })
             }
             Primitive::JsonwebtokenDecode => {
-                let decoding = DecodingKey::from_rsa_components(&sealed.n, &sealed.e)?;
+                let PublicJwk::Rsa { n, e } = &sealed.public else { anyhow::bail!("an RSA key has n and e") };
+                let decoding = DecodingKey::from_rsa_components(n, e)?;
                 let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
                 validation.leeway = 60;
                 validation.validate_nbf = true;

@@ -15,7 +15,7 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
-use heimdall_server::keys::crypto::{MasterKey, SealedKey, generate_sealed};
+use heimdall_server::keys::crypto::{MasterKey, SealedKey, SigningAlg, generate_sealed};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::load;
@@ -123,7 +123,7 @@ impl Database {
 /// pools hold distinct keys; creation does the same work either way).
 pub async fn fill_key_pool(db: &Database, count: usize) -> Result<()> {
     let master = db.master_key();
-    let template = generate_sealed(&master)?;
+    let template = generate_sealed(&master, SigningAlg::Rs256)?;
     let der = master.open(&template.kid, &template.private_key_enc)?;
     let keys: Vec<SealedKey> = (0..count)
         .map(|_| {
