@@ -39,6 +39,8 @@ pub fn main() -> std::process::ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
+            // Held until the process ends.
+            let _lock = db::lock_sqlite_file(&config.database_url)?;
             let mut app = Application::build(config).await?;
             if let Some(key) = app.take_generated_key() {
                 print_key_once(&key, "first start of an empty database");

@@ -159,6 +159,73 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
     }
 }
 
+/// Held by the one process serving a SQLite file: an OS lock on `<file>.lock`, which holds the
+/// holder's pid. SQLite would let a second process open the file, but each process caches what it
+/// read (revocations, keys, roles) and only PostgreSQL tells other instances of a change.
+/// Released by the OS when the process ends, however it ends.
+#[derive(Debug)]
+pub struct SqliteLock {
+    _file: std::fs::File,
+}
+
+/// Takes the single-process lock of the SQLite database at `url` (nothing for PostgreSQL or an
+/// in-memory database), or fails naming the process that holds it.
+pub fn lock_sqlite_file(url: &str) -> anyhow::Result<Option<SqliteLock>> {
+    use std::io::{Read, Seek, Write};
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let database = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
+    if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut path = database.clone().into_os_string();
+    path.push(".lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", std::path::Path::new(&path).display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            file.flush()?;
+            Ok(Some(SqliteLock { _file: file }))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                pid if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => format!("process {pid}"),
+                _ => "another process".to_owned(),
+            };
+            anyhow::bail!(
+                "the SQLite database {} is already served by heimdall {holder} (lock file {}); \
+                 one SQLite file is served by one process: stop that one first, or use PostgreSQL \
+                 (HEIMDALL_DATABASE_URL=postgres://…) to run several instances",
+                database.display(),
+                std::path::Path::new(&path).display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::anyhow!("cannot lock {}: {e}", std::path::Path::new(&path).display()))
+        }
+    }
+}
+
+/// Folds SQLite's write-ahead log into the database file and empties it, so the `.db` file alone
+/// is a complete copy (run on clean shutdown). Nothing on PostgreSQL.
+pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}
+
 /// Key of the PostgreSQL advisory lock that serialises migration runs ("heimdall" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6865_696d_6461_6c6c;
 

@@ -168,8 +168,8 @@ impl Application {
 
     /// Serves until SIGTERM, Ctrl-C or the stop handle; then drains: `/readyz` answers 503 for
     /// the shutdown grace while every request is still served (a second signal cuts the grace
-    /// short), the listener closes, in-flight requests finish (up to 30 s) and bookkeeping is
-    /// flushed.
+    /// short), the listener closes, in-flight requests finish (up to 30 s), bookkeeping is
+    /// flushed and, on SQLite, the write-ahead log is checkpointed into the database file.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let server = Server::new_with_acceptor(self.acceptor);
@@ -182,6 +182,9 @@ impl Application {
             .await;
         if let Err(e) = state.usage.flush(&state.db).await {
             tracing::warn!(error = %e, "could not flush usage on shutdown");
+        }
+        if let Err(e) = db::checkpoint(&state.db).await {
+            tracing::warn!(error = %e, "could not checkpoint the SQLite write-ahead log on shutdown");
         }
         result
     }

@@ -42,6 +42,7 @@ mod sdk_jwks_cache;
 mod sdk_support;
 mod sdk_verify;
 mod signup_signin;
+mod single_process;
 mod strict_bodies;
 mod system;
 mod tenant_tokens;

@@ -45,14 +45,12 @@ pub struct Running {
 }
 
 /// How a process that was expected to stop ended.
-#[allow(dead_code)] // used by the start-up tests
 pub struct Exited {
     pub status: ExitStatus,
     pub stderr: String,
 }
 
 /// Runs `cmd` to its end (at most `limit`), capturing stderr.
-#[allow(dead_code)]
 pub fn run_to_exit(mut cmd: Command, limit: Duration) -> Exited {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("stderr");
