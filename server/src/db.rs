@@ -148,6 +148,7 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
         Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
     } else {
         let options = PgConnectOptions::from_str(url)?.options(postgres_session_settings(settings));
+        probe_postgres(&options, settings.acquire_timeout).await?;
         let max = settings.max_connections.unwrap_or(32);
         let pool = PgPoolOptions::new()
             .max_connections(max)
@@ -224,6 +225,37 @@ pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
         db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
     }
     Ok(())
+}
+
+/// One connection attempt before the pool is built, so that start-up fails at once with what
+/// went wrong and where (the pool would only say it timed out): unreachable, no such database,
+/// refused credentials.
+async fn probe_postgres(options: &PgConnectOptions, timeout: Duration) -> anyhow::Result<()> {
+    use sea_orm::sqlx::{Connection, postgres::PgConnection};
+    let (host, port, user) = (options.get_host(), options.get_port(), options.get_username());
+    let database = options.get_database().unwrap_or(user);
+    let at = format!("{host}:{port}");
+    match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Err(_) => anyhow::bail!(
+            "PostgreSQL at {at} did not answer within {timeout:?} (HEIMDALL_DATABASE_URL): is it running, and \
+             reachable from here?"
+        ),
+        Ok(Err(SqlxError::Database(e))) if e.code().as_deref() == Some("3D000") => anyhow::bail!(
+            "PostgreSQL at {at} has no database \"{database}\" (HEIMDALL_DATABASE_URL): create it first, e.g. \
+             `createdb -h {host} -p {port} -U {user} {database}` or `CREATE DATABASE \"{database}\";` in psql"
+        ),
+        Ok(Err(SqlxError::Database(e))) if e.code().is_some_and(|c| c.starts_with("28")) => {
+            anyhow::bail!("PostgreSQL at {at} refused user \"{user}\" (HEIMDALL_DATABASE_URL): {}", e.message())
+        }
+        Ok(Err(SqlxError::Io(e))) => {
+            anyhow::bail!("cannot reach PostgreSQL at {at} (HEIMDALL_DATABASE_URL): {e}")
+        }
+        Ok(Err(e)) => anyhow::bail!("cannot connect to PostgreSQL at {at} (HEIMDALL_DATABASE_URL): {e}"),
+    }
 }
 
 /// Key of the PostgreSQL advisory lock that serialises migration runs ("heimdall" in ASCII).

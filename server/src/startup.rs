@@ -42,10 +42,17 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let db = db::connect_with(&config.database_url, &config.database).await?;
         db::migrate(&db).await?;
-        let master = master::resolve(config.master_key, &config.data_dir)?;
-        master::verify(&db, &master).await?;
+        let (master, source) = master::resolve(config.master_key, &config.data_dir, &db).await?;
+        master::verify(&db, &master, &source).await?;
 
-        let acceptor = TcpListener::bind(config.listen).into_acceptor().await?;
+        let acceptor = TcpListener::bind(config.listen).into_acceptor().await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "HEIMDALL_LISTEN: {} is already in use (another heimdall, or another program, listens there); \
+                 stop it or set HEIMDALL_LISTEN to a free address",
+                config.listen
+            ),
+            _ => anyhow::anyhow!("HEIMDALL_LISTEN: cannot listen on {}: {e}", config.listen),
+        })?;
         let local = acceptor
             .local_addr()
             .first()

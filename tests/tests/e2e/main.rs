@@ -43,6 +43,7 @@ mod sdk_support;
 mod sdk_verify;
 mod signup_signin;
 mod single_process;
+mod startup_errors;
 mod strict_bodies;
 mod system;
 mod tenant_tokens;

@@ -26,6 +26,7 @@ pub fn heimdall(data_dir: &Path, database_url: &str, master_key: [u8; 32]) -> Co
     cmd.env("HEIMDALL_DATA_DIR", data_dir)
         .env("HEIMDALL_DATABASE_URL", database_url)
         .env("HEIMDALL_MASTER_KEY", base64::engine::general_purpose::STANDARD.encode(master_key))
+        .env("HEIMDALL_LISTEN", "127.0.0.1:0")
         .env("HEIMDALL_SHUTDOWN_GRACE_SECONDS", "0")
         .env("HEIMDALL_KEY_POOL_SIZE", "0")
         .stdin(Stdio::null());
