@@ -32,6 +32,7 @@ mod oauth;
 mod platform_keys;
 mod process;
 mod proxies;
+mod quickstart;
 mod rate_limits;
 mod refresh;
 mod revocation;
