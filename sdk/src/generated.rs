@@ -401,7 +401,8 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
     ///Results in the order of the checks.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AuthorizeBatchResponse {
-        ///Set when the token itself was refused (then every check is unauthorized).
+        /**Set when the token itself was refused (then every check is unauthorized): the
+upper-case codes of `/verify`'s `error`, which the API contract fixes.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
         ///One result per check, in the order of the checks.
@@ -444,7 +445,10 @@ reuse revokes the session (RFC 9700 §4.14.2).*/
         pub allowed: bool,
         ///Whether the token is valid and holds every permission asked for.
         pub authorized: bool,
-        ///Why the token was refused, as in `/verify`.
+        /**Why the token was refused, as in `/verify` (`TOKEN_INVALID`, `TOKEN_EXPIRED`,
+`TOKEN_REVOKED`, …); absent when the token is valid but lacks a permission. Upper-case,
+unlike the snake_case `code` of error bodies: these are the values the API contract fixes
+for this field, which SDKs compare.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
         ///The requested permissions not held (present when not authorized).
@@ -3286,7 +3290,8 @@ the caller's own API key).*/
     pub struct VerifyResponse {
         /**When not valid: `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `ACCOUNT_SUSPENDED`,
 `TENANT_REVOKED` (a tenant token whose user left the tenant, or whose tenant is suspended
-or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).*/
+or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set). Upper-case, unlike the
+snake_case `code` of error bodies: the API contract fixes these values, which SDKs compare.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15599,7 +15604,9 @@ For Traefik `forwardAuth`, nginx `auth_request` and Envoy `ext_authz`: reads the
 `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
 `permission` asked for (repeat the parameter for several); 401 without a valid token;
 403 without the permission. Invalid tokens are throttled as in `token_verify` (429
-instead of 401).
+instead of 401). A `permissions` parameter (the name `/authorize` uses in its body) is
+refused with 400 `invalid_request`: ignoring it would let every valid token through a
+gateway configured with it.
 
 Sends a `GET` request to `/{app_slug}/v1/forward-auth`
 

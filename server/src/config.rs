@@ -7,7 +7,7 @@ use base64::Engine;
 use clap::{Args, Parser, Subcommand, builder::RangedU64ValueParser, value_parser};
 use http::Uri;
 
-use crate::{db::PoolSettings, http::client_ip::TrustedProxies, secrets::PlatformKey};
+use crate::{db::PoolSettings, http::client_ip::TrustedProxies, secrets::PlatformKey, telemetry::LogFormat};
 
 /// Command line of the `heimdall` binary.
 #[derive(Debug, Parser)]
@@ -68,6 +68,16 @@ pub struct Settings {
     /// Log filter, e.g. `info` or `heimdall_server=debug,info`.
     #[arg(long, env = "HEIMDALL_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Log line format: `text` (default) or `json` (one object per line).
+    #[arg(
+        long,
+        env = "HEIMDALL_LOG_FORMAT",
+        value_name = "HEIMDALL_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "HEIMDALL_MAX_BODY_BYTES", value_name = "HEIMDALL_MAX_BODY_BYTES", default_value = "1048576",
         value_parser = RangedU64ValueParser::<usize>::new().range(1024..=64 << 20), global = true)]
@@ -150,6 +160,7 @@ pub struct Config {
     pub master_key: Option<[u8; 32]>,
     pub bootstrap_pak: Option<PlatformKey>,
     pub log: String,
+    pub log_format: LogFormat,
     pub max_body_bytes: usize,
     pub key_rotation_period: Duration,
     pub key_publish_lead: Duration,
@@ -248,6 +259,7 @@ impl Config {
             master_key,
             bootstrap_pak,
             log: s.log.clone(),
+            log_format: s.log_format,
             max_body_bytes: s.max_body_bytes,
             key_rotation_period: Duration::from_secs(86_400 * s.key_rotation_days),
             key_publish_lead: Duration::from_secs(s.key_publish_lead_seconds),
@@ -300,6 +312,7 @@ impl Settings {
             master_key: None,
             bootstrap_pak: None,
             log: "info".into(),
+            log_format: LogFormat::Text,
             max_body_bytes: 1_048_576,
             key_rotation_days: 90,
             key_publish_lead_seconds: 3600,

@@ -148,6 +148,7 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
         Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
     } else {
         let options = PgConnectOptions::from_str(url)?.options(postgres_session_settings(settings));
+        probe_postgres(&options, settings.acquire_timeout).await?;
         let max = settings.max_connections.unwrap_or(32);
         let pool = PgPoolOptions::new()
             .max_connections(max)
@@ -156,6 +157,104 @@ pub async fn connect_with(url: &str, settings: &PoolSettings) -> anyhow::Result<
             .connect_with(options)
             .await?;
         Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+    }
+}
+
+/// Held by the one process serving a SQLite file: an OS lock on `<file>.lock`, which holds the
+/// holder's pid. SQLite would let a second process open the file, but each process caches what it
+/// read (revocations, keys, roles) and only PostgreSQL tells other instances of a change.
+/// Released by the OS when the process ends, however it ends.
+#[derive(Debug)]
+pub struct SqliteLock {
+    _file: std::fs::File,
+}
+
+/// Takes the single-process lock of the SQLite database at `url` (nothing for PostgreSQL or an
+/// in-memory database), or fails naming the process that holds it.
+pub fn lock_sqlite_file(url: &str) -> anyhow::Result<Option<SqliteLock>> {
+    use std::io::{Read, Seek, Write};
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let database = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
+    if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut path = database.clone().into_os_string();
+    path.push(".lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", std::path::Path::new(&path).display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            file.flush()?;
+            Ok(Some(SqliteLock { _file: file }))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                pid if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => format!("process {pid}"),
+                _ => "another process".to_owned(),
+            };
+            anyhow::bail!(
+                "the SQLite database {} is already served by heimdall {holder} (lock file {}); \
+                 one SQLite file is served by one process: stop that one first, or use PostgreSQL \
+                 (HEIMDALL_DATABASE_URL=postgres://…) to run several instances",
+                database.display(),
+                std::path::Path::new(&path).display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::anyhow!("cannot lock {}: {e}", std::path::Path::new(&path).display()))
+        }
+    }
+}
+
+/// Folds SQLite's write-ahead log into the database file and empties it, so the `.db` file alone
+/// is a complete copy (run on clean shutdown). Nothing on PostgreSQL.
+pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
+    Ok(())
+}
+
+/// One connection attempt before the pool is built, so that start-up fails at once with what
+/// went wrong and where (the pool would only say it timed out): unreachable, no such database,
+/// refused credentials.
+async fn probe_postgres(options: &PgConnectOptions, timeout: Duration) -> anyhow::Result<()> {
+    use sea_orm::sqlx::{Connection, postgres::PgConnection};
+    let (host, port, user) = (options.get_host(), options.get_port(), options.get_username());
+    let database = options.get_database().unwrap_or(user);
+    let at = format!("{host}:{port}");
+    match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Err(_) => anyhow::bail!(
+            "PostgreSQL at {at} did not answer within {timeout:?} (HEIMDALL_DATABASE_URL): is it running, and \
+             reachable from here?"
+        ),
+        Ok(Err(SqlxError::Database(e))) if e.code().as_deref() == Some("3D000") => anyhow::bail!(
+            "PostgreSQL at {at} has no database \"{database}\" (HEIMDALL_DATABASE_URL): create it first, e.g. \
+             `createdb -h {host} -p {port} -U {user} {database}` or `CREATE DATABASE \"{database}\";` in psql"
+        ),
+        Ok(Err(SqlxError::Database(e))) if e.code().is_some_and(|c| c.starts_with("28")) => {
+            anyhow::bail!("PostgreSQL at {at} refused user \"{user}\" (HEIMDALL_DATABASE_URL): {}", e.message())
+        }
+        Ok(Err(SqlxError::Io(e))) => {
+            anyhow::bail!("cannot reach PostgreSQL at {at} (HEIMDALL_DATABASE_URL): {e}")
+        }
+        Ok(Err(e)) => anyhow::bail!("cannot connect to PostgreSQL at {at} (HEIMDALL_DATABASE_URL): {e}"),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Heimdall: a self-hostable, multi-tenant authentication and authorization service.
 //!
-//! The crate is a library (router, domains, storage) plus the `heimdall` binary in `main.rs`.
+//! The crate is a library (router, domains, storage) plus the `heimdall` binary (`main.rs`, which runs [`cli::main`]).
 //! [`openapi`] builds the whole HTTP API without a database or a socket, which is how
 //! `cargo xtask codegen` produces `openapi.json` and the SDK; [`startup::Application`] runs it.
 
@@ -13,6 +13,7 @@ pub mod apps;
 pub mod audit;
 pub mod auth_config;
 pub mod authz;
+pub mod cli;
 pub mod clock;
 pub mod codes;
 pub mod coherence;

@@ -12,7 +12,7 @@
 //! holds at most `concurrency` × 19 MiB, allocated once. Letting argon2 allocate 19 MiB per hash
 //! left the allocator holding a growing share of them (its threshold for returning large blocks
 //! adapts upwards): `cargo xtask soak` measured 146 MB after 100 sign-ups before, 67 MB with
-//! the reused memory (debug server build, one hashing thread; README, Memory).
+//! the reused memory (debug server build, one hashing thread; xtask/README.md, Memory).
 
 use std::sync::{Arc, Mutex, mpsc};
 

@@ -18,11 +18,26 @@ use poem_openapi::{LicenseObject, OpenApi, OpenApiService};
 use crate::http::spec::OperationCodes;
 
 use crate::{
-    api_keys::api::ApiKeysApi, apps::api::AppsApi, audit::api::AuditApi, auth_config::api::AuthConfigApi,
-    authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, events::api::EventsApi,
-    http::frontdoor::FrontDoor, invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi,
-    oauth::api::OauthApi, rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
-    tenants::api::TenantsApi, workspaces::api::WorkspacesApi,
+    api_keys::api::ApiKeysApi,
+    apps::api::AppsApi,
+    audit::api::AuditApi,
+    auth_config::api::AuthConfigApi,
+    authz::api::AuthzApi,
+    codes::api::CodesApi,
+    end_users::api::EndUsersApi,
+    events::api::EventsApi,
+    http::{access_log::RouteTemplates, frontdoor::FrontDoor},
+    invites::api::InvitesApi,
+    keys::api::KeysApi,
+    m2m::api::CredentialsApi,
+    me::api::MeApi,
+    oauth::api::OauthApi,
+    rbac::api::RbacApi,
+    sessions::api::SessionsApi,
+    state::AppState,
+    system::SystemApi,
+    tenants::api::TenantsApi,
+    workspaces::api::WorkspacesApi,
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
@@ -114,6 +129,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
     let api = openapi();
     let docs = api.swagger_ui();
     let spec = spec_json();
+    let templates = serde_json::from_str(&spec).map(|s| RouteTemplates::from_spec(&s)).unwrap_or_default();
     let pages = Route::new()
         .at(
             "/openapi.json",
@@ -140,6 +156,7 @@ pub fn routes(state: Arc<AppState>) -> impl poem::Endpoint<Output = poem::Respon
                 path: crate::oauth::api::is_oauth_path,
                 parameters: &crate::oauth::api::PARAMETERS,
             },
+            routes: Arc::new(templates),
         })
 }
 

@@ -42,10 +42,17 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let db = db::connect_with(&config.database_url, &config.database).await?;
         db::migrate(&db).await?;
-        let master = master::resolve(config.master_key, &config.data_dir)?;
-        master::verify(&db, &master).await?;
+        let (master, source) = master::resolve(config.master_key, &config.data_dir, &db).await?;
+        master::verify(&db, &master, &source).await?;
 
-        let acceptor = TcpListener::bind(config.listen).into_acceptor().await?;
+        let acceptor = TcpListener::bind(config.listen).into_acceptor().await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                "HEIMDALL_LISTEN: {} is already in use (another heimdall, or another program, listens there); \
+                 stop it or set HEIMDALL_LISTEN to a free address",
+                config.listen
+            ),
+            _ => anyhow::anyhow!("HEIMDALL_LISTEN: cannot listen on {}: {e}", config.listen),
+        })?;
         let local = acceptor
             .local_addr()
             .first()
@@ -168,8 +175,8 @@ impl Application {
 
     /// Serves until SIGTERM, Ctrl-C or the stop handle; then drains: `/readyz` answers 503 for
     /// the shutdown grace while every request is still served (a second signal cuts the grace
-    /// short), the listener closes, in-flight requests finish (up to 30 s) and bookkeeping is
-    /// flushed.
+    /// short), the listener closes, in-flight requests finish (up to 30 s), bookkeeping is
+    /// flushed and, on SQLite, the write-ahead log is checkpointed into the database file.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let server = Server::new_with_acceptor(self.acceptor);
@@ -182,6 +189,9 @@ impl Application {
             .await;
         if let Err(e) = state.usage.flush(&state.db).await {
             tracing::warn!(error = %e, "could not flush usage on shutdown");
+        }
+        if let Err(e) = db::checkpoint(&state.db).await {
+            tracing::warn!(error = %e, "could not checkpoint the SQLite write-ahead log on shutdown");
         }
         result
     }

@@ -1,14 +1,40 @@
 //! Logging and metrics. Logs are structured (tracing) and never carry secrets; metrics are kept
 //! in-process and rendered in the Prometheus text format at `/metrics`.
 
-use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Duration};
+use std::{collections::BTreeMap, fmt::Write, io::IsTerminal, sync::Mutex, time::Duration};
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; safe to call more than once (later calls do nothing).
-pub fn init_logging(filter: &str) {
+/// The target of the access log: one line per request (`HEIMDALL_LOG=info,heimdall::access=warn`
+/// silences it).
+pub const ACCESS: &str = "heimdall::access";
+/// The target of the change log: one line per committed audit entry (who did what, never the
+/// entry's details beyond a failure's reason).
+pub const AUDIT: &str = "heimdall::audit";
+
+/// How log lines are written (`HEIMDALL_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, the event's fields at the top level (for log shippers).
+    Json,
+}
+
+/// Installs the global subscriber, writing to stderr (stdout is for what a command prints, such
+/// as a new platform key), with colours only when stderr is a terminal. Safe to call more than
+/// once (later calls do nothing).
+pub fn init_logging(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match format {
+        LogFormat::Text => builder.with_target(false).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
 }
 
 const BUCKETS: [f64; 11] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];

@@ -2,7 +2,7 @@
 //! announce.
 //!
 //! Audit entries are written inside the change's transaction (the log never claims a change
-//! that did not happen, nor misses one that did), and coherence changes are announced only
+//! that did not happen, nor misses one that did), and to the process log after the commit, and coherence changes are announced only
 //! after the commit (another instance must never reload the old rows). A unit committed without
 //! an audit entry is a bug unless it says why ([`Unit::commit_unaudited`]).
 //!
@@ -32,6 +32,8 @@ pub struct Unit {
     events: Vec<Draft>,
     /// Each app's slug as this transaction first saw it (an event's `source`).
     slugs: Vec<(Uuid, String)>,
+    /// The entries to write to the change log once committed.
+    logged: Vec<Entry>,
 }
 
 /// Starts a write unit (`BEGIN IMMEDIATE` on SQLite).
@@ -43,6 +45,7 @@ pub async fn begin(db: &Db, bus: &Arc<Bus>) -> Result<Unit, Error> {
         changes: Vec::new(),
         events: Vec::new(),
         slugs: Vec::new(),
+        logged: Vec::new(),
     })
 }
 
@@ -64,6 +67,7 @@ impl Unit {
             }
             self.events.push(event);
         }
+        self.logged.push(entry.clone());
         audit::insert(&self.tx, entry).await?;
         self.audited = true;
         Ok(())
@@ -93,13 +97,16 @@ impl Unit {
     }
 
     async fn finish(self) -> Result<(), Error> {
-        let Unit { tx, bus, mut changes, events, slugs, .. } = self;
+        let Unit { tx, bus, mut changes, events, slugs, logged, .. } = self;
         if !events.is_empty() {
             for app_id in events::append(&tx, events, &slugs).await? {
                 changes.push(Change::Events(app_id));
             }
         }
         tx.commit().await?;
+        for entry in &logged {
+            entry.log_committed();
+        }
         for change in changes {
             bus.publish(change).await;
         }

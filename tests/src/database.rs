@@ -1,13 +1,14 @@
 //! Throwaway databases for one test: a SQLite file in a temporary directory, or a uniquely named
-//! PostgreSQL database (`heimdall_test_<uuid>`) that is dropped (`WITH (FORCE)`) when the last
-//! server using it goes away.
+//! PostgreSQL database that is dropped (`WITH (FORCE)`) when the last server using it goes away,
+//! a failing test's included (the drop runs while the panic unwinds).
 //!
-//! PostgreSQL is found through `HEIMDALL_TEST_DATABASE_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`). When it is unreachable, PostgreSQL variants of
-//! the tests are skipped with a line on stderr, unless `HEIMDALL_TEST_REQUIRE_POSTGRES=1`, which
-//! makes them fail instead. PostgreSQL test databases are copied from a migrated template
-//! (`heimdall_test_template_<build hash>`, kept between runs of one build and replaced by the
-//! next build), which is cheaper than migrating each one.
+//! PostgreSQL is used when `HEIMDALL_TEST_DATABASE_URL` names a server (CI:
+//! `postgres://postgres@127.0.0.1:5432/postgres`); it must then be reachable, or the PostgreSQL
+//! variants fail. Without it they are compiled as ignored tests (`build.rs` sets
+//! `heimdall_no_postgres`), so `cargo test` reports them as ignored, never as passed. Test
+//! databases are copied from a migrated template that this test process makes and drops when it
+//! exits. Every database is named `heimdall_test_<pid>_<unix seconds>_<tag>`, so one left by a
+//! process that was killed (no destructor ran) is recognised and dropped by a later run.
 
 use std::{sync::OnceLock, time::Duration};
 
@@ -30,10 +31,6 @@ pub fn postgres_admin_url() -> String {
         .ok()
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
-}
-
-fn postgres_required() -> bool {
-    std::env::var("HEIMDALL_TEST_REQUIRE_POSTGRES").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
 }
 
 /// The URL with any password replaced, fit for messages.
@@ -80,8 +77,10 @@ async fn admin_connection(url: &str) -> Result<DatabaseConnection, sea_orm::DbEr
 
 static POSTGRES_PROBE: OnceLock<Result<(), String>> = OnceLock::new();
 
-/// Whether the PostgreSQL variant of a test should run. Panics when PostgreSQL is required but
-/// unreachable; prints a skip line and returns `false` when it is merely unreachable.
+/// Checks that the configured PostgreSQL answers, once per process; the PostgreSQL variant of a
+/// test fails when it does not (it was asked for). Without `HEIMDALL_TEST_DATABASE_URL` these
+/// variants are ignored at compile time and never get here (unless run with `--ignored`, which
+/// then tries the default URL).
 pub async fn postgres_available() -> bool {
     let url = postgres_admin_url();
     let probe = match POSTGRES_PROBE.get() {
@@ -100,43 +99,66 @@ pub async fn postgres_available() -> bool {
     };
     match probe {
         Ok(()) => true,
-        Err(e) if postgres_required() => panic!(
-            "PostgreSQL is required (HEIMDALL_TEST_REQUIRE_POSTGRES=1) but not reachable at {}: {e}",
+        Err(e) => panic!(
+            "PostgreSQL is not reachable at {} (HEIMDALL_TEST_DATABASE_URL): {e}; unset the variable to skip the \
+             PostgreSQL tests",
             redacted(&url)
         ),
-        Err(e) => {
-            // Straight to the stream: libtest would swallow `eprintln!` of a passing test.
-            use std::io::Write;
-            let test = std::thread::current().name().unwrap_or("a test").to_owned();
-            let _ =
-                writeln!(std::io::stderr(), "skipped: PostgreSQL not reachable at {} ({e}): {test}", redacted(&url));
-            false
+    }
+}
+
+/// Prefix of every PostgreSQL database the tests make.
+const PREFIX: &str = "heimdall_test_";
+
+/// A new database name: `heimdall_test_<pid>_<unix seconds>_<tag>` (at most 63 bytes).
+fn database_name(tag: &str) -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{PREFIX}{}_{secs}_{tag}", std::process::id())
+}
+
+/// Whether `name` is a test database its process left behind: that process is gone (this host's
+/// `/proc`) and it is over an hour old, or it is over a day old (another host's). Names in
+/// another scheme (older harness builds, possibly still running against the same server) are
+/// left alone.
+fn is_abandoned(name: &str, now_secs: u64) -> bool {
+    let Some(rest) = name.strip_prefix(PREFIX) else { return false };
+    let mut parts = rest.splitn(3, '_');
+    let (Some(pid), Some(secs), Some(_)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Ok(pid), Ok(secs)) = (pid.parse::<u32>(), secs.parse::<u64>()) else { return false };
+    if pid == std::process::id() {
+        return false;
+    }
+    let age = now_secs.saturating_sub(secs);
+    let gone = std::path::Path::new("/proc/self").exists() && !std::path::Path::new(&format!("/proc/{pid}")).exists();
+    (gone && age > 3600) || age > 86_400
+}
+
+/// Drops the test databases killed processes left behind (see [`is_abandoned`]).
+async fn sweep_abandoned(admin: &DatabaseConnection) {
+    let Ok(rows) = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"),
+        ))
+        .await
+    else {
+        return;
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for name in rows.iter().filter_map(|row| row.try_get_by_index::<String>(0).ok()) {
+        if is_abandoned(&name, now) {
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
         }
     }
 }
 
-/// Prefix of the migrated template databases (one per test binary build).
-const TEMPLATE_PREFIX: &str = "heimdall_test_template_";
-
-/// Identifies this test binary's build: migrations are compiled in, so the same build always
-/// wants the same schema.
-fn template_name() -> Option<String> {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let exe = std::env::current_exe().ok()?;
-    let meta = std::fs::metadata(&exe).ok()?;
-    let mut hasher = DefaultHasher::new();
-    exe.hash(&mut hasher);
-    meta.len().hash(&mut hasher);
-    meta.modified().ok()?.hash(&mut hasher);
-    Some(format!("{TEMPLATE_PREFIX}{:016x}", hasher.finish()))
-}
-
 static TEMPLATE: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
+static TEMPLATE_TO_DROP: OnceLock<(String, String)> = OnceLock::new();
 
 /// A database with every migration applied, to copy test databases from: running the
-/// migrations costs more than the copy. Built once per test binary build and kept between runs
-/// (the next build's first run drops it). `None` if it cannot be built; tests then migrate
-/// their databases themselves.
+/// migrations costs more than the copy. Built once per test process (which first sweeps what
+/// killed runs left) and dropped when the process exits. `None` if it cannot be built; tests
+/// then migrate their databases themselves.
 async fn migrated_template(admin_url: &str) -> Option<String> {
     TEMPLATE
         .get_or_init(|| async {
@@ -153,51 +175,55 @@ async fn migrated_template(admin_url: &str) -> Option<String> {
 }
 
 async fn build_template(admin_url: &str) -> anyhow::Result<String> {
-    let name = template_name().ok_or_else(|| anyhow::anyhow!("cannot identify the test binary"))?;
     let admin = admin_connection(admin_url).await?;
-    let existing: Vec<String> = admin
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!("SELECT datname FROM pg_database WHERE datname LIKE '{TEMPLATE_PREFIX}%'"),
-        ))
-        .await?
-        .iter()
-        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
-        .collect();
-    // Templates of older builds: dropped unless a test of that build is copying one right now
-    // (then the drop fails and a later run retries).
-    for stale in existing.iter().filter(|t| **t != name) {
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{stale}\"")).await;
+    sweep_abandoned(&admin).await;
+    let name = database_name("template");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
+    if TEMPLATE_TO_DROP.set((admin_url.to_owned(), name.clone())).is_ok() {
+        // SAFETY: registers a plain `extern "C" fn` to run at exit.
+        unsafe { libc::atexit(drop_template_at_exit) };
     }
-    if existing.contains(&name) {
-        let _ = admin.close().await;
-        return Ok(name);
-    }
-    // Built under a temporary name and renamed when complete, so a concurrent run of the same
-    // build never copies a half-migrated template.
-    let building = format!("heimdall_test_{}", uuid::Uuid::new_v4().simple());
-    admin.execute_unprepared(&format!("CREATE DATABASE \"{building}\"")).await?;
     let migrated = async {
-        let db = heimdall_server::db::connect(&with_database(admin_url, &building)).await?;
+        let db = heimdall_server::db::connect(&with_database(admin_url, &name)).await?;
         let result = heimdall_server::db::migrate(&db).await;
         db.close().await?;
         Ok::<_, anyhow::Error>(result?)
     }
     .await;
-    let renamed = match migrated {
-        Ok(()) => {
-            admin.execute_unprepared(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"")).await.is_ok()
-        }
-        Err(_) => false,
-    };
-    if !renamed {
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await;
-    }
     let _ = admin.close().await;
     migrated?;
-    // Not renamed: a concurrent run of the same build finished first, and its template is
-    // just as good.
     Ok(name)
+}
+
+/// Drops this process's template when the test binary exits (libtest ends with `exit`).
+extern "C" fn drop_template_at_exit() {
+    if let Some((admin_url, name)) = TEMPLATE_TO_DROP.get() {
+        drop_database(admin_url.clone(), name.clone());
+    }
+}
+
+/// `DROP DATABASE … WITH (FORCE)` on a thread with a runtime of its own (callers may be inside
+/// a runtime, or past the end of `main`).
+fn drop_database(admin_url: String, name: String) {
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let admin = admin_connection(&admin_url).await.map_err(|e| e.to_string())?;
+            let result = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("DROP DATABASE {name}: {e}"));
+            let _ = admin.close().await;
+            result
+        })
+    })
+    .join();
+    match dropped {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("warning: could not drop a test database: {e}"),
+        Err(_) => eprintln!("warning: dropping a test database panicked"),
+    }
 }
 
 /// A database that lives as long as the servers using it.
@@ -232,7 +258,7 @@ impl TestDatabase {
             }
             Db::Postgres => {
                 let admin_url = postgres_admin_url();
-                let name = format!("heimdall_test_{}", uuid::Uuid::new_v4().simple());
+                let name = database_name(&uuid::Uuid::new_v4().simple().to_string()[..16]);
                 let template = if migrated { migrated_template(&admin_url).await } else { None };
                 let admin = admin_connection(&admin_url)
                     .await
@@ -270,27 +296,8 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else { return };
-        // Drop may run inside the test's runtime, which must not be blocked on itself: do the
-        // async work on a thread with its own small runtime.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async {
-                let admin = admin_connection(&admin_url).await.map_err(|e| e.to_string())?;
-                let result = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("DROP DATABASE {name}: {e}"));
-                let _ = admin.close().await;
-                result
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("warning: could not drop a test database: {e}"),
-            Err(_) => eprintln!("warning: dropping a test database panicked"),
+        if let Some((admin_url, name)) = self.postgres.take() {
+            drop_database(admin_url, name);
         }
     }
 }
@@ -307,6 +314,21 @@ mod tests {
         );
         assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
         assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    }
+
+    #[test]
+    fn only_databases_of_gone_processes_or_of_long_ago_are_abandoned() {
+        let now = 2_000_000_000;
+        let me = std::process::id();
+        let gone = u32::MAX - 1; // no such pid
+        assert!(!is_abandoned(&format!("heimdall_test_{me}_{}_template", now - 90_000), now));
+        assert!(!is_abandoned(&format!("heimdall_test_{gone}_{}_0123456789abcdef", now - 60), now));
+        assert!(is_abandoned(&format!("heimdall_test_{gone}_{}_0123456789abcdef", now - 7200), now));
+        assert!(is_abandoned(&format!("heimdall_test_1_{}_template", now - 90_000), now));
+        assert!(!is_abandoned("heimdall_test_template_df4feb4221553411", now));
+        assert!(!is_abandoned("heimdall_test_0123456789abcdef0123456789abcdef", now));
+        assert!(!is_abandoned("postgres", now));
+        assert!(database_name("0123456789abcdef").len() <= 63);
     }
 
     #[test]

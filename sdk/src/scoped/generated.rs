@@ -2576,7 +2576,9 @@ impl AuthzScope {
     /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
     /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
     /// 403 without the permission. Invalid tokens are throttled as in `token_verify` (429
-    /// instead of 401).
+    /// instead of 401). A `permissions` parameter (the name `/authorize` uses in its body) is
+    /// refused with 400 `invalid_request`: ignoring it would let every valid token through a
+    /// gateway configured with it.
     ///
     /// Sends `GET /{app_slug}/v1/forward-auth` (`forward_auth_check`).
     pub async fn forward_auth<P: Into<String>>(

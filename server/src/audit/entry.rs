@@ -215,6 +215,43 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// Writes the entry to the change log (target `heimdall::audit`) once its unit committed:
+    /// who did what, to what, in which app or workspace, under which request id. Of the details
+    /// only a failure's `reason` is written (they may name people); the client address never is.
+    /// Failures (`*_failed`, a refresh token reused) are warnings, every other change `info`.
+    pub fn log_committed(&self) {
+        let (app_id, workspace_id) = match self.scope {
+            Scope::App(id) => (Some(id), None),
+            Scope::Workspace(id) => (None, Some(id)),
+        };
+        let action = self.action.as_str();
+        let reason = self.details.as_ref().and_then(|d| d.get("reason")).and_then(|r| r.as_str());
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    target: crate::telemetry::AUDIT,
+                    action,
+                    actor_type = self.actor.kind.as_str(),
+                    actor_id = self.actor.id.as_deref(),
+                    app_id = app_id.map(tracing::field::display),
+                    workspace_id = workspace_id.map(tracing::field::display),
+                    resource_type = self.resource_type.as_deref(),
+                    resource_id = self.resource_id.as_deref(),
+                    reason,
+                    request_id = self.request_id.as_deref(),
+                    "audit"
+                )
+            };
+        }
+        if action.ends_with("_failed") || self.action == Action::SessionRefreshReuseDetected {
+            line!(warn);
+        } else {
+            line!(info);
+        }
+    }
+}
+
 /// Filters of the admin listing.
 #[derive(Debug, Default)]
 pub struct Filter {

@@ -84,7 +84,8 @@ pub struct VerifyResponse {
     pub valid: bool,
     /// When not valid: `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_REVOKED`, `ACCOUNT_SUSPENDED`,
     /// `TENANT_REVOKED` (a tenant token whose user left the tenant, or whose tenant is suspended
-    /// or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set).
+    /// or deleted), `CLIENT_INACTIVE` or `APP_INACTIVE` (an open set). Upper-case, unlike the
+    /// snake_case `code` of error bodies: the API contract fixes these values, which SDKs compare.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -119,7 +120,10 @@ pub struct AuthorizeResponse {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// Why the token was refused, as in `/verify`.
+    /// Why the token was refused, as in `/verify` (`TOKEN_INVALID`, `TOKEN_EXPIRED`,
+    /// `TOKEN_REVOKED`, …); absent when the token is valid but lacks a permission. Upper-case,
+    /// unlike the snake_case `code` of error bodies: these are the values the API contract fixes
+    /// for this field, which SDKs compare.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -179,7 +183,8 @@ pub struct BatchResult {
 pub struct AuthorizeBatchResponse {
     /// One result per check, in the order of the checks.
     pub results: Vec<BatchResult>,
-    /// Set when the token itself was refused (then every check is unauthorized).
+    /// Set when the token itself was refused (then every check is unauthorized): the
+    /// upper-case codes of `/verify`'s `error`, which the API contract fixes.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
     /// The token's role (end-user tokens), when the token is valid; for a tenant token, the role held in its tenant now.
@@ -476,7 +481,9 @@ impl AuthzApi {
     /// `X-Heimdall-Role` and `X-Heimdall-App` when the token is valid and holds every
     /// `permission` asked for (repeat the parameter for several); 401 without a valid token;
     /// 403 without the permission. Invalid tokens are throttled as in `token_verify` (429
-    /// instead of 401).
+    /// instead of 401). A `permissions` parameter (the name `/authorize` uses in its body) is
+    /// refused with 400 `invalid_request`: ignoring it would let every valid token through a
+    /// gateway configured with it.
     #[oai(
         path = "/:app_slug/v1/forward-auth",
         method = "get",
@@ -495,6 +502,13 @@ impl AuthzApi {
         permission: Query<Option<Vec<String>>>,
     ) -> Result<ForwardAuthResponse, Errors<ForwardAuthErrors>> {
         let app = crate::access::end_user::consumer_app(&state, &app_slug.0).await?;
+        if names_permissions(req.uri().query()) {
+            return Err(Error::new(
+                Code::InvalidRequest,
+                "forward-auth takes `permission` (repeat it for several), not `permissions`",
+            )
+            .into());
+        }
         let wanted =
             permission.0.unwrap_or_default().iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>, _>>()?;
         let unauthorized = |code: &str| {
@@ -527,6 +541,14 @@ impl AuthzApi {
             tenant_id.unwrap_or_default(),
         ))
     }
+}
+
+/// Whether a query string has a `permissions` parameter (`permissions=…`, `permissions[]=…`).
+fn names_permissions(query: Option<&str>) -> bool {
+    query.unwrap_or("").split('&').any(|pair| {
+        let key = pair.split('=').next().unwrap_or("");
+        key == "permissions" || key.starts_with("permissions[") || key.starts_with("permissions%5B")
+    })
 }
 
 /// The codes each operation answers beyond those every operation of its kind answers

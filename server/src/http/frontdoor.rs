@@ -1,6 +1,6 @@
 //! The outermost middleware: request ids, the client address (`client_ip`), the body size limit,
-//! JSON errors for everything (including poem's own 404/405/413 and parse errors), and request
-//! metrics. The endpoints the composition root names as OAuth ones (by operation id, or by path
+//! JSON errors for everything (including poem's own 404/405/413 and parse errors), request
+//! metrics and the access log (`access_log`). The endpoints the composition root names as OAuth ones (by operation id, or by path
 //! for failures before routing) answer every error with RFC 6749 `error` / `error_description`,
 //! and with messages that never repeat what the caller sent.
 
@@ -13,6 +13,7 @@ use poem::{
 use poem_openapi::OperationId;
 
 use super::{
+    access_log::RouteTemplates,
     client_ip::TrustedProxies,
     context::{sanitize_request_id, with_request_id},
     error::{Error, code_for_status, respond},
@@ -29,6 +30,8 @@ pub struct FrontDoor {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// The endpoints whose errors follow RFC 6749 §5.2.
     pub oauth: OauthSurface,
+    /// The access log's route templates.
+    pub routes: Arc<RouteTemplates>,
 }
 
 /// Which requests are OAuth ones: their operation ids, and a test of the path for requests
@@ -57,6 +60,7 @@ impl<E: Endpoint> Middleware<E> for FrontDoor {
             metrics: self.metrics.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             oauth: self.oauth,
+            routes: self.routes.clone(),
         }
     }
 }
@@ -67,6 +71,7 @@ pub struct FrontDoorEndpoint<E> {
     metrics: Arc<Metrics>,
     trusted_proxies: Arc<TrustedProxies>,
     oauth: OauthSurface,
+    routes: Arc<RouteTemplates>,
 }
 
 impl<E: Endpoint> FrontDoorEndpoint<E> {
@@ -120,6 +125,8 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
                 .map(|s| s.chars().take(256).collect()),
         };
         req.extensions_mut().insert(ctx);
+        // As the client sent them: admin paths naming an app by slug are rewritten later.
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         let oauth_path = (self.oauth.path)(req.uri().path());
 
         let mut resp = with_request_id(request_id.clone(), async {
@@ -164,8 +171,10 @@ impl<E: Endpoint> Endpoint for FrontDoorEndpoint<E> {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-request-id", v);
         }
-        let operation = resp.data::<OperationId>().map(|op| op.0).unwrap_or("unmatched");
-        self.metrics.observe_request(operation, resp.status().as_u16(), started.elapsed());
+        let operation = resp.data::<OperationId>().map(|op| op.0);
+        let (status, elapsed) = (resp.status().as_u16(), started.elapsed());
+        self.metrics.observe_request(operation.unwrap_or("unmatched"), status, elapsed);
+        self.routes.log(&method, uri.path(), operation, status, elapsed, &request_id);
         Ok(resp)
     }
 }

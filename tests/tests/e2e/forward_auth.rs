@@ -56,6 +56,16 @@ db_test!(
         app.grant("editor", &["docs.read", "docs.write"]).await;
         forward(&app, "?permission=docs.read&permission=docs.write", Some(&bearer)).await.expect(200);
 
+        // `permissions` (the name `/authorize`'s body uses) is refused, never ignored: a gateway
+        // configured with it must not let every valid token through.
+        for query in ["?permissions=docs.read", "?permissions=docs.admin", "?permission=docs.read&permissions=docs.admin"]
+        {
+            let r = forward(&app, query, Some(&bearer)).await;
+            let body = r.expect_error(400, "invalid_request");
+            assert!(body["message"].as_str().unwrap().contains("`permission`"), "{query}: {r}");
+            assert!(r.header("x-heimdall-subject").is_none(), "{query}: {r:?}");
+        }
+
         // Malformed permissions are the gateway's configuration error.
         forward(&app, "?permission=docs.*", Some(&bearer)).await.expect_error(400, "invalid_permission");
         forward(&app, "?permission=Docs.Read", Some(&bearer)).await.expect_error(400, "invalid_permission");

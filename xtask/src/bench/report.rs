@@ -168,7 +168,7 @@ pub fn thousands(v: f64) -> String {
     out
 }
 
-/// The table of one database, as printed and as pasted into the README.
+/// The table of one database, as printed and as pasted into `xtask/README.md`.
 pub fn table(report: &DbReport) -> String {
     let header = [
         "scenario",
