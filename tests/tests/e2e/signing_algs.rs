@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use heimdall_sdk::jwks::JwksVerifier;
-use heimdall_tests::{Db, TestServer, db_test, users::ConsumerApp};
+use heimdall_tests::{TestServer, db_test, users::ConsumerApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
