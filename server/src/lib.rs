@@ -18,6 +18,7 @@ pub mod codes;
 pub mod coherence;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod end_users;
 pub mod entity;
 pub mod error;

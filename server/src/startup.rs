@@ -225,6 +225,7 @@ fn spawn_background(state: &Arc<AppState>) {
     tokio::spawn(state.keys.clone().run_pool_refill());
     tokio::spawn(state.bus.clone().run_listener());
     tokio::spawn(state.bus.clone().run_poll(state.config.coherence_poll_interval));
+    crate::delivery::spawn(state);
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.maintenance_interval);

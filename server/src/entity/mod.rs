@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod auth_config;
 pub mod change_event;
 pub mod code_attempt_counter;
+pub mod delivery_cursor;
 pub mod end_user;
 pub mod event_sequence;
 pub mod idempotency_key;

@@ -27,6 +27,7 @@ mod isolation;
 mod keys;
 mod mail;
 mod me;
+mod nats;
 mod oauth;
 mod platform_keys;
 mod proxies;
