@@ -16,6 +16,7 @@ mod m20261208_150001_platform_key_lifecycle;
 mod m20261208_170001_tenants;
 mod m20261208_190001_change_events;
 mod m20261209_200001_delivery_cursors;
+mod m20261209_200002_webhooks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_170001_tenants::Migration),
             Box::new(m20261208_190001_change_events::Migration),
             Box::new(m20261209_200001_delivery_cursors::Migration),
+            Box::new(m20261209_200002_webhooks::Migration),
         ]
     }
 }

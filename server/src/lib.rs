@@ -47,6 +47,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod ttl_cache;
 pub mod usage;
+pub mod webhooks;
 pub mod workspaces;
 pub mod write;
 

@@ -22,7 +22,7 @@ use crate::{
     authz::api::AuthzApi, codes::api::CodesApi, end_users::api::EndUsersApi, events::api::EventsApi,
     http::frontdoor::FrontDoor, invites::api::InvitesApi, keys::api::KeysApi, m2m::api::CredentialsApi, me::api::MeApi,
     oauth::api::OauthApi, rbac::api::RbacApi, sessions::api::SessionsApi, state::AppState, system::SystemApi,
-    tenants::api::TenantsApi, workspaces::api::WorkspacesApi,
+    tenants::api::TenantsApi, webhooks::api::WebhooksApi, workspaces::api::WorkspacesApi,
 };
 
 /// Declares the tuple of every API once, as the type the spec is built from and its value.
@@ -46,6 +46,7 @@ apis!(
         KeysApi,
         AuditApi,
         EventsApi,
+        WebhooksApi,
         AuthConfigApi,
         EndUsersApi,
         InvitesApi,
@@ -81,6 +82,7 @@ pub const ERROR_CODES: &[OperationCodes] = &[
     crate::apps::api::ERROR_CODES,
     crate::workspaces::api::ERROR_CODES,
     crate::events::api::ERROR_CODES,
+    crate::webhooks::api::ERROR_CODES,
     crate::tenants::api::ERROR_CODES,
     crate::keys::api::ERROR_CODES,
     crate::audit::api::ERROR_CODES,

@@ -19,7 +19,7 @@ mod store;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-pub use service::{Claimed, claim, close, due, open, open_everywhere};
+pub use service::{Claimed, claim, close, due, open, open_everywhere, retry_now};
 
 use crate::{error::Error, state::AppState};
 

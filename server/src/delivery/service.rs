@@ -18,6 +18,12 @@ pub async fn open(unit: &write::Unit, sink: &str, app_id: Uuid, start: i64) -> R
     Ok(store::open(unit.conn(), sink, app_id, start).await?)
 }
 
+/// Makes `sink`'s next event on the app due now, with no failures counted, in the unit's
+/// transaction (an endpoint enabled again).
+pub async fn retry_now(unit: &write::Unit, sink: &str, app_id: Uuid) -> Result<(), Error> {
+    Ok(store::retry_now(unit.conn(), sink, app_id).await?)
+}
+
 /// Opens `sink`'s cursor at the start of the feed on every app that has none.
 pub async fn open_everywhere(db: &crate::db::Db, sink: &str) -> Result<(), Error> {
     Ok(store::open_everywhere(db, sink).await?)

@@ -63,6 +63,21 @@ pub(super) async fn open_everywhere(conn: &impl ConnectionTrait, sink: &str) -> 
     Ok(())
 }
 
+/// Clears the retry state of `sink`'s cursor on the app: its next event is due now.
+pub(super) async fn retry_now(conn: &impl ConnectionTrait, sink: &str, app_id: Uuid) -> Result<(), DbErr> {
+    use delivery_cursor::Column as C;
+    delivery_cursor::Entity::update_many()
+        .col_expr(C::Attempts, Expr::value(0i32))
+        .col_expr(C::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(C::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(C::UpdatedAt, Expr::value(crate::clock::now()))
+        .filter(C::Sink.eq(sink))
+        .filter(C::AppId.eq(app_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Removes every cursor of `sink`.
 pub(super) async fn close(conn: &impl ConnectionTrait, sink: &str) -> Result<(), DbErr> {
     delivery_cursor::Entity::delete_many().filter(delivery_cursor::Column::Sink.eq(sink)).exec(conn).await?;

@@ -27,5 +27,7 @@ pub mod session;
 pub mod signing_key;
 pub mod tenant;
 pub mod tenant_member;
+pub mod webhook_attempt;
+pub mod webhook_endpoint;
 pub mod workspace;
 pub mod workspace_audit_log;

@@ -46,3 +46,4 @@ mod system;
 mod tenant_tokens;
 mod tenants;
 mod token_guessing;
+mod webhooks;
