@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{deliver, guard, signing::Secret, store};
+use super::guard;
+use super::send;
+use super::signing::{Secret, aad};
+use super::store;
 use crate::{
     access::{AdminPrincipal, Origin},
     audit::{Action, Entry},
@@ -95,24 +98,6 @@ pub fn subscribes(endpoint: &webhook_endpoint::Model, kind: &str) -> bool {
         })
 }
 
-fn aad(endpoint_id: Uuid) -> String {
-    format!("webhook:{endpoint_id}")
-}
-
-/// The secrets that sign a delivery now: the current one, and the previous one during the
-/// rotation overlap.
-pub fn secrets(state: &AppState, endpoint: &webhook_endpoint::Model) -> Result<Vec<Secret>, Error> {
-    let master = state.keys.master();
-    let open = |sealed: &[u8]| master.open(&aad(endpoint.id), sealed).map(Secret).map_err(Error::internal);
-    let mut secrets = vec![open(&endpoint.secret_enc)?];
-    if let (Some(previous), Some(until)) = (&endpoint.previous_secret_enc, endpoint.previous_secret_expires_at)
-        && until > clock::now()
-    {
-        secrets.push(open(previous)?);
-    }
-    Ok(secrets)
-}
-
 fn audit_details(endpoint: &webhook_endpoint::Model) -> serde_json::Value {
     serde_json::json!({
         "url": endpoint.url,
@@ -180,7 +165,7 @@ pub async fn create(
         },
     )
     .await?;
-    delivery::open(&unit, &deliver::sink(id), app_id, start).await?;
+    delivery::open(&unit, &send::sink(id), app_id, start).await?;
     unit.audit(
         Entry::new(app_id, &principal.actor(), Action::WebhookCreated, origin)
             .resource("webhook", id)
@@ -223,7 +208,7 @@ pub async fn update(
     row.updated_at = clock::now();
     let row = store::save(unit.conn(), row).await?;
     if reenabled {
-        delivery::retry_now(&unit, &deliver::sink(id), app_id).await?;
+        delivery::retry_now(&unit, &send::sink(id), app_id).await?;
     }
     unit.audit(
         Entry::new(app_id, &principal.actor(), Action::WebhookUpdated, origin)
@@ -300,7 +285,7 @@ pub async fn redeliver(state: &AppState, app_id: Uuid, id: Uuid, seq: i64) -> Re
     let endpoint = get(state, app_id, id).await?;
     let event = events::read(&state.db, app_id, seq - 1, 1).await?.into_iter().find(|e| e.seq == seq);
     let event = event.ok_or_else(|| Error::new(Code::EventNotFound, "The app's feed has no event with this seq"))?;
-    let outcome = deliver::send(state, &endpoint, &event).await;
+    let outcome = send::send(state, &endpoint, &event).await;
     log(state, &endpoint, &event, &outcome, true).await
 }
 
@@ -309,7 +294,7 @@ pub async fn log(
     state: &AppState,
     endpoint: &webhook_endpoint::Model,
     event: &change_event::Model,
-    outcome: &deliver::Outcome,
+    outcome: &send::Outcome,
     manual: bool,
 ) -> Result<webhook_attempt::Model, Error> {
     let row = webhook_attempt::Model {

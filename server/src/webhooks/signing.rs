@@ -44,6 +44,11 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The associated data an endpoint's secrets are sealed with under the master key.
+pub fn aad(endpoint_id: uuid::Uuid) -> String {
+    format!("webhook:{endpoint_id}")
+}
+
 /// The `webhook-signature` header value: one signature per secret, space-separated.
 pub fn header(secrets: &[Secret], id: &str, timestamp: i64, body: &[u8]) -> String {
     secrets.iter().map(|s| s.sign(id, timestamp, body)).collect::<Vec<_>>().join(" ")
