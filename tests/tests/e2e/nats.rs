@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 const NATS_URL: &str = "nats://127.0.0.1:4222";
 
-/// A stream and subject prefix used by one test only, deleted when dropped.
+/// A stream and subject prefix used by one test only; the test deletes the stream at its end.
 struct Stream {
     js: jetstream::Context,
     settings: NatsSettings,
@@ -79,13 +79,10 @@ impl Stream {
     }
 }
 
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let (js, name) = (self.js.clone(), self.settings.stream.clone());
-        // Best effort, on the test's runtime.
-        tokio::spawn(async move {
-            let _ = js.delete_stream(&name).await;
-        });
+impl Stream {
+    /// Deletes the stream (a failed test leaves its stream behind, named for the test run).
+    async fn delete(self) {
+        self.js.delete_stream(&self.settings.stream).await.expect("deleting the test stream");
     }
 }
 
@@ -126,6 +123,8 @@ db_test!(
         assert!(feed.len() >= 6, "{feed:#?}");
         let seen = stream.read(feed.len()).await;
         check_delivery(&stream, "natsfeed", &feed, &seen);
+        drop(server);
+        stream.delete().await;
     }
 );
 
@@ -145,5 +144,7 @@ db_test!(
         assert_eq!(feed.len(), 41, "app.created and 40 sign-ups");
         let seen = stream.read(feed.len()).await;
         check_delivery(&stream, "natstwo", &feed, &seen);
+        drop((first, second));
+        stream.delete().await;
     }
 );

@@ -428,3 +428,28 @@ db_test!(
         assert_eq!(seen, ids(&feed));
     }
 );
+
+db_test!(
+    postgres_only async fn a_stopping_instance_s_deliveries_are_taken_over_without_loss(db: Db) {
+        let first = TestServer::spawn_with(db, configure).await;
+        let second = TestServer::try_spawn_on_same_db_with(&first, configure).await.unwrap();
+        let receiver = Receiver::start().await;
+        let app = ConsumerApp::create(&second, "takeover").await;
+        endpoint(&second, app.id, json!({ "url": receiver.url })).await;
+        for i in 0..10 {
+            app.via(&second).signup_ok(&format!("early{i}"), &format!("early{i}@example.com")).await;
+        }
+        // The first instance stops (SIGTERM) while events are being delivered; the second
+        // carries on from the saved cursor.
+        first.signal_stop();
+        for i in 0..10 {
+            app.via(&second).signup_ok(&format!("late{i}"), &format!("late{i}@example.com")).await;
+        }
+        let feed = feed_since_creation(&second, app.id).await;
+        assert_eq!(feed.len(), 21);
+        receiver.until("every event", |got| got.len() >= feed.len()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let got: Vec<String> = receiver.got().iter().map(|d| d.id.clone()).collect();
+        assert_eq!(got, ids(&feed), "each event once, in seq order");
+    }
+);
