@@ -491,6 +491,38 @@ mod tests {
         assert!(err.starts_with("HEIMDALL_LISTEN:"), "{err}");
     }
 
+    #[test]
+    fn delivery_settings_are_checked() {
+        let mut s = Settings::parse_from_defaults();
+        let config = Config::from_settings(&s).unwrap();
+        assert!(config.nats.is_none() && config.webhooks.allow_networks.is_empty());
+        assert_eq!(config.webhooks.retry_schedule.len(), 7);
+        let day: Duration = config.webhooks.retry_schedule.iter().sum();
+        assert!(day > Duration::from_secs(20 * 3600) && day < Duration::from_secs(30 * 3600), "{day:?}");
+        s.nats_url = Some("nats://127.0.0.1:4222".into());
+        s.webhook_allow_networks = Some("127.0.0.1, 10.0.0.0/8".into());
+        s.webhook_retry_schedule = "100ms,2s,1m".into();
+        let config = Config::from_settings(&s).unwrap();
+        assert_eq!(config.nats.unwrap().stream, "HEIMDALL_EVENTS");
+        assert_eq!(config.webhooks.allow_networks.len(), 2);
+        assert_eq!(config.webhooks.retry_schedule[0], Duration::from_millis(100));
+        for (variable, change) in [
+            (
+                "HEIMDALL_WEBHOOK_RETRY_SCHEDULE",
+                (|s: &mut Settings| s.webhook_retry_schedule = "5x".into()) as fn(&mut Settings),
+            ),
+            ("HEIMDALL_WEBHOOK_RETRY_SCHEDULE", |s| s.webhook_retry_schedule = "0s".into()),
+            ("HEIMDALL_WEBHOOK_ALLOW_NETWORKS", |s| s.webhook_allow_networks = Some("10.0.0.0/33".into())),
+            ("HEIMDALL_NATS_STREAM", |s| s.nats_stream = "a.b".into()),
+            ("HEIMDALL_NATS_SUBJECT_PREFIX", |s| s.nats_subject_prefix = "a..b".into()),
+        ] {
+            let mut bad = s.clone();
+            change(&mut bad);
+            let err = Config::from_settings(&bad).unwrap_err().to_string();
+            assert!(err.starts_with(variable), "{err}");
+        }
+    }
+
     /// The settings clap makes of `args`, or the first line of its error.
     fn settings(args: &[&str]) -> Result<Settings, String> {
         let argv = std::iter::once("heimdall").chain(args.iter().copied());

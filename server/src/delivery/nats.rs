@@ -4,7 +4,9 @@
 //! window. The stream capturing `<prefix>.>` is created when missing.
 //!
 //! Publishes of one batch are pipelined and their acks awaited in order; the cursor advances to
-//! the last acknowledged event, so an event is delivered again only when its ack was lost.
+//! the last acknowledged event, so an event is delivered again only when its ack was lost. Each
+//! app's cursor starts at the oldest event the feed keeps (an app created later, or a server
+//! that enables NATS delivery later, publishes the kept history first).
 
 use std::{sync::Arc, time::Duration};
 
