@@ -6,6 +6,10 @@
 //! retry fails too, the endpoint is disabled (audited as `webhook.disabled`) and its cursor
 //! stays on the event, which is sent first when an admin enables it again. Events of types the
 //! endpoint does not subscribe to are skipped.
+//!
+//! On PostgreSQL a claim is a transaction, so each endpoint being sent to holds a pool
+//! connection for the request (at most [`CONCURRENCY`] per instance, each request bounded by the
+//! 10 s timeout, well inside the 60 s `idle_in_transaction_session_timeout`).
 
 use std::sync::Arc;
 
