@@ -15,6 +15,8 @@ mod m20261207_000005_code_exposure;
 mod m20261208_150001_platform_key_lifecycle;
 mod m20261208_170001_tenants;
 mod m20261208_190001_change_events;
+mod m20261209_200001_delivery_cursors;
+mod m20261209_200002_webhooks;
 mod m20261209_300001_signing_algorithms;
 
 /// Every migration, oldest first.
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_150001_platform_key_lifecycle::Migration),
             Box::new(m20261208_170001_tenants::Migration),
             Box::new(m20261208_190001_change_events::Migration),
+            Box::new(m20261209_200001_delivery_cursors::Migration),
+            Box::new(m20261209_200002_webhooks::Migration),
             Box::new(m20261209_300001_signing_algorithms::Migration),
         ]
     }

@@ -1128,6 +1128,30 @@ may be empty. The calling key must hold each.*/
         }
     }
 
+    ///A new endpoint.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateWebhook {
+        ///Free text, at most 500 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Whether to send events (default `true`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        /**Event types to send (`heimdall.end_user.signup`, `heimdall.end_user.*`); absent or
+empty: every type.*/
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub event_types: ::std::vec::Vec<::std::string::String>,
+        /**Absolute `http(s)` URL without credentials. Loopback, private and link-local addresses
+are refused unless the operator allowed them.*/
+        pub url: ::std::string::String,
+    }
+
+    impl CreateWebhook {
+        pub fn builder() -> builder::CreateWebhook {
+            Default::default()
+        }
+    }
+
     ///An address to send a verification email to.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct EmailRequest {
@@ -1939,6 +1963,19 @@ tokens may still be live (possibly of another algorithm, after a rotation that c
 
     impl PlatformStats {
         pub fn builder() -> builder::PlatformStats {
+            Default::default()
+        }
+    }
+
+    ///Which event to send again.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RedeliverWebhook {
+        ///The event's `seq` in the app's change feed, e.g. `42`.
+        pub seq: i64,
+    }
+
+    impl RedeliverWebhook {
+        pub fn builder() -> builder::RedeliverWebhook {
             Default::default()
         }
     }
@@ -3198,6 +3235,29 @@ revokes the whole session, its newest refresh and access tokens included (RFC 97
         }
     }
 
+    ///Changes to an endpoint; absent fields stay.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UpdateWebhook {
+        ///Free text, at most 500 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///`false` stops deliveries; `true` resumes them from the event the endpoint stopped on.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Event types to send; empty: every type.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub event_types: ::std::vec::Vec<::std::string::String>,
+        ///Absolute `http(s)` URL without credentials.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+
+    impl UpdateWebhook {
+        pub fn builder() -> builder::UpdateWebhook {
+            Default::default()
+        }
+    }
+
     ///A tenant a user belongs to, with the role they hold there.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserTenant {
@@ -3302,6 +3362,134 @@ snake_case `code` of error bodies: the API contract fixes these values, which SD
 
     impl VerifyResponse {
         pub fn builder() -> builder::VerifyResponse {
+            Default::default()
+        }
+    }
+
+    ///A webhook endpoint, without its secret.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Webhook {
+        ///When the endpoint was created.
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Free text, for the admins.
+        pub description: ::std::string::String,
+        ///Why Heimdall disabled the endpoint: `failing`. Absent when enabled or disabled by an admin.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disabled_reason: ::std::option::Option<::std::string::String>,
+        /**Whether events are sent. Heimdall disables an endpoint that fails through its whole retry
+schedule (about a day).*/
+        pub enabled: bool,
+        /**Event types sent (`heimdall.end_user.signup`, or `heimdall.end_user.*` for all of a
+resource's); empty: every type.*/
+        pub event_types: ::std::vec::Vec<::std::string::String>,
+        ///The endpoint's id.
+        pub id: ::uuid::Uuid,
+        ///Until when the secret replaced by the last rotation still signs (a second signature).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub previous_secret_expires_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///When the endpoint last changed.
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Where events are POSTed (`http` or `https`).
+        pub url: ::std::string::String,
+    }
+
+    impl Webhook {
+        pub fn builder() -> builder::Webhook {
+            Default::default()
+        }
+    }
+
+    ///One delivery attempt.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookAttempt {
+        ///When the attempt started.
+        pub attempted_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Why no response came (refused address, timeout, connection error).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///The event's id (its `webhook-id`).
+        pub event_id: ::uuid::Uuid,
+        ///The event's `seq` in the app's feed.
+        pub event_seq: i64,
+        ///The event's type.
+        pub event_type: ::std::string::String,
+        ///The attempt's id.
+        pub id: ::uuid::Uuid,
+        ///How long the attempt took, in milliseconds.
+        pub latency_ms: i64,
+        ///Whether an admin asked for it (redelivery).
+        pub manual: bool,
+        ///The endpoint's HTTP status; absent when no response came.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status_code: ::std::option::Option<i32>,
+        ///Whether the endpoint accepted the event (a 2xx status).
+        pub succeeded: bool,
+    }
+
+    impl WebhookAttempt {
+        pub fn builder() -> builder::WebhookAttempt {
+            Default::default()
+        }
+    }
+
+    ///A page of delivery attempts, newest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookAttemptList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<WebhookAttempt>,
+        pub pagination: Pagination,
+    }
+
+    impl WebhookAttemptList {
+        pub fn builder() -> builder::WebhookAttemptList {
+            Default::default()
+        }
+    }
+
+    ///A new endpoint, with its signing secret: the only time it is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookCreated {
+        /**`whsec_<base64>`: the Standard Webhooks signing secret. Store it now; it cannot be shown
+again (rotate it to get a new one).*/
+        pub secret: ::std::string::String,
+        pub webhook: Webhook,
+    }
+
+    impl WebhookCreated {
+        pub fn builder() -> builder::WebhookCreated {
+            Default::default()
+        }
+    }
+
+    ///A page of webhook endpoints, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookList {
+        ///The items of this page.
+        pub data: ::std::vec::Vec<Webhook>,
+        pub pagination: Pagination,
+    }
+
+    impl WebhookList {
+        pub fn builder() -> builder::WebhookList {
+            Default::default()
+        }
+    }
+
+    ///A rotated secret: the only time it is shown.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookSecretRotated {
+        ///When the previous secret stops signing.
+        pub previous_secret_expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        /**The new `whsec_<base64>` secret. Until `previous_secret_expires_at` deliveries carry a
+signature by each secret, so receivers can switch at their pace.*/
+        pub secret: ::std::string::String,
+        pub webhook: Webhook,
+    }
+
+    impl WebhookSecretRotated {
+        pub fn builder() -> builder::WebhookSecretRotated {
             Default::default()
         }
     }
@@ -7103,6 +7291,110 @@ never secrets.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct CreateWebhook {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            event_types: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for CreateWebhook {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    event_types: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+
+        impl CreateWebhook {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn event_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_types: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<CreateWebhook> for super::CreateWebhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateWebhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    enabled: value.enabled?,
+                    event_types: value.event_types?,
+                    url: value.url?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::CreateWebhook> for CreateWebhook {
+            fn from(value: super::CreateWebhook) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    enabled: Ok(value.enabled),
+                    event_types: Ok(value.event_types),
+                    url: Ok(value.url),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct EmailRequest {
             email: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -10740,6 +11032,49 @@ never secrets.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct RedeliverWebhook {
+            seq: ::std::result::Result<i64, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for RedeliverWebhook {
+            fn default() -> Self {
+                Self {
+                    seq: Err("no value supplied for seq".to_string()),
+                }
+            }
+        }
+
+        impl RedeliverWebhook {
+            pub fn seq<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seq = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seq: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<RedeliverWebhook> for super::RedeliverWebhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RedeliverWebhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { seq: value.seq? })
+            }
+        }
+
+        impl ::std::convert::From<super::RedeliverWebhook> for RedeliverWebhook {
+            fn from(value: super::RedeliverWebhook) -> Self {
+                Self { seq: Ok(value.seq) }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct RefreshRequest {
             refresh_token: ::std::result::Result<
                 ::std::string::String,
@@ -13965,6 +14300,113 @@ never secrets.*/
         }
 
         #[derive(Clone, Debug)]
+        pub struct UpdateWebhook {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            event_types: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+
+        impl ::std::default::Default for UpdateWebhook {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    event_types: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+
+        impl UpdateWebhook {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn event_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_types: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<UpdateWebhook> for super::UpdateWebhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateWebhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    enabled: value.enabled?,
+                    event_types: value.event_types?,
+                    url: value.url?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::UpdateWebhook> for UpdateWebhook {
+            fn from(value: super::UpdateWebhook) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    enabled: Ok(value.enabled),
+                    event_types: Ok(value.event_types),
+                    url: Ok(value.url),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
         pub struct UserTenant {
             joined_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -14439,6 +14881,686 @@ never secrets.*/
                     error: Ok(value.error),
                     principal: Ok(value.principal),
                     valid: Ok(value.valid),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct Webhook {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            disabled_reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            event_types: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            previous_secret_expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for Webhook {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    description: Err("no value supplied for description".to_string()),
+                    disabled_reason: Ok(Default::default()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    event_types: Err("no value supplied for event_types".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    previous_secret_expires_at: Ok(Default::default()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+
+        impl Webhook {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn disabled_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disabled_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for disabled_reason: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn event_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_types: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn previous_secret_expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous_secret_expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for previous_secret_expires_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<Webhook> for super::Webhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Webhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    disabled_reason: value.disabled_reason?,
+                    enabled: value.enabled?,
+                    event_types: value.event_types?,
+                    id: value.id?,
+                    previous_secret_expires_at: value.previous_secret_expires_at?,
+                    updated_at: value.updated_at?,
+                    url: value.url?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::Webhook> for Webhook {
+            fn from(value: super::Webhook) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    disabled_reason: Ok(value.disabled_reason),
+                    enabled: Ok(value.enabled),
+                    event_types: Ok(value.event_types),
+                    id: Ok(value.id),
+                    previous_secret_expires_at: Ok(value.previous_secret_expires_at),
+                    updated_at: Ok(value.updated_at),
+                    url: Ok(value.url),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WebhookAttempt {
+            attempted_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            event_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            event_seq: ::std::result::Result<i64, ::std::string::String>,
+            event_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            latency_ms: ::std::result::Result<i64, ::std::string::String>,
+            manual: ::std::result::Result<bool, ::std::string::String>,
+            status_code: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+            succeeded: ::std::result::Result<bool, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WebhookAttempt {
+            fn default() -> Self {
+                Self {
+                    attempted_at: Err("no value supplied for attempted_at".to_string()),
+                    error: Ok(Default::default()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    event_seq: Err("no value supplied for event_seq".to_string()),
+                    event_type: Err("no value supplied for event_type".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    latency_ms: Err("no value supplied for latency_ms".to_string()),
+                    manual: Err("no value supplied for manual".to_string()),
+                    status_code: Ok(Default::default()),
+                    succeeded: Err("no value supplied for succeeded".to_string()),
+                }
+            }
+        }
+
+        impl WebhookAttempt {
+            pub fn attempted_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempted_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempted_at: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_id: {e}")
+                    });
+                self
+            }
+            pub fn event_seq<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_seq = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_seq: {e}")
+                    });
+                self
+            }
+            pub fn event_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_type: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency_ms: {e}")
+                    });
+                self
+            }
+            pub fn manual<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.manual = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for manual: {e}")
+                    });
+                self
+            }
+            pub fn status_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_code: {e}")
+                    });
+                self
+            }
+            pub fn succeeded<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.succeeded = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for succeeded: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WebhookAttempt> for super::WebhookAttempt {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookAttempt,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempted_at: value.attempted_at?,
+                    error: value.error?,
+                    event_id: value.event_id?,
+                    event_seq: value.event_seq?,
+                    event_type: value.event_type?,
+                    id: value.id?,
+                    latency_ms: value.latency_ms?,
+                    manual: value.manual?,
+                    status_code: value.status_code?,
+                    succeeded: value.succeeded?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WebhookAttempt> for WebhookAttempt {
+            fn from(value: super::WebhookAttempt) -> Self {
+                Self {
+                    attempted_at: Ok(value.attempted_at),
+                    error: Ok(value.error),
+                    event_id: Ok(value.event_id),
+                    event_seq: Ok(value.event_seq),
+                    event_type: Ok(value.event_type),
+                    id: Ok(value.id),
+                    latency_ms: Ok(value.latency_ms),
+                    manual: Ok(value.manual),
+                    status_code: Ok(value.status_code),
+                    succeeded: Ok(value.succeeded),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WebhookAttemptList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::WebhookAttempt>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WebhookAttemptList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl WebhookAttemptList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::WebhookAttempt>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WebhookAttemptList> for super::WebhookAttemptList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookAttemptList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WebhookAttemptList> for WebhookAttemptList {
+            fn from(value: super::WebhookAttemptList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WebhookCreated {
+            secret: ::std::result::Result<::std::string::String, ::std::string::String>,
+            webhook: ::std::result::Result<super::Webhook, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WebhookCreated {
+            fn default() -> Self {
+                Self {
+                    secret: Err("no value supplied for secret".to_string()),
+                    webhook: Err("no value supplied for webhook".to_string()),
+                }
+            }
+        }
+
+        impl WebhookCreated {
+            pub fn secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secret: {e}")
+                    });
+                self
+            }
+            pub fn webhook<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Webhook>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.webhook = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for webhook: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WebhookCreated> for super::WebhookCreated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookCreated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    secret: value.secret?,
+                    webhook: value.webhook?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WebhookCreated> for WebhookCreated {
+            fn from(value: super::WebhookCreated) -> Self {
+                Self {
+                    secret: Ok(value.secret),
+                    webhook: Ok(value.webhook),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WebhookList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Webhook>,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WebhookList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                }
+            }
+        }
+
+        impl WebhookList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Webhook>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WebhookList> for super::WebhookList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    data: value.data?,
+                    pagination: value.pagination?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WebhookList> for WebhookList {
+            fn from(value: super::WebhookList) -> Self {
+                Self {
+                    data: Ok(value.data),
+                    pagination: Ok(value.pagination),
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        pub struct WebhookSecretRotated {
+            previous_secret_expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            secret: ::std::result::Result<::std::string::String, ::std::string::String>,
+            webhook: ::std::result::Result<super::Webhook, ::std::string::String>,
+        }
+
+        impl ::std::default::Default for WebhookSecretRotated {
+            fn default() -> Self {
+                Self {
+                    previous_secret_expires_at: Err(
+                        "no value supplied for previous_secret_expires_at".to_string(),
+                    ),
+                    secret: Err("no value supplied for secret".to_string()),
+                    webhook: Err("no value supplied for webhook".to_string()),
+                }
+            }
+        }
+
+        impl WebhookSecretRotated {
+            pub fn previous_secret_expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous_secret_expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for previous_secret_expires_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for secret: {e}")
+                    });
+                self
+            }
+            pub fn webhook<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Webhook>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.webhook = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for webhook: {e}")
+                    });
+                self
+            }
+        }
+
+        impl ::std::convert::TryFrom<WebhookSecretRotated>
+        for super::WebhookSecretRotated {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookSecretRotated,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    previous_secret_expires_at: value.previous_secret_expires_at?,
+                    secret: value.secret?,
+                    webhook: value.webhook?,
+                })
+            }
+        }
+
+        impl ::std::convert::From<super::WebhookSecretRotated> for WebhookSecretRotated {
+            fn from(value: super::WebhookSecretRotated) -> Self {
+                Self {
+                    previous_secret_expires_at: Ok(value.previous_secret_expires_at),
+                    secret: Ok(value.secret),
+                    webhook: Ok(value.webhook),
                 }
             }
         }
@@ -17219,6 +18341,206 @@ impl ClientTenantsExt for Client {
 
     fn tenant_update_status(&self) -> builder::TenantUpdateStatus<'_> {
         builder::TenantUpdateStatus::new(self)
+    }
+}
+
+/**Webhook endpoints of an app: its change feed POSTed with Standard Webhooks signatures,
+retried, logged, redelivered on request. Admin API.*/
+pub trait ClientWebhooksExt {
+    /**List webhook endpoints
+
+The app's endpoints, oldest first, by cursor. Secrets are shown only at creation and
+rotation.
+
+Sends a `GET` request to `/v1/apps/{app_id}/webhooks`
+
+Arguments:
+- `app_id`: The app's id.
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.webhook_list()
+    .app_id(app_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn webhook_list(&self) -> builder::WebhookList<'_>;
+    /**Create a webhook endpoint
+
+The app's events written from now on are POSTed to `url`, one at a time in `seq` order,
+as CloudEvents JSON signed per Standard Webhooks (`webhook-id` = the event id,
+`webhook-timestamp`, `webhook-signature`). Delivery is at least once: receivers drop a
+repeated `webhook-id`. A failure is retried with growing delays for about a day, then the
+endpoint is disabled. The signing secret is in this response only. Send an
+`Idempotency-Key` to make retries safe.
+
+Sends a `POST` request to `/v1/apps/{app_id}/webhooks`
+
+Arguments:
+- `app_id`: The app's id.
+- `idempotency_key`: Retries with the same key and body return the first response (24 hours).
+- `body`
+```ignore
+let response = client.webhook_create()
+    .app_id(app_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn webhook_create(&self) -> builder::WebhookCreate<'_>;
+    /**Get a webhook endpoint
+
+The endpoint's settings and state (`enabled`, `disabled_reason`), without its secret.
+
+Sends a `GET` request to `/v1/apps/{app_id}/webhooks/{webhook_id}`
+
+Arguments:
+- `app_id`: The app's id.
+- `webhook_id`: The endpoint's id.
+```ignore
+let response = client.webhook_get()
+    .app_id(app_id)
+    .webhook_id(webhook_id)
+    .send()
+    .await;
+```*/
+    fn webhook_get(&self) -> builder::WebhookGet<'_>;
+    /**Delete a webhook endpoint
+
+Nothing more is sent to it; its delivery log goes with it.
+
+Sends a `DELETE` request to `/v1/apps/{app_id}/webhooks/{webhook_id}`
+
+Arguments:
+- `app_id`: The app's id.
+- `webhook_id`: The endpoint's id.
+```ignore
+let response = client.webhook_delete()
+    .app_id(app_id)
+    .webhook_id(webhook_id)
+    .send()
+    .await;
+```*/
+    fn webhook_delete(&self) -> builder::WebhookDelete<'_>;
+    /**Change a webhook endpoint
+
+Absent fields stay. Enabling a disabled endpoint resumes its deliveries from the event
+it stopped on, at once.
+
+Sends a `PATCH` request to `/v1/apps/{app_id}/webhooks/{webhook_id}`
+
+Arguments:
+- `app_id`: The app's id.
+- `webhook_id`: The endpoint's id.
+- `body`
+```ignore
+let response = client.webhook_update()
+    .app_id(app_id)
+    .webhook_id(webhook_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn webhook_update(&self) -> builder::WebhookUpdate<'_>;
+    /**List a webhook endpoint's delivery attempts
+
+The endpoint's delivery log, newest first, by cursor: each attempt's time, status code,
+latency and error. Kept 30 days.
+
+Sends a `GET` request to `/v1/apps/{app_id}/webhooks/{webhook_id}/attempts`
+
+Arguments:
+- `app_id`: The app's id.
+- `webhook_id`: The endpoint's id.
+- `cursor`: `next_cursor` of the previous page.
+- `limit`: Page size, 1–200 (default 50).
+```ignore
+let response = client.webhook_attempt_list()
+    .app_id(app_id)
+    .webhook_id(webhook_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    fn webhook_attempt_list(&self) -> builder::WebhookAttemptList<'_>;
+    /**Redeliver an event to a webhook endpoint
+
+Sends the app's event `seq` to the endpoint now (signed as usual, same `webhook-id`),
+whether or not it was delivered before and even when the endpoint is disabled; answers
+the attempt, which the delivery log also records. The endpoint's own progress through
+the feed is unchanged.
+
+Sends a `POST` request to `/v1/apps/{app_id}/webhooks/{webhook_id}/redeliver`
+
+Arguments:
+- `app_id`: The app's id.
+- `webhook_id`: The endpoint's id.
+- `body`
+```ignore
+let response = client.webhook_redeliver()
+    .app_id(app_id)
+    .webhook_id(webhook_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    fn webhook_redeliver(&self) -> builder::WebhookRedeliver<'_>;
+    /**Rotate a webhook endpoint's secret
+
+A new secret signs from now on; the previous one keeps signing for 24 hours (each
+delivery carries both signatures), so receivers can switch without missing a delivery.
+The new secret is in this response only.
+
+Sends a `POST` request to `/v1/apps/{app_id}/webhooks/{webhook_id}/rotate-secret`
+
+Arguments:
+- `app_id`: The app's id.
+- `webhook_id`: The endpoint's id.
+```ignore
+let response = client.webhook_secret_rotate()
+    .app_id(app_id)
+    .webhook_id(webhook_id)
+    .send()
+    .await;
+```*/
+    fn webhook_secret_rotate(&self) -> builder::WebhookSecretRotate<'_>;
+}
+
+impl ClientWebhooksExt for Client {
+    fn webhook_list(&self) -> builder::WebhookList<'_> {
+        builder::WebhookList::new(self)
+    }
+
+    fn webhook_create(&self) -> builder::WebhookCreate<'_> {
+        builder::WebhookCreate::new(self)
+    }
+
+    fn webhook_get(&self) -> builder::WebhookGet<'_> {
+        builder::WebhookGet::new(self)
+    }
+
+    fn webhook_delete(&self) -> builder::WebhookDelete<'_> {
+        builder::WebhookDelete::new(self)
+    }
+
+    fn webhook_update(&self) -> builder::WebhookUpdate<'_> {
+        builder::WebhookUpdate::new(self)
+    }
+
+    fn webhook_attempt_list(&self) -> builder::WebhookAttemptList<'_> {
+        builder::WebhookAttemptList::new(self)
+    }
+
+    fn webhook_redeliver(&self) -> builder::WebhookRedeliver<'_> {
+        builder::WebhookRedeliver::new(self)
+    }
+
+    fn webhook_secret_rotate(&self) -> builder::WebhookSecretRotate<'_> {
+        builder::WebhookSecretRotate::new(self)
     }
 }
 
@@ -25210,6 +26532,1143 @@ pub mod builder {
         }
     }
 
+    /**Builder for [`ClientWebhooksExt::webhook_list`]
+
+[`ClientWebhooksExt::webhook_list`]: super::ClientWebhooksExt::webhook_list*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> WebhookList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_create`]
+
+[`ClientWebhooksExt::webhook_create`]: super::ClientWebhooksExt::webhook_create*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookCreate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateWebhook, String>,
+    }
+
+    impl<'a> WebhookCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateWebhook>,
+            <V as std::convert::TryInto<types::CreateWebhook>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateWebhook` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateWebhook,
+            ) -> types::builder::CreateWebhook,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookCreated>, Error<types::ErrorBody>> {
+            let Self { client, app_id, idempotency_key, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateWebhook::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks", client.baseurl, encode_path(& app_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_get`]
+
+[`ClientWebhooksExt::webhook_get`]: super::ClientWebhooksExt::webhook_get*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookGet<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        webhook_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> WebhookGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                webhook_id: Err("webhook_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn webhook_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.webhook_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for webhook_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/webhooks/{webhook_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Webhook>, Error<types::ErrorBody>> {
+            let Self { client, app_id, webhook_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& webhook_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_delete`]
+
+[`ClientWebhooksExt::webhook_delete`]: super::ClientWebhooksExt::webhook_delete*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookDelete<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        webhook_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> WebhookDelete<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                webhook_id: Err("webhook_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn webhook_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.webhook_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for webhook_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `DELETE` request to `/v1/apps/{app_id}/webhooks/{webhook_id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, app_id, webhook_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& webhook_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_delete",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_update`]
+
+[`ClientWebhooksExt::webhook_update`]: super::ClientWebhooksExt::webhook_update*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookUpdate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        webhook_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UpdateWebhook, String>,
+    }
+
+    impl<'a> WebhookUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                webhook_id: Err("webhook_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn webhook_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.webhook_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for webhook_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateWebhook>,
+            <V as std::convert::TryInto<types::UpdateWebhook>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateWebhook` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateWebhook,
+            ) -> types::builder::UpdateWebhook,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `PATCH` request to `/v1/apps/{app_id}/webhooks/{webhook_id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Webhook>, Error<types::ErrorBody>> {
+            let Self { client, app_id, webhook_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateWebhook::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks/{}", client.baseurl, encode_path(& app_id
+                .to_string()), encode_path(& webhook_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_attempt_list`]
+
+[`ClientWebhooksExt::webhook_attempt_list`]: super::ClientWebhooksExt::webhook_attempt_list*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookAttemptList<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        webhook_id: Result<::uuid::Uuid, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+
+    impl<'a> WebhookAttemptList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                webhook_id: Err("webhook_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn webhook_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.webhook_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for webhook_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+
+        ///Sends a `GET` request to `/v1/apps/{app_id}/webhooks/{webhook_id}/attempts`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookAttemptList>, Error<types::ErrorBody>> {
+            let Self { client, app_id, webhook_id, cursor, limit } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks/{}/attempts", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& webhook_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_attempt_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_redeliver`]
+
+[`ClientWebhooksExt::webhook_redeliver`]: super::ClientWebhooksExt::webhook_redeliver*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookRedeliver<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        webhook_id: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::RedeliverWebhook, String>,
+    }
+
+    impl<'a> WebhookRedeliver<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                webhook_id: Err("webhook_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn webhook_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.webhook_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for webhook_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::RedeliverWebhook>,
+            <V as std::convert::TryInto<
+                types::RedeliverWebhook,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `RedeliverWebhook` for body failed: {}", s)
+                });
+            self
+        }
+
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::RedeliverWebhook,
+            ) -> types::builder::RedeliverWebhook,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/webhooks/{webhook_id}/redeliver`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookAttempt>, Error<types::ErrorBody>> {
+            let Self { client, app_id, webhook_id, body } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::RedeliverWebhook::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks/{}/redeliver", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& webhook_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_redeliver",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
+    /**Builder for [`ClientWebhooksExt::webhook_secret_rotate`]
+
+[`ClientWebhooksExt::webhook_secret_rotate`]: super::ClientWebhooksExt::webhook_secret_rotate*/
+    #[derive(Debug, Clone)]
+    pub struct WebhookSecretRotate<'a> {
+        client: &'a super::Client,
+        app_id: Result<::uuid::Uuid, String>,
+        webhook_id: Result<::uuid::Uuid, String>,
+    }
+
+    impl<'a> WebhookSecretRotate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                app_id: Err("app_id was not initialized".to_string()),
+                webhook_id: Err("webhook_id was not initialized".to_string()),
+            }
+        }
+
+        pub fn app_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.app_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for app_id failed".to_string()
+                });
+            self
+        }
+
+        pub fn webhook_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.webhook_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for webhook_id failed".to_string()
+                });
+            self
+        }
+
+        ///Sends a `POST` request to `/v1/apps/{app_id}/webhooks/{webhook_id}/rotate-secret`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::WebhookSecretRotated>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, app_id, webhook_id } = self;
+            let app_id = app_id.map_err(Error::InvalidRequest)?;
+            let webhook_id = webhook_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/apps/{}/webhooks/{}/rotate-secret", client.baseurl, encode_path(&
+                app_id.to_string()), encode_path(& webhook_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "webhook_secret_rotate",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+
     /**Builder for [`ClientAuthorizationExt::token_authorize_any_app`]
 
 [`ClientAuthorizationExt::token_authorize_any_app`]: super::ClientAuthorizationExt::token_authorize_any_app*/
@@ -29958,5 +32417,6 @@ pub mod prelude {
     pub use super::ClientStatsExt;
     pub use super::ClientSystemExt;
     pub use super::ClientTenantsExt;
+    pub use super::ClientWebhooksExt;
     pub use super::ClientWorkspacesExt;
 }

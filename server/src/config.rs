@@ -146,6 +146,44 @@ pub struct Settings {
     #[arg(long, env = "HEIMDALL_EVENT_RETENTION_DAYS", value_name = "HEIMDALL_EVENT_RETENTION_DAYS",
         default_value = "30", value_parser = value_parser!(u64).range(1..=3650), global = true)]
     pub event_retention_days: u64,
+    /// NATS server to deliver the change feed to through JetStream, e.g. `nats://127.0.0.1:4222`.
+    /// Unset: no NATS delivery.
+    #[arg(long, env = "HEIMDALL_NATS_URL", global = true, hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// JetStream stream that captures the change feed's subjects (created when missing).
+    #[arg(long, env = "HEIMDALL_NATS_STREAM", default_value = "HEIMDALL_EVENTS", global = true)]
+    pub nats_stream: String,
+    /// First token of the subjects events are published on: `<prefix>.<app slug>.<resource>.<verb>`.
+    #[arg(long, env = "HEIMDALL_NATS_SUBJECT_PREFIX", default_value = "heimdall", global = true)]
+    pub nats_subject_prefix: String,
+    /// Networks webhook endpoints may resolve to although they are loopback, private or
+    /// link-local, as comma-separated addresses or CIDR networks (`10.1.0.0/16,127.0.0.1`).
+    /// Unset: such destinations are refused.
+    #[arg(long, env = "HEIMDALL_WEBHOOK_ALLOW_NETWORKS", global = true)]
+    pub webhook_allow_networks: Option<String>,
+    /// Delays between a webhook delivery's attempts, comma-separated (`s`, `m`, `h` suffixes);
+    /// after the last one fails, the endpoint is disabled.
+    #[arg(long, env = "HEIMDALL_WEBHOOK_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h", global = true)]
+    pub webhook_retry_schedule: String,
+}
+
+/// JetStream delivery of the change feed.
+#[derive(Debug, Clone)]
+pub struct NatsSettings {
+    pub url: String,
+    pub stream: String,
+    pub subject_prefix: String,
+}
+
+/// Webhook delivery.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Destinations allowed although loopback, private or link-local.
+    pub allow_networks: Vec<ipnet::IpNet>,
+    /// Delay before each retry; the endpoint is disabled when the last retry fails.
+    pub retry_schedule: Vec<Duration>,
+    /// How long one delivery may take.
+    pub timeout: Duration,
 }
 
 /// Validated configuration.
@@ -178,6 +216,9 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// How long the change feed keeps an event.
     pub event_retention: Duration,
+    /// `None`: no NATS delivery.
+    pub nats: Option<NatsSettings>,
+    pub webhooks: WebhookSettings,
     pub database: PoolSettings,
     /// Between the stop signal and closing the listener: `/readyz` answers 503 meanwhile.
     pub shutdown_grace: Duration,
@@ -276,6 +317,22 @@ impl Config {
             trusted_proxies: TrustedProxies::parse(s.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|m| invalid("HEIMDALL_TRUSTED_PROXIES", m))?,
             event_retention: Duration::from_secs(86_400 * s.event_retention_days),
+            nats: match s.nats_url.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => None,
+                Some(url) => Some(NatsSettings {
+                    url: url.to_owned(),
+                    stream: subject_token(&s.nats_stream, false).map_err(|m| invalid("HEIMDALL_NATS_STREAM", m))?,
+                    subject_prefix: subject_token(&s.nats_subject_prefix, true)
+                        .map_err(|m| invalid("HEIMDALL_NATS_SUBJECT_PREFIX", m))?,
+                }),
+            },
+            webhooks: WebhookSettings {
+                allow_networks: parse_networks(s.webhook_allow_networks.as_deref().unwrap_or(""))
+                    .map_err(|m| invalid("HEIMDALL_WEBHOOK_ALLOW_NETWORKS", m))?,
+                retry_schedule: parse_schedule(&s.webhook_retry_schedule)
+                    .map_err(|m| invalid("HEIMDALL_WEBHOOK_RETRY_SCHEDULE", m))?,
+                timeout: Duration::from_secs(10),
+            },
             database: PoolSettings {
                 max_connections: s.database_max_connections,
                 acquire_timeout: Duration::from_millis(s.database_acquire_timeout_ms),
@@ -323,6 +380,11 @@ impl Settings {
             access_token_ttl_seconds: 3600,
             trusted_proxies: None,
             event_retention_days: 30,
+            nats_url: None,
+            nats_stream: "HEIMDALL_EVENTS".into(),
+            nats_subject_prefix: "heimdall".into(),
+            webhook_allow_networks: None,
+            webhook_retry_schedule: "5s,5m,30m,2h,5h,10h,10h".into(),
             database_max_connections: None,
             database_acquire_timeout_ms: 2000,
             database_lock_timeout_ms: 5000,
@@ -330,6 +392,58 @@ impl Settings {
             shutdown_grace_seconds: 5,
         }
     }
+}
+
+/// A stream name or subject token: letters, digits, `-` and `_` (and `.` between tokens of a
+/// subject prefix).
+fn subject_token(raw: &str, dots: bool) -> Result<String, String> {
+    let v = raw.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.split('.').all(|t| !t.is_empty())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (dots && b == b'.'));
+    if ok { Ok(v.to_owned()) } else { Err(format!("'{v}' must be 1-64 characters of [A-Za-z0-9_-]")) }
+}
+
+/// Comma-separated addresses or CIDR networks.
+fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<ipnet::IpNet>()
+                .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("'{v}' is not an address or a CIDR network"))
+        })
+        .collect()
+}
+
+/// Comma-separated durations such as `5s,5m,2h`: at least one, each between 1 ms and 48 h.
+fn parse_schedule(raw: &str) -> Result<Vec<Duration>, String> {
+    let schedule = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            let (number, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+            let n: u64 = number.parse().map_err(|_| format!("'{v}' is not a duration like 30s, 5m or 2h"))?;
+            let d = match unit {
+                "ms" => Duration::from_millis(n),
+                "s" => Duration::from_secs(n),
+                "m" => Duration::from_secs(n * 60),
+                "h" => Duration::from_secs(n * 3600),
+                _ => return Err(format!("'{v}' is not a duration like 30s, 5m or 2h")),
+            };
+            if d.is_zero() || d > Duration::from_secs(48 * 3600) {
+                return Err(format!("'{v}' must be between 1ms and 48h"));
+            }
+            Ok(d)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if schedule.is_empty() || schedule.len() > 20 {
+        return Err("names 1-20 delays".into());
+    }
+    Ok(schedule)
 }
 
 /// Decodes a base64 (standard or URL-safe) master key of exactly 32 bytes.
@@ -388,6 +502,38 @@ mod tests {
         s.listen = "nope".into();
         let err = Config::from_settings(&s).unwrap_err().to_string();
         assert!(err.starts_with("HEIMDALL_LISTEN:"), "{err}");
+    }
+
+    #[test]
+    fn delivery_settings_are_checked() {
+        let mut s = Settings::parse_from_defaults();
+        let config = Config::from_settings(&s).unwrap();
+        assert!(config.nats.is_none() && config.webhooks.allow_networks.is_empty());
+        assert_eq!(config.webhooks.retry_schedule.len(), 7);
+        let day: Duration = config.webhooks.retry_schedule.iter().sum();
+        assert!(day > Duration::from_secs(20 * 3600) && day < Duration::from_secs(30 * 3600), "{day:?}");
+        s.nats_url = Some("nats://127.0.0.1:4222".into());
+        s.webhook_allow_networks = Some("127.0.0.1, 10.0.0.0/8".into());
+        s.webhook_retry_schedule = "100ms,2s,1m".into();
+        let config = Config::from_settings(&s).unwrap();
+        assert_eq!(config.nats.unwrap().stream, "HEIMDALL_EVENTS");
+        assert_eq!(config.webhooks.allow_networks.len(), 2);
+        assert_eq!(config.webhooks.retry_schedule[0], Duration::from_millis(100));
+        for (variable, change) in [
+            (
+                "HEIMDALL_WEBHOOK_RETRY_SCHEDULE",
+                (|s: &mut Settings| s.webhook_retry_schedule = "5x".into()) as fn(&mut Settings),
+            ),
+            ("HEIMDALL_WEBHOOK_RETRY_SCHEDULE", |s| s.webhook_retry_schedule = "0s".into()),
+            ("HEIMDALL_WEBHOOK_ALLOW_NETWORKS", |s| s.webhook_allow_networks = Some("10.0.0.0/33".into())),
+            ("HEIMDALL_NATS_STREAM", |s| s.nats_stream = "a.b".into()),
+            ("HEIMDALL_NATS_SUBJECT_PREFIX", |s| s.nats_subject_prefix = "a..b".into()),
+        ] {
+            let mut bad = s.clone();
+            change(&mut bad);
+            let err = Config::from_settings(&bad).unwrap_err().to_string();
+            assert!(err.starts_with(variable), "{err}");
+        }
     }
 
     /// The settings clap makes of `args`, or the first line of its error.

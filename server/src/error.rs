@@ -101,6 +101,11 @@ catalogue! {
     InviteNotFound = "invite_not_found",
     /// No tenant has this id in the app.
     TenantNotFound = "tenant_not_found",
+    /// No webhook endpoint has this id in the app.
+    WebhookNotFound = "webhook_not_found",
+    /// The app's change feed has no event with this sequence number (never written, or swept by
+    /// retention).
+    EventNotFound = "event_not_found",
     /// The path exists but not with this method.
     MethodNotAllowed = "method_not_allowed",
     /// The client took too long to send its request.
@@ -142,6 +147,11 @@ catalogue! {
     UnsupportedMediaType = "unsupported_media_type",
     /// The `Idempotency-Key` was already used with a different request.
     IdempotencyKeyReused = "idempotency_key_reused",
+    /// The webhook URL is not an absolute `http(s)` URL without credentials.
+    WebhookUrlInvalid = "webhook_url_invalid",
+    /// The webhook URL names a loopback, private or link-local address, which this server does
+    /// not send to (`HEIMDALL_WEBHOOK_ALLOW_NETWORKS` relaxes it).
+    WebhookDestinationForbidden = "webhook_destination_forbidden",
     /// The body is well-formed but cannot be processed.
     UnprocessableEntity = "unprocessable_entity",
     /// Too many attempts; wait `Retry-After` seconds.

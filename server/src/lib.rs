@@ -19,6 +19,7 @@ pub mod codes;
 pub mod coherence;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod end_users;
 pub mod entity;
 pub mod error;
@@ -47,6 +48,7 @@ pub mod tenants;
 pub mod tokens;
 pub mod ttl_cache;
 pub mod usage;
+pub mod webhooks;
 pub mod workspaces;
 pub mod write;
 

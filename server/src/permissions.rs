@@ -9,6 +9,8 @@ pub const APP_UPDATE: &str = "app.update";
 pub const APP_DELETE: &str = "app.delete";
 pub const AUDIT_LOG_READ: &str = "audit_log.read";
 pub const EVENT_READ: &str = "event.read";
+pub const WEBHOOK_READ: &str = "webhook.read";
+pub const WEBHOOK_WRITE: &str = "webhook.write";
 pub const SIGNING_KEY_READ: &str = "signing_key.read";
 pub const SIGNING_KEY_ROTATE: &str = "signing_key.rotate";
 pub const AUTH_CONFIG_READ: &str = "auth_config.read";
@@ -49,6 +51,8 @@ pub const SYSTEM: &[(&str, &str)] = &[
     (APP_DELETE, "Delete the app and everything in it"),
     (AUDIT_LOG_READ, "Read the app's audit log"),
     (EVENT_READ, "Read the app's change feed"),
+    (WEBHOOK_READ, "List webhook endpoints and their delivery logs"),
+    (WEBHOOK_WRITE, "Create, change, delete webhook endpoints, rotate their secrets and redeliver events"),
     (SIGNING_KEY_READ, "List the app's signing keys (public data only)"),
     (SIGNING_KEY_ROTATE, "Rotate the app's signing key"),
     (AUTH_CONFIG_READ, "Read the app's auth configuration"),

@@ -37,6 +37,7 @@ use crate::{
     state::AppState,
     system::SystemApi,
     tenants::api::TenantsApi,
+    webhooks::api::WebhooksApi,
     workspaces::api::WorkspacesApi,
 };
 
@@ -61,6 +62,7 @@ apis!(
         KeysApi,
         AuditApi,
         EventsApi,
+        WebhooksApi,
         AuthConfigApi,
         EndUsersApi,
         InvitesApi,
@@ -96,6 +98,7 @@ pub const ERROR_CODES: &[OperationCodes] = &[
     crate::apps::api::ERROR_CODES,
     crate::workspaces::api::ERROR_CODES,
     crate::events::api::ERROR_CODES,
+    crate::webhooks::api::ERROR_CODES,
     crate::tenants::api::ERROR_CODES,
     crate::keys::api::ERROR_CODES,
     crate::audit::api::ERROR_CODES,

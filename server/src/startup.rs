@@ -134,6 +134,7 @@ impl Application {
         let mailer = crate::mail::Mailer::from_config(config.smtp_url.as_deref(), &config.smtp_from)?;
         let passwords = crate::passwords::Passwords::new(config.hash_concurrency, 256);
         let limits = crate::ratelimit::RateLimiter::new(db.clone());
+        let webhooks = Arc::new(crate::webhooks::Sender::new(config.webhooks.clone())?);
         let state = Arc::new(AppState {
             limits,
             config,
@@ -149,6 +150,7 @@ impl Application {
             mailer,
             authz,
             clients,
+            webhooks,
             draining: AtomicBool::new(false),
         });
         spawn_background(&state);
@@ -235,6 +237,8 @@ fn spawn_background(state: &Arc<AppState>) {
     tokio::spawn(state.keys.clone().run_pool_refill());
     tokio::spawn(state.bus.clone().run_listener());
     tokio::spawn(state.bus.clone().run_poll(state.config.coherence_poll_interval));
+    crate::delivery::spawn(state);
+    tokio::spawn(crate::webhooks::run(state.clone()));
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.maintenance_interval);
@@ -266,5 +270,8 @@ pub async fn maintain(state: &AppState) {
     }
     if let Err(e) = crate::events::prune(state).await {
         tracing::warn!(error = %e, "change-feed retention sweep failed");
+    }
+    if let Err(e) = crate::webhooks::service::prune(state).await {
+        tracing::warn!(error = %e, "webhook delivery-log sweep failed");
     }
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub mailer: Mailer,
     pub authz: Arc<Authz>,
     pub clients: Arc<Clients>,
+    /// The HTTP client of webhook deliveries (address guard, timeout).
+    pub webhooks: Arc<crate::webhooks::Sender>,
     /// Failure counters (sign-in, codes, client secrets).
     pub limits: RateLimiter,
     /// Set when a stop signal arrived: `/readyz` answers 503 through the shutdown grace, so a

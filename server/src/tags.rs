@@ -20,6 +20,9 @@ pub enum ApiTags {
     AuditLogs,
     /// The change feed of an app: every change as a CloudEvents event, in order. Admin API.
     Events,
+    /// Webhook endpoints of an app: its change feed POSTed with Standard Webhooks signatures,
+    /// retried, logged, redelivered on request. Admin API.
+    Webhooks,
     /// Password policy, sign-up and sign-in switches, sessions. Admin API.
     AuthConfig,
     /// End-user accounts of an app: profiles, roles, status, sessions. Admin API.

@@ -42,6 +42,7 @@ const VERBS: &[&str] = &[
     "link",
     "list",
     "logout",
+    "redeliver",
     "refresh",
     "remove",
     "replace",

@@ -1783,6 +1783,233 @@ impl EventsScope {
     }
 }
 
+/// The app's webhook endpoints and their delivery logs.
+#[derive(Debug, Clone)]
+pub struct WebhooksScope {
+    pub(super) app: super::AppScope,
+}
+
+impl super::AppScope {
+    /// The app's webhook endpoints and their delivery logs.
+    pub fn webhooks(&self) -> WebhooksScope {
+        WebhooksScope { app: self.clone() }
+    }
+}
+
+impl WebhooksScope {
+    /// List webhook endpoints.
+    ///
+    /// The app's endpoints, oldest first, by cursor. Secrets are shown only at creation and
+    /// rotation.
+    ///
+    /// Sends `GET /v1/apps/{app_id}/webhooks` (`webhook_list`).
+    ///
+    /// One page; [`stream`](Self::stream) yields every item.
+    pub async fn list(
+        &self,
+        page: super::ListParams,
+    ) -> crate::Result<crate::types::WebhookList> {
+        let mut request = self
+            .app
+            .heimdall
+            .client()
+            .webhook_list()
+            .app_id(self.app.app_id);
+        if let Some(limit) = page.limit {
+            request = request.limit(limit);
+        }
+
+        if let Some(cursor) = page.cursor {
+            request = request.cursor(cursor);
+        }
+
+        super::ok(request.send().await)
+    }
+
+    /// Every item of [`list`](Self::list), page after page, from the given cursor on.
+    ///
+    /// Pages through `GET /v1/apps/{app_id}/webhooks` (`webhook_list`).
+    pub fn stream(
+        &self,
+        page: super::ListParams,
+    ) -> impl futures::Stream<
+        Item = crate::Result<crate::types::Webhook>,
+    > + Send + 'static {
+        super::stream_pages(
+            self,
+            page,
+            |scope, params| async move { scope.list(params).await },
+        )
+    }
+
+    /// Create a webhook endpoint.
+    ///
+    /// The app's events written from now on are POSTed to `url`, one at a time in `seq` order,
+    /// as CloudEvents JSON signed per Standard Webhooks (`webhook-id` = the event id,
+    /// `webhook-timestamp`, `webhook-signature`). Delivery is at least once: receivers drop a
+    /// repeated `webhook-id`. A failure is retried with growing delays for about a day, then the
+    /// endpoint is disabled. The signing secret is in this response only. Send an
+    /// `Idempotency-Key` to make retries safe.
+    ///
+    /// Sends `POST /v1/apps/{app_id}/webhooks` (`webhook_create`).
+    pub async fn create(
+        &self,
+        body: impl TryInto<crate::types::CreateWebhook, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::WebhookCreated> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_create()
+                .app_id(self.app.app_id)
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Like [`create`](Self::create), with an `Idempotency-Key`: a retry with the same key and body
+    /// answers like the first call instead of acting twice.
+    ///
+    /// Sends `POST /v1/apps/{app_id}/webhooks` (`webhook_create`) with an `Idempotency-Key` header.
+    pub async fn create_idempotent(
+        &self,
+        body: impl TryInto<crate::types::CreateWebhook, Error: std::fmt::Display>,
+        idempotency_key: impl Into<String>,
+    ) -> crate::Result<crate::types::WebhookCreated> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_create()
+                .app_id(self.app.app_id)
+                .body(body)
+                .idempotency_key(idempotency_key.into())
+                .send()
+                .await,
+        )
+    }
+
+    /// Delete a webhook endpoint.
+    ///
+    /// Nothing more is sent to it; its delivery log goes with it.
+    ///
+    /// Sends `DELETE /v1/apps/{app_id}/webhooks/{webhook_id}` (`webhook_delete`).
+    pub async fn delete(&self, webhook_id: uuid::Uuid) -> crate::Result<()> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_delete()
+                .app_id(self.app.app_id)
+                .webhook_id(webhook_id)
+                .send()
+                .await,
+        )
+    }
+
+    /// Get a webhook endpoint.
+    ///
+    /// The endpoint's settings and state (`enabled`, `disabled_reason`), without its secret.
+    ///
+    /// Sends `GET /v1/apps/{app_id}/webhooks/{webhook_id}` (`webhook_get`).
+    pub async fn get(
+        &self,
+        webhook_id: uuid::Uuid,
+    ) -> crate::Result<crate::types::Webhook> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_get()
+                .app_id(self.app.app_id)
+                .webhook_id(webhook_id)
+                .send()
+                .await,
+        )
+    }
+
+    /// Change a webhook endpoint.
+    ///
+    /// Absent fields stay. Enabling a disabled endpoint resumes its deliveries from the event
+    /// it stopped on, at once.
+    ///
+    /// Sends `PATCH /v1/apps/{app_id}/webhooks/{webhook_id}` (`webhook_update`).
+    pub async fn update(
+        &self,
+        webhook_id: uuid::Uuid,
+        body: impl TryInto<crate::types::UpdateWebhook, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::Webhook> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_update()
+                .app_id(self.app.app_id)
+                .webhook_id(webhook_id)
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Redeliver an event to a webhook endpoint.
+    ///
+    /// Sends the app's event `seq` to the endpoint now (signed as usual, same `webhook-id`),
+    /// whether or not it was delivered before and even when the endpoint is disabled; answers
+    /// the attempt, which the delivery log also records. The endpoint's own progress through
+    /// the feed is unchanged.
+    ///
+    /// Sends `POST /v1/apps/{app_id}/webhooks/{webhook_id}/redeliver` (`webhook_redeliver`).
+    pub async fn redeliver(
+        &self,
+        webhook_id: uuid::Uuid,
+        body: impl TryInto<crate::types::RedeliverWebhook, Error: std::fmt::Display>,
+    ) -> crate::Result<crate::types::WebhookAttempt> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_redeliver()
+                .app_id(self.app.app_id)
+                .webhook_id(webhook_id)
+                .body(body)
+                .send()
+                .await,
+        )
+    }
+
+    /// Rotate a webhook endpoint's secret.
+    ///
+    /// A new secret signs from now on; the previous one keeps signing for 24 hours (each
+    /// delivery carries both signatures), so receivers can switch without missing a delivery.
+    /// The new secret is in this response only.
+    ///
+    /// Sends `POST /v1/apps/{app_id}/webhooks/{webhook_id}/rotate-secret` (`webhook_secret_rotate`).
+    pub async fn secret_rotate(
+        &self,
+        webhook_id: uuid::Uuid,
+    ) -> crate::Result<crate::types::WebhookSecretRotated> {
+        super::ok(
+            self
+                .app
+                .heimdall
+                .client()
+                .webhook_secret_rotate()
+                .app_id(self.app.app_id)
+                .webhook_id(webhook_id)
+                .send()
+                .await,
+        )
+    }
+}
+
 /// The app's token signing keys.
 #[derive(Debug, Clone)]
 pub struct SigningKeysScope {
@@ -2828,6 +3055,17 @@ impl crate::paginate::Page for crate::types::SessionList {
 
 impl crate::paginate::Page for crate::types::TenantList {
     type Item = crate::types::Tenant;
+    fn pagination(&self) -> &crate::types::Pagination {
+        &self.pagination
+    }
+
+    fn into_items(self) -> Vec<Self::Item> {
+        self.data
+    }
+}
+
+impl crate::paginate::Page for crate::types::WebhookList {
+    type Item = crate::types::Webhook;
     fn pagination(&self) -> &crate::types::Pagination {
         &self.pagination
     }

@@ -96,6 +96,12 @@ names! {
     TenantMemberSet = "tenant.member_set",
     TenantStatusChanged = "tenant.status_changed",
     TenantUpdated = "tenant.updated",
+    WebhookCreated = "webhook.created",
+    WebhookDeleted = "webhook.deleted",
+    /// Heimdall disabled an endpoint that failed through its whole retry schedule.
+    WebhookDisabled = "webhook.disabled",
+    WebhookSecretRotated = "webhook.secret_rotated",
+    WebhookUpdated = "webhook.updated",
     }
 }
 

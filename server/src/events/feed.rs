@@ -29,4 +29,10 @@ impl Feed {
     pub fn wake(&self) {
         self.moved.notify_waiters();
     }
+
+    /// Resolves at the next [`wake`](Self::wake) after it is enabled (`enable()` before reading,
+    /// so an event committed after the read is not missed).
+    pub fn moved(&self) -> tokio::sync::futures::Notified<'_> {
+        self.moved.notified()
+    }
 }

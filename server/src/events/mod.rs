@@ -15,6 +15,8 @@ mod service;
 mod store;
 
 pub use feed::{Draft, Feed, TYPE_PREFIX};
-pub use service::{Query, list, prune};
+pub use service::{Query, envelope, list, prune, read};
+/// The app's last `seq` (0 before its first event), read in a write unit's transaction.
+pub(crate) use store::head as head_in;
 /// The write unit's side of the outbox (`append`) and the app's slug it reads (`slug_in`).
 pub(crate) use store::{append, slug_of as slug_in};

@@ -92,6 +92,32 @@ pub async fn list(state: &AppState, app_id: Uuid, query: &Query) -> Result<Vec<c
     }
 }
 
+/// Up to `limit` of the app's events after `after`, oldest first, without waiting (the sinks'
+/// read).
+pub async fn read(db: &crate::db::Db, app_id: Uuid, after: i64, limit: u64) -> Result<Vec<change_event::Model>, Error> {
+    Ok(store::list(db, app_id, after, &[], limit).await?)
+}
+
+/// The CloudEvents 1.0 envelope of a stored event (structured JSON mode), as the replay API
+/// serves it and the sinks send it; `public_url` makes its `source`.
+pub fn envelope(row: &change_event::Model, public_url: &str) -> serde_json::Value {
+    let mut event = serde_json::json!({
+        "specversion": "1.0",
+        "id": row.id,
+        "source": format!("{public_url}/{}", row.app_slug),
+        "type": row.r#type,
+        // As the replay API writes it (RFC 3339, `+00:00`).
+        "time": row.time.to_rfc3339(),
+        "datacontenttype": "application/json",
+        "seq": row.seq,
+        "data": row.data,
+    });
+    if let Some(subject) = &row.subject {
+        event["subject"] = serde_json::json!(subject);
+    }
+    event
+}
+
 /// Deletes events older than the configured retention.
 pub async fn prune(state: &AppState) -> Result<u64, Error> {
     let retention = chrono::Duration::from_std(state.config.event_retention).unwrap_or(chrono::Duration::MAX);

@@ -20,6 +20,11 @@ pub(crate) async fn slug_of(tx: &DatabaseTransaction, app_id: Uuid) -> Result<Op
     Ok(app::Entity::find_by_id(app_id).one(tx).await?.map(|a| a.slug))
 }
 
+/// The app's last sequence number, 0 before its first event.
+pub(crate) async fn head(conn: &DatabaseTransaction, app_id: Uuid) -> Result<i64, DbErr> {
+    Ok(event_sequence::Entity::find_by_id(app_id).one(conn).await?.map_or(0, |s| s.last_seq))
+}
+
 /// Takes `count` numbers of the app's sequence in one statement; returns the last. The updated
 /// row stays locked until the transaction ends, which orders the app's writers.
 async fn take(tx: &DatabaseTransaction, app_id: Uuid, count: i64) -> Result<i64, DbErr> {

@@ -69,8 +69,16 @@ impl poem_openapi::types::Example for ErrorBody {
 pub fn status(code: Code) -> StatusCode {
     use Code::*;
     match code {
-        InvalidRequest | ValidationFailed | InvalidCursor | InvalidPermission | WeakPassword | TokenRequired
-        | UnsupportedGrantType | InvalidScope => StatusCode::BAD_REQUEST,
+        InvalidRequest
+        | ValidationFailed
+        | InvalidCursor
+        | InvalidPermission
+        | WeakPassword
+        | TokenRequired
+        | UnsupportedGrantType
+        | InvalidScope
+        | WebhookUrlInvalid
+        | WebhookDestinationForbidden => StatusCode::BAD_REQUEST,
         Unauthorized | InvalidCredentials | InvalidRefreshToken | RefreshTokenReused | SessionRevoked
         | TokenExpired | InvalidClient => StatusCode::UNAUTHORIZED,
         Forbidden
@@ -81,7 +89,9 @@ pub fn status(code: Code) -> StatusCode {
         | EmailDomainNotAllowed
         | TenantMembershipRequired
         | UnauthorizedClient => StatusCode::FORBIDDEN,
-        NotFound | AppNotFound | RoleNotFound | InviteNotFound | TenantNotFound => StatusCode::NOT_FOUND,
+        NotFound | AppNotFound | RoleNotFound | InviteNotFound | TenantNotFound | WebhookNotFound | EventNotFound => {
+            StatusCode::NOT_FOUND
+        }
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         Conflict

@@ -151,6 +151,13 @@ const SCOPES: &[Scope] = &[
         sub: Some(("events", "The app's change feed (CloudEvents, in order, resumable by `seq`).")),
     },
     Scope {
+        name: "WebhooksScope",
+        binding: Binding::AppId,
+        tag: "Webhooks",
+        noun: "webhook_",
+        sub: Some(("webhooks", "The app's webhook endpoints and their delivery logs.")),
+    },
+    Scope {
         name: "SigningKeysScope",
         binding: Binding::AppId,
         tag: "SigningKeys",
@@ -251,6 +258,13 @@ const PLACEMENTS: &[(&str, Placement)] = &[
         Placement::HandWritten(
             "`authz().authorize(token, permission)` and `authorize_all(token, permissions)`: the body \
              takes `permission` or `permissions`, and each wrapper fills exactly one",
+        ),
+    ),
+    (
+        "webhook_attempt_list",
+        Placement::Excluded(
+            "a list with a path argument (the endpoint), which the generator has no shape for; the \
+             generated client's `webhook_attempt_list()` reaches it until a wrapper is written",
         ),
     ),
     (
