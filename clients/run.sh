@@ -2,7 +2,8 @@
 # Clients in other languages, from openapi.json: lint the spec (Spectral `spectral:oas`, Redocly
 # `recommended`: any error fails), generate a TypeScript client (openapi-typescript, compiled with
 # `tsc --strict`) and a Python client (openapi-python-client), fail when a generator warns or
-# leaves out an operation, then run a round trip in each language against a real server.
+# leaves out an operation, then run a round trip in each language against a real server, and
+# verify its ES256, EdDSA and RS256 tokens with third-party JWT libraries (PyJWT, jose).
 # Tool versions are pinned: package-lock.json (npm ci) and python/requirements.txt (==).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,3 +59,8 @@ done
 export HEIMDALL_URL="http://127.0.0.1:$port" HEIMDALL_PLATFORM_KEY="$key"
 node ts/dist/roundtrip.js
 PYTHONPATH=python/generated python3 python/roundtrip.py
+
+echo "== clients: third-party JWT libraries verify every signing algorithm through the JWKS"
+python3 interop/mint.py "$data/tokens.json"
+python3 interop/verify.py "$data/tokens.json"
+node interop/verify.mjs "$data/tokens.json"

@@ -654,9 +654,8 @@ may be empty. The calling key must hold each.*/
         pub metadata: ::std::option::Option<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
-        ///The algorithm the app's tokens are signed with (default `RS256`); a rotation may change it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub signing_alg: ::std::option::Option<CreateAppSigningAlg>,
+        pub signing_alg: ::std::option::Option<SigningAlgorithm>,
         /**3–64 lowercase letters, digits and inner hyphens; some names (`v1`, `docs`, `admin`, …)
 are reserved.*/
         pub slug: CreateAppSlug,
@@ -731,70 +730,6 @@ are reserved.*/
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
-        }
-    }
-
-    ///The algorithm the app's tokens are signed with (default `RS256`); a rotation may change it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum CreateAppSigningAlg {
-        #[serde(rename = "RS256")]
-        Rs256,
-        #[serde(rename = "ES256")]
-        Es256,
-        #[serde(rename = "EdDSA")]
-        EdDsa,
-    }
-
-    impl ::std::fmt::Display for CreateAppSigningAlg {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Rs256 => f.write_str("RS256"),
-                Self::Es256 => f.write_str("ES256"),
-                Self::EdDsa => f.write_str("EdDSA"),
-            }
-        }
-    }
-
-    impl ::std::str::FromStr for CreateAppSigningAlg {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "RS256" => Ok(Self::Rs256),
-                "ES256" => Ok(Self::Es256),
-                "EdDSA" => Ok(Self::EdDsa),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-
-    impl ::std::convert::TryFrom<&str> for CreateAppSigningAlg {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-
-    impl ::std::convert::TryFrom<::std::string::String> for CreateAppSigningAlg {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
 
@@ -6608,7 +6543,7 @@ never secrets.*/
                 ::std::string::String,
             >,
             signing_alg: ::std::result::Result<
-                ::std::option::Option<super::CreateAppSigningAlg>,
+                ::std::option::Option<super::SigningAlgorithm>,
                 ::std::string::String,
             >,
             slug: ::std::result::Result<super::CreateAppSlug, ::std::string::String>,
@@ -6662,7 +6597,7 @@ never secrets.*/
             pub fn signing_alg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::CreateAppSigningAlg>,
+                    ::std::option::Option<super::SigningAlgorithm>,
                 >,
                 T::Error: ::std::fmt::Display,
             {

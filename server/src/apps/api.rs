@@ -140,7 +140,7 @@ pub struct CreateApp {
     #[oai(nullable)]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
     /// The algorithm the app's tokens are signed with (default `RS256`); a rotation may change it.
-    #[oai(nullable)]
+    #[oai(skip_serializing_if_is_none)]
     pub signing_alg: Option<SigningAlgorithm>,
 }
 

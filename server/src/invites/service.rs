@@ -276,7 +276,7 @@ pub async fn accept(state: &AppState, app: &AppRef, ctx: &Origin, a: Acceptance)
     )
     .await?;
     unit.commit().await?;
-    sessions::service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
+    sessions::service::tokens_for(state, app, &user, &opened.session, opened.refresh, None).await
 }
 
 /// Accepts a tenant invite with an existing account (the signed-in `user`): its verified email

@@ -151,9 +151,10 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     drop(lock_slot);
     state.limits.clear(&lock_key).await?;
     // Membership is told only to whoever proved the password: 403 when not a member.
-    if let Some(tenant_id) = input.tenant_id {
-        tenants::service::admit(state, app.id, tenant_id, user.id).await?;
-    }
+    let admitted = match input.tenant_id {
+        Some(tenant_id) => Some(tenants::service::admit(state, app.id, tenant_id, user.id).await?),
+        None => None,
+    };
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };
     let mut unit = write::begin(&state.db, &state.bus).await?;
@@ -166,7 +167,7 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     )
     .await?;
     unit.commit().await?;
-    service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
+    service::tokens_for(state, app, &user, &opened.session, opened.refresh, admitted).await
 }
 
 /// Creates an account and signs it in. The email starts unverified.
@@ -209,7 +210,7 @@ pub async fn signup(state: &AppState, app: &AppRef, ctx: &Origin, input: Signup)
     unit.audit(Entry::new(app.id, &user_actor(user.id), Action::EndUserSignup, ctx).resource("end_user", user.id))
         .await?;
     unit.commit().await?;
-    service::tokens_for(state, app, &user, &opened.session, opened.refresh).await
+    service::tokens_for(state, app, &user, &opened.session, opened.refresh, None).await
 }
 
 /// Exchanges a refresh token for a new pair.
@@ -236,15 +237,16 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) ->
         .ok_or_else(invalid_refresh)?;
     // A tenant session refreshes only while the user is still a member of the active tenant;
     // checked before the token is spent.
-    if let Some(tenant_id) = session.tenant_id {
-        tenants::service::admit(state, app.id, tenant_id, user.id).await?;
-    }
+    let admitted = match session.tenant_id {
+        Some(tenant_id) => Some(tenants::service::admit(state, app.id, tenant_id, user.id).await?),
+        None => None,
+    };
     let Some(next) = service::rotate(state, app.id, token.id, session.id, now).await? else {
         // A concurrent refresh used it a moment ago: a reuse too.
         end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
         return Err(reused);
     };
-    service::tokens_for(state, app, &user, &session, next).await
+    service::tokens_for(state, app, &user, &session, next, admitted).await
 }
 
 /// Switches the session of a refresh token to another tenant the user belongs to (`None`: back
@@ -277,15 +279,16 @@ pub async fn switch_tenant(
         .await?
         .filter(|u| u.is_active())
         .ok_or_else(invalid_refresh)?;
-    if let Some(tenant_id) = tenant_id {
-        tenants::service::admit(state, app.id, tenant_id, user.id).await?;
-    }
+    let admitted = match tenant_id {
+        Some(tenant_id) => Some(tenants::service::admit(state, app.id, tenant_id, user.id).await?),
+        None => None,
+    };
     let Some(next) = service::switch_tenant(state, ctx, app.id, token.id, &session, tenant_id).await? else {
         end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
         return Err(reused);
     };
     let session = crate::entity::session::Model { tenant_id, ..session };
-    service::tokens_for(state, app, &user, &session, next).await
+    service::tokens_for(state, app, &user, &session, next, admitted).await
 }
 
 /// A used refresh token was presented again (RFC 9700 §4.14.2): revokes the whole session, unless

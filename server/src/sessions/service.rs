@@ -136,21 +136,25 @@ pub async fn open(
     Ok(Opened { session, refresh })
 }
 
-/// Signs an access token for the user's session.
+/// Signs an access token for the user's session. A tenant session needs the role the user holds
+/// in its tenant: `admitted` when the caller has just checked it (no second lookup), otherwise
+/// it is looked up here.
 pub async fn access_token(
     state: &AppState,
     app: &AppRef,
     user: &end_user::Model,
     session: &session::Model,
+    admitted: Option<tenants::service::TenantRole>,
 ) -> Result<(String, u64), Error> {
     let role = match user.role_id {
         Some(id) => rbac::service::find(state, app.id, id).await?.map(|r| r.name),
         None => None,
     };
     // A tenant session's permissions are those of the role held in the tenant, as of now.
-    let tenant = match session.tenant_id {
-        Some(tid) => Some(tenants::service::admit(state, app.id, tid, user.id).await?),
-        None => None,
+    let tenant = match (session.tenant_id, admitted) {
+        (Some(tid), Some(role)) if role.tenant_id == tid => Some(role),
+        (Some(tid), _) => Some(tenants::service::admit(state, app.id, tid, user.id).await?),
+        (None, _) => None,
     };
     let permissions_role = tenant.as_ref().map_or(user.role_id, |t| Some(t.role_id));
     let permissions = rbac::service::permissions_of(&state.db, app.id, permissions_role).await?;
@@ -185,8 +189,9 @@ pub async fn tokens_for(
     user: &end_user::Model,
     session: &session::Model,
     refresh_token: String,
+    admitted: Option<tenants::service::TenantRole>,
 ) -> Result<Tokens, Error> {
-    let (access_token, expires_in) = access_token(state, app, user, session).await?;
+    let (access_token, expires_in) = access_token(state, app, user, session, admitted).await?;
     Ok(Tokens { access_token, refresh_token, expires_in, session_id: session.id })
 }
 
