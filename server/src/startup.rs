@@ -181,11 +181,14 @@ impl Application {
     /// flushed and, on SQLite, the write-ahead log is checkpointed into the database file.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
+        // The signal handlers are installed before the first request is served: a SIGTERM that
+        // arrives once `/readyz` has answered must drain, not kill the process.
+        let signals = StopSignals::install();
         let server = Server::new_with_acceptor(self.acceptor);
         let result = server
             .run_with_graceful_shutdown(
                 routes(state.clone()),
-                drain(state.clone(), self.stop.clone()),
+                drain(state.clone(), self.stop.clone(), signals),
                 Some(Duration::from_secs(30)),
             )
             .await;
@@ -201,35 +204,61 @@ impl Application {
 
 /// Resolves when the listener should close: the shutdown grace after the first stop signal, or
 /// at a second one.
-async fn drain(state: Arc<AppState>, stop: Arc<Notify>) {
-    stop_signal(&stop).await;
+async fn drain(state: Arc<AppState>, stop: Arc<Notify>, mut signals: StopSignals) {
+    signals.next(&stop).await;
     state.draining.store(true, Ordering::Release);
     let grace = state.config.shutdown_grace;
     tracing::info!(?grace, "stopping: /readyz answers 503 until the listener closes");
     tokio::select! {
         () = tokio::time::sleep(grace) => {}
-        () = stop_signal(&stop) => tracing::info!("second stop signal: closing the listener now"),
+        () = signals.next(&stop) => tracing::info!("second stop signal: closing the listener now"),
     }
     tracing::info!("closing the listener; finishing in-flight requests");
 }
 
-async fn stop_signal(stop: &Notify) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM and SIGINT (Ctrl-C), registered when made: from then on they are delivered here
+/// instead of ending the process.
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals { term: signal(SignalKind::terminate()).ok(), interrupt: signal(SignalKind::interrupt()).ok() }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-        _ = stop.notified() => {}
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// The next stop signal, or the stop handle.
+    async fn next(&mut self, stop: &Notify) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.term) => {}
+                () = recv(&mut self.interrupt) => {}
+                () = stop.notified() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = stop.notified() => {}
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 mod limits;
 mod load;
 mod provision;
+mod receiver;
 mod report;
 mod scale;
 mod scenarios;

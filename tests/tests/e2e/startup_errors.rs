@@ -66,8 +66,8 @@ db_test!(
             cmd
         };
         // First start: the development key file is made next to the new database.
-        let first = Running::start(without_key(), data.path());
-        assert!(first.terminate().status.success());
+        let first = Running::start(without_key(), data.path()).terminate();
+        assert!(first.status.success(), "{:?}: {}", first.status, first.stderr);
         let key_file = data.path().join("master.key");
         std::fs::remove_file(&key_file).expect("the first start wrote master.key");
 

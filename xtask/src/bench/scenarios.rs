@@ -34,6 +34,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("list_first", "GET /v1/apps/{id}/end-users?limit=50, first page of the seeded users (report)"),
     ("list_deep", "GET /v1/apps/{id}/end-users?limit=50&cursor=..., a page deep in them (report)"),
     ("app_create", "POST /v1/apps with a pre-filled key pool (report req/s and p50)"),
+    (
+        "events",
+        "POST /v1/apps/{id}/permissions: changes written with their event; webhook delivery lag to a local receiver (report)",
+    ),
     ("sdk_verify", "heimdall-sdk JwksVerifier, warm cache, one thread (wrapper costs < 10% of jsonwebtoken)"),
 ];
 
@@ -151,7 +155,10 @@ async fn run_on(db: &Database, kind: DbKind, opts: &Options, trivial: Option<Rat
     let pooled = app_requests(opts) + 16;
     eprintln!("[{}] pre-filling the key pool with {pooled} sealed keys", kind.name());
     fill_key_pool(db, pooled).await?;
-    let server = Server::start(bin, db, &[("HEIMDALL_KEY_POOL_SIZE", "8".into())]).await?;
+    // The `events` scenario's webhook receiver listens on loopback, which the guard refuses
+    // unless the operator allows it.
+    let env = [("HEIMDALL_KEY_POOL_SIZE", "8".into()), ("HEIMDALL_WEBHOOK_ALLOW_NETWORKS", "127.0.0.1/32".into())];
+    let server = Server::start(bin, db, &env).await?;
     eprintln!(
         "[{}] heimdall ready on {} after {:.0?} (pid {})",
         kind.name(),
@@ -274,6 +281,7 @@ async fn drive(
                 run.report.rows.push(Row::new(name, ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
             }
             "app_create" => run.app_create(kind).await?,
+            "events" => run.events(kind).await?,
             "sdk_verify" => run.sdk_verify().await?,
             other => bail!("unknown scenario {other}"),
         }
@@ -549,6 +557,65 @@ impl Run<'_> {
         self.report.notes.push(format!(
             "sdk_verify: {t}; timed on the load generator's core between scenarios, so not comparable with the server's core figures"
         ));
+        Ok(())
+    }
+
+    /// Changes written as fast as 8 connections go, each with its change-feed event in the same
+    /// transaction, in an app of their own whose one webhook endpoint points at a receiver on
+    /// 127.0.0.1; then waits for every event to arrive and reports the delivery lag (the event's
+    /// `time`, stamped in the writing transaction, to its arrival).
+    async fn events(&mut self, kind: DbKind) -> Result<()> {
+        const WATCHED: &str = "heimdall.permission.created";
+        let pak = self.fx.pak.clone();
+        let slug = format!("events-{}", kind.name());
+        let body = json!({ "display_name": "Bench events", "slug": slug });
+        let app = provision::call(self.addr, "POST", "/v1/apps", Some(&pak), Some(body)).await?;
+        let app_id = app["id"].as_str().context("app id")?.to_owned();
+        let receiver = super::receiver::Receiver::start(WATCHED).await?;
+        let hook = json!({ "url": format!("http://{}/hook", receiver.addr), "event_types": [WATCHED] });
+        provision::call(self.addr, "POST", &format!("/v1/apps/{app_id}/webhooks"), Some(&pak), Some(hook)).await?;
+
+        let count = ((self.opts.warmup + self.opts.duration).as_secs_f64() * 2000.0).clamp(2000.0, 60_000.0) as usize;
+        let auth = vec![format!("Authorization: Bearer {pak}")];
+        let path = format!("/v1/apps/{app_id}/permissions");
+        let items: Vec<Vec<u8>> = (0..count)
+            .map(|i| {
+                let body = json!({ "resource": format!("r{i}"), "action": "read" }).to_string();
+                load::request(&self.addr, "POST", &path, &auth, Some(body.as_bytes()))
+            })
+            .collect();
+        let (o, cpu) = self.measure(vec![Load::new(ADMIN_CONNECTIONS, Requests::pool(items))]).await?;
+        let written = o[0].ok;
+        // Warm-up writes count too: every successful write has an event to deliver.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut last = (receiver.count(), Instant::now());
+        loop {
+            let got = receiver.count();
+            if got >= written || Instant::now() > deadline || last.1.elapsed() > Duration::from_secs(20) {
+                break;
+            }
+            if got != last.0 {
+                last = (got, Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let arrivals = receiver.arrivals.lock().expect("arrivals");
+        self.report.notes.push(format!(
+            "events: {} permission changes written at {:.0}/s, each with its change-feed event in the same transaction; {} of those events (warm-up included) delivered to a webhook receiver on 127.0.0.1, delivery lag from the event's time to its arrival p50 {:.2?}, p99 {:.2?} (the events_delivery_lag row: its req/s is events received per second)",
+            thousands(written as f64),
+            o[0].rate(),
+            thousands(arrivals.count as f64),
+            arrivals.lag.quantile(0.50),
+            arrivals.lag.quantile(0.99),
+        ));
+        let mut lag_row = Row::new("events_delivery_lag", "1".to_owned(), &o[0], cpu);
+        lag_row.p50 = arrivals.lag.quantile(0.50);
+        lag_row.p99 = arrivals.lag.quantile(0.99);
+        lag_row.ok = arrivals.count;
+        lag_row.non_2xx = 0;
+        lag_row.rate = arrivals.rate();
+        self.report.rows.push(Row::new("events", ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
+        self.report.rows.push(lag_row);
         Ok(())
     }
 
