@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict},
 };
 use uuid::Uuid;
@@ -100,9 +100,19 @@ pub(super) async fn membership_with_status(
     tenant_id: Uuid,
     end_user_id: Uuid,
 ) -> Result<Option<(tenant_member::Model, String)>, DbErr> {
-    let Some(member) = membership(db, app_id, tenant_id, end_user_id).await? else { return Ok(None) };
-    let status = find(db, app_id, tenant_id).await?.map(|t| t.status);
-    Ok(status.map(|s| (member, s)))
+    // One round trip: sign-in, refresh and decisions ask this for every tenant token.
+    let to_tenant: sea_orm::RelationDef = tenant_member::Entity::belongs_to(tenant::Entity)
+        .from(tenant_member::Column::TenantId)
+        .to(tenant::Column::Id)
+        .into();
+    tenant_member::Entity::find_by_id((tenant_id, end_user_id))
+        .filter(tenant_member::Column::AppId.eq(app_id))
+        .join(sea_orm::JoinType::InnerJoin, to_tenant)
+        .filter(tenant::Column::AppId.eq(app_id))
+        .select_also(tenant::Entity)
+        .one(db)
+        .await
+        .map(|row| row.and_then(|(member, tenant)| tenant.map(|t| (member, t.status))))
 }
 
 /// Adds the member or changes their role.

@@ -56,6 +56,8 @@ const ADMIN_CONNECTIONS: usize = 8;
 /// what hashing does to it rather than queueing behind our own requests).
 const STORM_AUTHORIZE_RATE: f64 = 1000.0;
 const STORM_AUTHORIZE_CONNECTIONS: usize = 8;
+/// Changes per second of the `events` scenario's steady-state phase.
+const EVENTS_PACE: f64 = 100.0;
 /// End-users signed up through the API (sign-in cycles through them).
 const SIGNIN_USERS: usize = 8;
 
@@ -560,14 +562,52 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Changes written as fast as 8 connections go, each with its change-feed event in the same
-    /// transaction, in an app of their own whose one webhook endpoint points at a receiver on
-    /// 127.0.0.1; then waits for every event to arrive and reports the delivery lag (the event's
-    /// `time`, stamped in the writing transaction, to its arrival).
+    /// The change feed's cost and delivery, in two apps of their own whose one webhook endpoint
+    /// each points at a receiver on 127.0.0.1. First as many changes as 8 connections write, each
+    /// with its event in the same transaction: the write rate, the rate the endpoint receives
+    /// them (one at a time, in order) and the lag of the backlog. Then changes paced at
+    /// [`EVENTS_PACE`], below delivery capacity: the lag a subscriber sees in steady state.
+    /// The lag runs from the event's `time`, stamped in the writing transaction, to its arrival.
     async fn events(&mut self, kind: DbKind) -> Result<()> {
+        let (o, cpu, burst) = self.events_phase(&format!("events-{}", kind.name()), None).await?;
+        let (_, _, paced) = self.events_phase(&format!("events-paced-{}", kind.name()), Some(EVENTS_PACE)).await?;
+        self.report.notes.push(format!(
+            "events: {} permission changes written at {:.0}/s by 8 connections, each with its change-feed event in the same transaction; the webhook endpoint received {} of them at {:.0}/s (one at a time, in order), the backlog's lag p50 {:.2?}, p99 {:.2?}. Paced at {EVENTS_PACE:.0} changes/s: {} events, lag p50 {:.2?}, p99 {:.2?}",
+            thousands(o.ok as f64),
+            o.rate(),
+            thousands(burst.count as f64),
+            burst.rate(),
+            burst.lag.quantile(0.50),
+            burst.lag.quantile(0.99),
+            thousands(paced.count as f64),
+            paced.lag.quantile(0.50),
+            paced.lag.quantile(0.99),
+        ));
+        let lag_row = |name: &str, a: &super::receiver::Arrivals| {
+            let mut row = Row::new(name, "1", &o, cpu);
+            (row.rate, row.p50, row.p99, row.ok, row.non_2xx) =
+                (a.rate(), a.lag.quantile(0.50), a.lag.quantile(0.99), a.count, 0);
+            row
+        };
+        let rows = [
+            Row::new("events", ADMIN_CONNECTIONS.to_string(), &o, cpu),
+            lag_row("events_delivered", &burst),
+            lag_row("events_paced_lag", &paced),
+        ];
+        self.report.rows.extend(rows);
+        Ok(())
+    }
+
+    /// Writes permission changes into a new app `slug` (as fast as possible, or at `pace` per
+    /// second) with a webhook endpoint at a local receiver, then waits until every event arrived
+    /// (or none arrived for 20 s).
+    async fn events_phase(
+        &mut self,
+        slug: &str,
+        pace: Option<f64>,
+    ) -> Result<(Outcome, Cpu, super::receiver::Arrivals)> {
         const WATCHED: &str = "heimdall.permission.created";
         let pak = self.fx.pak.clone();
-        let slug = format!("events-{}", kind.name());
         let body = json!({ "display_name": "Bench events", "slug": slug });
         let app = provision::call(self.addr, "POST", "/v1/apps", Some(&pak), Some(body)).await?;
         let app_id = app["id"].as_str().context("app id")?.to_owned();
@@ -575,7 +615,8 @@ impl Run<'_> {
         let hook = json!({ "url": format!("http://{}/hook", receiver.addr), "event_types": [WATCHED] });
         provision::call(self.addr, "POST", &format!("/v1/apps/{app_id}/webhooks"), Some(&pak), Some(hook)).await?;
 
-        let count = ((self.opts.warmup + self.opts.duration).as_secs_f64() * 2000.0).clamp(2000.0, 60_000.0) as usize;
+        let per_s = pace.unwrap_or(2000.0);
+        let count = ((self.opts.warmup + self.opts.duration).as_secs_f64() * per_s * 1.2).max(100.0) as usize;
         let auth = vec![format!("Authorization: Bearer {pak}")];
         let path = format!("/v1/apps/{app_id}/permissions");
         let items: Vec<Vec<u8>> = (0..count)
@@ -584,39 +625,23 @@ impl Run<'_> {
                 load::request(&self.addr, "POST", &path, &auth, Some(body.as_bytes()))
             })
             .collect();
-        let (o, cpu) = self.measure(vec![Load::new(ADMIN_CONNECTIONS, Requests::pool(items))]).await?;
-        let written = o[0].ok;
-        // Warm-up writes count too: every successful write has an event to deliver.
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut load = Load::new(ADMIN_CONNECTIONS, Requests::pool(items));
+        load.pace = pace;
+        let (mut o, cpu) = self.measure(vec![load]).await?;
+        // Every successful write, warm-up included, has an event to deliver.
         let mut last = (receiver.count(), Instant::now());
         loop {
             let got = receiver.count();
-            if got >= written || Instant::now() > deadline || last.1.elapsed() > Duration::from_secs(20) {
-                break;
-            }
             if got != last.0 {
                 last = (got, Instant::now());
             }
+            if got >= o[0].ok || last.1.elapsed() > Duration::from_secs(20) {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let arrivals = receiver.arrivals.lock().expect("arrivals");
-        self.report.notes.push(format!(
-            "events: {} permission changes written at {:.0}/s, each with its change-feed event in the same transaction; {} of those events (warm-up included) delivered to a webhook receiver on 127.0.0.1, delivery lag from the event's time to its arrival p50 {:.2?}, p99 {:.2?} (the events_delivery_lag row: its req/s is events received per second)",
-            thousands(written as f64),
-            o[0].rate(),
-            thousands(arrivals.count as f64),
-            arrivals.lag.quantile(0.50),
-            arrivals.lag.quantile(0.99),
-        ));
-        let mut lag_row = Row::new("events_delivery_lag", "1".to_owned(), &o[0], cpu);
-        lag_row.p50 = arrivals.lag.quantile(0.50);
-        lag_row.p99 = arrivals.lag.quantile(0.99);
-        lag_row.ok = arrivals.count;
-        lag_row.non_2xx = 0;
-        lag_row.rate = arrivals.rate();
-        self.report.rows.push(Row::new("events", ADMIN_CONNECTIONS.to_string(), &o[0], cpu));
-        self.report.rows.push(lag_row);
-        Ok(())
+        let arrivals = std::mem::take(&mut *receiver.arrivals.lock().expect("arrivals"));
+        Ok((o.remove(0), cpu, arrivals))
     }
 
     async fn app_create(&mut self, kind: DbKind) -> Result<()> {
