@@ -117,6 +117,9 @@ impl Principal {
     }
 }
 
+/// A role held in a tenant: its id and name.
+type HeldRole = (Uuid, Arc<str>);
+
 pub struct Authz {
     db: Db,
     verified: TtlCache<[u8; 32], Arc<AccessClaims>>,
@@ -124,7 +127,7 @@ pub struct Authz {
     roles: TtlCache<Uuid, (Uuid, Arc<Vec<String>>)>,
     /// The role each user holds now in a tenant, by (tenant, user), with the app it was loaded
     /// for: the role's id and name, `None` when they are not a member of an active tenant.
-    tenant_roles: TtlCache<(Uuid, Uuid), (Uuid, Option<(Uuid, Arc<str>)>)>,
+    tenant_roles: TtlCache<(Uuid, Uuid), (Uuid, Option<HeldRole>)>,
     /// Whether a tenant is active, by tenant, with the app it was loaded for (M2M tokens).
     tenants_active: TtlCache<Uuid, (Uuid, bool)>,
     /// Revoked token ids, with when this instance learned of each (see `reload_revoked`).
@@ -275,7 +278,7 @@ impl Authz {
         app_id: Uuid,
         tenant_id: Uuid,
         user_id: Uuid,
-    ) -> Result<Option<(Uuid, Arc<str>)>, Error> {
+    ) -> Result<Option<HeldRole>, Error> {
         let key = (tenant_id, user_id);
         if let Some((_, role)) = self.tenant_roles.get(&key).filter(|(a, _)| *a == app_id) {
             return Ok(role);
