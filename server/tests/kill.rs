@@ -1,9 +1,12 @@
-//! `kill -9` of the delivering instance: the real `heimdall` binary delivers a burst of changes
-//! to a webhook receiver, is killed with SIGKILL midway, and the delivery resumes from the saved
-//! cursor — on SQLite by the restarted instance, on PostgreSQL by another instance, which can
-//! claim the cursor because the killed instance's row lock went with its connection. The
-//! receiver sees every event, in `seq` order, and at most the one event in flight twice, with the
-//! same `webhook-id` (at-least-once; receivers dedupe by id).
+//! `kill -9` of the delivering instance: the real `heimdall` binary delivers a burst of 10,000
+//! changes to a webhook receiver and to NATS JetStream, is killed with SIGKILL midway, and the
+//! delivery resumes from the saved cursors — on SQLite by the restarted instance, on PostgreSQL
+//! by another instance, which can claim the cursors because the killed instance's row locks went
+//! with its connection. The webhook receiver sees every event, in `seq` order, and at most the
+//! one event in flight twice, with the same `webhook-id` (at-least-once; receivers dedupe by id);
+//! a JetStream consumer sees every event exactly once, in order (a republished event carries the
+//! same `Nats-Msg-Id`, which the stream dedupes); and a consumer of the replay API pages through
+//! every event once, gap-free.
 //!
 //! The PostgreSQL case runs when `HEIMDALL_TEST_DATABASE_URL` names a server (and fails without
 //! one under `HEIMDALL_TEST_REQUIRE_POSTGRES=1`), on a database of its own, dropped at the end.
@@ -19,12 +22,14 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-const CHANGES: usize = 300;
+const CHANGES: usize = 10_000;
+const NATS_URL: &str = "nats://127.0.0.1:4222";
 
 /// Each request's `webhook-id` and the event's `seq`, in arrival order.
 type Inbox = Arc<Mutex<Vec<(String, i64)>>>;
 
-/// A minimal HTTP/1.1 webhook receiver on 127.0.0.1 (keep-alive, 204 after 10 ms, slower than the burst).
+/// A minimal HTTP/1.1 webhook receiver on 127.0.0.1 (keep-alive, 204 after 1 ms: with delivery
+/// one event at a time, slower than the burst).
 async fn receiver() -> (SocketAddr, Inbox) {
     let inbox: Inbox = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -62,7 +67,7 @@ async fn receiver() -> (SocketAddr, Inbox) {
                     }
                     let event: Value = serde_json::from_slice(&body).unwrap();
                     got.lock().unwrap().push((id, event["seq"].as_i64().unwrap()));
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                     if write.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").await.is_err() {
                         return;
                     }
@@ -84,7 +89,7 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(database_url: &str, data_dir: &std::path::Path, master_key: &str, pak: &str) -> Instance {
+    fn start(database_url: &str, data_dir: &std::path::Path, master_key: &str, pak: &str, nats: &Nats) -> Instance {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_heimdall"))
             .arg("serve")
@@ -98,6 +103,9 @@ impl Instance {
             .env("HEIMDALL_KEY_POOL_SIZE", "0")
             .env("HEIMDALL_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
             .env("HEIMDALL_LOG", "warn")
+            .env("HEIMDALL_NATS_URL", NATS_URL)
+            .env("HEIMDALL_NATS_STREAM", &nats.stream)
+            .env("HEIMDALL_NATS_SUBJECT_PREFIX", &nats.prefix)
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
@@ -138,8 +146,8 @@ async fn call(http: &reqwest::Client, pak: &str, method: reqwest::Method, url: S
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// Creates an app and a webhook endpoint to `hook`, then makes `CHANGES` changes; answers the
-/// app's id.
+/// Creates an app and a webhook endpoint to `hook`, then makes `CHANGES` changes, eight at a
+/// time; answers the app's id.
 async fn burst(http: &reqwest::Client, base: &str, pak: &str, hook: SocketAddr) -> String {
     let app = call(
         http,
@@ -152,28 +160,58 @@ async fn burst(http: &reqwest::Client, base: &str, pak: &str, hook: SocketAddr) 
     let app = app["id"].as_str().unwrap().to_owned();
     let url = format!("http://{hook}/hook");
     call(http, pak, reqwest::Method::POST, format!("{base}/v1/apps/{app}/webhooks"), Some(json!({ "url": url }))).await;
-    for i in 0..CHANGES {
-        let body = json!({ "display_name": format!("Killed {i}") });
-        call(http, pak, reqwest::Method::PATCH, format!("{base}/v1/apps/{app}"), Some(body)).await;
-    }
+    // Eight writers at once, as a busy app would have; the feed orders them by commit.
+    use futures::StreamExt;
+    futures::stream::iter(0..CHANGES)
+        .for_each_concurrent(8, |i| {
+            let body = json!({ "display_name": format!("Killed {i}") });
+            let url = format!("{base}/v1/apps/{app}");
+            async move {
+                call(http, pak, reqwest::Method::PATCH, url, Some(body)).await;
+            }
+        })
+        .await;
     app
 }
 
 /// Waits until `inbox` holds at least `n` deliveries.
 async fn until(inbox: &Inbox, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Generous: on a machine busy with other tests, SQLite's one writer is shared with them.
+    let deadline = Instant::now() + Duration::from_secs(300);
     while inbox.lock().unwrap().len() < n {
-        assert!(Instant::now() < deadline, "{} of {n} deliveries after 120 s", inbox.lock().unwrap().len());
+        assert!(Instant::now() < deadline, "{} of {n} deliveries after 300 s", inbox.lock().unwrap().len());
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
+/// The app's whole feed through the replay API, page by page from the start: every event once,
+/// numbered without a gap.
+async fn replay(http: &reqwest::Client, base: &str, pak: &str, app: &str) -> Vec<Value> {
+    let mut feed: Vec<Value> = Vec::new();
+    loop {
+        let after = feed.last().map_or(0, |e| e["seq"].as_i64().unwrap());
+        let url = format!("{base}/v1/apps/{app}/events?after={after}&limit=1000");
+        let page = call(http, pak, reqwest::Method::GET, url, None).await;
+        let data = page["data"].as_array().unwrap().clone();
+        if data.is_empty() {
+            break;
+        }
+        feed.extend(data);
+    }
+    for (i, pair) in feed.windows(2).enumerate() {
+        assert_eq!(pair[1]["seq"].as_i64(), pair[0]["seq"].as_i64().map(|s| s + 1), "a gap or repeat at {i}");
+    }
+    let ids: BTreeSet<&str> = feed.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), feed.len(), "each event once in the replay");
+    feed
+}
+
 /// Every event of the app's feed from the endpoint's creation on reached the receiver, in `seq`
-/// order, and only the event in flight at the kill may have come twice.
-async fn check(http: &reqwest::Client, base: &str, pak: &str, app: &str, inbox: &Inbox) {
-    let page = call(http, pak, reqwest::Method::GET, format!("{base}/v1/apps/{app}/events?limit=1000"), None).await;
-    let feed: Vec<&Value> =
-        page["data"].as_array().unwrap().iter().skip_while(|e| e["type"] != "heimdall.webhook.created").collect();
+/// order, and only the event in flight at the kill may have come twice; every event of the feed
+/// reached the JetStream stream exactly once, in order.
+async fn check(http: &reqwest::Client, base: &str, pak: &str, app: &str, inbox: &Inbox, nats: &Nats) {
+    let whole = replay(http, base, pak, app).await;
+    let feed: Vec<&Value> = whole.iter().skip_while(|e| e["type"] != "heimdall.webhook.created").collect();
     assert_eq!(feed.len(), CHANGES + 1);
     until(inbox, feed.len()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -189,6 +227,61 @@ async fn check(http: &reqwest::Client, base: &str, pak: &str, app: &str, inbox: 
     for (_, seq) in &got {
         assert!(*seq >= last - 1, "out of order: {seq} after {last}");
         last = last.max(*seq);
+    }
+    let published = nats.read(whole.len()).await;
+    let expected: Vec<&str> = whole.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        published.iter().map(String::as_str).collect::<Vec<_>>(),
+        expected,
+        "JetStream: each event once, in order"
+    );
+}
+
+/// The JetStream stream and subject prefix of one test, deleted at the end.
+struct Nats {
+    stream: String,
+    prefix: String,
+}
+
+impl Nats {
+    fn new() -> Nats {
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        Nats { stream: format!("HEIMDALL_KILL_{tag}"), prefix: format!("heimdall_kill_{tag}") }
+    }
+
+    async fn context() -> async_nats::jetstream::Context {
+        let client = async_nats::connect(NATS_URL).await.expect("NATS JetStream at 127.0.0.1:4222 (see DESIGN.md §4)");
+        async_nats::jetstream::new(client)
+    }
+
+    /// The `Nats-Msg-Id` of every message of the stream, in stream order; fails on fewer than
+    /// `count` within a minute or any more after them.
+    async fn read(&self, count: usize) -> Vec<String> {
+        use async_nats::jetstream::consumer::{AckPolicy, pull};
+        use futures::StreamExt;
+        let js = Self::context().await;
+        let stream = js.get_stream(&self.stream).await.expect("the server created the stream");
+        let consumer =
+            stream.create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() }).await.unwrap();
+        let mut messages = consumer.messages().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut ids = Vec::with_capacity(count);
+        while ids.len() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(Some(message)) = tokio::time::timeout(left, messages.next()).await else {
+                panic!("{} of {count} JetStream messages after 60 s", ids.len());
+            };
+            let message = message.unwrap();
+            let id = message.headers.as_ref().and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID));
+            ids.push(id.expect("Nats-Msg-Id").as_str().to_owned());
+        }
+        let extra = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
+        assert!(extra.is_err(), "a message beyond the feed: {extra:?}");
+        ids
+    }
+
+    async fn delete(&self) {
+        let _ = Self::context().await.delete_stream(&self.stream).await;
     }
 }
 
@@ -218,16 +311,18 @@ async fn sqlite_a_restarted_instance_resumes_delivery_after_kill_9() {
     let dir = temp_dir();
     let url = format!("sqlite://{}/heimdall.db?mode=rwc", dir.display());
     let (master, pak) = secrets();
-    let mut first = Instance::start(&url, &dir, &master, &pak);
+    let nats = Nats::new();
+    let mut first = Instance::start(&url, &dir, &master, &pak, &nats);
     first.ready(&http).await;
     let app = burst(&http, &first.base, &pak, hook).await;
     until(&inbox, 30).await;
     first.kill_9();
     assert!(inbox.lock().unwrap().len() < CHANGES, "the kill came after the burst was delivered");
-    let second = Instance::start(&url, &dir, &master, &pak);
+    let second = Instance::start(&url, &dir, &master, &pak, &nats);
     second.ready(&http).await;
-    check(&http, &second.base, &pak, &app, &inbox).await;
+    check(&http, &second.base, &pak, &app, &inbox, &nats).await;
     drop(second);
+    nats.delete().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -248,20 +343,22 @@ async fn postgres_the_other_instance_takes_over_after_kill_9() {
     let http = reqwest::Client::new();
     let (hook, inbox) = receiver().await;
     let (master, pak) = secrets();
+    let nats = Nats::new();
     let (dir_a, dir_b) = (temp_dir(), temp_dir());
     // The first instance is the only one until it is killed, so it held the endpoint's cursor
     // (its row lock) at the kill; the second can claim it only because the lock died with the
     // killed instance's connection.
-    let mut first = Instance::start(&url, &dir_a, &master, &pak);
+    let mut first = Instance::start(&url, &dir_a, &master, &pak, &nats);
     first.ready(&http).await;
     let app = burst(&http, &first.base, &pak, hook).await;
     until(&inbox, 30).await;
     first.kill_9();
     assert!(inbox.lock().unwrap().len() < CHANGES, "the kill came after the burst was delivered");
-    let second = Instance::start(&url, &dir_b, &master, &pak);
+    let second = Instance::start(&url, &dir_b, &master, &pak, &nats);
     second.ready(&http).await;
-    check(&http, &second.base, &pak, &app, &inbox).await;
+    check(&http, &second.base, &pak, &app, &inbox, &nats).await;
     drop(second);
+    nats.delete().await;
     admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
     let _ = (std::fs::remove_dir_all(dir_a), std::fs::remove_dir_all(dir_b));
 }
