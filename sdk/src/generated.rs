@@ -15970,7 +15970,7 @@ Heimdall is a multi-tenant authentication and authorization service.
 
 * **Admin API** (`/v1/...`): manage apps (tenants) and everything in them. Authenticate with `Authorization: Bearer pcft_live_…` (platform API key, workspace-wide) or `Bearer hdk_live_…` (app API key, limited to one app and its permissions).
 * **Consumer API** (`/{app_slug}/v1/...`): what an app's frontends and backends call. Public operations ignore any `Authorization` header sent along; `/me` takes the end-user's access token; the code-minting operations take an API key.
-* Every app has its own RSA keys; tokens are RS256 JWTs with `iss` = `<public origin>/<slug>` and `aud` = `<slug>`, verifiable offline with the app's JWKS.
+* Every app has its own signing keys (RS256 by default, ES256 or EdDSA per app); tokens are JWTs with `iss` = `<public origin>/<slug>` and `aud` = `<slug>`, verifiable offline with the app's JWKS.
 
 Every error is JSON `{statusCode, code, message, request_id}` with a stable snake_case `code`. Lists are cursor-paginated: `{data, pagination: {has_more, next_cursor}}`.
 
