@@ -50,14 +50,24 @@ pub struct Limits {
     pub argon2_verify: Rate,
     /// For reference: a full `jsonwebtoken::decode` (parses the key on every call).
     pub jsonwebtoken_decode: Rate,
+    pub es256_sign: Rate,
+    pub eddsa_sign: Rate,
 }
 
-const NAMES: [&str; 4] = ["rs256_sign", "rs256_verify", "argon2id_verify", "jsonwebtoken_decode"];
+const NAMES: [&str; 6] =
+    ["rs256_sign", "rs256_verify", "argon2id_verify", "jsonwebtoken_decode", "es256_sign", "eddsa_sign"];
 
 impl Limits {
     pub fn to_json(self) -> Value {
         let mut out = serde_json::Map::new();
-        let rates = [self.rs256_sign, self.rs256_verify, self.argon2_verify, self.jsonwebtoken_decode];
+        let rates = [
+            self.rs256_sign,
+            self.rs256_verify,
+            self.argon2_verify,
+            self.jsonwebtoken_decode,
+            self.es256_sign,
+            self.eddsa_sign,
+        ];
         for (name, r) in NAMES.iter().zip(rates) {
             out.insert(format!("{name}_per_s"), json!(r.wall));
             out.insert(format!("{name}_per_cpu_s"), json!(r.cpu));
@@ -72,6 +82,8 @@ impl Limits {
             rs256_verify: rate(Primitive::Rs256Verify)?,
             argon2_verify: rate(Primitive::Argon2Verify)?,
             jsonwebtoken_decode: rate(Primitive::JsonwebtokenDecode)?,
+            es256_sign: rate(Primitive::Es256Sign)?,
+            eddsa_sign: rate(Primitive::EdDsaSign)?,
         })
     }
 }
@@ -122,11 +134,21 @@ pub enum Primitive {
     Rs256Verify,
     Argon2Verify,
     JsonwebtokenDecode,
+    /// ES256 (P-256) signing through the server's `Signer`, for apps that sign with it.
+    Es256Sign,
+    /// EdDSA (Ed25519) signing through the server's `Signer`.
+    EdDsaSign,
 }
 
 impl Primitive {
-    const ALL: [Primitive; 4] =
-        [Primitive::Rs256Sign, Primitive::Rs256Verify, Primitive::Argon2Verify, Primitive::JsonwebtokenDecode];
+    const ALL: [Primitive; 6] = [
+        Primitive::Rs256Sign,
+        Primitive::Rs256Verify,
+        Primitive::Argon2Verify,
+        Primitive::JsonwebtokenDecode,
+        Primitive::Es256Sign,
+        Primitive::EdDsaSign,
+    ];
 
     pub fn name(self) -> &'static str {
         NAMES[self as usize]
@@ -178,6 +200,15 @@ fn measure(budget: Duration, which: &[Primitive]) -> Result<Vec<(Primitive, Rate
                     std::hint::black_box(
                         jsonwebtoken::decode::<Value>(token, &decoding, &validation).expect("verifies"),
                     );
+                })
+            }
+            Primitive::Es256Sign | Primitive::EdDsaSign => {
+                let alg = if p == Primitive::Es256Sign { SigningAlg::Es256 } else { SigningAlg::EdDsa };
+                let sealed = generate_sealed(&master, alg)?;
+                let signer = Signer::open(&master, &sealed.kid, alg, &sealed.private_key_enc)?;
+                let input = signing_input(&sealed.kid);
+                rate(budget, || {
+                    std::hint::black_box(signer.sign(std::hint::black_box(input.as_bytes())));
                 })
             }
             Primitive::Argon2Verify => {

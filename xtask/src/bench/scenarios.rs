@@ -28,6 +28,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("authorize_repeated", "POST /{slug}/v1/authorize, one end-user token again and again (>= 70% of trivial)"),
     ("verify", "POST /{slug}/v1/verify, one end-user token again and again (report)"),
     ("token", "POST /{slug}/v1/oauth/token, client credentials (>= 80% of raw RS256 sign)"),
+    ("token_es256", "POST /{slug}/v1/oauth/token for an ES256 app (>= 80% of raw ES256 sign)"),
+    ("token_eddsa", "POST /{slug}/v1/oauth/token for an EdDSA app (>= 80% of raw EdDSA sign)"),
     ("authorize_new", "POST /{slug}/v1/authorize, a never-seen M2M token each request (>= 50% of raw verify)"),
     ("signin", "POST /{slug}/v1/auth/signin, a handful of users (>= 85% of raw argon2id verify)"),
     ("storm", "authorize (paced) while a sign-in storm saturates hashing (authorize p99 < 5 ms)"),
@@ -79,6 +81,8 @@ impl Limit {
             Limit::Raw(Primitive::Rs256Verify) => "raw RS256 verify".to_owned(),
             Limit::Raw(Primitive::Argon2Verify) => "raw argon2id verify".to_owned(),
             Limit::Raw(Primitive::JsonwebtokenDecode) => "jsonwebtoken::decode".to_owned(),
+            Limit::Raw(Primitive::Es256Sign) => "raw ES256 sign".to_owned(),
+            Limit::Raw(Primitive::EdDsaSign) => "raw EdDSA sign".to_owned(),
         }
     }
 }
@@ -259,6 +263,16 @@ async fn drive(
                 let limit = Limit::Raw(Primitive::Rs256Sign);
                 run.alternate(name, rounds, limit, Plan::of(opts), Bar::AtLeast(0.8)).await?;
             }
+            "token_es256" | "token_eddsa" => {
+                let (alg, primitive) = match *name {
+                    "token_es256" => ("ES256", Primitive::Es256Sign),
+                    _ => ("EdDSA", Primitive::EdDsaSign),
+                };
+                let request = run.token_request_for(alg, kind).await?;
+                let rounds =
+                    (0..ROUNDS).map(|_| vec![Load::new(CONNECTIONS, Requests::Fixed(request.clone()))]).collect();
+                run.alternate(name, rounds, Limit::Raw(primitive), Plan::of(opts), Bar::AtLeast(0.8)).await?;
+            }
             "authorize_new" => run.authorize_new().await?,
             "signin" => {
                 let rounds = (0..ROUNDS).map(|_| vec![Load::new(SIGNIN_CONNECTIONS, run.signin_requests())]).collect();
@@ -396,6 +410,28 @@ impl Run<'_> {
         .to_string();
         let path = format!("/{}/v1/oauth/token", self.fx.slug);
         Requests::Fixed(load::request(&self.addr, "POST", &path, &[], Some(body.as_bytes())))
+    }
+
+    /// A client-credentials request of a new app signing with `alg`, its M2M client holding the
+    /// bench permission.
+    async fn token_request_for(&self, alg: &str, kind: DbKind) -> Result<Vec<u8>> {
+        let pak = self.fx.pak.clone();
+        let slug = format!("bench-{}-{}", alg.to_ascii_lowercase(), kind.name());
+        let body = json!({ "display_name": format!("Bench {alg}"), "slug": slug, "signing_alg": alg });
+        let app = provision::call(self.addr, "POST", "/v1/apps", Some(&pak), Some(body)).await?;
+        let app_id = app["id"].as_str().context("app id")?.to_owned();
+        let body = json!({ "name": "bench", "scopes": [] });
+        let client =
+            provision::call(self.addr, "POST", &format!("/v1/apps/{app_id}/credentials"), Some(&pak), Some(body))
+                .await?;
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        })
+        .to_string();
+        let path = format!("/{slug}/v1/oauth/token");
+        Ok(load::request(&self.addr, "POST", &path, &[], Some(body.as_bytes())))
     }
 
     fn signin_requests(&self) -> Requests {
