@@ -151,10 +151,7 @@ pub async fn signin(state: &AppState, app: &AppRef, ctx: &Origin, input: Signin)
     drop(lock_slot);
     state.limits.clear(&lock_key).await?;
     // Membership is told only to whoever proved the password: 403 when not a member.
-    let admitted = match input.tenant_id {
-        Some(tenant_id) => Some(tenants::service::admit(state, app.id, tenant_id, user.id).await?),
-        None => None,
-    };
+    let admitted = tenants::service::admit_to(state, app.id, input.tenant_id, user.id).await?;
 
     let new_hash = if verified.needs_rehash { Some(state.passwords.hash(password).await?) } else { None };
     let mut unit = write::begin(&state.db, &state.bus).await?;
@@ -237,10 +234,7 @@ pub async fn refresh(state: &AppState, app: &AppRef, raw: &str, ctx: &Origin) ->
         .ok_or_else(invalid_refresh)?;
     // A tenant session refreshes only while the user is still a member of the active tenant;
     // checked before the token is spent.
-    let admitted = match session.tenant_id {
-        Some(tenant_id) => Some(tenants::service::admit(state, app.id, tenant_id, user.id).await?),
-        None => None,
-    };
+    let admitted = tenants::service::admit_to(state, app.id, session.tenant_id, user.id).await?;
     let Some(next) = service::rotate(state, app.id, token.id, session.id, now).await? else {
         // A concurrent refresh used it a moment ago: a reuse too.
         end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
@@ -279,10 +273,7 @@ pub async fn switch_tenant(
         .await?
         .filter(|u| u.is_active())
         .ok_or_else(invalid_refresh)?;
-    let admitted = match tenant_id {
-        Some(tenant_id) => Some(tenants::service::admit(state, app.id, tenant_id, user.id).await?),
-        None => None,
-    };
+    let admitted = tenants::service::admit_to(state, app.id, tenant_id, user.id).await?;
     let Some(next) = service::switch_tenant(state, ctx, app.id, token.id, &session, tenant_id).await? else {
         end_for_reuse_unless_racing(state, app.id, &session, now, now, ctx).await?;
         return Err(reused);

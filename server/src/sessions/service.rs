@@ -151,10 +151,9 @@ pub async fn access_token(
         None => None,
     };
     // A tenant session's permissions are those of the role held in the tenant, as of now.
-    let tenant = match (session.tenant_id, admitted) {
-        (Some(tid), Some(role)) if role.tenant_id == tid => Some(role),
-        (Some(tid), _) => Some(tenants::service::admit(state, app.id, tid, user.id).await?),
-        (None, _) => None,
+    let tenant = match admitted.filter(|role| Some(role.tenant_id) == session.tenant_id) {
+        Some(role) => Some(role),
+        None => tenants::service::admit_to(state, app.id, session.tenant_id, user.id).await?,
     };
     let permissions_role = tenant.as_ref().map_or(user.role_id, |t| Some(t.role_id));
     let permissions = rbac::service::permissions_of(&state.db, app.id, permissions_role).await?;

@@ -361,6 +361,20 @@ pub async fn admit(state: &AppState, app_id: Uuid, tenant_id: Uuid, end_user_id:
     }
 }
 
+/// [`admit`] when a tenant is named: the session flows (sign-in, refresh, switch) take an
+/// optional tenant and hand the admitted role on to the token they sign.
+pub async fn admit_to(
+    state: &AppState,
+    app_id: Uuid,
+    tenant_id: Option<Uuid>,
+    end_user_id: Uuid,
+) -> Result<Option<TenantRole>, Error> {
+    match tenant_id {
+        Some(tenant_id) => Ok(Some(admit(state, app_id, tenant_id, end_user_id).await?)),
+        None => Ok(None),
+    }
+}
+
 /// The role `end_user_id` holds now in the tenant, if it is an active tenant of the app and they
 /// are a member.
 pub async fn current_role(
